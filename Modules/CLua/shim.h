@@ -1,0 +1,270 @@
+/*
+ * shim.h - the C side of kmlab's Lua embedding.
+ *
+ * Swift cannot survive a longjmp through its frames (no unwinding, leaked
+ * retains, corrupted state). Lua reports every error with longjmp. So the
+ * rule of the house is: Lua errors are raised only by C code in this file,
+ * after Swift has returned.
+ *
+ *  - A Swift function called from Lua is wrapped by kmlab_trampoline. Swift
+ *    reports failure by pushing the error value and returning a negative
+ *    sentinel; the trampoline raises once Swift's frame is gone.
+ *  - The allocator (kmlab_alloc) never fails while Swift code is running
+ *    (budget->swift_depth > 0), so Lua API calls made from Swift cannot raise
+ *    a memory error. Overdrawing the budget there is recorded and enforced at
+ *    the next allocation made by Lua code.
+ *  - Budgets (instructions, memory, Ctrl-C) are enforced by a count hook that
+ *    keeps raising on every instruction once tripped, so pcall/xpcall cannot
+ *    swallow them: the script unwinds to the host's own protected call.
+ *  - Swift calls Lua only through kmlab_pcall, which clears swift_depth for the
+ *    duration so Lua code runs under the real budget.
+ *
+ * Everything here is static inline so Swift imports it straight from the
+ * module map (no C target needed). Function-like macros of the C API get
+ * static inline wrappers named kmlab_<macro>.
+ */
+#ifndef KMLAB_CLUA_SHIM_H
+#define KMLAB_CLUA_SHIM_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Budgets                                                             */
+/* ------------------------------------------------------------------ */
+
+enum {
+    KMLAB_EXCEEDED_INSTRUCTIONS = 1,
+    KMLAB_EXCEEDED_MEMORY = 2,
+    KMLAB_INTERRUPTED = 4
+};
+
+/* Swift sentinels returned by a Swift function called through the trampoline. */
+enum {
+    KMLAB_RAISE = -1,            /* raise the value on top of the stack as is */
+    KMLAB_RAISE_WITH_WHERE = -2  /* prefix "chunk:line: " of the Lua caller to the string on top */
+};
+
+typedef struct kmlab_budget {
+    size_t mem_used;          /* bytes currently allocated by this Lua state */
+    size_t mem_limit;         /* 0 means unlimited */
+    size_t mem_peak;
+    long long instr_used;     /* VM instructions, counted in hook intervals */
+    long long instr_limit;    /* 0 means unlimited */
+    int hook_interval;        /* instructions between count-hook calls */
+    int swift_depth;          /* > 0 while Swift (host or callback) is running */
+    int exceeded;             /* KMLAB_EXCEEDED_* / KMLAB_INTERRUPTED bits, sticky */
+    volatile sig_atomic_t interrupt_requested; /* set from a signal handler */
+} kmlab_budget;
+
+static inline kmlab_budget *kmlab_getbudget(lua_State *L) {
+    return *(kmlab_budget **)lua_getextraspace(L);
+}
+
+static inline void kmlab_setbudget(lua_State *L, kmlab_budget *b) {
+    *(kmlab_budget **)lua_getextraspace(L) = b;
+}
+
+/* The allocator: counts bytes, refuses growth past the limit while Lua code
+ * runs, never refuses while Swift runs. */
+static inline void *kmlab_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    kmlab_budget *b = (kmlab_budget *)ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        b->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && b->mem_limit != 0) {
+        size_t grow = nsize - old;
+        int over = b->mem_used + grow > b->mem_limit;
+        if (over) {
+            b->exceeded |= KMLAB_EXCEEDED_MEMORY;
+            if (b->swift_depth == 0) return NULL;
+        } else if ((b->exceeded & KMLAB_EXCEEDED_MEMORY) && b->swift_depth == 0) {
+            /* Once tripped, Lua code gets nothing more until the host resets. */
+            return NULL;
+        }
+    }
+    void *p = realloc(ptr, nsize);
+    if (p == NULL) return NULL;
+    b->mem_used = b->mem_used - old + nsize;
+    if (b->mem_used > b->mem_peak) b->mem_peak = b->mem_used;
+    return p;
+}
+
+static inline const char *kmlab_exceeded_message(int exceeded) {
+    if (exceeded & KMLAB_INTERRUPTED) return "interrupted";
+    if (exceeded & KMLAB_EXCEEDED_MEMORY) return "memory limit exceeded";
+    return "instruction limit exceeded";
+}
+
+static inline void kmlab_count_hook(lua_State *L, lua_Debug *ar) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    (void)ar;
+    if (b->hook_interval > 0 && !b->exceeded) b->instr_used += b->hook_interval;
+    if (b->interrupt_requested) b->exceeded |= KMLAB_INTERRUPTED;
+    if (b->instr_limit != 0 && b->instr_used > b->instr_limit)
+        b->exceeded |= KMLAB_EXCEEDED_INSTRUCTIONS;
+    if (b->exceeded) {
+        /* From now on every instruction raises again: a pcall that catches
+         * this error cannot run a single instruction of its own. */
+        lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, 1);
+        lua_pushstring(L, kmlab_exceeded_message(b->exceeded));
+        lua_error(L);
+    }
+}
+
+/* Install the hook on L (new coroutines inherit it from their creator). */
+static inline void kmlab_install_hook(lua_State *L, int interval) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    b->hook_interval = interval;
+    lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, interval);
+}
+
+/* Open a state whose allocations are charged to b. */
+static inline lua_State *kmlab_newstate(kmlab_budget *b) {
+    lua_State *L = lua_newstate(kmlab_alloc, b);
+    if (L != NULL) kmlab_setbudget(L, b);
+    return L;
+}
+
+/* ------------------------------------------------------------------ */
+/* Calling Swift from Lua                                              */
+/* ------------------------------------------------------------------ */
+
+/* A Swift function: gets the state and its box (a Swift object pointer),
+ * returns the number of results, or KMLAB_RAISE / KMLAB_RAISE_WITH_WHERE
+ * with the error value pushed. */
+typedef int (*kmlab_SwiftFunction)(lua_State *L, void *box);
+
+static inline int kmlab_trampoline(lua_State *L) {
+    kmlab_SwiftFunction fn = (kmlab_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
+    void *box = lua_touserdata(L, lua_upvalueindex(2));
+    kmlab_budget *b = kmlab_getbudget(L);
+    b->swift_depth++;
+    int n = fn(L, box);
+    b->swift_depth--;
+    if (n >= 0) return n;
+    if (n == KMLAB_RAISE_WITH_WHERE && lua_type(L, -1) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
+}
+
+static inline void kmlab_pushswiftfunction(lua_State *L, kmlab_SwiftFunction fn, void *box) {
+    lua_pushlightuserdata(L, (void *)fn);
+    lua_pushlightuserdata(L, box);
+    lua_pushcclosure(L, kmlab_trampoline, 2);
+}
+
+/* ------------------------------------------------------------------ */
+/* Calling Lua from Swift                                              */
+/* ------------------------------------------------------------------ */
+
+/* Message handler for the host's protected calls: keeps the error value as
+ * it is (a kernel report stays a structured value) and stores a traceback in
+ * the registry under "kmlab.traceback". */
+static inline int kmlab_msghandler(lua_State *L) {
+    luaL_traceback(L, L, NULL, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.traceback");
+    return 1;
+}
+
+/* The only way Swift runs Lua code: protected, with the budget enforced. */
+static inline int kmlab_pcall(lua_State *L, int nargs, int nresults, int with_traceback) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    int base = 0;
+    if (with_traceback) {
+        base = lua_gettop(L) - nargs;
+        lua_pushcfunction(L, kmlab_msghandler);
+        lua_insert(L, base);
+    }
+    int saved = b->swift_depth;
+    b->swift_depth = 0;
+    int status = lua_pcall(L, nargs, nresults, base);
+    b->swift_depth = saved;
+    if (with_traceback) lua_remove(L, base);
+    return status;
+}
+
+/* luaL_tolstring may run __tostring (which may raise or loop): run it
+ * protected. Pushes the string (or a description of the failure) and
+ * returns its pointer. */
+static inline int kmlab_tolstring_unprotected(lua_State *L) {
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+static inline const char *kmlab_safe_tostring(lua_State *L, int idx, size_t *len) {
+    idx = lua_absindex(L, idx);
+    lua_pushcfunction(L, kmlab_tolstring_unprotected);
+    lua_pushvalue(L, idx);
+    if (kmlab_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+        int t = lua_type(L, idx);
+        lua_pop(L, 1);
+        lua_pushfstring(L, "(error object is a %s value)", lua_typename(L, t));
+    }
+    return lua_tolstring(L, -1, len);
+}
+
+/* Opening libraries calls Lua functions: do it protected. */
+static inline int kmlab_openlib_unprotected(lua_State *L) {
+    lua_CFunction open = (lua_CFunction)lua_touserdata(L, 1);
+    const char *name = lua_tostring(L, 2);
+    luaL_requiref(L, name, open, 1);
+    return 0;
+}
+
+static inline int kmlab_openlib(lua_State *L, const char *name, lua_CFunction open) {
+    lua_pushcfunction(L, kmlab_openlib_unprotected);
+    lua_pushlightuserdata(L, (void *)open);
+    lua_pushstring(L, name);
+    return kmlab_pcall(L, 2, 0, 0);
+}
+
+static inline lua_CFunction kmlab_luaopen_base(void) { return luaopen_base; }
+static inline lua_CFunction kmlab_luaopen_string(void) { return luaopen_string; }
+static inline lua_CFunction kmlab_luaopen_table(void) { return luaopen_table; }
+static inline lua_CFunction kmlab_luaopen_math(void) { return luaopen_math; }
+static inline lua_CFunction kmlab_luaopen_utf8(void) { return luaopen_utf8; }
+static inline lua_CFunction kmlab_luaopen_coroutine(void) { return luaopen_coroutine; }
+static inline lua_CFunction kmlab_luaopen_os(void) { return luaopen_os; }
+static inline lua_CFunction kmlab_luaopen_io(void) { return luaopen_io; }
+static inline lua_CFunction kmlab_luaopen_debug(void) { return luaopen_debug; }
+static inline lua_CFunction kmlab_luaopen_package(void) { return luaopen_package; }
+
+/* ------------------------------------------------------------------ */
+/* Wrappers for function-like macros                                   */
+/* ------------------------------------------------------------------ */
+
+static inline void kmlab_pop(lua_State *L, int n) { lua_pop(L, n); }
+static inline void kmlab_newtable(lua_State *L) { lua_newtable(L); }
+static inline int kmlab_upvalueindex(int i) { return lua_upvalueindex(i); }
+static inline int kmlab_registryindex(void) { return LUA_REGISTRYINDEX; }
+static inline const char *kmlab_tostring(lua_State *L, int i) { return lua_tostring(L, i); }
+static inline lua_Number kmlab_tonumber(lua_State *L, int i) { return lua_tonumber(L, i); }
+static inline lua_Integer kmlab_tointeger(lua_State *L, int i) { return lua_tointeger(L, i); }
+static inline int kmlab_isnil(lua_State *L, int i) { return lua_isnil(L, i); }
+static inline int kmlab_isnoneornil(lua_State *L, int i) { return lua_isnoneornil(L, i); }
+static inline int kmlab_isfunction(lua_State *L, int i) { return lua_isfunction(L, i); }
+static inline int kmlab_istable(lua_State *L, int i) { return lua_istable(L, i); }
+static inline void kmlab_insert(lua_State *L, int i) { lua_insert(L, i); }
+static inline void kmlab_remove(lua_State *L, int i) { lua_remove(L, i); }
+static inline void kmlab_replace(lua_State *L, int i) { lua_replace(L, i); }
+static inline void kmlab_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
+static inline void *kmlab_newuserdata(lua_State *L, size_t size) { return lua_newuserdatauv(L, size, 0); }
+static inline int kmlab_getmetatable_registry(lua_State *L, const char *name) {
+    return lua_getfield(L, LUA_REGISTRYINDEX, name); /* the registry has no metatable: raw */
+}
+static inline int kmlab_mainthread_index(void) { return LUA_RIDX_MAINTHREAD; }
+static inline int kmlab_globals_index(void) { return LUA_RIDX_GLOBALS; }
+static inline const char *kmlab_version(void) { return LUA_RELEASE; }
+
+#endif /* KMLAB_CLUA_SHIM_H */

@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// kmlab: an educational scripting environment for Linux kernel memory management.
+// Layout and rules of the house: ../shared/DESIGN.md (KernelSim knows no Lua,
+// LuaBridge knows no kernels, KernelLua is glue only, the CLI is thin).
+import PackageDescription
+
+let package = Package(
+    name: "kmlab",
+    products: [
+        .executable(name: "kmlab", targets: ["kmlab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: a module map plus shim.h with static inline wrappers.
+        .systemLibrary(name: "CLua", path: "Modules/CLua", pkgConfig: "lua5.4",
+                       providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CReadline", path: "Modules/CReadline", pkgConfig: "readline",
+                       providers: [.apt(["libreadline-dev"])]),
+
+        .target(name: "KernelSim"),
+        .target(name: "LuaBridge", dependencies: ["CLua"]),
+        .target(name: "KernelLua", dependencies: ["KernelSim", "LuaBridge", "CLua"]),
+        .target(name: "Lessons", dependencies: ["KernelSim", "LuaBridge", "KernelLua", "CLua"]),
+        .executableTarget(name: "kmlab", dependencies: [
+            "KernelSim", "LuaBridge", "KernelLua", "Lessons", "CLua", "CReadline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "KernelSimTests", dependencies: ["KernelSim"]),
+        .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge", "CLua"]),
+        .testTarget(name: "KernelLuaTests", dependencies: ["KernelLua", "LuaBridge", "KernelSim", "CLua"]),
+        .testTarget(name: "LessonsTests", dependencies: ["Lessons", "KernelLua", "LuaBridge", "KernelSim"]),
+        // Runs the built `kmlab` binary as a subprocess (exit statuses, messages, the REPL through a pty).
+        .testTarget(name: "KmlabCLITests", dependencies: ["kmlab"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// KernelLua: see ../shared/DESIGN.md

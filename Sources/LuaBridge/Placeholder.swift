@@ -1,0 +1,1 @@
+// LuaBridge: see ../shared/DESIGN.md

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholder_KernelLuaTests() { #expect(1 + 1 == 2) }
