@@ -11,6 +11,17 @@ public final class Machine {
     /// Supplied by the Lua glue: the current Lua call stack as `Call Trace:`
     /// lines (innermost first). KernelSim never knows where they come from.
     public var callTraceProvider: (() -> [String])?
+    /// Simulated time since boot, in nanoseconds (`ktime_get_ns`).
+    public internal(set) var clockNanoseconds: UInt64 = 0
 
     public init() {}
+
+    /// Logs a report, stamped with the simulated time. An `.oops` report is
+    /// also thrown as `KernelOops` by the caller, which ends the running task.
+    public func raise(_ report: KernelReport) {
+        log.record(report, timeNanoseconds: clockNanoseconds)
+    }
+
+    /// The Lua call stack as Call Trace lines, or nothing outside Lua.
+    public func callTrace() -> [String] { callTraceProvider?() ?? [] }
 }
