@@ -30,6 +30,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,10 @@ typedef struct kmlab_budget {
     int swift_depth;          /* > 0 while Swift (host or callback) is running */
     int exceeded;             /* KMLAB_EXCEEDED_* / KMLAB_INTERRUPTED bits, sticky */
     volatile sig_atomic_t interrupt_requested; /* set from a signal handler */
+    /* Where print writes: a Swift function that only copies bytes (it makes
+     * no Lua API call, so it cannot raise). */
+    void (*write_fn)(void *ctx, const char *bytes, size_t len);
+    void *write_ctx;
 } kmlab_budget;
 
 static inline kmlab_budget *kmlab_getbudget(lua_State *L) {
@@ -197,9 +202,9 @@ static inline int kmlab_pcall(lua_State *L, int nargs, int nresults, int with_tr
 /* luaL_tolstring may run __tostring (which may raise or loop): run it
  * protected. Pushes the string (or a description of the failure) and
  * returns its pointer. */
+static inline int kmlab_tostring(lua_State *L);
 static inline int kmlab_tolstring_unprotected(lua_State *L) {
-    luaL_tolstring(L, 1, NULL);
-    return 1;
+    return kmlab_tostring(L);
 }
 
 static inline const char *kmlab_safe_tostring(lua_State *L, int idx, size_t *len) {
@@ -241,6 +246,80 @@ static inline lua_CFunction kmlab_luaopen_debug(void) { return luaopen_debug; }
 static inline lua_CFunction kmlab_luaopen_package(void) { return luaopen_package; }
 
 /* ------------------------------------------------------------------ */
+/* Deterministic tostring and print                                    */
+/* ------------------------------------------------------------------ */
+
+/* Lua prints tables and functions by their heap address, which changes from
+ * run to run. kmlab promises byte-identical output for the same script, so
+ * objects without __tostring/__name are numbered in order of first printing
+ * ("table: 0x0001") through a weak-keyed registry table. */
+static inline int kmlab_tostring(lua_State *L) {
+    luaL_checkany(L, 1);
+    int t = lua_type(L, 1);
+    if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TTHREAD || t == LUA_TUSERDATA) {
+        if (luaL_getmetafield(L, 1, "__tostring") == LUA_TNIL &&
+            luaL_getmetafield(L, 1, "__name") == LUA_TNIL) {
+            if (lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.ids") != LUA_TTABLE) {
+                lua_pop(L, 1);
+                lua_newtable(L);
+                lua_newtable(L);
+                lua_pushliteral(L, "k");
+                lua_setfield(L, -2, "__mode");
+                lua_setmetatable(L, -2);
+                lua_pushvalue(L, -1);
+                lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.ids");
+            }
+            lua_pushvalue(L, 1);
+            if (lua_rawget(L, -2) != LUA_TNUMBER) {
+                lua_pop(L, 1);
+                lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.nextid");
+                lua_Integer id = lua_tointeger(L, -1) + 1;
+                lua_pop(L, 1);
+                lua_pushinteger(L, id);
+                lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.nextid");
+                lua_pushvalue(L, 1);
+                lua_pushinteger(L, id);
+                lua_rawset(L, -3);
+                lua_pushinteger(L, id);
+            }
+            char hex[32];
+            snprintf(hex, sizeof hex, "0x%08llx", (unsigned long long)lua_tointeger(L, -1));
+            lua_pushfstring(L, "%s: %s", luaL_typename(L, 1), hex);
+            return 1;
+        }
+        lua_settop(L, 1);
+    }
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* print(...): tostring of each argument, tab-separated, newline; written
+ * through the host's write function. Errors in __tostring propagate as in
+ * Lua's own print. */
+static inline int kmlab_print(lua_State *L) {
+    int n = lua_gettop(L);
+    kmlab_budget *b = kmlab_getbudget(L);
+    luaL_Buffer buf;
+    luaL_buffinit(L, &buf);
+    for (int i = 1; i <= n; i++) {
+        lua_pushcfunction(L, kmlab_tostring);
+        lua_pushvalue(L, i);
+        lua_call(L, 1, 1);
+        if (i > 1) luaL_addchar(&buf, '\t');
+        luaL_addvalue(&buf);
+    }
+    luaL_addchar(&buf, '\n');
+    luaL_pushresult(&buf);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (b->write_fn) b->write_fn(b->write_ctx, s, len);
+    return 0;
+}
+
+static inline lua_CFunction kmlab_tostring_function(void) { return kmlab_tostring; }
+static inline lua_CFunction kmlab_print_function(void) { return kmlab_print; }
+
+/* ------------------------------------------------------------------ */
 /* Wrappers for function-like macros                                   */
 /* ------------------------------------------------------------------ */
 
@@ -248,7 +327,7 @@ static inline void kmlab_pop(lua_State *L, int n) { lua_pop(L, n); }
 static inline void kmlab_newtable(lua_State *L) { lua_newtable(L); }
 static inline int kmlab_upvalueindex(int i) { return lua_upvalueindex(i); }
 static inline int kmlab_registryindex(void) { return LUA_REGISTRYINDEX; }
-static inline const char *kmlab_tostring(lua_State *L, int i) { return lua_tostring(L, i); }
+static inline const char *kmlab_tocstring(lua_State *L, int i) { return lua_tostring(L, i); }
 static inline lua_Number kmlab_tonumber(lua_State *L, int i) { return lua_tonumber(L, i); }
 static inline lua_Integer kmlab_tointeger(lua_State *L, int i) { return lua_tointeger(L, i); }
 static inline int kmlab_isnil(lua_State *L, int i) { return lua_isnil(L, i); }

@@ -5,6 +5,9 @@ public final class KernelLog {
     public private(set) var reports: [KernelReport] = []
     /// Lines already handed out by `takeNewLines()` (the REPL shows what is new).
     private var consumed = 0
+    /// Told of every report as it is recorded, with its stamped lines
+    /// (`kmlab run` and the REPL echo reports to stderr as they happen).
+    public var reportObserver: ((KernelReport, [String]) -> Void)?
 
     public init() {}
 
@@ -20,7 +23,9 @@ public final class KernelLog {
     /// Records a report and prints its lines.
     public func record(_ report: KernelReport, timeNanoseconds: UInt64) {
         reports.append(report)
+        let before = lines.count
         print(report.text, timeNanoseconds: timeNanoseconds)
+        reportObserver?(report, Array(lines[before...]))
     }
 
     /// The whole log as `dmesg` prints it.

@@ -1,0 +1,34 @@
+# kmlab: the two commands of README.md.
+#   make run   installs what is missing, builds kmlab, and starts it
+#   make test  installs what is missing, builds, and runs the whole test suite
+# Anything else is a helper for those two.
+
+SWIFT ?= swift
+APT_PACKAGES = liblua5.4-dev libreadline-dev pkg-config lua5.4 tmux
+
+.PHONY: run test build release deps bench
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: build
+	$(SWIFT) run kmlab $(ARGS)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	.build/release/kmlab bench

@@ -1,0 +1,79 @@
+import CLua
+import KernelSim
+import LuaBridge
+
+/// The kernel API as Lua globals: owns the simulated `Machine` and installs
+/// every function and constant of ../shared/DESIGN.md into a `LuaState`.
+///
+/// Glue only: argument checking, conversion and docs live here; what the
+/// kernel does lives in KernelSim. Each API area installs itself from its own
+/// file (`MemoryAPI`, `ContextAPI`, `MachineAPI`, ...), and every name is
+/// defined with its `APIDoc` through `define`.
+public final class KernelEnvironment {
+    public let lua: LuaState
+    /// The machine the script is running on; `boot{}` replaces it.
+    public internal(set) var machine: Machine
+    /// Every documented name, by Lua name.
+    public private(set) var docs: [String: APIDoc] = [:]
+    /// Called after `boot{}` replaced the machine (the Lua side rebinds state).
+    var onBoot: [(Machine) -> Void] = []
+
+    /// Registers code to run whenever `boot{}` replaces the machine.
+    public func onMachineReplaced(_ hook: @escaping (Machine) -> Void) { onBoot.append(hook) }
+
+    public init(lua: LuaState, machine: Machine = Machine()) {
+        self.lua = lua
+        self.machine = machine
+        lua.errorPayloadExtractor = { state, index in
+            ReportValue.report(in: state, at: index)
+        }
+        installCallTrace()
+        ReportValue.installMetatable(in: lua)
+        MachineAPI.install(into: self)
+        MemoryAPI.install(into: self)
+        ContextAPI.install(into: self)
+    }
+
+    /// Replaces the machine (what `boot{}` does once it has a valid config).
+    public func replaceMachine(_ newMachine: Machine) {
+        machine = newMachine
+        installCallTrace()
+        for hook in onBoot { hook(newMachine) }
+    }
+
+    // MARK: Defining names
+
+    /// Defines global `name` as a Swift function with its documentation.
+    /// Kernel oopses thrown by the body become Lua errors carrying the report.
+    public func define(_ name: String, doc: APIDoc, _ body: @escaping LuaFunction) {
+        docs[name] = doc
+        lua.register(name) { [unowned self] call in
+            try self.guardKernel(call) { try body(call) }
+        }
+    }
+
+    /// Defines a documented constant.
+    public func constant(_ name: String, _ value: Int64, doc: APIDoc) {
+        docs[name] = doc
+        lua.setGlobal(name) { lua_pushinteger($0.L, value) }
+    }
+
+    /// Records documentation for a name installed some other way (a table field such as `user.malloc`).
+    public func document(_ name: String, _ doc: APIDoc) { docs[name] = doc }
+
+    /// Runs a body that may throw `KernelOops`: the report becomes the Lua
+    /// error value (its `tostring` is the report text). A simulated-memory
+    /// budget overflow becomes the memory-limit outcome.
+    public func guardKernel(_ call: LuaCall, _ body: () throws -> Int32) throws -> Int32 {
+        do {
+            return try body()
+        } catch let oops as KernelOops {
+            ReportValue.push(oops.report, on: call)
+            throw LuaCallError.valueOnStack
+        }
+    }
+
+    private func installCallTrace() {
+        machine.callTraceProvider = { [unowned self] in LuaStack.callTrace(of: self.lua) }
+    }
+}

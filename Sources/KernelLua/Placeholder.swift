@@ -1,1 +1,0 @@
-// KernelLua: see ../shared/DESIGN.md

@@ -1,1 +1,0 @@
-// LuaBridge: see ../shared/DESIGN.md

@@ -1,0 +1,161 @@
+import CLua
+
+/// The two library profiles.
+///
+/// **sandbox** (untrusted scripts: `kmlab run`, graded submissions):
+/// base library without `dofile`/`loadfile`, `load` restricted to text
+/// chunks, `collectgarbage` limited to `"count"`, `setmetatable` refusing
+/// `__gc` (a finalizer would run learner code at arbitrary moments),
+/// `xpcall` calling its message handler after unwinding (see the prelude);
+/// `string`, `table`, `math`, `utf8`, `coroutine`; an `os` table with only a
+/// deterministic `clock`. No `io`, `debug`, `package`, `require`. The string
+/// metatable is locked (`getmetatable("")` is `false`).
+///
+/// **trusted** (lesson files, `kmlab run --trusted`, the REPL): every
+/// standard library.
+///
+/// Both: `print` writes to `LuaState.output`; `tostring` numbers tables and
+/// functions in order of first printing instead of showing heap addresses;
+/// `math.random` starts from a fixed seed and `pairs` visits keys in a
+/// deterministic order (numbers, then strings, then the rest), because Lua
+/// 5.4 seeds its string hash and its random generator from the clock and
+/// ASLR, and kmlab promises the same output for the same script.
+extension LuaState {
+    /// Names the sandbox removes from the globals.
+    public static let sandboxRemovedGlobals = ["dofile", "loadfile", "require", "io", "debug", "package"]
+
+    func openLibraries() throws {
+        var libs: [(String, lua_CFunction?)] = [
+            ("_G", kmlab_luaopen_base()), ("string", kmlab_luaopen_string()),
+            ("table", kmlab_luaopen_table()), ("math", kmlab_luaopen_math()),
+            ("utf8", kmlab_luaopen_utf8()), ("coroutine", kmlab_luaopen_coroutine()),
+        ]
+        if profile == .trusted {
+            libs += [("os", kmlab_luaopen_os()), ("io", kmlab_luaopen_io()),
+                     ("debug", kmlab_luaopen_debug()), ("package", kmlab_luaopen_package())]
+        }
+        for (name, open) in libs {
+            guard kmlab_openlib(L, name, open) == LUA_OK else {
+                let message = safeToString(at: -1)
+                kmlab_pop(L, 1)
+                throw LuaSetupError("could not open the \(name) library: \(message)")
+            }
+        }
+        installPrint()
+        setGlobal("tostring") { lua_pushcclosure($0.L, kmlab_tostring_function(), 0) }
+        if profile == .sandbox {
+            setGlobal("os") { s in
+                kmlab_newtable(s.L)
+                lua_pushstring(s.L, "clock")
+                s.pushFunction(named: "os.clock") { call in
+                    // One simulated nanosecond per VM instruction: deterministic.
+                    call.push(Double(call.state.instructionsUsed) / 1e9)
+                    return 1
+                }
+                lua_rawset(s.L, -3)
+            }
+        }
+        let prelude = profile == .sandbox ? LuaState.sandboxPrelude + LuaState.commonPrelude : LuaState.commonPrelude
+        if case .failure(let f) = run(Array(prelude.utf8), chunkName: "=kmlab.prelude") {
+            throw LuaSetupError("prelude failed: \(f.message)")
+        }
+    }
+
+    private func installPrint() {
+        budget.pointee.write_ctx = Unmanaged.passUnretained(self).toOpaque()
+        budget.pointee.write_fn = { ctx, bytes, len in
+            guard let ctx, let bytes else { return }
+            let state = Unmanaged<LuaState>.fromOpaque(ctx).takeUnretainedValue()
+            state.output(Array(UnsafeRawBufferPointer(start: bytes, count: len)))
+        }
+        setGlobal("print") { lua_pushcclosure($0.L, kmlab_print_function(), 0) }
+    }
+
+    static let commonPrelude = """
+    local next, type, sort, getmetatable, rawget, select, error = next, type, table.sort, getmetatable, rawget, select, error
+    local function rank(k)
+      local t = type(k)
+      if t == "number" then return 0 elseif t == "string" then return 1 elseif t == "boolean" then return 2 end
+      return 3
+    end
+    local function before(a, b)
+      local ra, rb = rank(a), rank(b)
+      if ra ~= rb then return ra < rb end
+      if ra <= 1 then return a < b end
+      if ra == 2 then return (not a) and b end
+      return false
+    end
+    pairs = function(t)
+      local mt = getmetatable(t)
+      if type(mt) == "table" then
+        local p = rawget(mt, "__pairs")
+        if p ~= nil then
+          local f, s, c = p(t)
+          return f, s, c
+        end
+      end
+      if type(t) ~= "table" then
+        error("bad argument #1 to 'for iterator' (table expected, got " .. type(t) .. ")", 2)
+      end
+      local keys, n = {}, 0
+      for k in next, t do n = n + 1; keys[n] = k end
+      sort(keys, before)
+      local i = 0
+      return function(tbl)
+        while true do
+          i = i + 1
+          local k = keys[i]
+          if k == nil then return nil end
+          local v = rawget(tbl, k)
+          if v ~= nil then return k, v end
+        end
+      end, t, nil
+    end
+    do
+      local seed = math.randomseed
+      math.randomseed = function(...)
+        if select("#", ...) == 0 then return seed(0) end
+        return seed(...)
+      end
+      seed(0)
+    end
+    """
+
+    static let sandboxPrelude = """
+    dofile, loadfile, require, io, debug, package = nil, nil, nil, nil, nil, nil
+    do
+      local base_load, select, error, type, rawget = load, select, error, type, rawget
+      load = function(chunk, chunkname, mode, ...)
+        if select("#", ...) > 0 then return base_load(chunk, chunkname, "t", (...)) end
+        return base_load(chunk, chunkname, "t")
+      end
+      local base_collect = collectgarbage
+      collectgarbage = function(opt)
+        if opt == "count" then return base_collect("count") end
+        error("collectgarbage: only \\"count\\" is available in the sandbox", 2)
+      end
+      local base_setmetatable = setmetatable
+      setmetatable = function(t, mt)
+        if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+          error("setmetatable: __gc metamethods are not available in the sandbox", 2)
+        end
+        return base_setmetatable(t, mt)
+      end
+      -- A message handler runs while Lua is raising an error, with hooks
+      -- disabled when that error came from a hook: a handler that loops
+      -- would escape the instruction budget. So the sandbox calls it after
+      -- unwinding, as an ordinary call (there is no debug library here, so
+      -- nothing a handler could inspect at the error site is lost).
+      local pcall, pack, unpack = pcall, table.pack, table.unpack
+      xpcall = function(f, handler, ...)
+        local r = pack(pcall(f, ...))
+        if r[1] then return unpack(r, 1, r.n) end
+        local ok, v = pcall(handler, r[2])
+        return false, v
+      end
+      local smt = getmetatable("")
+      smt.__metatable = false
+    end
+
+    """
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// `kmlab`: the command line. Thin: each subcommand parses its options and
+/// hands over to a library (LuaBridge, KernelLua, Lessons).
+struct Kmlab: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "kmlab",
+        abstract: "An educational scripting environment for Linux kernel memory management.",
+        discussion: """
+        Lua scripts drive a simulated kernel: page frames and zones, the buddy
+        allocator, kmalloc and vmalloc, page tables and the TLB, interrupts,
+        syscalls and DMA, with the reports a debug kernel prints on misuse.
+        """,
+        version: version,
+        subcommands: [RunCommand.self]
+    )
+}
