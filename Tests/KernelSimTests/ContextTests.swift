@@ -190,3 +190,37 @@ import Testing
         #expect(m.contexts.px(l.address) == "ffffffffc0a01000")
     }
 }
+
+/// The script's end: do_one_initcall (init/main.c) and the return to user space.
+@Suite struct ContextScriptEndTests {
+    @Test func aCleanScriptEndsSilentlyAndRunsDeferredWork() throws {
+        let m = Machine()
+        var ran = false
+        m.scheduleWork(WorkItem(name: "w") { ran = true })
+        try m.finishScript()
+        #expect(ran)
+        #expect(m.log.reports.isEmpty)
+    }
+
+    @Test func anInitcallLeavingALockHeldIsWarnedAboutTwice() throws {
+        let m = Machine()
+        let l = m.spinLockInit(name: "&dev->lock")
+        _ = try m.spinLockIrqsave(l)
+        try m.finishScript(initcall: "nic_init [nic.lua:1]")
+        #expect(m.log.reports.map(\.headline) == [
+            "initcall nic_init [nic.lua:1] returned with preemption imbalance disabled interrupts ",
+            "WARNING: lock held when returning to user space!",
+        ])
+        #expect(m.log.reports[0].lines[2] == "WARNING: CPU: 0 PID: 412 at init/main.c:1230 do_one_initcall")
+        #expect(m.log.reports[1].lines[5] == "insmod/412 is leaving the kernel with locks still held!")
+        #expect(m.contexts.canSleep)
+    }
+
+    @Test func lockdepNamesTheScriptCallerNotTheApiFunction() throws {
+        let m = Machine()
+        m.callTraceProvider = { [" spin_lock", " probe [drv.lua:12]", " <chunk> [drv.lua:30]"] }
+        let l = m.spinLockInit(name: "&l")
+        try m.spinLock(l)
+        #expect(m.contexts.heldLocks.first?.site == "probe [drv.lua:12]")
+    }
+}

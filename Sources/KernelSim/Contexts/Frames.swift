@@ -44,11 +44,14 @@ extension Machine {
         cs.preemptCount = frame.savedPreemptCount
     }
 
-    /// The innermost Lua frame, trimmed, as lockdep's `at:` site; or the
-    /// kernel function when there is no Lua stack.
+    /// The innermost script frame (one naming a source, `probe [drv.lua:12]`),
+    /// trimmed, as lockdep's `at:` site: the caller of the lock function.
+    /// Without one, the innermost frame; without a stack, the kernel function.
     func callSite(fallback: String) -> String {
-        if let first = callTrace().first {
-            let t = first.drop { $0 == " " }
+        let trace = callTrace()
+        let frame = trace.first { $0.contains("[") } ?? trace.first
+        if let frame {
+            let t = frame.drop { $0 == " " }
             if !t.isEmpty { return String(t) }
         }
         return fallback

@@ -82,23 +82,54 @@ extension Machine {
                              fields: ["syscall": name]))
             cs.irqsDisabled = false
         }
-        // lockdep_sys_exit()
-        if !cs.userTask.heldLocks.isEmpty, cs.debugLocksOff() {
-            let title = "WARNING: lock held when returning to user space!"
-            var lines = ["", String(repeating: "=", count: title.count), title, cs.kernelIdent,
-                         String(repeating: "-", count: title.count),
-                         "\(cs.userTask.comm)/\(cs.userTask.pid) is leaving the kernel with locks still held!"]
-            lines += cs.heldLocksLines(cs.userTask)
-            var r = KernelReport(kind: .lockHeldReturningToUser, severity: .warning, lines: lines,
-                                 context: cs.contextName,
-                                 fields: contextFields(["syscall": name,
-                                                        "locks_held": String(cs.userTask.heldLocks.count)]))
-            r.headline = title
-            raise(r)
-        }
+        lockdepSysExit(cs.userTask, syscall: name)
         exitFrame()
         try deliverPendingIrqs()
         return result
+    }
+
+    /// `lockdep_sys_exit()` (kernel/locking/lockdep.c): a task returning to
+    /// user space with locks held.
+    func lockdepSysExit(_ task: Task, syscall name: String) {
+        let cs = contexts
+        guard !task.heldLocks.isEmpty, cs.debugLocksOff() else { return }
+        let title = "WARNING: lock held when returning to user space!"
+        var lines = ["", String(repeating: "=", count: title.count), title, cs.kernelIdent,
+                     String(repeating: "-", count: title.count),
+                     "\(task.comm)/\(task.pid) is leaving the kernel with locks still held!"]
+        lines += cs.heldLocksLines(task)
+        var r = KernelReport(kind: .lockHeldReturningToUser, severity: .warning, lines: lines,
+                             context: cs.contextName,
+                             fields: contextFields(["syscall": name, "locks_held": String(task.heldLocks.count)]))
+        r.headline = title
+        raise(r)
+    }
+
+    /// The script's top level returned: it is a module's init function run
+    /// by insmod's `finit_module` syscall. `do_one_initcall` (init/main.c)
+    /// warns about a preempt count or interrupt flag it did not restore, and
+    /// puts them right; insmod then returns to user space (lockdep's check of
+    /// held locks); then the machine runs what was deferred. Throws what a
+    /// deferred function throws.
+    public func finishScript(initcall: String = "init_module") throws {
+        let cs = contexts
+        while !cs.frames.isEmpty { abandonFrame() }
+        var msg = ""
+        if cs.preemptCount != 0 {
+            msg += "preemption imbalance "
+            cs.preemptCount = 0
+        }
+        if cs.irqsDisabled {
+            msg += "disabled interrupts "
+            cs.irqsDisabled = false
+        }
+        if !msg.isEmpty {
+            raise(warnReport(message: "initcall \(initcall) returned with \(msg)", file: "init/main.c", line: 1230,
+                             function: "do_one_initcall", fields: ["initcall": initcall]))
+        }
+        try deliverPendingIrqs()
+        lockdepSysExit(cs.scriptTask, syscall: "finit_module")
+        try runPendingWork()
     }
 
     /// `make_task_dead()` notes for a task an Oops kills (kernel/exit.c).
