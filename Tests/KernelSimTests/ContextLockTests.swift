@@ -220,3 +220,18 @@ import Testing
         #expect(l.lockClass.usageChars == "-...")
     }
 }
+
+@Suite struct ContextTrylockTests {
+    @Test func trylockNeverSpinsAndIsNotARecursionReport() throws {
+        let m = Machine()
+        let a = m.spinLockInit(name: "&a", classKey: "k")
+        let b = m.spinLockInit(name: "&a", classKey: "k")
+        #expect(try m.spinTrylock(a) == 1)
+        #expect(try m.spinTrylock(a) == 0)  // held: fails, no deadlock
+        #expect(try m.spinTrylock(b) == 1)  // same class: lockdep does not check trylocks
+        #expect(m.log.reports.isEmpty)
+        #expect(m.contexts.preemptCount == 2)
+        let mu = m.mutexInit()
+        #expect(m.mutexTrylock(mu) == 1 && m.mutexTrylock(mu) == 0 && m.mutexIsLocked(mu))
+    }
+}

@@ -152,7 +152,7 @@ extension Machine {
     /// lock state) and recursion (possible recursive locking). Returns the
     /// report it raised, if any.
     @discardableResult
-    func lockdepAcquire(_ lock: KernelLock, site: String) -> KernelReport? {
+    func lockdepAcquire(_ lock: KernelLock, site: String, trylock: Bool = false) -> KernelReport? {
         let cs = contexts
         guard cs.debugLocks else { return nil }
         let cls = lock.lockClass
@@ -174,7 +174,8 @@ extension Machine {
                 return r
             }
         }
-        if let held = cs.current.heldLocks.first(where: { $0.lock.lockClass === cls }), cs.debugLocksOff() {
+        // validate_chain(): a trylock cannot deadlock, so it is not checked.
+        if !trylock, let held = cs.current.heldLocks.first(where: { $0.lock.lockClass === cls }), cs.debugLocksOff() {
             let r = recursiveLockingReport(lock, site: site, held: held)
             raise(r)
             return r

@@ -82,13 +82,13 @@ extension Machine {
             preemptEnable()
             return 0
         }
-        try acquireSpin(lock, api: "_raw_spin_trylock")
+        try acquireSpin(lock, api: "_raw_spin_trylock", trylock: true)
         return 1
     }
 
-    private func acquireSpin(_ lock: SpinLock, api: String) throws {
+    private func acquireSpin(_ lock: SpinLock, api: String, trylock: Bool = false) throws {
         let site = callSite(fallback: api)
-        let lockdepReport = lockdepAcquire(lock, site: site)
+        let lockdepReport = lockdepAcquire(lock, site: site, trylock: trylock)
         if lock.owner != nil {
             // do_raw_spin_lock(): spinlock_debug.c's "recursion" spin_bug is
             // silent once lockdep has spoken; then the CPU spins for ever.
@@ -194,7 +194,7 @@ extension Machine {
     public func mutexTrylock(_ mutex: KernelMutex) -> Int {
         guard mutex.owner == nil else { return 0 }
         let site = callSite(fallback: "mutex_trylock")
-        lockdepAcquire(mutex, site: site)
+        lockdepAcquire(mutex, site: site, trylock: true)
         mutex.owner = contexts.current
         contexts.current.heldLocks.append(HeldLock(lock: mutex, site: site, hardirqsOff: contexts.irqsDisabled))
         return 1
