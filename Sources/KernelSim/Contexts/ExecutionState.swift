@@ -1,23 +1,273 @@
 /// Execution contexts (task, hardirq, softirq, kworker), preempt count,
-/// interrupt state and locks. Skeleton: issue 4 fills this in.
+/// interrupt state, locks, the irq table, deferred work and the syscall table
+/// of the simulated single CPU (CPU#0).
+///
+/// The CPU state is what the kernel keeps per CPU: `current`, the
+/// preempt_count (bit layout of include/linux/preempt.h, see `Preempt`) and
+/// the interrupt flag. Entering a hardirq, a softirq, a kworker or a syscall
+/// pushes a frame; leaving it pops the frame. Operations that need the log or
+/// the clock are `Machine` extensions (Locks.swift, Sleep.swift,
+/// Interrupts.swift, Deferred.swift, Syscalls.swift).
 public final class ExecutionState {
-    public init() {}
+    // MARK: Configuration (set before use; `boot{}` makes a fresh machine)
+
+    /// `init_utsname()->release` as reports print it ("6.10.0 #1").
+    public var kernelRelease = "6.10.0"
+    /// The version's build number, `#1`.
+    public var kernelBuild = "#1"
+    /// `dump_stack_arch_desc`, the `Hardware name:` line of every stack dump.
+    public var hardwareName = "QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.3-debian-1.16.3-2 04/01/2014"
+    /// 32 (x86_32) or 64 (x86_64): how wide `%px` prints addresses.
+    public var pointerBits = 32
+    /// CONFIG_HZ: x86 defconfig is 250, so a jiffy is 4 ms.
+    public var hz: UInt64 = 250
+    /// Limits against unbounded recursion through irqs, softirqs and work.
+    public var maxContextDepth = 16
+    /// Rounds of softirq processing per irq exit (MAX_SOFTIRQ_RESTART in
+    /// kernel/softirq.c) before the rest is left to ksoftirqd.
+    public var maxSoftirqRestart = 10
+    /// Upper bound of work items one flush or drain runs (a work item that
+    /// keeps requeueing itself would otherwise never let a flush finish).
+    public var maxWorkItemsPerFlush = 1000
+
+    // MARK: Tasks
+
+    /// The idle task of CPU#0 (pid 0).
+    public let idleTask = Task(pid: 0, comm: "swapper/0", kind: .idle)
+    /// The task a script runs as: a module being loaded by `insmod`.
+    public let scriptTask = Task(pid: 412, comm: "insmod", kind: .user)
+    /// The user program that makes syscalls (`user.syscall`): "a.out", run
+    /// by an ordinary user (uid 1000). Rename it with `setUserProgram(_:)`.
+    public let userTask = Task(pid: 413, comm: "a.out", kind: .user, uid: 1000)
+    /// The worker of the system workqueue on CPU#0.
+    public let kworker = Task(pid: 27, comm: "kworker/0:1", kind: .kernelThread)
+    /// The softirq daemon of CPU#0.
+    public let ksoftirqd = Task(pid: 14, comm: "ksoftirqd/0", kind: .kernelThread)
+
+    /// `current`: the task whose stack the CPU runs on (an interrupt borrows
+    /// the task it interrupted).
+    public internal(set) var current: Task
+
+    // MARK: CPU state
+
+    /// `preempt_count()` without the PREEMPT_NEED_RESCHED bit.
+    public internal(set) var preemptCount: UInt32 = 0
+    /// `irqs_disabled()`: the interrupt flag of CPU#0 is clear.
+    public internal(set) var irqsDisabled = false
+    /// Entered contexts, outermost first.
+    var frames: [ContextFrame] = []
+
+    // MARK: Locks and the debug kernel's state
+
+    /// `debug_locks`: lockdep (and the spinlock/mutex debug checks) report
+    /// the first problem and then turn themselves off (debug_locks_off()).
+    public internal(set) var debugLocks = true
+    var lockClasses: [String: LockClass] = [:]
+    var lockNameVersions: [String: Int] = [:]
+    var nextLockAddress: UInt64 = 0
+    var nextAnonymousClass = 0
+    /// Taint flags (kernel/panic.c), printed as `Not tainted` / `Tainted: G        W`.
+    public internal(set) var taints: Set<Taint> = []
+    /// `prev_jiffy` of __might_resched: the last time the splat printed.
+    var lastMightReschedNanoseconds: UInt64?
+    /// How many sleeping-in-atomic splats the rate limit swallowed.
+    public internal(set) var suppressedSleepReports = 0
+    /// WARN_ONCE sites that have fired.
+    var warnedOnce: Set<String> = []
+    /// Set once the kernel has panicked (an Oops in interrupt context).
+    public internal(set) var panicMessage: String?
+    /// Remaining `report_bad_irq` messages (it prints 100, then stays quiet).
+    var badIrqReportsLeft = 100
+
+    // MARK: Interrupts
+
+    /// Interrupt lines 0 ..< nrIrqs have a descriptor (request_irq beyond: -EINVAL).
+    public var nrIrqs = 256
+    var irqDescs: [Int: IrqDesc] = [:]
+    /// Lines asserted while the CPU had interrupts off, in arrival order.
+    var pendingIrqs: [Int] = []
+    /// Interrupts raised on lines nobody requested.
+    public internal(set) var spuriousInterrupts = 0
+
+    // MARK: Deferred work
+
+    /// TASKLET_SOFTIRQ is raised: tasklets wait to run.
+    var taskletQueue: [Tasklet] = []
+    /// The system workqueue (`system_wq`), in queueing order.
+    var workQueue: [WorkItem] = []
+    /// Work item being run by the kworker, if any.
+    var runningWork: WorkItem?
+    /// lockdep maps of the workqueue code: `(wq_completion)events` and one
+    /// `(work_completion)(&NAME)` per work function.
+    var wqMap: KernelLock?
+    var workMaps: [String: KernelLock] = [:]
+
+    // MARK: Syscalls
+
+    var syscalls: [String: Syscall] = [:]
+    var nextSyscallNumber = 0
+
+    public init() {
+        current = scriptTask
+        installLegacyInterrupts()
+    }
+
+    // MARK: What the memory model reads (keep these names)
 
     /// The running task's name, as `current->comm` (a script runs as `insmod`).
-    public var currentComm: String { "insmod" }
+    public var currentComm: String { current.comm }
     /// The running task's pid.
-    public var currentPid: Int { 1 }
+    public var currentPid: Int { current.pid }
     /// Where we are: "process", "hardirq", "softirq" or "kworker".
-    public var contextName: String { "process" }
-    /// False in hardirq/softirq context, under a spinlock or with irqs off.
-    public var canSleep: Bool { true }
+    public var contextName: String { context.rawValue }
+    /// False in hardirq/softirq context, under a spinlock or with irqs off:
+    /// exactly when `__might_resched` would complain.
+    public var canSleep: Bool { preemptCount == 0 && !irqsDisabled }
+
+    /// The kind of context the CPU is in.
+    public var context: ContextKind {
+        if Preempt.inHardirq(preemptCount) { return .hardirq }
+        if Preempt.inServingSoftirq(preemptCount) { return .softirq }
+        if current === kworker { return .kworker }
+        return .process
+    }
+
+    // MARK: The predicates of include/linux/preempt.h and irqflags.h
+
+    public var inInterrupt: Bool { Preempt.inInterrupt(preemptCount) }
+    public var inIrq: Bool { Preempt.inHardirq(preemptCount) }
+    public var inHardirq: Bool { Preempt.inHardirq(preemptCount) }
+    public var inSoftirq: Bool { Preempt.inSoftirq(preemptCount) }
+    public var inServingSoftirq: Bool { Preempt.inServingSoftirq(preemptCount) }
+    public var inTask: Bool { Preempt.inTask(preemptCount) }
+    public var inAtomic: Bool { Preempt.inAtomic(preemptCount) }
+    public var inNMI: Bool { Preempt.inNMI(preemptCount) }
+
+    /// How deeply contexts are nested (0: the script's own task context).
+    public var depth: Int { frames.count }
+    /// The names of the entered contexts, outermost first (for tests and views).
+    public var contextStack: [String] { frames.map { $0.kind.description } }
+
+    /// Locks the current task holds, in acquisition order (lockdep's held_locks).
+    public var heldLocks: [HeldLock] { current.heldLocks }
+
+    /// The flags value `local_irq_save` would return now.
+    public var currentFlags: UInt64 { irqsDisabled ? IrqFlags.disabledValue : IrqFlags.enabledValue }
+
+    /// `%px`: zero-padded lower-case hex, as wide as a pointer.
+    public func px(_ address: UInt64) -> String {
+        let digits = pointerBits == 64 ? 16 : 8
+        let value = pointerBits == 64 ? address : address & 0xffff_ffff
+        let hex = String(value, radix: 16)
+        return hex.count >= digits ? hex : String(repeating: "0", count: digits - hex.count) + hex
+    }
 }
 
-extension Machine {
-    /// `might_sleep()`: called before anything that may sleep (a sleeping
-    /// allocation, vmalloc, msleep, mutex_lock, copy_*_user). Logs the
-    /// "BUG: sleeping function called from invalid context at FILE:LINE"
-    /// warning when the current context cannot sleep; execution continues.
-    /// Skeleton: issue 4 implements the report.
-    public func mightSleep(file: String, line: Int) {}
+/// A task (`struct task_struct`), as far as the simulation needs one.
+public final class Task {
+    public enum Kind: Sendable {
+        case idle, user, kernelThread
+    }
+    public let pid: Int
+    /// `comm`: at most 15 characters (TASK_COMM_LEN 16).
+    public internal(set) var comm: String
+    public let kind: Kind
+    /// The effective uid (`UID:` of the stack dump's CPU line).
+    public let uid: Int
+    /// lockdep's `held_locks`, in acquisition order.
+    public internal(set) var heldLocks: [HeldLock] = []
+
+    init(pid: Int, comm: String, kind: Kind, uid: Int = 0) {
+        self.pid = pid
+        self.comm = String(comm.prefix(15))
+        self.kind = kind
+        self.uid = uid
+    }
+}
+
+/// Values of `ExecutionState.contextName`.
+public enum ContextKind: String, Sendable {
+    case process, hardirq, softirq, kworker
+}
+
+/// One entered context.
+struct ContextFrame {
+    enum Kind: CustomStringConvertible {
+        case hardirq(Int)
+        case softirq
+        case work(String)
+        case syscall(String)
+
+        var description: String {
+            switch self {
+            case .hardirq(let irq): return "hardirq \(irq)"
+            case .softirq: return "softirq"
+            case .work(let name): return "kworker \(name)"
+            case .syscall(let name): return "syscall \(name)"
+            }
+        }
+    }
+    var kind: Kind
+    /// `current` before the frame was entered.
+    var savedTask: Task
+    /// The interrupt flag before the frame was entered (restored on exit, as
+    /// `iret` restores EFLAGS).
+    var savedIrqsDisabled: Bool
+    /// The preempt count before entry (exit subtracts only what entry added,
+    /// so a lock leaked inside the frame stays visible, as in the kernel).
+    var savedPreemptCount: UInt32
+    /// How many Call Trace lines existed when the frame was entered: the
+    /// lines above belong to this frame.
+    var traceDepth: Int
+    /// Kernel functions between this frame's own lines and what it
+    /// interrupted or was called from (`handle_irq_event`, `process_one_work`...).
+    var entryFrames: [String]
+    /// Whether the frame runs on the irq stack (`<IRQ>` ... `</IRQ>`).
+    var onIrqStack: Bool
+    /// Whether the stack ends below this frame: a kworker or ksoftirqd has a
+    /// stack of its own, and below a syscall entry is user space.
+    var endsStack: Bool
+    /// Printed first in the interrupted context's part (`asm_common_interrupt`).
+    var resumeFrames: [String] = []
+}
+
+/// A problem with how the simulation itself was driven (not a kernel report):
+/// a syscall from interrupt context, a bad irq number given to the hardware,
+/// too deep a nesting. The glue turns it into an error naming the function.
+public struct ContextError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Taint flags of kernel/panic.c `taint_flags[]` (19 in 6.10, in this order).
+public enum Taint: Int, CaseIterable, Sendable {
+    case proprietaryModule = 0, forcedModule, cpuOutOfSpec, forcedRmmod, machineCheck,
+         badPage, user, die, overriddenAcpiTable, warn, crap, firmwareWorkaround,
+         oot, unsignedModule, softlockup, livepatch, aux, randstruct, test
+
+    /// (c_true, c_false) from taint_flags[].
+    var chars: (Character, Character) {
+        switch self {
+        case .proprietaryModule: return ("P", "G")
+        case .forcedModule: return ("F", " ")
+        case .cpuOutOfSpec: return ("S", " ")
+        case .forcedRmmod: return ("R", " ")
+        case .machineCheck: return ("M", " ")
+        case .badPage: return ("B", " ")
+        case .user: return ("U", " ")
+        case .die: return ("D", " ")
+        case .overriddenAcpiTable: return ("A", " ")
+        case .warn: return ("W", " ")
+        case .crap: return ("C", " ")
+        case .firmwareWorkaround: return ("I", " ")
+        case .oot: return ("O", " ")
+        case .unsignedModule: return ("E", " ")
+        case .softlockup: return ("L", " ")
+        case .livepatch: return ("K", " ")
+        case .aux: return ("X", " ")
+        case .randstruct: return ("T", " ")
+        case .test: return ("N", " ")
+        }
+    }
 }

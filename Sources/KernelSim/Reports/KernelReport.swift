@@ -23,6 +23,15 @@ public struct KernelReport: Equatable, Sendable {
         case memoryLeak = "memory-leak"
         case lockRecursion = "lock-recursion"
         case badUnlock = "bad-unlock"
+        // Contexts, locks, interrupts (issue 4):
+        case inconsistentLockState = "inconsistent-lock-state"
+        case schedulingWhileAtomic = "scheduling-while-atomic"
+        case lockup = "lockup"
+        case hungTask = "hung-task"
+        case lockHeldReturningToUser = "lock-held-returning-to-user"
+        case locksHeldAtExit = "locks-held-at-exit"
+        case workqueueLeak = "workqueue-leak"
+        case badIrqReturn = "bad-irq-return"
         case warning = "warning"
         case bug = "bug"
     }
