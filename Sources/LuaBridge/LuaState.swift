@@ -57,6 +57,7 @@ public final class LuaState {
         applyLimits(limits)
         kmlab_install_hook(L, max(1, limits.hookInterval))
         try openLibraries()
+        if limits.deferredCountingMicroseconds != nil { kmlab_remove_hook(L) }
     }
 
     deinit {
@@ -84,7 +85,11 @@ public final class LuaState {
         budget.pointee.instr_used = 0
         budget.pointee.exceeded = 0
         budget.pointee.interrupt_requested = 0
-        kmlab_install_hook(L, max(1, limits.hookInterval))
+        if limits.deferredCountingMicroseconds == nil {
+            kmlab_install_hook(L, max(1, limits.hookInterval))
+        } else {
+            kmlab_remove_hook(L)
+        }
     }
 
     /// Asks the running script to stop at its next instruction (Ctrl-C).
@@ -223,6 +228,10 @@ public final class LuaState {
         let previous = currentThread
         currentThread = thread
         defer { currentThread = previous }
+        // The outermost call of a deferred-counting state arms the hook later.
+        let armsTimer = thread == L && budget.pointee.swift_depth == 1 && limits.deferredCountingMicroseconds != nil
+        if armsTimer { kmlab_arm_after(L, limits.deferredCountingMicroseconds ?? 0) }
+        defer { if armsTimer { kmlab_disarm() } }
         let status = kmlab_pcall(thread, arguments, results, 1)
         if status == LUA_OK { return nil }
         let failure = failureFromTop(status: status, kind: .error, thread: thread)

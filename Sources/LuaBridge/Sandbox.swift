@@ -42,6 +42,7 @@ extension LuaState {
             }
         }
         installPrint()
+        hookNewCoroutines()
         setGlobal("tostring") { lua_pushcclosure($0.L, kmlab_tostring_function(), 0) }
         if profile == .sandbox {
             setGlobal("os") { s in
@@ -59,6 +60,25 @@ extension LuaState {
         if case .failure(let f) = run(Array(prelude.utf8), chunkName: "=kmlab.prelude") {
             throw LuaSetupError("prelude failed: \(f.message)")
         }
+    }
+
+    /// coroutine.create/wrap give every new thread the count hook, so no
+    /// coroutine escapes the instruction budget (whatever the main thread's
+    /// counting mode).
+    private func hookNewCoroutines() {
+        lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+        lua_pushstring(L, "coroutine")
+        lua_rawget(L, -2)
+        if lua_type(L, -1) == LUA_TTABLE {
+            for (name, wrapper) in [("create", kmlab_cocreate_function()), ("wrap", kmlab_cowrap_function())] {
+                lua_pushstring(L, name)
+                lua_pushstring(L, name)
+                lua_rawget(L, -3)
+                lua_pushcclosure(L, wrapper, 1)
+                lua_rawset(L, -3)
+            }
+        }
+        kmlab_pop(L, 2)
     }
 
     private func installPrint() {
