@@ -14,6 +14,6 @@ struct Kmlab: ParsableCommand {
         syscalls and DMA, with the reports a debug kernel prints on misuse.
         """,
         version: version,
-        subcommands: [RunCommand.self]
+        subcommands: [RunCommand.self, BenchCommand.self]
     )
 }

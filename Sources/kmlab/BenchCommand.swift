@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import KernelLua
+import LuaBridge
+
+/// `kmlab bench`: the performance figures the issues ask for, measured in
+/// one run. Build in release mode first (`swift build -c release`); each
+/// figure is the median of several rounds.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure kmlab's own costs (run a release build).",
+        discussion: """
+        Prints, each as the median of --rounds rounds: the cost of a kmalloc(64)+kfree
+        pair called from Lua next to two calls of a trivial builtin (math.type) in the
+        same loop, vmalloc(1 MiB)+vfree, a plain Lua loop, and boot time and host RSS
+        growth for 1 GiB, 8 GiB and 64 GiB x86_64 machines.
+        """
+    )
+
+    @Option(help: "Rounds per figure (the median is printed).")
+    var rounds: Int = 5
+
+    @Option(help: "Only the benchmarks whose name contains this text.")
+    var filter: String?
+
+    func validate() throws {
+        guard rounds >= 1 && rounds <= 1000 else { throw ValidationError("--rounds must be between 1 and 1000") }
+    }
+
+    func run() throws {
+        #if DEBUG
+        Terminal.error("kmlab bench: this is a debug build; figures will be pessimistic (use swift build -c release)")
+        #endif
+        for bench in Benchmarks.all where filter.map({ bench.name.contains($0) }) ?? true {
+            let line = try bench.measure(rounds)
+            print(line)
+            fflush(stdout)
+        }
+    }
+}
+
+/// One named benchmark: a Lua script run in a fresh kernel environment, with
+/// `bench_clock()` (host monotonic nanoseconds) and `bench_rss()` (host RSS
+/// bytes) available. The script returns the figures to print.
+struct Benchmark {
+    let name: String
+    let script: String
+    let format: ([[Double]]) -> String
+
+    func measure(_ rounds: Int) throws -> String {
+        var samples: [[Double]] = []
+        for _ in 0..<rounds {
+            // No budget and no count hook: the figures are kmlab's own costs.
+            let lua = try LuaState(profile: .trusted, limits: LuaLimits(
+                maxInstructions: 0, maxMemory: 0, deferredCountingMicroseconds: 3_600_000_000))
+            _ = KernelEnvironment(lua: lua)
+            lua.register("bench_clock") { call in
+                var ts = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &ts)
+                call.push(Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+                return 1
+            }
+            lua.register("bench_rss") { call in
+                call.push(Int64(residentSetBytes()))
+                return 1
+            }
+            switch lua.run(script, chunkName: "=bench:" + name) {
+            case .success(let values):
+                samples.append(values.map { v in
+                    if case .number(let d) = v { return d }
+                    return Double(v.integerValue ?? 0)
+                })
+            case .failure(let f):
+                return "\(name): not available (\(f.message))"
+            }
+        }
+        // Median per column.
+        let columns = samples.first?.count ?? 0
+        let medians = (0..<columns).map { c -> Double in
+            let xs = samples.map { $0.count > c ? $0[c] : 0 }.sorted()
+            return xs[xs.count / 2]
+        }
+        return format([medians])
+    }
+}
+
+func residentSetBytes() -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let parts = s.split(separator: " ")
+    guard parts.count > 1, let pages = Int(parts[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+enum Benchmarks {
+    static func f1(_ x: Double) -> String { String(format: "%.1f", x) }
+
+    static let all: [Benchmark] = [
+        Benchmark(name: "lua-loop", script: """
+            local n = 10000000
+            local t0 = bench_clock()
+            for i = 1, n do local x = i end
+            return (bench_clock() - t0) / n
+            """, format: { m in "lua-loop: \(f1(m[0][0])) ns per iteration of `for i=1,1e7 do local x = i end`" }),
+        Benchmark(name: "kmalloc", script: """
+            local n = 200000
+            local mt, K, kmalloc, kfree = math.type, GFP_KERNEL, kmalloc, kfree
+            for i = 1, 1000 do kfree(kmalloc(64, K)) end
+            local t0 = bench_clock()
+            for i = 1, n do local p = kmalloc(64, K) kfree(p) end
+            local t1 = bench_clock()
+            for i = 1, n do local a = mt(i) local b = mt(i) end
+            local t2 = bench_clock()
+            local pair, builtin = (t1 - t0) / n, (t2 - t1) / n
+            return pair, builtin, pair / builtin
+            """, format: { m in
+                "kmalloc: \(f1(m[0][0])) ns per kmalloc(64)+kfree pair from Lua; \(f1(m[0][1])) ns per two math.type calls; ratio \(String(format: "%.2f", m[0][2]))x (goal <= 3x)"
+            }),
+        Benchmark(name: "vmalloc", script: """
+            local n = 200
+            for i = 1, 5 do vfree(vmalloc(1 << 20)) end
+            local t0 = bench_clock()
+            for i = 1, n do vfree(vmalloc(1 << 20)) end
+            return (bench_clock() - t0) / n / 1000
+            """, format: { m in "vmalloc: \(f1(m[0][0])) us per vmalloc(1 MiB)+vfree pair" }),
+        Benchmark(name: "boot", script: """
+            local out = {}
+            for _, ram in ipairs({"1G", "8G", "64G"}) do
+              collectgarbage() collectgarbage()
+              local r0 = bench_rss()
+              local t0 = bench_clock()
+              boot{arch = "x86_64", ram = ram}
+              local t1 = bench_clock()
+              out[#out + 1] = (t1 - t0) / 1e6
+              out[#out + 1] = (bench_rss() - r0) / 1048576
+            end
+            return table.unpack(out)
+            """, format: { m in
+                let v = m[0]
+                guard v.count >= 6 else { return "boot: not available" }
+                return "boot (x86_64): 1G \(String(format: "%.2f", v[0])) ms, +\(f1(v[1])) MiB RSS; 8G \(String(format: "%.2f", v[2])) ms, +\(f1(v[3])) MiB; 64G \(String(format: "%.2f", v[4])) ms, +\(f1(v[5])) MiB (goal < 20 ms, < 32 MiB, flat)"
+            }),
+    ]
+}
