@@ -13,22 +13,22 @@ public final class Machine {
     /// lines (innermost first). KernelSim never knows where they come from.
     /// It is called at every allocation and free (for kmemleak and KASAN's
     /// "Allocated by" / "Freed by" stacks), so it should be cheap.
-    public var callTraceProvider: (() -> [String])?
+    @exclusivity(unchecked) public var callTraceProvider: (() -> [String])?
     /// Simulated time since boot, in nanoseconds (`ktime_get_ns`). The
     /// memory model advances it by the cycles it charges (see `Cost`).
-    public internal(set) var clockNanoseconds: UInt64 = 0
+    @exclusivity(unchecked) public internal(set) var clockNanoseconds: UInt64 = 0
 
     /// How this machine was built.
     public let config: MachineConfig
     /// Its address-space layout and kernel constants.
     public let layout: KernelLayout
     /// Counters (`stats()`).
-    public internal(set) var stats = MemoryStats()
+    @exclusivity(unchecked) public internal(set) var stats = MemoryStats()
     /// Taint flags set by warnings, KASAN reports and Oopses.
-    public internal(set) var taint: Set<TaintFlag> = []
+    @exclusivity(unchecked) public internal(set) var taint: Set<TaintFlag> = []
     /// Extra /proc files (`/proc/interrupts`, `/proc/self/maps`, ...) added
     /// by other parts of the simulator: path → text producer.
-    public var procProviders: [String: (Machine) throws -> String] = [:]
+    @exclusivity(unchecked) public var procProviders: [String: (Machine) throws -> String] = [:]
 
     /// Host bytes the simulated memory contents may use (4 KiB per frame
     /// written). Exceeding it throws `SimulatorLimitError.memoryLimitExceeded`.
@@ -44,31 +44,32 @@ public final class Machine {
     let buddy: Buddy
     var zones: [Zone] { buddy.zones }
     /// zonelists[i]: populated zones from index i down to 0.
-    var zonelists: [[Zone]] = []
+    @exclusivity(unchecked) var zonelists: [[Zone]] = []
     let lru = PageCacheLRU()
-    var kswapdPending = false
-    var kswapdClasszone = 0
+    @exclusivity(unchecked) var kswapdPending = false
+    @exclusivity(unchecked) var kswapdClasszone = 0
     let tlb: TLB
-    var pgdPfn: UInt64 = 0
-    var booting = true
-    var bootTableNext: UInt64 = 0
-    var bootTableEnd: UInt64 = 0
-    var pageTablePages = 0
+    @exclusivity(unchecked) var pgdPfn: UInt64 = 0
+    @exclusivity(unchecked) var booting = true
+    @exclusivity(unchecked) var bootTableNext: UInt64 = 0
+    @exclusivity(unchecked) var bootTableEnd: UInt64 = 0
+    @exclusivity(unchecked) var pageTablePages = 0
     let slab: SlabAllocator
     let vm = VmallocSpace()
-    var largeKmallocs: [UInt64: AllocInfo] = [:]
-    var pageAllocations: [UInt64: AllocInfo] = [:]
-    var pkmap: PkmapState
-    var kmapLocalStack: [UInt64] = []
-    var warnedOnce: Set<String> = []
-    var warnAllocWindowStart: UInt64 = 0
-    var warnAllocCount = 0
-    var dieCount = 0
-    var allocSequence: UInt64 = 0
-    var minFreeKbytes = 0
-    var reservedPages: UInt64 = 0
-    var presentPages: UInt64 = 0
-    var userPageCount = 0
+    let interned = InternTable()
+    @exclusivity(unchecked) var largeKmallocs: [UInt64: AllocInfo] = [:]
+    @exclusivity(unchecked) var pageAllocations: [UInt64: AllocInfo] = [:]
+    @exclusivity(unchecked) var pkmap: PkmapState
+    @exclusivity(unchecked) var kmapLocalStack: [UInt64] = []
+    @exclusivity(unchecked) var warnedOnce: Set<String> = []
+    @exclusivity(unchecked) var warnAllocWindowStart: UInt64 = 0
+    @exclusivity(unchecked) var warnAllocCount = 0
+    @exclusivity(unchecked) var dieCount = 0
+    @exclusivity(unchecked) var allocSequence: UInt64 = 0
+    @exclusivity(unchecked) var minFreeKbytes = 0
+    @exclusivity(unchecked) var reservedPages: UInt64 = 0
+    @exclusivity(unchecked) var presentPages: UInt64 = 0
+    @exclusivity(unchecked) var userPageCount = 0
 
     /// The default machine: x86_32, 1 GiB, era 6.x.
     public convenience init() {

@@ -8,21 +8,21 @@ final class Zone {
     let start: UInt64
     let end: UInt64
     /// zone_start_pfn as the kernel reports it (DMA starts at pfn 1: page 0 is BIOS-owned).
-    var reportedStart: UInt64
-    var present: UInt64 = 0
-    var managed: UInt64 = 0
+    @exclusivity(unchecked) var reportedStart: UInt64
+    @exclusivity(unchecked) var present: UInt64 = 0
+    @exclusivity(unchecked) var managed: UInt64 = 0
     /// NR_FREE_PAGES.
-    var freePages = 0
-    var nrFree = [Int](repeating: 0, count: 11)
-    var head = [UInt64](repeating: Buddy.none, count: 11)
-    var tail = [UInt64](repeating: Buddy.none, count: 11)
-    var wmarkMin = 0
-    var wmarkLow = 0
-    var wmarkHigh = 0
-    var wmarkPromo = 0
-    var lowmemReserve: [Int]
+    @exclusivity(unchecked) var freePages = 0
+    @exclusivity(unchecked) var nrFree = [Int](repeating: 0, count: 11)
+    @exclusivity(unchecked) var head = [UInt64](repeating: Buddy.none, count: 11)
+    @exclusivity(unchecked) var tail = [UInt64](repeating: Buddy.none, count: 11)
+    @exclusivity(unchecked) var wmarkMin = 0
+    @exclusivity(unchecked) var wmarkLow = 0
+    @exclusivity(unchecked) var wmarkHigh = 0
+    @exclusivity(unchecked) var wmarkPromo = 0
+    @exclusivity(unchecked) var lowmemReserve: [Int]
     /// Pages of this zone in the page cache.
-    var pagecache = 0
+    @exclusivity(unchecked) var pagecache = 0
 
     init(type: ZoneType, index: Int, start: UInt64, end: UInt64, zoneCount: Int) {
         self.type = type
@@ -49,9 +49,9 @@ final class Buddy {
     static let maxOrder = 10
 
     let phys: PhysicalMemory
-    var zones: [Zone]
+    @exclusivity(unchecked) var zones: [Zone]
     /// Zone index of every chunk (chunks never straddle zones).
-    var chunkZone: [UInt8]
+    @exclusivity(unchecked) var chunkZone: [UInt8]
     /// Era 6.x puts a freed block at the tail of its list when its buddy of
     /// the next order is free (buddy_merge_likely); 2.6 always at the head.
     let mergeToTail: Bool

@@ -174,14 +174,14 @@ extension Machine {
                 l.append("Allocated by task \(info.pid):")
                 l += ["kasan_save_stack+0x33/0x60", "kasan_save_track+0x14/0x30", "__kasan_kmalloc+0xaa/0xb0",
                       "__kmalloc+0x1f9/0x4e0"].map { " " + $0 }
-                l += stackLines(info.trace)
+                l += stackLines(interned.traces[Int(info.traceId)])
                 l.append("")
             }
             if c.objReq[o.index] == -1 {
                 l.append("Freed by task \(info.freePid):")
                 l += ["kasan_save_stack+0x33/0x60", "kasan_save_track+0x14/0x30", "kasan_save_free_info+0x3b/0x60",
                       "__kasan_slab_free+0x131/0x180", symbol("kfree")].map { " " + $0 }
-                l += stackLines(info.freeTrace)
+                l += stackLines(interned.traces[Int(info.freeTraceId)])
                 l.append("")
             }
             let allocSize = o.allocated ? o.requested : c.size

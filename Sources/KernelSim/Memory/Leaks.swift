@@ -39,7 +39,7 @@ extension Machine {
                     let i = c.objInfo[idx]
                     out.append(LiveAllocation(address: c.slabAddr[si] &+ UInt64(o * c.size), size: c.size,
                                               requestedSize: req, kind: .kmalloc, cache: c.name, order: nil,
-                                              pid: Int(i.pid), comm: i.comm, callTrace: i.trace, timeNanoseconds: i.time,
+                                              pid: Int(i.pid), comm: interned.comms[Int(i.commId)], callTrace: interned.traces[Int(i.traceId)], timeNanoseconds: i.time,
                                               sequence: i.seq))
                 }
             }
@@ -47,19 +47,19 @@ extension Machine {
         for (pfn, i) in largeKmallocs {
             out.append(LiveAllocation(address: layout.pageOffset &+ (pfn << 12), size: i.size, requestedSize: i.size,
                                       kind: .kmallocLarge, cache: nil, order: Int(phys.frame(pfn).order),
-                                      pid: Int(i.pid), comm: i.comm, callTrace: i.trace, timeNanoseconds: i.time,
+                                      pid: Int(i.pid), comm: interned.comms[Int(i.commId)], callTrace: interned.traces[Int(i.traceId)], timeNanoseconds: i.time,
                                       sequence: i.seq))
         }
         for a in vm.areas {
             out.append(LiveAllocation(address: a.start, size: a.requested, requestedSize: a.requested, kind: .vmalloc,
-                                      cache: nil, order: nil, pid: Int(a.info.pid), comm: a.info.comm,
-                                      callTrace: a.info.trace, timeNanoseconds: a.info.time, sequence: a.info.seq))
+                                      cache: nil, order: nil, pid: Int(a.info.pid), comm: interned.comms[Int(a.info.commId)],
+                                      callTrace: interned.traces[Int(a.info.traceId)], timeNanoseconds: a.info.time, sequence: a.info.seq))
         }
         for (pfn, i) in pageAllocations {
             let addr = pfn < layout.maxLowPfn ? layout.pageOffset &+ (pfn << 12) : pfn << 12
             out.append(LiveAllocation(address: addr, size: i.size, requestedSize: i.size, kind: .pages, cache: nil,
-                                      order: Int(phys.frame(pfn).order), pid: Int(i.pid), comm: i.comm,
-                                      callTrace: i.trace, timeNanoseconds: i.time, sequence: i.seq))
+                                      order: Int(phys.frame(pfn).order), pid: Int(i.pid), comm: interned.comms[Int(i.commId)],
+                                      callTrace: interned.traces[Int(i.traceId)], timeNanoseconds: i.time, sequence: i.seq))
         }
         return out.sorted { $0.sequence < $1.sequence }
     }

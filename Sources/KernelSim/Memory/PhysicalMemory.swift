@@ -101,19 +101,19 @@ final class PhysicalMemory {
     let nChunks: Int
     let seed: UInt64
 
-    var chunkState: [UInt8]
-    var chunkOwner: [UInt32]
-    var chunkFlags: [UInt16]
-    var chunkAux: [UInt32]
-    var chunkNext: [UInt32]
-    var chunkPrev: [UInt32]
-    var frames: [UnsafeMutablePointer<Frame>?]
-    private var pool: [UnsafeMutablePointer<Frame>] = []
-    private(set) var materializedChunks = 0
+    @exclusivity(unchecked) var chunkState: [UInt8]
+    @exclusivity(unchecked) var chunkOwner: [UInt32]
+    @exclusivity(unchecked) var chunkFlags: [UInt16]
+    @exclusivity(unchecked) var chunkAux: [UInt32]
+    @exclusivity(unchecked) var chunkNext: [UInt32]
+    @exclusivity(unchecked) var chunkPrev: [UInt32]
+    @exclusivity(unchecked) var frames: [UnsafeMutablePointer<Frame>?]
+    @exclusivity(unchecked) private var pool: [UnsafeMutablePointer<Frame>] = []
+    @exclusivity(unchecked) private(set) var materializedChunks = 0
 
-    var contents: [UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?]
-    private(set) var storedBytes = 0
-    var limit: Int
+    @exclusivity(unchecked) var contents: [UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?]
+    @exclusivity(unchecked) private(set) var storedBytes = 0
+    @exclusivity(unchecked) var limit: Int
 
     static let zeroPage: UnsafeMutablePointer<UInt8> = {
         let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 4096)
@@ -336,13 +336,13 @@ final class PhysicalMemory {
         (p + off).update(repeating: byte, count: count)
     }
 
-    func writeWord(_ pfn: UInt64, _ off: Int, _ value: UInt64, size: Int) throws {
+    @inline(__always) func writeWord(_ pfn: UInt64, _ off: Int, _ value: UInt64, size: Int) throws {
         if pfn >= totalPages { return }
         let p = try writable(pfn)
-        var v = value
-        for i in 0..<size {
-            p[off + i] = UInt8(truncatingIfNeeded: v)
-            v >>= 8
+        if size == 8 {
+            UnsafeMutableRawPointer(p + off).storeBytes(of: value.littleEndian, as: UInt64.self)
+        } else {
+            UnsafeMutableRawPointer(p + off).storeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian, as: UInt32.self)
         }
     }
 

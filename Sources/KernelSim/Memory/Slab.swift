@@ -1,11 +1,12 @@
 /// Who allocated (or freed) something, for KASAN's "Allocated by task" /
 /// "Freed by task" stacks and for kmemleak.
+/// A trivial value: names and stacks are interned (`Machine.interned`).
 struct AllocInfo {
     var pid: Int32 = 0
-    var comm: String = ""
-    var trace: [String] = []
+    var commId: Int32 = 0
+    var traceId: Int32 = 0
     var freePid: Int32 = 0
-    var freeTrace: [String] = []
+    var freeTraceId: Int32 = 0
     var time: UInt64 = 0
     var seq: UInt64 = 0
     /// Requested size (large kmallocs, page allocations).
@@ -42,7 +43,7 @@ final class KmemCache {
     /// SLAB cache colouring.
     let colourCount: Int
     let colourOff: Int
-    var colourNext = 0
+    @exclusivity(unchecked) var colourNext = 0
     let minPartial: Int
     /// SLAB tunables as /proc/slabinfo shows them (0 for SLUB).
     let limit: Int
@@ -51,27 +52,27 @@ final class KmemCache {
     /// s->allocflags.
     let allocFlags: GFP
 
-    var slabPfn: [UInt64] = []
-    var slabAddr: [UInt64] = []
-    var slabObjects: [Int32] = []
-    var slabOrder: [UInt8] = []
-    var slabInuse: [Int32] = []
-    var slabFree: [Int32] = []
+    @exclusivity(unchecked) var slabPfn = RawVec<UInt64>()
+    @exclusivity(unchecked) var slabAddr = RawVec<UInt64>()
+    @exclusivity(unchecked) var slabObjects = RawVec<Int32>()
+    @exclusivity(unchecked) var slabOrder = RawVec<UInt8>()
+    @exclusivity(unchecked) var slabInuse = RawVec<Int32>()
+    @exclusivity(unchecked) var slabFree = RawVec<Int32>()
     /// 0 unused id, 1 cpu slab, 2 partial, 3 full.
-    var slabState: [UInt8] = []
-    var freeIds: [Int32] = []
-    var partial: [Int32] = []
-    var cpuSlab: Int32 = -1
+    @exclusivity(unchecked) var slabState = RawVec<UInt8>()
+    @exclusivity(unchecked) var freeIds: [Int32] = []
+    @exclusivity(unchecked) var partial: [Int32] = []
+    @exclusivity(unchecked) var cpuSlab: Int32 = -1
 
-    var objNext: [Int32] = []
+    @exclusivity(unchecked) var objNext = RawVec<Int32>()
     /// Requested size of an allocated object; -1 freed; -2 never allocated.
-    var objReq: [Int32] = []
-    var objInfo: [AllocInfo] = []
+    @exclusivity(unchecked) var objReq = RawVec<Int32>()
+    @exclusivity(unchecked) var objInfo = RawVec<AllocInfo>()
 
-    var nrSlabs = 0
-    var totalObjects = 0
-    var inuse = 0
-    var slabPages = 0
+    @exclusivity(unchecked) var nrSlabs = 0
+    @exclusivity(unchecked) var totalObjects = 0
+    @exclusivity(unchecked) var inuse = 0
+    @exclusivity(unchecked) var slabPages = 0
 
     init(name: String, index: Int, type: KmallocType, size: Int, order: Int, minOrder: Int, objsPerSlab: Int,
          freePointerOffset: Int, mgmtSize: Int, colourCount: Int, colourOff: Int, minPartial: Int,
@@ -95,6 +96,11 @@ final class KmemCache {
         self.allocFlags = allocFlags
     }
 
+    deinit {
+        slabPfn.free(); slabAddr.free(); slabObjects.free(); slabOrder.free(); slabInuse.free()
+        slabFree.free(); slabState.free(); objNext.free(); objReq.free(); objInfo.free()
+    }
+
     /// Objects free in slabs on the partial list (what SLUB's slabinfo
     /// subtracts; free objects of the CPU slab count as active there).
     var freeInPartial: Int {
@@ -108,9 +114,11 @@ final class KmemCache {
 /// kmalloc-96 and kmalloc-192) in four types, or SLAB size-32 ...
 /// size-131072 and their (DMA) twins.
 final class SlabAllocator {
-    var caches: [KmemCache] = []
-    /// lookup[type][i]: cache index for size class i (see `classIndex`).
-    var lookup: [[Int]] = []
+    @exclusivity(unchecked) var caches: [KmemCache] = []
+    /// lookup[type][i]: cache index for size class i of a kmalloc type.
+    @exclusivity(unchecked) var lookup: [[Int]] = []
+    /// The same, flattened: lookupFlat[type * sizes.count + i].
+    @exclusivity(unchecked) var lookupFlat: [Int] = []
     let sizes: [Int]
     let v6: Bool
     /// size_index[] of mm/slab_common.c for requests up to 192 bytes.
@@ -200,6 +208,7 @@ final class SlabAllocator {
             }
             lookup = [rowN, rowN, rowD, rowN]
         }
+        lookupFlat = lookup.flatMap { $0 }
     }
 
     /// calculate_order() of mm/slub.c for one CPU (min_objects = 8),
@@ -244,9 +253,9 @@ final class SlabAllocator {
             } else {
                 i = Int.bitWidth - (size - 1).leadingZeroBitCount
             }
-            return lookup[type][i]
+            return lookupFlat[type * sizes.count + i]
         }
-        for (i, s) in sizes.enumerated() where s >= size { return lookup[type][i] }
+        for (i, s) in sizes.enumerated() where s >= size { return lookupFlat[type * sizes.count + i] }
         return -1
     }
 }
@@ -256,8 +265,9 @@ extension Machine {
 
     @inline(__always) func newAllocInfo() -> AllocInfo {
         allocSequence &+= 1
-        return AllocInfo(pid: Int32(truncatingIfNeeded: contexts.currentPid), comm: contexts.currentComm,
-                         trace: callTrace(), time: clockNanoseconds, seq: allocSequence)
+        return AllocInfo(pid: Int32(truncatingIfNeeded: contexts.currentPid), commId: interned.comm(contexts.currentComm),
+                         traceId: callTraceProvider == nil ? 0 : interned.trace(callTrace()),
+                         time: clockNanoseconds, seq: allocSequence)
     }
 
     /// ZERO_SIZE_PTR: what kmalloc(0) returns in 6.x.
@@ -429,9 +439,9 @@ extension Machine {
             c.slabFree.append(-1)
             c.slabState.append(0)
             let n = c.objsPerSlab
-            c.objNext.append(contentsOf: repeatElement(-1, count: n))
-            c.objReq.append(contentsOf: repeatElement(-2, count: n))
-            c.objInfo.append(contentsOf: repeatElement(AllocInfo(), count: n))
+            c.objNext.append(-1, count: n)
+            c.objReq.append(-2, count: n)
+            c.objInfo.append(AllocInfo(), count: n)
         }
         let si = Int(id)
         buddy.markAllocated(pfn, order, owner: c.owner, flags: PG.slab, aux: UInt32(id))
@@ -542,8 +552,7 @@ extension Machine {
                 kasanInvalidFree(p, double: false, function: "kfree")
                 return
             }
-            var info = largeKmallocs.removeValue(forKey: head) ?? AllocInfo()
-            info.freeTrace = callTrace()
+            largeKmallocs[head] = nil
             freePagesInternal(head, order: Int(f.order))
             return
         }
@@ -577,8 +586,9 @@ extension Machine {
         c.slabInuse[si] -= 1
         c.inuse -= 1
         c.objReq[idx] = -1
-        c.objInfo[idx].freePid = Int32(truncatingIfNeeded: contexts.currentPid)
-        c.objInfo[idx].freeTrace = callTrace()
+        let ip = c.objInfo.ptr + idx
+        ip.pointee.freePid = Int32(truncatingIfNeeded: contexts.currentPid)
+        ip.pointee.freeTraceId = callTraceProvider == nil ? 0 : interned.trace(callTrace())
         charge(Cost.slabFast)
         let state = c.slabState[si]
         if state == 1 { return }

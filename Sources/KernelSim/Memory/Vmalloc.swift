@@ -6,11 +6,11 @@ final class VmArea {
     /// Size including the guard page, as /proc/vmallocinfo shows it.
     let size: UInt64
     /// Bytes asked for (KASAN poisons the rest of the mapped pages).
-    var requested: Int
-    var pages: [UInt64]
+    @exclusivity(unchecked) var requested: Int
+    @exclusivity(unchecked) var pages: [UInt64]
     /// `%pS` of the caller, for /proc/vmallocinfo.
     let caller: String
-    var info: AllocInfo
+    @exclusivity(unchecked) var info: AllocInfo
 
     init(id: Int32, start: UInt64, size: UInt64, requested: Int, pages: [UInt64], caller: String, info: AllocInfo) {
         self.id = id
@@ -28,9 +28,9 @@ final class VmArea {
 /// The vmalloc address space: areas sorted by address, allocated first-fit
 /// from VMALLOC_START (find_vmap_lowest_match).
 final class VmallocSpace {
-    var areas: [VmArea] = []
-    var byId: [Int32: VmArea] = [:]
-    var nextId: Int32 = 1
+    @exclusivity(unchecked) var areas: [VmArea] = []
+    @exclusivity(unchecked) var byId: [Int32: VmArea] = [:]
+    @exclusivity(unchecked) var nextId: Int32 = 1
 
     /// Index of the last area starting at or below `va`.
     func indexAtOrBelow(_ va: UInt64) -> Int? {
