@@ -1,8 +1,9 @@
 /// The simulated computer: physical memory and its allocators, the MMU, the
 /// execution contexts, the devices, the clock and the kernel log.
 ///
-/// Skeleton: the memory model fills this in (issue 3); the contexts work
-/// (issue 4) owns `ExecutionState`.
+/// Memory (issue 3) lives in Sources/KernelSim/Memory; the execution
+/// contexts (issue 4) own `ExecutionState`. Everything is deterministic for
+/// a configuration (seed included).
 public final class Machine {
     /// The kernel log (`dmesg`) and every report raised so far.
     public let log = KernelLog()
@@ -10,11 +11,92 @@ public final class Machine {
     public let contexts = ExecutionState()
     /// Supplied by the Lua glue: the current Lua call stack as `Call Trace:`
     /// lines (innermost first). KernelSim never knows where they come from.
-    public var callTraceProvider: (() -> [String])?
-    /// Simulated time since boot, in nanoseconds (`ktime_get_ns`).
-    public internal(set) var clockNanoseconds: UInt64 = 0
+    /// It is called at every allocation and free (for kmemleak and KASAN's
+    /// "Allocated by" / "Freed by" stacks), so it should be cheap.
+    @exclusivity(unchecked) public var callTraceProvider: (() -> [String])?
+    /// Simulated time since boot, in nanoseconds (`ktime_get_ns`). The
+    /// memory model advances it by the cycles it charges (see `Cost`).
+    @exclusivity(unchecked) public internal(set) var clockNanoseconds: UInt64 = 0
 
-    public init() {}
+    /// How this machine was built.
+    public let config: MachineConfig
+    /// Its address-space layout and kernel constants.
+    public let layout: KernelLayout
+    /// Counters (`stats()`).
+    @exclusivity(unchecked) public internal(set) var stats = MemoryStats()
+    /// Taint flags set by warnings, KASAN reports and Oopses.
+    @exclusivity(unchecked) public internal(set) var taint: Set<TaintFlag> = []
+    /// Extra /proc files (`/proc/interrupts`, `/proc/self/maps`, ...) added
+    /// by other parts of the simulator: path → text producer.
+    @exclusivity(unchecked) public var procProviders: [String: (Machine) throws -> String] = [:]
+
+    /// Host bytes the simulated memory contents may use (4 KiB per frame
+    /// written). Exceeding it throws `SimulatorLimitError.memoryLimitExceeded`.
+    public var contentsByteLimit: Int {
+        get { phys.limit }
+        set { phys.limit = max(0, newValue) }
+    }
+    /// Host bytes the memory contents use now.
+    public var contentsBytesStored: Int { phys.storedBytes }
+
+    // MARK: memory model state (see Memory/)
+    let phys: PhysicalMemory
+    let buddy: Buddy
+    var zones: [Zone] { buddy.zones }
+    /// zonelists[i]: populated zones from index i down to 0.
+    @exclusivity(unchecked) var zonelists: [[Zone]] = []
+    let lru = PageCacheLRU()
+    @exclusivity(unchecked) var kswapdPending = false
+    @exclusivity(unchecked) var kswapdClasszone = 0
+    let tlb: TLB
+    @exclusivity(unchecked) var pgdPfn: UInt64 = 0
+    @exclusivity(unchecked) var booting = true
+    @exclusivity(unchecked) var bootTableNext: UInt64 = 0
+    @exclusivity(unchecked) var bootTableEnd: UInt64 = 0
+    @exclusivity(unchecked) var pageTablePages = 0
+    let slab: SlabAllocator
+    let vm = VmallocSpace()
+    let interned = InternTable()
+    @exclusivity(unchecked) var largeKmallocs: [UInt64: AllocInfo] = [:]
+    @exclusivity(unchecked) var pageAllocations: [UInt64: AllocInfo] = [:]
+    @exclusivity(unchecked) var pkmap: PkmapState
+    @exclusivity(unchecked) var kmapLocalStack: [UInt64] = []
+    @exclusivity(unchecked) var warnedOnce: Set<String> = []
+    @exclusivity(unchecked) var warnAllocWindowStart: UInt64 = 0
+    @exclusivity(unchecked) var warnAllocCount = 0
+    @exclusivity(unchecked) var dieCount = 0
+    @exclusivity(unchecked) var allocSequence: UInt64 = 0
+    @exclusivity(unchecked) var minFreeKbytes = 0
+    @exclusivity(unchecked) var reservedPages: UInt64 = 0
+    @exclusivity(unchecked) var presentPages: UInt64 = 0
+    @exclusivity(unchecked) var userPageCount = 0
+
+    /// The default machine: x86_32, 1 GiB, era 6.x.
+    public convenience init() {
+        self.init(validated: .standard)
+    }
+
+    /// Boots a machine; throws `BootError` (and builds nothing) for a
+    /// configuration out of range.
+    public convenience init(config: MachineConfig) throws {
+        try config.validate()
+        self.init(validated: config)
+    }
+
+    init(validated config: MachineConfig) {
+        self.config = config
+        layout = KernelLayout(config: config)
+        phys = PhysicalMemory(totalPages: layout.totalPages, seed: config.seed, limit: 256 << 20)
+        var zs: [Zone] = []
+        for (i, z) in layout.zones.enumerated() {
+            zs.append(Zone(type: z.type, index: i, start: z.start, end: z.end, zoneCount: layout.zones.count))
+        }
+        buddy = Buddy(phys: phys, zones: zs, mergeToTail: config.era == .v6)
+        tlb = TLB(small: config.tlbEntries4K, large: config.tlbEntriesLarge)
+        slab = SlabAllocator(layout: layout, ramBytes: layout.totalPages << 12)
+        pkmap = PkmapState(count: layout.lastPkmap)
+        boot()
+    }
 
     /// Logs a report, stamped with the simulated time. An `.oops` report is
     /// also thrown as `KernelOops` by the caller, which ends the running task.

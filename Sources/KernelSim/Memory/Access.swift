@@ -1,0 +1,270 @@
+/// Reading and writing kernel virtual memory through the simulated MMU:
+/// every page touched is translated by the TLB (a page walk on a miss),
+/// KASAN checks the range first, an unmapped page is an Oops.
+extension Machine {
+    /// Kernel virtual addresses are 32-bit on x86_32.
+    func checkAddress(_ v: UInt64, _ n: Int, _ function: String) throws {
+        guard n >= 0 else { throw KernelArgumentError(function, "size", "must be a non-negative integer, got \(n)") }
+        if layout.arch == .x86_32 && v >= 1 << 32 {
+            throw KernelArgumentError(function, "address", "is not a 32-bit address: \(hex(v))")
+        }
+    }
+
+    /// The fault an access to `va` raises: a page-fault Oops (NULL pointer
+    /// dereference below PAGE_SIZE), or on x86_64 a general protection fault
+    /// for a non-canonical address (arch/x86/mm/fault.c, traps.c).
+    func accessFault(_ va: UInt64, write: Bool) -> KernelOops {
+        stats.pageFaults &+= 1
+        charge(Cost.pageFault)
+        dieCount += 1
+        let flagsTail = layout.arch == .x86_64 ? " PREEMPT SMP KASAN NOPTI" : " PREEMPT SMP"
+        var l: [String] = []
+        var kind: KernelReport.Kind = .pageFault
+        let ec: UInt64 = write ? 2 : 0
+        if !isCanonical(va) {
+            l.append("general protection fault, probably for non-canonical address \(hex(va)): 0000 [#\(dieCount)]" + flagsTail)
+            kind = .generalProtectionFault
+        } else {
+            if va < 4096 {
+                l.append("BUG: kernel NULL pointer dereference, address: \(px(va))")
+                kind = .nullPointerDereference
+            } else {
+                l.append("BUG: unable to handle page fault for address: \(px(va))")
+            }
+            l.append("#PF: supervisor \(write ? "write access" : "read access") in kernel mode")
+            l.append("#PF: error_code(0x\(hexPad(ec, 4))) - not-present page")
+            let w = walk(va)
+            if layout.arch == .x86_32 {
+                var s = "*pde = \(hexPad(w.entries[0], 8)) "
+                if w.entries.count > 1 { s += "*pte = \(hexPad(w.entries[1], 8)) " }
+                l.append(s)
+            } else {
+                var s = "PGD \(String(w.entries[0], radix: 16)) P4D \(String(w.entries[0], radix: 16)) "
+                let names = ["PUD", "PMD", "PTE"]
+                for (i, e) in w.entries.dropFirst().enumerated() { s += "\(names[i]) \(String(e, radix: 16)) " }
+                l.append(s)
+            }
+            l.append("Oops: \(hexPad(ec, 4)) [#\(dieCount)]" + flagsTail)
+        }
+        l.append(cpuLine)
+        l.append(hardwareLine)
+        l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + scriptCaller)
+        l += callTraceBlock(kernelFrames: ["? __die+0x23/0x70", "? page_fault_oops+0x171/0x4e0",
+                                           "? exc_page_fault+0x7f/0x180", "? asm_exc_page_fault+0x26/0x30"])
+        l.append("Modules linked in: kmlab(O)")
+        if kind != .generalProtectionFault { l.append("CR2: \(px(va))") }
+        l.append("---[ end trace 0000000000000000 ]---")
+        return oops(kind: kind, lines: l, address: va, fields: ["access": write ? "write" : "read"])
+    }
+
+    /// Translates `va` or throws the Oops.
+    @inline(__always) func translate(_ va: UInt64, write: Bool) throws -> UInt64 {
+        if let pa = translateNoFault(va) { return pa }
+        throw accessFault(va, write: write)
+    }
+
+    /// Walks [va, va+n) page by page: `body(pa, offsetInBuffer, length)`.
+    func forEachPage(_ va: UInt64, _ n: Int, write: Bool, _ body: (UInt64, Int, Int) throws -> Void) throws {
+        var done = 0
+        while done < n {
+            let a = va &+ UInt64(done)
+            if layout.arch == .x86_32 && a >= 1 << 32 { throw accessFault(a & 0xFFFF_FFFF, write: write) }
+            if done > 0 && a < va { throw accessFault(a, write: write) }
+            let pa = try translate(a, write: write)
+            let len = min(4096 - Int(a & 4095), n - done)
+            try body(pa, done, len)
+            done += len
+        }
+        charge(Cost.accessCall + UInt64(n / 16) * Cost.accessPer16)
+    }
+
+    // MARK: the public access API
+
+    /// Reads `count` bytes (`peek(addr, n)`).
+    public func read(_ addr: UInt64, count: Int) throws -> [UInt8] {
+        try checkAddress(addr, count, "peek")
+        if count == 0 { return [] }
+        kasanCheck(addr, count, write: false, function: "")
+        var out = [UInt8](repeating: 0, count: count)
+        try out.withUnsafeMutableBufferPointer { buf in
+            guard let base = buf.baseAddress else { return }
+            try forEachPage(addr, count, write: false) { pa, off, len in
+                phys.read(pa >> 12, Int(pa & 4095), len, into: base + off)
+            }
+        }
+        stats.bytesRead &+= UInt64(count)
+        return out
+    }
+
+    /// Reads one byte (`peek(addr)`).
+    public func readByte(_ addr: UInt64) throws -> UInt8 {
+        try checkAddress(addr, 1, "peek")
+        kasanCheck(addr, 1, write: false, function: "")
+        let pa = try translate(addr, write: false)
+        charge(Cost.accessCall)
+        stats.bytesRead &+= 1
+        return phys.readByte(pa >> 12, Int(pa & 4095))
+    }
+
+    /// Writes bytes (`poke(addr, string)`).
+    public func write(_ addr: UInt64, bytes: [UInt8]) throws {
+        try checkAddress(addr, bytes.count, "poke")
+        if bytes.isEmpty { return }
+        kasanCheck(addr, bytes.count, write: true, function: "")
+        try bytes.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress else { return }
+            try forEachPage(addr, bytes.count, write: true) { pa, off, len in
+                try phys.write(pa >> 12, Int(pa & 4095), base + off, len)
+            }
+        }
+        stats.bytesWritten &+= UInt64(bytes.count)
+    }
+
+    /// Writes one byte (`poke(addr, value)`).
+    public func writeByte(_ addr: UInt64, _ value: UInt8) throws {
+        try write(addr, bytes: [value])
+    }
+
+    /// `memset(p, byte, n)`.
+    public func memset(_ p: UInt64, _ value: UInt8, _ n: Int) throws {
+        try checkAddress(p, n, "memset")
+        if n == 0 { return }
+        kasanCheck(p, n, write: true, function: "memset")
+        try forEachPage(p, n, write: true) { pa, _, len in
+            try phys.fill(pa >> 12, Int(pa & 4095), value, len)
+        }
+        stats.bytesWritten &+= UInt64(n)
+    }
+
+    /// `memcpy(dst, src, n)` (the source is read before the destination is
+    /// written, page by page, as memmove would).
+    public func memcpy(_ dst: UInt64, _ src: UInt64, _ n: Int) throws {
+        try checkAddress(dst, n, "memcpy")
+        try checkAddress(src, n, "memcpy")
+        if n == 0 { return }
+        kasanCheck(src, n, write: false, function: "memcpy")
+        kasanCheck(dst, n, write: true, function: "memcpy")
+        var buf = [UInt8](repeating: 0, count: min(n, 1 << 20))
+        var done = 0
+        while done < n {
+            let chunk = min(n - done, buf.count)
+            try buf.withUnsafeMutableBufferPointer { b in
+                guard let base = b.baseAddress else { return }
+                try forEachPage(src &+ UInt64(done), chunk, write: false) { pa, off, len in
+                    phys.read(pa >> 12, Int(pa & 4095), len, into: base + off)
+                }
+                try forEachPage(dst &+ UInt64(done), chunk, write: true) { pa, off, len in
+                    try phys.write(pa >> 12, Int(pa & 4095), base + off, len)
+                }
+            }
+            done += chunk
+        }
+        stats.bytesRead &+= UInt64(n)
+        stats.bytesWritten &+= UInt64(n)
+    }
+
+    /// `memcmp(a, b, n)`: <0, 0 or >0 as the first differing byte says.
+    public func memcmp(_ a: UInt64, _ b: UInt64, _ n: Int) throws -> Int {
+        try checkAddress(a, n, "memcmp")
+        try checkAddress(b, n, "memcmp")
+        if n == 0 { return 0 }
+        kasanCheck(a, n, write: false, function: "memcmp")
+        kasanCheck(b, n, write: false, function: "memcmp")
+        var done = 0
+        while done < n {
+            let chunk = min(n - done, 1 << 16)
+            let x = try readRaw(a &+ UInt64(done), chunk)
+            let y = try readRaw(b &+ UInt64(done), chunk)
+            for i in 0..<chunk where x[i] != y[i] { return Int(x[i]) - Int(y[i]) }
+            done += chunk
+        }
+        return 0
+    }
+
+    /// Reads through the MMU without KASAN (callers checked already).
+    func readRaw(_ addr: UInt64, _ count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        try out.withUnsafeMutableBufferPointer { buf in
+            guard let base = buf.baseAddress else { return }
+            try forEachPage(addr, count, write: false) { pa, off, len in
+                phys.read(pa >> 12, Int(pa & 4095), len, into: base + off)
+            }
+        }
+        stats.bytesRead &+= UInt64(count)
+        return out
+    }
+
+    // MARK: physical memory (devices)
+
+    /// Reads physical memory, as a bus master does (no MMU, no KASAN).
+    /// Bytes past the end of RAM read as 0xff.
+    public func readPhysical(_ paddr: UInt64, count: Int) throws -> [UInt8] {
+        guard count >= 0 else { throw KernelArgumentError("dma_read", "count", "must be a non-negative integer, got \(count)") }
+        var out = [UInt8](repeating: 0, count: count)
+        var done = 0
+        out.withUnsafeMutableBufferPointer { buf in
+            guard let base = buf.baseAddress else { return }
+            while done < count {
+                let pa = paddr &+ UInt64(done)
+                let len = min(4096 - Int(pa & 4095), count - done)
+                phys.read(pa >> 12, Int(pa & 4095), len, into: base + done)
+                done += len
+            }
+        }
+        return out
+    }
+
+    /// Writes physical memory (writes past the end of RAM are lost).
+    public func writePhysical(_ paddr: UInt64, bytes: [UInt8]) throws {
+        var done = 0
+        try bytes.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress else { return }
+            while done < bytes.count {
+                let pa = paddr &+ UInt64(done)
+                let len = min(4096 - Int(pa & 4095), bytes.count - done)
+                try phys.write(pa >> 12, Int(pa & 4095), base + done, len)
+                done += len
+            }
+        }
+    }
+
+    /// What owns the memory at a physical address: the frame's owner and,
+    /// for slab memory, the object (for the DMA-API corruption report).
+    public func physicalOwner(_ paddr: UInt64) -> PhysicalOwner? {
+        guard let info = pageInfo(pfn: paddr >> 12) else { return nil }
+        var o = PhysicalOwner(page: info, objectAddress: nil, objectSize: nil, cache: nil, objectAllocated: nil,
+                              vmallocArea: nil)
+        if paddr >> 12 < layout.maxLowPfn, let obj = kmallocObject(containing: va(paddr)) {
+            o.objectAddress = obj.address
+            o.objectSize = obj.cache?.size ?? obj.usable
+            o.cache = obj.cache?.name
+            o.objectAllocated = obj.allocated
+        }
+        if info.owner == "vmalloc", let head = info.headPfn {
+            let f = phys.frame(head)
+            if let a = vm.byId[Int32(bitPattern: f.a)] { o.vmallocArea = a.start }
+        }
+        return o
+    }
+}
+
+/// The owner of a physical address (see `Machine.physicalOwner`).
+public struct PhysicalOwner: Sendable, Equatable, CustomStringConvertible {
+    public var page: PageInfo
+    /// The slab object (or large kmalloc block) containing the address.
+    public var objectAddress: UInt64?
+    public var objectSize: Int?
+    public var cache: String?
+    public var objectAllocated: Bool?
+    /// The vmalloc area a vmalloc page belongs to.
+    public var vmallocArea: UInt64?
+
+    public var description: String {
+        var s = page.description
+        if let c = cache, let a = objectAddress {
+            s += " object \(hex(a)) (\(c), \(objectAllocated == true ? "allocated" : "free"))"
+        }
+        if let v = vmallocArea { s += " vmalloc area \(hex(v))" }
+        return s
+    }
+}

@@ -1,0 +1,224 @@
+/// A vmalloc area (struct vm_struct + vmap_area): virtually contiguous,
+/// backed by order-0 pages one PTE each, followed by an unmapped guard page.
+final class VmArea {
+    let id: Int32
+    let start: UInt64
+    /// Size including the guard page, as /proc/vmallocinfo shows it.
+    let size: UInt64
+    /// Bytes asked for (KASAN poisons the rest of the mapped pages).
+    @exclusivity(unchecked) var requested: Int
+    @exclusivity(unchecked) var pages: [UInt64]
+    /// `%pS` of the caller, for /proc/vmallocinfo.
+    let caller: String
+    @exclusivity(unchecked) var info: AllocInfo
+
+    init(id: Int32, start: UInt64, size: UInt64, requested: Int, pages: [UInt64], caller: String, info: AllocInfo) {
+        self.id = id
+        self.start = start
+        self.size = size
+        self.requested = requested
+        self.pages = pages
+        self.caller = caller
+        self.info = info
+    }
+
+    var end: UInt64 { start &+ size }
+}
+
+/// The vmalloc address space: areas sorted by address, allocated first-fit
+/// from VMALLOC_START (find_vmap_lowest_match).
+final class VmallocSpace {
+    @exclusivity(unchecked) var areas: [VmArea] = []
+    @exclusivity(unchecked) var byId: [Int32: VmArea] = [:]
+    @exclusivity(unchecked) var nextId: Int32 = 1
+
+    /// Index of the last area starting at or below `va`.
+    func indexAtOrBelow(_ va: UInt64) -> Int? {
+        var lo = 0, hi = areas.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if areas[mid].start <= va { lo = mid + 1 } else { hi = mid }
+        }
+        return lo == 0 ? nil : lo - 1
+    }
+
+    func area(containing va: UInt64) -> VmArea? {
+        guard let i = indexAtOrBelow(va) else { return nil }
+        let a = areas[i]
+        return va < a.end ? a : nil
+    }
+
+    func area(startingAt va: UInt64) -> VmArea? {
+        guard let a = area(containing: va), a.start == va else { return nil }
+        return a
+    }
+
+    /// The lowest hole of `size` bytes in [lo, hi).
+    func findHole(_ size: UInt64, _ lo: UInt64, _ hi: UInt64) -> UInt64? {
+        var addr = lo
+        for a in areas {
+            if a.start >= addr && a.start - addr >= size { break }
+            addr = max(addr, a.end)
+        }
+        guard addr <= hi, hi - addr >= size else { return nil }
+        return addr
+    }
+
+    func insert(_ a: VmArea) {
+        let i = indexAtOrBelow(a.start).map { $0 + 1 } ?? 0
+        areas.insert(a, at: i)
+        byId[a.id] = a
+    }
+
+    func remove(_ a: VmArea) {
+        if let i = indexAtOrBelow(a.start), areas[i] === a { areas.remove(at: i) }
+        byId[a.id] = nil
+    }
+
+    /// Pages mapped by vmalloc (VmallocUsed in 5.x+).
+    var usedPages: Int { areas.reduce(0) { $0 + $1.pages.count } }
+}
+
+extension Machine {
+    /// `vmalloc(size)`: whole pages, one at a time from the page allocator
+    /// (HighMem first where there is one), each mapped by its own PTE in the
+    /// vmalloc area, plus an unmapped guard page. May sleep.
+    public func vmalloc(_ size: Int) throws -> UInt64? {
+        try vmallocCore(size, .kernel, function: "vmalloc")
+    }
+
+    /// `vzalloc(size)`: vmalloc of zeroed pages.
+    public func vzalloc(_ size: Int) throws -> UInt64? {
+        try vmallocCore(size, [.kernel, .zero], function: "vzalloc")
+    }
+
+    /// __vmalloc_node_range() (mm/vmalloc.c).
+    func vmallocCore(_ size: Int, _ gfp: GFP, function: String) throws -> UInt64? {
+        guard size >= 0 else { throw KernelArgumentError(function, "size", "must be a non-negative integer, got \(size)") }
+        let site = KernelSite.vmallocMightSleep(config.era)
+        mightSleep(file: site.0, line: site.1)
+        runKswapdIfPending()
+        stats.vmallocs &+= 1
+        if size == 0 {
+            if config.era == .v6 {
+                warnOnce("vmalloc-size-0", site: KernelSite.vmallocZeroSize, function: "__vmalloc_node_range")
+            }
+            return nil
+        }
+        let realSize = (UInt64(size) + 4095) & ~UInt64(4095)
+        let nr = Int(realSize >> 12)
+        if UInt64(nr) > totalRAMPages {
+            if !gfp.contains(.nowarn) { warnAlloc(gfp, "vmalloc error: size \(realSize), exceeds total pages") }
+            return nil
+        }
+        let areaSize = realSize + 4096
+        guard let start = vm.findHole(areaSize, layout.vmallocStart, layout.vmallocEnd) else {
+            if !gfp.contains(.nowarn) {
+                log.print("vmap allocation for size \(areaSize) failed: use vmalloc=<size> to increase size",
+                          timeNanoseconds: clockNanoseconds)
+                warnAlloc(gfp, "vmalloc error: size \(realSize), vm_struct allocation failed")
+            }
+            return nil
+        }
+        // Budget for the page tables the mapping may need.
+        if !phys.canStore(frames: nr / 512 + 3) { throw SimulatorLimitError.memoryLimitExceeded(limit: phys.limit) }
+        let id = vm.nextId
+        vm.nextId += 1
+        var pageGfp = gfp
+        if gfp.rawValue & (GFP.dma.rawValue | GFP.dma32.rawValue) == 0 { pageGfp.insert(.highmem) }
+        var pages: [UInt64] = []
+        pages.reserveCapacity(nr)
+        for _ in 0..<nr {
+            guard let pfn = allocPagesInternal(pageGfp, order: 0, owner: Owner.vmalloc, aux: UInt32(bitPattern: id)) else {
+                for p in pages { freePagesInternal(p, order: 0) }
+                if !gfp.contains(.nowarn) {
+                    warnAlloc(gfp, "vmalloc error: size \(realSize), failed to allocate pages")
+                }
+                return nil
+            }
+            pages.append(pfn)
+        }
+        var mapped = 0
+        do {
+            for (i, pfn) in pages.enumerated() {
+                guard try mapPage(start &+ UInt64(i) << 12, pfn: pfn) else {
+                    throw VmallocMapFailure()
+                }
+                mapped += 1
+            }
+        } catch {
+            for i in 0..<mapped { try? unmapPage(start &+ UInt64(i) << 12) }
+            for p in pages { freePagesInternal(p, order: 0) }
+            if error is VmallocMapFailure {
+                if !gfp.contains(.nowarn) { warnAlloc(gfp, "vmalloc error: size \(realSize), failed to map pages") }
+                return nil
+            }
+            throw error
+        }
+        var info = newAllocInfo()
+        info.size = size
+        let a = VmArea(id: id, start: start, size: areaSize, requested: size, pages: pages, caller: scriptCaller,
+                       info: info)
+        vm.insert(a)
+        charge(Cost.vmallocSetup)
+        return start
+    }
+
+    /// `vfree(p)`: unmaps the area, flushes the TLB, frees its pages. NULL is
+    /// ignored; anything that is not the start of a vmalloc area gets the
+    /// kernel's "Trying to vfree() nonexistent vm area" warning.
+    public func vfree(_ p: UInt64) throws {
+        let ctx = contexts.contextName
+        if ctx != "hardirq" && ctx != "softirq" && ctx != "nmi" {
+            let site = KernelSite.vfreeMightSleep(config.era)
+            mightSleep(file: site.0, line: site.1)
+        }
+        stats.vfrees &+= 1
+        if p == 0 { return }
+        guard let a = vm.area(startingAt: p) else {
+            let l = warnLines(message: "Trying to vfree() nonexistent vm area (\(hashedPointer(p)))",
+                              site: KernelSite.vfreeNonexistent, function: "vfree")
+            warn(kind: .invalidFree, lines: l, address: p,
+                 fields: ["reason": layout.isDirectMap(p) ? "not a vmalloc address (direct map)" : "no vm area starts here"])
+            return
+        }
+        for i in 0..<a.pages.count { try unmapPage(a.start &+ UInt64(i) << 12) }
+        flushTLB(a.start, a.end)
+        for pfn in a.pages { freePagesInternal(pfn, order: 0) }
+        vm.remove(a)
+        charge(Cost.vfreeTeardown)
+    }
+
+    /// `kvmalloc(size, flags)` (mm/util.c kvmalloc_node): kmalloc first —
+    /// without warnings or retries above a page — then vmalloc for sleeping
+    /// callers.
+    public func kvmalloc(_ size: Int, _ flags: GFP) throws -> UInt64? {
+        guard size >= 0 else { throw KernelArgumentError("kvmalloc", "size", "must be a non-negative integer, got \(size)") }
+        var kflags = flags
+        if size > 4096 {
+            kflags.insert(.nowarn)
+            if !kflags.contains(.retryMayfail) { kflags.insert(.noretry) }
+            kflags.remove(.nofail)
+        }
+        if let p = try kmallocCore(size, kflags, function: "kvmalloc") { return p }
+        if size <= 4096 { return nil }
+        if !flags.allowsBlocking { return nil }
+        if size > Int(Int32.max) {
+            if !flags.contains(.nowarn) {
+                warnOnce("kvmalloc-int-max", site: ("mm/util.c", 637), function: "kvmalloc_node")
+            }
+            return nil
+        }
+        return try vmallocCore(size, flags, function: "kvmalloc")
+    }
+
+    /// `kvzalloc(size, flags)`.
+    public func kvzalloc(_ size: Int, _ flags: GFP) throws -> UInt64? { try kvmalloc(size, flags.union(.zero)) }
+
+    /// `kvfree(p)`: vfree for vmalloc addresses, kfree otherwise.
+    public func kvfree(_ p: UInt64) throws {
+        if layout.isVmallocAddr(p) { try vfree(p) } else { try kfree(p) }
+    }
+}
+
+struct VmallocMapFailure: Error {}
