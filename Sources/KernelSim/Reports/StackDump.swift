@@ -80,10 +80,8 @@ extension Machine {
         return out
     }
 
-    /// dump_stack(): the CPU line, the hardware line and the Call Trace.
-    public func dumpStackLines(kernelFrames: [String]) -> [String] {
-        [cpuLine, hardwareLine] + callTraceBlock(kernelFrames: ["dump_stack_lvl+0x4d/0x70"] + kernelFrames)
-    }
+    // dump_stack() itself is Contexts/DumpStack.swift's `dumpStackLines`, which
+    // knows the IRQ/task split of the Call Trace.
 
     /// `%pS` of a kernel function: "name+0xOFF/0xSIZE" with stable offsets.
     public func symbol(_ name: String, module: String? = nil) -> String {
