@@ -24,6 +24,7 @@ public final class KernelEnvironment {
     public init(lua: LuaState, machine: Machine = Machine()) {
         self.lua = lua
         self.machine = machine
+        KernelEnvironment.bound(machine, to: lua)
         lua.errorPayloadExtractor = { state, index in
             ReportValue.report(in: state, at: index)
         }
@@ -35,10 +36,17 @@ public final class KernelEnvironment {
     }
 
     /// Replaces the machine (what `boot{}` does once it has a valid config).
-    public func replaceMachine(_ newMachine: Machine) {
+    public func adopt(_ newMachine: Machine) {
+        KernelEnvironment.bound(newMachine, to: lua)
         machine = newMachine
         installCallTrace()
         for hook in onBoot { hook(newMachine) }
+    }
+
+    /// The simulated memory contents count against the script's memory
+    /// budget: a script cannot make the host hold more than it allows.
+    static func bound(_ machine: Machine, to lua: LuaState) {
+        if lua.limits.maxMemory > 0 { machine.contentsByteLimit = lua.limits.maxMemory }
     }
 
     // MARK: Defining names
@@ -70,6 +78,12 @@ public final class KernelEnvironment {
         } catch let oops as KernelOops {
             ReportValue.push(oops.report, on: call)
             throw LuaCallError.valueOnStack
+        } catch let limit as SimulatorLimitError {
+            // Host memory for simulated contents ran out: the memory budget's outcome.
+            lua.markMemoryExceeded()
+            throw LuaCallError.message("\(call.functionName): \(limit)")
+        } catch let error where SimulatorErrors.message(for: error, function: call.functionName) != nil {
+            throw LuaCallError.message(SimulatorErrors.message(for: error, function: call.functionName) ?? "")
         }
     }
 

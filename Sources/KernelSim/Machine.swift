@@ -95,6 +95,10 @@ public final class Machine {
         tlb = TLB(small: config.tlbEntries4K, large: config.tlbEntriesLarge)
         slab = SlabAllocator(layout: layout, ramBytes: layout.totalPages << 12)
         pkmap = PkmapState(count: layout.lastPkmap)
+        // The contexts model prints the same kernel as the memory model.
+        contexts.pointerBits = layout.pointerSize * 8
+        contexts.kernelRelease = layout.kernelRelease
+        procProviders["/proc/interrupts"] = { $0.procInterrupts() }
         boot()
     }
 

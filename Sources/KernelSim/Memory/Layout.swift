@@ -107,7 +107,7 @@ public struct KernelLayout: Sendable {
         maxOrderConstantValue = v6 ? 10 : 11
         kmallocMaxCacheSize = v6 ? 8192 : 131072
         kmallocMaxSize = v6 ? 4 << 20 : 131072
-        kernelRelease = v6 ? "6.8.0-kmlab" : "2.6.18-kmlab"
+        kernelRelease = v6 ? "6.10.0" : "2.6.18"
         switch config.arch {
         case .x86_32:
             pointerSize = 4

@@ -45,7 +45,7 @@ extension Machine {
 
     public func addTaint(_ flag: TaintFlag) { taint.insert(flag) }
 
-    /// dump_stack_print_info(): "CPU: 0 PID: 1 Comm: insmod Not tainted 6.8.0-kmlab #1".
+    /// dump_stack_print_info(): "CPU: 0 PID: 1 Comm: insmod Not tainted 6.10.0 #1".
     public var cpuLine: String {
         "CPU: 0 PID: \(contexts.currentPid) Comm: \(String(contexts.currentComm.prefix(20))) \(taintString) \(layout.kernelRelease) #1"
     }

@@ -1,0 +1,66 @@
+import CLua
+import KernelSim
+import LuaBridge
+
+/// Argument conversions shared by the kernel API: addresses, sizes, GFP
+/// masks, orders and pages, each with an error that names the function and
+/// the argument ("kmalloc: size must be a non-negative integer, got string").
+extension LuaCall {
+    /// An address: a Lua integer holding the 64-bit pattern (x86_64 kernel
+    /// addresses are negative as signed integers, as in C).
+    func address(_ i: Int32, _ name: String) throws -> UInt64 {
+        UInt64(bitPattern: try integer(i, name, expected: "an address (an integer)"))
+    }
+
+    /// An address or nil (the C NULL).
+    func optionalAddress(_ i: Int32, _ name: String) throws -> UInt64? {
+        isNil(i) ? nil : try address(i, name)
+    }
+
+    /// A size in bytes: a non-negative integer.
+    func size(_ i: Int32, _ name: String = "size") throws -> Int { try count(i, name) }
+
+    /// A GFP mask: an integer made of the `GFP_*` / `__GFP_*` constants.
+    func gfp(_ i: Int32, _ name: String = "flags") throws -> GFP {
+        let expected = "a GFP flags integer such as GFP_KERNEL"
+        let v = try integer(i, name, expected: expected)
+        guard v >= 0, v <= Int64(UInt32.max) else { throw argumentError(i, name, expected) }
+        return GFP(rawValue: UInt32(v))
+    }
+
+    /// A page order: 0 or more (the allocator refuses orders it cannot serve).
+    func order(_ i: Int32, _ name: String = "order") throws -> Int {
+        let v = try integer(i, name, expected: "a non-negative integer")
+        guard v >= 0, v <= 64 else { throw argumentError(i, name, "an order between 0 and 64") }
+        return Int(v)
+    }
+
+    /// A byte value 0...255.
+    func byte(_ i: Int32, _ name: String) throws -> UInt8 {
+        let v = try integer(i, name, expected: "a byte (an integer 0..255)")
+        guard let b = UInt8(exactly: v) else { throw argumentError(i, name, "a byte (an integer 0..255)") }
+        return b
+    }
+
+    /// A page value (from `alloc_pages`, `virt_to_page`, `pfn_to_page`, ...).
+    func page(_ i: Int32, _ name: String = "page") throws -> Page {
+        guard let pfn = PageValue.pfn(in: self, at: i) else {
+            throw argumentError(i, name, "a page (from alloc_pages, virt_to_page or pfn_to_page)")
+        }
+        return Page(pfn: pfn)
+    }
+}
+
+/// Errors from the simulator mapped to Lua errors, for `KernelEnvironment.guardKernel`.
+enum SimulatorErrors {
+    /// The message for an error the simulator threw, or nil if it is not one of its own.
+    static func message(for error: Error, function: String) -> String? {
+        switch error {
+        case let e as KernelArgumentError: return e.description
+        case let e as BootError: return e.description
+        case let e as ProcError: return e.description
+        case let e as ContextError: return "\(function): \(e.description)"
+        default: return nil
+        }
+    }
+}

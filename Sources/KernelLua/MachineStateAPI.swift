@@ -1,0 +1,178 @@
+import CLua
+import KernelSim
+import LuaBridge
+
+/// The machine as a whole: `boot{}`, the constants of its layout, /proc,
+/// counters and the simulated clock.
+enum MachineStateAPI {
+    static func install(into env: KernelEnvironment) {
+        let topic = "Machine"
+        installConstants(into: env)
+        env.onMachineReplaced { _ in installConstants(into: env) }
+
+        env.define("boot", doc: APIDoc(topic: topic,
+            signature: "boot{arch=\"x86_32\"|\"x86_64\", ram=\"1G\", era=\"6.x\"|\"2.6\", seed=0, fragmented=false}",
+            summary: "Starts a fresh machine with a fresh kernel log: x86_32 with 1 GiB (3G/1G split: lowmem up to 896 MiB, the rest HighMem) by default; x86_64 has DMA, DMA32 and Normal zones and no highmem. era \"2.6\" behaves like the SLAB kernels of 2.6 (size-N caches, 128 KiB kmalloc limit). seed makes memory contents and fragmentation reproducible; fragmented=true ages the machine like a long-running system. Constants such as PAGE_OFFSET follow the new layout.",
+            failure: "an error naming the bad argument; the current machine is kept", kernel: "what the bootloader and start_kernel() set up")) { call in
+            var config = MachineConfig()
+            if !call.isNil(1) {
+                try call.checkTable(1, "options")
+                config = try bootConfig(call)
+            }
+            let machine = try Machine(config: config)
+            env.adopt(machine)
+            return 0
+        }
+        env.define("cat", doc: APIDoc(topic: topic, signature: "cat(path)",
+            summary: "Prints a /proc file in the kernel's own format: /proc/meminfo, /proc/buddyinfo, /proc/zoneinfo, /proc/slabinfo, /proc/vmallocinfo, /proc/interrupts, /proc/self/maps.",
+            failure: "an error naming the known paths")) { call in
+            let text = try env.machine.proc(try call.string(1, "path"))
+            call.state.output(Array(text.utf8))
+            return 0
+        }
+        env.define("proc", doc: APIDoc(topic: topic, signature: "proc(path) -> string",
+            summary: "The text of a /proc file, as cat prints it, for scripts to parse.", failure: "an error naming the known paths")) { call in
+            call.push(try env.machine.proc(try call.string(1, "path")))
+            return 1
+        }
+        env.define("stats", doc: APIDoc(topic: topic, signature: "stats() -> table",
+            summary: "The machine's counters since boot: tlb_hits, tlb_misses, page_walks, page_faults, ptes_written, cycles (simulated CPU cycles; the clock runs at 1 GHz), and allocation, reclaim and KASAN counts.")) { call in
+            let fields = env.machine.stats.fields
+            lua_createtable(call.L, 0, Int32(fields.count))
+            for (name, value) in fields {
+                lua_pushstring(call.L, name)
+                lua_pushinteger(call.L, lua_Integer(bitPattern: value))
+                lua_rawset(call.L, -3)
+            }
+            return 1
+        }
+        env.define("ktime_get_ns", doc: APIDoc(topic: topic, signature: "ktime_get_ns() -> integer",
+            summary: "Simulated time since boot in nanoseconds. Memory operations charge documented costs (page walks, TLB misses, PTE writes, zeroing, reclaim), so differences measure what an operation costs the simulated machine.",
+            kernel: "kernel/time/timekeeping.c ktime_get_ns()")) { call in
+            call.push(Int64(bitPattern: env.machine.clockNanoseconds))
+            return 1
+        }
+    }
+
+    /// PAGE_SIZE, PAGE_OFFSET, ... of the current layout, and the GFP flags.
+    static func installConstants(into env: KernelEnvironment) {
+        let layout = env.machine.layout
+        for (name, value) in layout.constants {
+            env.constant(name, Int64(bitPattern: value), doc: APIDoc(topic: "Constants",
+                signature: "\(name) = \(hexOrDecimal(value))", summary: constantSummary(name)))
+        }
+        for (name, value) in GFP.names {
+            env.constant(name, Int64(value), doc: APIDoc(topic: "GFP flags",
+                signature: "\(name) = 0x\(String(value, radix: 16))", summary: gfpSummary(name),
+                kernel: "include/linux/gfp_types.h"))
+        }
+    }
+
+    static func hexOrDecimal(_ v: UInt64) -> String { v >= 0x10000 ? "0x" + String(v, radix: 16) : String(v) }
+
+    static func constantSummary(_ name: String) -> String {
+        switch name {
+        case "PAGE_SIZE": return "Bytes in a page: 4096 on x86."
+        case "PAGE_SHIFT": return "log2(PAGE_SIZE): 12 on x86."
+        case "PAGE_OFFSET": return "Where the direct map starts: kernel virtual address of physical address 0 (0xC0000000 on x86_32 3G/1G, 0xffff888000000000 on x86_64)."
+        case "KMALLOC_MAX_SIZE": return "The largest kmalloc: 4 MiB in 6.x (an order-10 block), 128 KiB in early 2.6."
+        case "KMALLOC_MAX_CACHE_SIZE": return "The largest size served by a kmalloc cache (8 KiB in 6.x); larger requests get whole pages."
+        case "MAX_ORDER", "MAX_PAGE_ORDER": return "The largest buddy order (10 → 4 MiB blocks); before 6.4 MAX_ORDER was 11 and exclusive."
+        case "VMALLOC_START", "VMALLOC_END": return "Bounds of the vmalloc area."
+        default: return "A kernel layout constant."
+        }
+    }
+
+    static func gfpSummary(_ name: String) -> String {
+        switch name {
+        case "GFP_KERNEL": return "The normal flags for kernel allocations in process context: may sleep to reclaim memory (__GFP_DIRECT_RECLAIM), may do I/O and filesystem work. Never in an interrupt handler or under a spinlock."
+        case "GFP_ATOMIC": return "For contexts that cannot sleep (interrupt handlers, spinlocks): never sleeps, may use the reserves below the min watermark (__GFP_HIGH), fails more easily."
+        case "GFP_NOWAIT": return "Does not sleep and does not dip into reserves; fails quietly."
+        case "GFP_NOIO": return "May sleep but must not start I/O (block-layer paths)."
+        case "GFP_NOFS": return "May sleep but must not call into the filesystem (filesystem paths)."
+        case "GFP_USER", "GFP_HIGHUSER", "GFP_HIGHUSER_MOVABLE": return "For memory mapped into user space; HIGHUSER may come from highmem, MOVABLE may be migrated."
+        case "GFP_DMA": return "Only ZONE_DMA (below 16 MiB): for ISA-style devices with 24-bit DMA."
+        case "GFP_DMA32": return "Only below 4 GiB (x86_64): for devices with 32-bit DMA."
+        case "__GFP_HIGHMEM": return "The allocation may come from ZONE_HIGHMEM (page allocator only; kmalloc strips it with a warning)."
+        case "__GFP_ZERO": return "Return zeroed memory."
+        case "__GFP_NOWARN": return "Do not print the allocation-failure warning."
+        case "__GFP_NOFAIL": return "Retry forever rather than fail (use sparingly)."
+        case "__GFP_NORETRY": return "Give up quickly rather than reclaim hard."
+        case "__GFP_RETRY_MAYFAIL": return "Try hard, but fail rather than invoke the OOM killer."
+        case "__GFP_DIRECT_RECLAIM": return "The caller may sleep to reclaim memory: gfpflags_allow_blocking()."
+        default: return "A GFP flag bit or composite."
+        }
+    }
+
+    /// Reads boot{} options with raw access; unknown keys are errors (typos).
+    static func bootConfig(_ call: LuaCall) throws -> MachineConfig {
+        var config = MachineConfig()
+        let L = call.L
+        let known: Set<String> = ["arch", "ram", "era", "seed", "fragmented", "tlb_entries", "tlb_entries_large"]
+        lua_pushnil(L)
+        while lua_next(L, 1) != 0 {
+            let keyType = lua_type(L, -2)
+            let key = keyType == LUA_TSTRING ? (call.state.string(at: -2, on: L) ?? "") : ""
+            kmlab_pop(L, 1)
+            guard keyType == LUA_TSTRING, known.contains(key) else {
+                kmlab_pop(L, 1)
+                throw call.error("unknown option \(keyType == LUA_TSTRING ? "'\(key)'" : "of type \(String(cString: lua_typename(L, keyType)))"); known: \(known.sorted().joined(separator: ", "))")
+            }
+        }
+        func field(_ key: String) -> Int32 {
+            let t = call.rawField(1, key)
+            return t
+        }
+        defer { lua_settop(L, 1) }
+        if field("arch") != LUA_TNIL {
+            guard let s = call.state.string(at: -1, on: L), let arch = MachineConfig.Arch(rawValue: s) else {
+                throw call.error("arch must be \"x86_32\" or \"x86_64\", got \(describeTop(call))")
+            }
+            config.arch = arch
+        }
+        if field("ram") != LUA_TNIL {
+            if lua_type(L, -1) == LUA_TSTRING, let s = call.state.string(at: -1, on: L) {
+                config.ram = try MachineConfig.parseSize(s)
+            } else if lua_type(L, -1) == LUA_TNUMBER, lua_isinteger(L, -1) != 0, kmlab_tointeger(L, -1) > 0 {
+                config.ram = UInt64(kmlab_tointeger(L, -1))
+            } else {
+                throw call.error("ram must be a size such as \"1G\" or a byte count, got \(describeTop(call))")
+            }
+        }
+        if field("era") != LUA_TNIL {
+            guard let s = call.state.string(at: -1, on: L), let era = MachineConfig.Era(rawValue: s) else {
+                throw call.error("era must be \"6.x\" or \"2.6\", got \(describeTop(call))")
+            }
+            config.era = era
+        }
+        if field("seed") != LUA_TNIL {
+            guard lua_type(L, -1) == LUA_TNUMBER, lua_isinteger(L, -1) != 0 else {
+                throw call.error("seed must be an integer, got \(describeTop(call))")
+            }
+            config.seed = UInt64(bitPattern: kmlab_tointeger(L, -1))
+        }
+        if field("fragmented") != LUA_TNIL {
+            guard lua_type(L, -1) == LUA_TBOOLEAN else { throw call.error("fragmented must be a boolean, got \(describeTop(call))") }
+            config.fragmented = lua_toboolean(L, -1) != 0
+        }
+        for (key, path) in [("tlb_entries", \MachineConfig.tlbEntries4K), ("tlb_entries_large", \MachineConfig.tlbEntriesLarge)] {
+            if field(key) != LUA_TNIL {
+                guard lua_type(L, -1) == LUA_TNUMBER, lua_isinteger(L, -1) != 0,
+                      let n = Int(exactly: kmlab_tointeger(L, -1)) else {
+                    throw call.error("\(key) must be an integer, got \(describeTop(call))")
+                }
+                config[keyPath: path] = n
+            }
+        }
+        return config
+    }
+
+    static func describeTop(_ call: LuaCall) -> String {
+        let L = call.L
+        switch lua_type(L, -1) {
+        case LUA_TSTRING: return "\"\(call.state.string(at: -1, on: L) ?? "")\""
+        case LUA_TNUMBER: return call.describe(lua_gettop(L))
+        default: return String(cString: lua_typename(L, lua_type(L, -1)))
+        }
+    }
+}
