@@ -1,3 +1,0 @@
-import Testing
-
-@Test func placeholder_KernelLuaTests() { #expect(1 + 1 == 2) }
