@@ -66,14 +66,20 @@ public struct LessonCatalog: Sendable {
         guard var dir = executable?.resolvingSymlinksInPath().deletingLastPathComponent() else { return nil }
         for _ in 0..<6 {
             let candidate = dir.appendingPathComponent("lessons")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("README.md").path) {
-                return candidate
-            }
+            if isLessonsDirectory(candidate) { return candidate }
             let parent = dir.deletingLastPathComponent()
             if parent.path == dir.path { break }
             dir = parent
         }
         return nil
+    }
+
+    /// A directory with a README.md and at least one lesson file.
+    static func isLessonsDirectory(_ dir: URL) -> Bool {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: dir.appendingPathComponent("README.md").path),
+              let names = try? fm.contentsOfDirectory(atPath: dir.path) else { return false }
+        return names.contains(where: isLessonFileName)
     }
 
     static func isLessonFileName(_ name: String) -> Bool {
