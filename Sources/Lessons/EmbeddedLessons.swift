@@ -161,12 +161,18 @@ one) and check it with `kmlab check 1 a1.lua`.
     },
     task{
       id = "dup_huge", points = 2, expects = "kstrdup",
-      prompt = "Your kstrdup again, with a 5 MiB string: more than kmalloc can ever give. It must return nil, without crashing.",
+      prompt = "Your kstrdup again, called twice: with a short string, then with a 5 MiB one -- more than kmalloc can ever give. The first call must return the copy; the second must return nil, without crashing.",
       allow_reports = { "warning", "allocation-failure" },
-      setup = function() return string.rep("x", 5 * 1024 * 1024) end,
+      setup = function() return "tiny", string.rep("x", 5 * 1024 * 1024) end,
+      call = function(kstrdup, small, huge)
+        local copy = kstrdup(small)
+        return copy, kstrdup(huge)
+      end,
       check = function(r)
-        if r.returned ~= nil then return fail("kmalloc cannot give 5 MiB (KMALLOC_MAX_SIZE is 4 MiB), so kstrdup must return nil; got " .. tostring(r.returned) .. ".") end
-        if r.leaked ~= 0 then return fail("kstrdup returned nil but left " .. r.leaked .. " allocation(s) behind.") end
+        local copy, big = r.results[1], r.results[2]
+        if bytes_at(copy, 5) ~= "tiny\0" then return fail("kstrdup(\"tiny\") should return the address of a NUL-terminated copy, got " .. tostring(copy) .. ".") end
+        if big ~= nil then return fail("kmalloc cannot give 5 MiB (KMALLOC_MAX_SIZE is 4 MiB), so kstrdup must return nil; got " .. tostring(big) .. ".") end
+        if r.leaked ~= 1 then return fail("after the failed call, only the first copy should be allocated; " .. r.leaked .. " allocation(s) are.") end
         return pass()
       end,
       hints = { "kmalloc returned nil: what does your function do next?", "if not p then return nil end -- before any poke" },

@@ -154,8 +154,16 @@ public struct Grader: Sendable {
             lua_settop(L, 0)
             return result(.fail, 0, "define the function \(expects) in your answers file (`function \(expects)(...) ... end`)")
         }
-        // The task's machine and setup (trusted).
+        // A `call` wrapper goes below the learner's function.
         lua.resetBudgets()
+        state.pushDriverField("call_for")
+        lua_pushinteger(L, lua_Integer(index))
+        if lua.protectedCall(arguments: 1, results: 1) == nil, lua_type(L, -1) == LUA_TFUNCTION {
+            lua_rotate(L, 1, 1)
+        } else {
+            lua_settop(L, 1)
+        }
+        // The task's machine and setup (trusted).
         state.pushDriverField("prepare")
         lua_pushinteger(L, lua_Integer(index))
         if let f = lua.protectedCall(arguments: 1, results: LUA_MULTRET) {

@@ -110,6 +110,13 @@ enum GradingDriver {
       return lesson
     end
 
+    -- The task's `call` wrapper, if it has one: it receives the learner's
+    -- function and the setup's values and calls the function itself (several
+    -- times, say), under the learner's budgets.
+    function D.call_for(index)
+      return D.lesson.exercises[index].call
+    end
+
     local trial
     -- Boots the task's machine and runs its setup; returns the arguments for
     -- the learner's function.

@@ -109,6 +109,9 @@ public struct LessonCatalog: Sendable {
 
     /// The closest lesson id, for "did you mean".
     func suggestion(for key: String) -> String? {
+        if key.count >= 3, let l = lessons.first(where: { $0.id.contains(key) || $0.id.replacingOccurrences(of: "-", with: "").contains(key) }) {
+            return l.id
+        }
         let scored = lessons.map { ($0.id, min(editDistance(key, $0.id), editDistance(key, String($0.id.drop { $0 != "-" }.dropFirst())))) }
         guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(3, key.count / 2) else { return nil }
         return best.0

@@ -117,7 +117,7 @@ public enum LessonError: Error, CustomStringConvertible, Equatable {
         case .unknownLesson(let id, let known, let suggestion):
             var s = "no lesson '\(id)'"
             if let suggestion { s += "; did you mean '\(suggestion)'?" }
-            s += " (known: \(known.joined(separator: ", ")); `kmlab lessons` lists them"
+            s += " (known: \(known.joined(separator: ", "))); `kmlab lessons` lists them"
             return s
         case .noLessonsDirectory(let m): return m
         }

@@ -10,6 +10,7 @@ public enum AnswerTemplate {
             "",
             "answers = answers or {}",
         ]
+        var written = Set<String>()
         for e in lesson.exercises {
             lines.append("")
             let header = "-- \(e.id) (\(e.points) point\(e.points == 1 ? "" : "s"))"
@@ -24,6 +25,10 @@ public enum AnswerTemplate {
                 }
                 lines.append("answers\(luaKey(e.id).hasPrefix("[") ? "" : ".")\(luaKey(e.id)) = \(e.templateHint ?? "nil")")
             case .task(let name, _, _):
+                if !written.insert(name).inserted {
+                    lines.append("-- (checked with your \(name) above)")
+                    continue
+                }
                 lines.append("function \(name)(\(e.templateHint ?? "..."))")
                 lines.append("  -- your code here")
                 lines.append("end")
