@@ -185,7 +185,7 @@ public struct Grader: Sendable {
         let raised = machine.log.reports[reportsBefore...]
         if let bad = raised.first(where: { !allowed.allows($0.kind.rawValue) }) {
             lua_settop(L, 0)
-            return result(.bug, 0, "your code triggered a kernel report: \(bad.headline)", report: bad.text)
+            return result(.bug, 0, "your code triggered a kernel report: \(Feedback.summary(of: bad.lines))\(Feedback.explanation(bad.kind.rawValue))", report: bad.text)
         }
         let liveAfter = machine.liveAllocations().count
         // The lesson's check (trusted), on a raw copy of the results.
@@ -257,7 +257,8 @@ struct LearnerFailure: Error {
         case .error:
             if let r = f.payload as? ReportText {
                 verdict = .bug
-                feedback = "your code crashed the kernel: " + Feedback.firstLine(r.text)
+                let lines = r.text.split(separator: "\n").map(String.init)
+                feedback = "your code crashed the kernel: " + Feedback.summary(of: lines)
                 report = r.text
             } else {
                 verdict = .error
@@ -270,6 +271,26 @@ struct LearnerFailure: Error {
 enum Feedback {
     static func clip(_ s: String, _ n: Int) -> String {
         s.count <= n ? s : String(s.prefix(n)) + "..."
+    }
+
+    /// The line that says what happened (a WARN starts with a "cut here" rule).
+    static func summary(of lines: [String]) -> String {
+        lines.first { !$0.hasPrefix("------------[ cut here") && !$0.isEmpty } ?? lines.first ?? ""
+    }
+
+    /// A sentence on what a kind of report usually means in a learner's code.
+    static func explanation(_ kind: String) -> String {
+        switch kind {
+        case "warning", "allocation-failure":
+            return " (an allocation failed and the kernel warned: check the size first, or pass __GFP_NOWARN when you expect failure and handle it)"
+        case "double-free": return " (the same object was freed twice)"
+        case "invalid-free": return " (kfree/vfree of a pointer that allocator did not give out)"
+        case "use-after-free": return " (memory was used after it was freed)"
+        case "slab-out-of-bounds", "vmalloc-out-of-bounds": return " (an access past the end of the allocation)"
+        case "debug-virtual": return " (__pa/virt_to_page work only on direct-map addresses: not vmalloc, highmem or user addresses)"
+        case "sleeping-in-atomic": return " (something that may sleep ran where sleeping is not allowed)"
+        default: return ""
+        }
     }
 
     static func firstLine(_ s: String) -> String {
