@@ -179,7 +179,8 @@ public struct Grader: Sendable {
         if let f = lua.protectedCall(arguments: argumentCount, results: LUA_MULTRET) {
             lua_settop(L, 0)
             let failure = LearnerFailure(f)
-            return result(failure.verdict, 0, failure.feedback, report: failure.report)
+            let kind = failure.report.flatMap { text in machine.log.reports.last { $0.text == text }?.kind.rawValue }
+            return result(failure.verdict, 0, failure.feedback + Feedback.explanation(kind ?? ""), report: failure.report)
         }
         let resultCount = lua_gettop(L)
         let raised = machine.log.reports[reportsBefore...]
@@ -289,6 +290,8 @@ enum Feedback {
         case "slab-out-of-bounds", "vmalloc-out-of-bounds": return " (an access past the end of the allocation)"
         case "debug-virtual": return " (__pa/virt_to_page work only on direct-map addresses: not vmalloc, highmem or user addresses)"
         case "sleeping-in-atomic": return " (something that may sleep ran where sleeping is not allowed)"
+        case "null-pointer-dereference": return " (a NULL pointer was used: check what an allocation returned before using it)"
+        case "page-fault": return " (an address that is not mapped was used)"
         default: return ""
         }
     }
