@@ -140,7 +140,7 @@ one) and check it with `kmlab check 1 a1.lua`.
       hints = { "Allocate n bytes, ask ksize() about the pointer, free it, return the size.", "local p = kmalloc(n, GFP_KERNEL) ... kfree(p) ... return size" },
     },
     task{
-      id = "dup_small", points = 2, expects = "kstrdup", template = "s",
+      id = "kstrdup", points = 2, expects = "kstrdup", template = "s",
       prompt = "Write kstrdup(s): copy the Lua string s, plus a terminating NUL byte, into memory from kmalloc and return its address; return nil if the allocation fails (the caller frees the copy).",
       setup = function() return "hello, kernel" end,
       check = function(r)
@@ -155,22 +155,25 @@ one) and check it with `kmlab check 1 a1.lua`.
       hints = { "kmalloc(#s + 1, GFP_KERNEL), then poke(p, s .. \"\\0\").", "Check the pointer before you use it: if not p then return nil end" },
     },
     task{
-      id = "dup_huge", points = 2, expects = "kstrdup",
-      prompt = "Your kstrdup again, called twice: with a short string, then with a 5 MiB one -- more than kmalloc can ever give. The first call must return the copy; the second must return nil, without crashing.",
+      id = "null_check", points = 2, expects = "alloc_array", template = "n, size",
+      prompt = "Write alloc_array(n, size): allocate a zeroed array of n elements of size bytes each, store n in its first 4 bytes as a header (poke(p, string.pack(\"<I4\", n))), and return its address -- or nil when the allocation fails. It is called with (16, 64), then with (65536, 1024): 64 MiB, more than kmalloc can ever give.",
       allow_reports = { "warning", "allocation-failure" },
-      setup = function() return "tiny", string.rep("x", 5 * 1024 * 1024) end,
-      call = function(kstrdup, small, huge)
-        local copy = kstrdup(small)
-        return copy, kstrdup(huge)
+      setup = function() return 16, 64 end,
+      call = function(alloc_array, n, size)
+        local small = alloc_array(n, size)
+        return small, alloc_array(65536, 1024)
       end,
       check = function(r)
-        local copy, big = r.results[1], r.results[2]
-        if bytes_at(copy, 5) ~= "tiny\0" then return fail("kstrdup(\"tiny\") should return the address of a NUL-terminated copy, got " .. tostring(copy) .. ".") end
-        if big ~= nil then return fail("kmalloc cannot give 5 MiB (KMALLOC_MAX_SIZE is 4 MiB), so kstrdup must return nil; got " .. tostring(big) .. ".") end
-        if r.leaked ~= 1 then return fail("after the failed call, only the first copy should be allocated; " .. r.leaked .. " allocation(s) are.") end
+        local small, big = r.results[1], r.results[2]
+        local got = bytes_at(small, 16 * 64)
+        if got == nil then return fail("alloc_array(16, 64) should return the array's address, got " .. tostring(small) .. ".") end
+        if got:sub(1, 4) ~= string.pack("<I4", 16) then return fail("the first 4 bytes should hold n = 16 (string.pack(\"<I4\", n)).") end
+        if got:sub(5) ~= string.rep("\0", 16 * 64 - 4) then return fail("the rest of the array should be zero: kmalloc does not clear memory.") end
+        if big ~= nil then return fail("64 MiB is more than KMALLOC_MAX_SIZE (4 MiB), so alloc_array(65536, 1024) must return nil; got " .. tostring(big) .. ".") end
+        if r.leaked ~= 1 then return fail("after the failed call only the first array should be allocated; " .. r.leaked .. " allocation(s) are.") end
         return pass()
       end,
-      hints = { "kmalloc returned nil: what does your function do next?", "if not p then return nil end -- before any poke" },
+      hints = { "kzalloc (or kcalloc) returned nil for the big one: what does your function do next?", "if not p then return nil end -- before any poke" },
     },
     task{
       id = "no_leak", points = 3, expects = "make_reply", template = "",

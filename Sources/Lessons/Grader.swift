@@ -58,6 +58,9 @@ public struct Grader: Sendable {
             return graderFailure(submissionID, "\(error)")
         }
         let answers = readAnswers(state)
+        // The first task reuses this state: nothing has run in it since the
+        // answers file but raw reads.
+        var unused: LessonState? = state
         var results: [ExerciseResult] = []
         for (index, exercise) in lesson.exercises.enumerated() {
             switch exercise.kind {
@@ -65,7 +68,8 @@ public struct Grader: Sendable {
                 results.append(judgeQuestion(exercise, spec: spec, answer: answers?[exercise.id], answersTable: answers != nil))
             case .task(let expects, _, let allowed):
                 results.append(runTask(exercise, index: index + 1, expects: expects, allowed: allowed,
-                                       source: source, chunkName: chunkName))
+                                       source: source, chunkName: chunkName, state: unused))
+                unused = nil
             }
         }
         return SubmissionResult(id: submissionID, status: .graded, exercises: results)
@@ -134,13 +138,13 @@ public struct Grader: Sendable {
     // MARK: Tasks
 
     func runTask(_ e: Exercise, index: Int, expects: String, allowed: ReportAllowance,
-                 source: [UInt8], chunkName: String) -> ExerciseResult {
+                 source: [UInt8], chunkName: String, state fresh: LessonState? = nil) -> ExerciseResult {
         func result(_ v: Verdict, _ score: Int, _ feedback: String, report: String? = nil) -> ExerciseResult {
             ExerciseResult(id: e.id, status: v, score: score, maxScore: e.points, feedback: Feedback.clip(feedback, 600), report: report)
         }
         let state: LessonState
         do {
-            state = try prepareState(source: source, chunkName: chunkName)
+            state = try fresh ?? prepareState(source: source, chunkName: chunkName)
         } catch let failure as LearnerFailure {
             return result(failure.verdict, 0, failure.feedback, report: failure.report)
         } catch {

@@ -90,7 +90,10 @@ final class LessonState {
         pushDriverField("P")
         guard lua_type(L, -1) == LUA_TTABLE else { return }
         let env = lua_gettop(L)
-        for name in kernel.docs.keys.sorted() where !name.contains(".") {
+        // Only the constants boot{} reinstalls: a learner's `kmalloc = 0`
+        // must not reach the pristine environment.
+        for (name, doc) in kernel.docs.sorted(by: { $0.key < $1.key })
+        where doc.topic == "Constants" || doc.topic == "GFP flags" {
             lua.pushGlobal(name)
             if lua_type(L, -1) == LUA_TNUMBER {
                 lua_pushstring(L, name)

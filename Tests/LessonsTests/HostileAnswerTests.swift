@@ -11,6 +11,7 @@ import Testing
     answers.q2 = "b"
     function size_class(n) local p = kmalloc(n, GFP_KERNEL); local s = ksize(p); kfree(p); return s end
     function kstrdup(s) local p = kmalloc(#s + 1, GFP_KERNEL | __GFP_NOWARN); if not p then return nil end; poke(p, s .. "\\0"); return p end
+    function alloc_array(n, size) local p = kcalloc(n, size, GFP_KERNEL | __GFP_NOWARN); if not p then return nil end; poke(p, string.pack("<I4", n)); return p end
     function make_reply() local p = kzalloc(64, GFP_KERNEL); poke(p, "hello"); return p end
     """
 
@@ -60,6 +61,17 @@ import Testing
         #expect(r.exercises.first { $0.id == "no_leak" }?.feedback.contains("kzalloc") == true)
     }
 
+    @Test func clobberedGlobalsDoNotReachTheChecksAfterBoot() throws {
+        // Globals with kernel names set to numbers, before the task's boot{}.
+        let r = try grade(Self.honest + """
+
+        kmalloc_ = kmalloc
+        peek, virt_to_page, is_vmalloc_addr, boot, PAGE_SIZE = 0, 0, 0, 0, 1
+        function make_reply() local p = kzalloc(64, GFP_KERNEL); poke(p, "hello"); return p end
+        """)
+        #expect(r.score == r.maxScore, "\(r.json)")
+    }
+
     @Test func endlessLoopsTimeOutEvenInsidePcall() throws {
         let r = try grade(Self.honest + """
 
@@ -88,7 +100,7 @@ import Testing
         #expect(syntax.exercises.allSatisfy { $0.status == .error && $0.feedback.contains("answers.lua:1:") })
         let runtime = try grade(Self.honest + "\nfunction make_reply() local x = nil; return x.y end")
         #expect(status(runtime, "no_leak") == .error)
-        #expect(runtime.exercises.first { $0.id == "no_leak" }?.feedback.contains("answers.lua:7:") == true, "\(runtime.json)")
+        #expect(runtime.exercises.first { $0.id == "no_leak" }?.feedback.contains("answers.lua:8:") == true, "\(runtime.json)")
     }
 
     @Test func errorObjectsWithLyingTostringAreHandled() throws {

@@ -18,6 +18,13 @@ function kstrdup(s)
   return p
 end
 
+function alloc_array(n, size)
+  local p = kcalloc(n, size, GFP_KERNEL | __GFP_NOWARN)
+  if not p then return nil end
+  poke(p, string.pack("<I4", n))
+  return p
+end
+
 function make_reply()
   local p = kzalloc(64, GFP_KERNEL)
   if not p then return nil end

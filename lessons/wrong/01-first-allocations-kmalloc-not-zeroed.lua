@@ -19,6 +19,13 @@ function kstrdup(s)
   return p
 end
 
+function alloc_array(n, size)
+  local p = kzalloc(n * size, GFP_KERNEL)
+  if p == nil then return nil end
+  poke(p, string.pack("<I4", n))
+  return p
+end
+
 function make_reply()
   local p = kmalloc(64, GFP_KERNEL)
   poke(p, "hello")

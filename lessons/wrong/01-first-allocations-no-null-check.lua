@@ -3,8 +3,8 @@
 -- expect score: 7
 -- expect q2: fail kmalloc returns a pointer
 -- expect size_class: fail returned 200, the size you asked for
--- expect dup_huge: error poke: addr must be an address
--- expect dup_small: pass
+-- expect null_check: error poke: addr must be an address
+-- expect kstrdup: pass
 answers = answers or {}
 answers.q1 = "128"
 answers.q2 = "a"
@@ -18,6 +18,12 @@ end
 function kstrdup(s)
   local p = kmalloc(#s + 1, GFP_KERNEL)
   poke(p, s .. "\0")
+  return p
+end
+
+function alloc_array(n, size)
+  local p = kzalloc(n * size, GFP_KERNEL)
+  poke(p, string.pack("<I4", n))
   return p
 end
 
