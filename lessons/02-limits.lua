@@ -38,7 +38,7 @@ just above a power of two wastes almost half of its block.
    kmalloc-N slab cache (lesson 1).
 2. Above 8 KiB and up to KMALLOC_MAX_SIZE: kmalloc skips the caches and
    asks the page allocator for a block of order get_order(size)
-   (`__kmalloc_large` in mm/slub.c). `ksize(p)` is then PAGE_SIZE << order
+   (`__kmalloc_large_node` in mm/slub.c). `ksize(p)` is then PAGE_SIZE << order
    and `virt_to_page(p).owner` says `kmalloc-large`.
 3. Above KMALLOC_MAX_SIZE = 2^(MAX_PAGE_ORDER + PAGE_SHIFT) = 4 MiB: there is
    no block that large. kmalloc returns NULL, and the page allocator prints a

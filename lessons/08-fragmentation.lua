@@ -61,8 +61,8 @@ what happens depends on the GFP flags:
   (`pages_reclaimed`, `compactions`).
 * GFP_ATOMIC and GFP_NOWAIT cannot sleep, so they cannot reclaim or
   compact: they take what the free lists hold (GFP_ATOMIC may dip into a
-  reserve below the min watermark), or fail. The same is true of
-  `__GFP_NORETRY` requests once the first, light attempt fails.
+  reserve below the min watermark), or fail. `__GFP_NORETRY` requests
+  try one light round of reclaim and compaction, then give up.
 
 Neither reclaim nor compaction can move kernel allocations: a kmalloc
 object has its physical address baked into pointers everywhere, so the

@@ -247,7 +247,7 @@ just above a power of two wastes almost half of its block.
    kmalloc-N slab cache (lesson 1).
 2. Above 8 KiB and up to KMALLOC_MAX_SIZE: kmalloc skips the caches and
    asks the page allocator for a block of order get_order(size)
-   (`__kmalloc_large` in mm/slub.c). `ksize(p)` is then PAGE_SIZE << order
+   (`__kmalloc_large_node` in mm/slub.c). `ksize(p)` is then PAGE_SIZE << order
    and `virt_to_page(p).owner` says `kmalloc-large`.
 3. Above KMALLOC_MAX_SIZE = 2^(MAX_PAGE_ORDER + PAGE_SHIFT) = 4 MiB: there is
    no block that large. kmalloc returns NULL, and the page allocator prints a
@@ -781,8 +781,8 @@ what happens depends on the GFP flags:
   (`pages_reclaimed`, `compactions`).
 * GFP_ATOMIC and GFP_NOWAIT cannot sleep, so they cannot reclaim or
   compact: they take what the free lists hold (GFP_ATOMIC may dip into a
-  reserve below the min watermark), or fail. The same is true of
-  `__GFP_NORETRY` requests once the first, light attempt fails.
+  reserve below the min watermark), or fail. `__GFP_NORETRY` requests
+  try one light round of reclaim and compaction, then give up.
 
 Neither reclaim nor compaction can move kernel allocations: a kmalloc
 object has its physical address baked into pointers everywhere, so the

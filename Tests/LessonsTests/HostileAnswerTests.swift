@@ -72,6 +72,48 @@ import Testing
         #expect(r.score == r.maxScore, "\(r.json)")
     }
 
+    @Test func sabotagedBaseFunctionsDoNotBreakTheChecks() throws {
+        // An honest solution that also vandalises what checks use.
+        let r = try grade(Self.honest + """
+
+        local real_pack = string.pack
+        function alloc_array(n, size) local p = kcalloc(n, size, GFP_KERNEL | __GFP_NOWARN); if not p then return nil end; poke(p, real_pack("<I4", n)); return p end
+        next, type, rawget, pairs, ipairs, tostring, pcall, error, select = nil, nil, nil, nil, nil, nil, nil, nil, nil
+        math.type = function() return "integer" end
+        string.sub, string.rep, string.pack, string.find = nil, nil, nil, nil
+        setmetatable(string, { __index = function() return function() return "hello" end end })
+        """)
+        #expect(r.score == r.maxScore, "\(r.json)")
+    }
+
+    @Test func coroutinesAndDeepRecursionStayWithinBudgets() throws {
+        let r = try grade(Self.honest + """
+
+        function make_reply()
+          local co = coroutine.wrap(function() while true do coroutine.yield() end end)
+          while true do co() end
+        end
+        function size_class(n) return size_class(n) + 1 end
+        """)
+        #expect(status(r, "no_leak") == .timeout, "\(r.json)")
+        // Lua's stack grows until the memory budget or its own limit stops it.
+        #expect(status(r, "size_class") == .memory || status(r, "size_class") == .error, "\(r.json)")
+    }
+
+    @Test func garbageArgumentsToTheKernelAreErrorsNotCrashes() throws {
+        let r = try grade(Self.honest + """
+
+        function make_reply()
+          for _, f in ipairs{kmalloc, kfree, ksize, vmalloc, peek, poke, memset, virt_to_page, __pa, alloc_pages} do
+            for _, a in ipairs{-1, 0, 2^63, math.mininteger, "x", {}, true, 1e308} do pcall(f, a, a, a) end
+          end
+          return 0
+        end
+        """)
+        #expect(status(r, "no_leak") != .pass, "\(r.json)")
+        #expect(r.exercises.filter { $0.status == .pass }.count == 5)
+    }
+
     @Test func endlessLoopsTimeOutEvenInsidePcall() throws {
         let r = try grade(Self.honest + """
 
