@@ -187,7 +187,10 @@ public struct Grader: Sendable {
             return result(failure.verdict, 0, failure.feedback + Feedback.explanation(kind ?? ""), report: failure.report)
         }
         let resultCount = lua_gettop(L)
-        let raised = machine.log.reports[reportsBefore...]
+        // `machine` is the task's machine even if the learner's code booted
+        // another; a log that shrank (cleared) has no new reports.
+        let all = machine.log.reports
+        let raised = reportsBefore <= all.count ? Array(all[reportsBefore...]) : []
         if let bad = raised.first(where: { !allowed.allows($0.kind.rawValue) }) {
             lua_settop(L, 0)
             return result(.bug, 0, "your code triggered a kernel report: \(Feedback.summary(of: bad.lines))\(Feedback.explanation(bad.kind.rawValue))", report: bad.text)

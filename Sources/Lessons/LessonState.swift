@@ -83,24 +83,32 @@ final class LessonState {
         return lua.protectedCall(arguments: 0, results: 0)
     }
 
+    /// Runs inside `boot{}`, which may be called from a coroutine: works on
+    /// the running thread's stack, raw access only.
     private func refreshConstants() {
-        let L = lua.L
-        let top = lua_gettop(L)
-        defer { lua_settop(L, top) }
-        pushDriverField("P")
-        guard lua_type(L, -1) == LUA_TTABLE else { return }
-        let env = lua_gettop(L)
+        let T = lua.currentThread
+        guard lua_checkstack(T, 8) != 0 else { return }
+        let top = lua_gettop(T)
+        defer { lua_settop(T, top) }
+        lua.push(driver, on: T)
+        lua_pushstring(T, "P")
+        lua_rawget(T, -2)
+        guard lua_type(T, -1) == LUA_TTABLE else { return }
+        let env = lua_gettop(T)
+        lua_rawgeti(T, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+        let globals = lua_gettop(T)
         // Only the constants boot{} reinstalls: a learner's `kmalloc = 0`
         // must not reach the pristine environment.
         for (name, doc) in kernel.docs.sorted(by: { $0.key < $1.key })
         where doc.topic == "Constants" || doc.topic == "GFP flags" {
-            lua.pushGlobal(name)
-            if lua_type(L, -1) == LUA_TNUMBER {
-                lua_pushstring(L, name)
-                lua_rotate(L, -2, 1)
-                lua_rawset(L, env)
+            lua_pushstring(T, name)
+            lua_rawget(T, globals)
+            if lua_type(T, -1) == LUA_TNUMBER {
+                lua_pushstring(T, name)
+                lua_rotate(T, -2, 1)
+                lua_rawset(T, env)
             } else {
-                kmlab_pop(L, 1)
+                kmlab_pop(T, 1)
             }
         }
     }

@@ -15,13 +15,14 @@ public enum AnswerTemplate {
             lines.append("")
             let header = "-- \(e.id) (\(e.points) point\(e.points == 1 ? "" : "s"))"
             lines.append(header)
-            for p in e.prompt.split(separator: "\n", omittingEmptySubsequences: false) {
+            for p in CheckReport.wrap(e.prompt, width: 74) {
                 lines.append(p.isEmpty ? "--" : "-- " + p)
             }
             switch e.kind {
             case .question(let spec):
                 if case .choice(let options, _) = spec {
                     for (i, o) in options.enumerated() { lines.append("--   \(AnswerMatcher.letter(i))) \(o)") }
+                    lines.append("-- (answer with the letter of your choice, as a string)")
                 }
                 lines.append("answers\(luaKey(e.id).hasPrefix("[") ? "" : ".")\(luaKey(e.id)) = \(e.templateHint ?? "nil")")
             case .task(let name, _, _):

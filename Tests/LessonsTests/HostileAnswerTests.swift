@@ -114,6 +114,18 @@ import Testing
         #expect(r.exercises.filter { $0.status == .pass }.count == 5)
     }
 
+    @Test func bootingInsideATaskOrACoroutineIsHarmless() throws {
+        let r = try grade(Self.honest + """
+
+        coroutine.wrap(function() boot{arch = "x86_64"} end)()
+        function make_reply()
+          coroutine.wrap(function() boot{} end)()
+          local p = kzalloc(64, GFP_KERNEL); poke(p, "hello"); return p
+        end
+        """)
+        #expect(r.score == r.maxScore, "\(r.json)")
+    }
+
     @Test func endlessLoopsTimeOutEvenInsidePcall() throws {
         let r = try grade(Self.honest + """
 
