@@ -104,10 +104,31 @@ public struct Grader: Sendable {
         for e in lesson.exercises where !e.isTask {
             lua_pushstring(L, e.id)
             lua_rawget(L, -2)
-            out[e.id] = state.lua.value(at: -1, maxDepth: 3)
+            // A choice answer may be a small list; anything big is not an answer
+            // (and copying it would cost the host memory the budget does not see).
+            out[e.id] = Self.isSmall(L, at: -1) ? state.lua.value(at: -1, maxDepth: 2) : .elided("a large table")
             kmlab_pop(L, 1)
         }
         return out
+    }
+
+    /// Whether the value at `index` is not a table, or a flat table of at
+    /// most 32 entries (raw traversal).
+    static func isSmall(_ L: OpaquePointer, at index: Int32) -> Bool {
+        guard lua_type(L, index) == LUA_TTABLE else { return true }
+        let t = lua_absindex(L, index)
+        var count = 0
+        lua_pushnil(L)
+        while lua_next(L, t) != 0 {
+            count += 1
+            let nested = lua_type(L, -1) == LUA_TTABLE
+            kmlab_pop(L, 1)
+            if count > 32 || nested {
+                kmlab_pop(L, 1)
+                return false
+            }
+        }
+        return true
     }
 
     // MARK: Questions
@@ -131,6 +152,7 @@ public struct Grader: Sendable {
         case .boolean(let b): return "\(b)"
         case .table: return "a table"
         case .function: return "a function"
+        case .elided(let what): return what
         default: return "a value of another type"
         }
     }

@@ -126,6 +126,14 @@ import Testing
         #expect(r.score == r.maxScore, "\(r.json)")
     }
 
+    @Test func hugeAnswerTablesAreNotCopied() throws {
+        let r = try grade("answers.q1 = {} for i = 1, 200000 do answers.q1[i] = i end answers.q2 = {'b'}",
+                          limits: GradingLimits(maxInstructions: 50_000_000, maxMemory: 32 << 20))
+        #expect(status(r, "q1") == .fail)
+        #expect(r.exercises.first { $0.id == "q1" }?.feedback == "not the expected answer (you gave a large table)")
+        #expect(status(r, "q2") == .pass, "\(r.json)")
+    }
+
     @Test func endlessLoopsTimeOutEvenInsidePcall() throws {
         let r = try grade(Self.honest + """
 
