@@ -65,7 +65,8 @@ public struct Grader: Sendable {
         for (index, exercise) in lesson.exercises.enumerated() {
             switch exercise.kind {
             case .question(let spec):
-                results.append(judgeQuestion(exercise, spec: spec, answer: answers?[exercise.id], answersTable: answers != nil))
+                results.append(judgeQuestion(exercise, spec: spec, answer: answers?[exercise.id], answersTable: answers != nil,
+                                             strayKeys: answers?[Self.strayKeysField]))
             case .task(let expects, _, let allowed):
                 results.append(runTask(exercise, index: index + 1, expects: expects, allowed: allowed,
                                        source: source, chunkName: chunkName, state: unused))
@@ -109,6 +110,21 @@ public struct Grader: Sendable {
             out[e.id] = Self.isSmall(L, at: -1) ? state.lua.value(at: -1, maxDepth: 2) : .elided("a large table")
             kmlab_pop(L, 1)
         }
+        // Keys that name no exercise (typos such as `answers.Q1`), for feedback.
+        let ids = Set(lesson.exercises.map(\.id))
+        var strays: [String] = []
+        let t = lua_gettop(L)
+        lua_pushnil(L)
+        while lua_next(L, t) != 0 {
+            kmlab_pop(L, 1)
+            if lua_type(L, -1) == LUA_TSTRING, let key = state.lua.string(at: -1), !ids.contains(key), key.count <= 40 {
+                strays.append(key)
+            }
+            if strays.count >= 8 { kmlab_pop(L, 1); break }
+        }
+        out[Self.strayKeysField] = .table(strays.sorted().enumerated().map {
+            LuaTableEntry(key: .integer(Int64($0.offset + 1)), value: .string($0.element))
+        })
         return out
     }
 
@@ -133,12 +149,19 @@ public struct Grader: Sendable {
 
     // MARK: Questions
 
-    func judgeQuestion(_ e: Exercise, spec: AnswerSpec, answer: LuaValue?, answersTable: Bool) -> ExerciseResult {
+    /// Where `readAnswers` puts the keys that match no exercise (not a valid Lua identifier, so no clash).
+    static let strayKeysField = " stray keys"
+
+    func judgeQuestion(_ e: Exercise, spec: AnswerSpec, answer: LuaValue?, answersTable: Bool, strayKeys: LuaValue? = nil) -> ExerciseResult {
         func result(_ v: Verdict, _ feedback: String) -> ExerciseResult {
             ExerciseResult(id: e.id, status: v, score: v == .pass ? e.points : 0, maxScore: e.points, feedback: feedback)
         }
         guard answersTable else { return result(.fail, "answers is not a table: keep the line `answers = answers or {}` and set answers.\(e.id)") }
-        guard let answer, answer != .nil else { return result(.fail, "no answer: set answers.\(e.id)") }
+        guard let answer, answer != .nil else {
+            let strays = LessonParser.list(strayKeys).compactMap(\.text)
+            let note = strays.isEmpty ? "" : " (your answers table has " + strays.map { "answers.\($0)" }.joined(separator: ", ") + ", which no exercise uses)"
+            return result(.fail, "no answer: set answers.\(e.id)" + note)
+        }
         if AnswerMatcher.isRight(answer, spec: spec, accept: e.accept) { return result(.pass, "") }
         if let fb = AnswerMatcher.feedback(for: answer, spec: spec, in: e.feedback) { return result(.fail, fb) }
         return result(.fail, "not the expected answer (you gave \(Self.describe(answer)))")

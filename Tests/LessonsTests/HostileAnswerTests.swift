@@ -192,6 +192,8 @@ import Testing
         #expect(r.score == 0)
         #expect(r.exercises.first { $0.id == "q1" }?.feedback == "no answer: set answers.q1")
         #expect(r.exercises.first { $0.id == "no_leak" }?.feedback.contains("define the function make_reply") == true)
+        let typo = try grade("answers.Q1 = 128")
+        #expect(typo.exercises.first { $0.id == "q1" }?.feedback == "no answer: set answers.q1 (your answers table has answers.Q1, which no exercise uses)")
         let notTable = try grade("answers = 5")
         #expect(notTable.exercises.first { $0.id == "q1" }?.feedback.contains("answers is not a table") == true)
     }
