@@ -130,7 +130,11 @@ enum AnswerMatcher {
             let s = trimmed(String(decoding: b, as: UTF8.self)).lowercased()
             let letter = s.hasSuffix(")") ? String(s.dropLast()) : s
             if letter.count == 1, let ch = letter.first, let i = letterIndex(ch), i < options.count { return i }
-            return options.firstIndex { trimmed($0).lowercased() == s }
+            if let i = options.firstIndex(where: { trimmed($0).lowercased() == s }) { return i }
+            // The start of exactly one option's text ("NULL" for "NULL (nil in kmlab)").
+            guard s.count >= 4 else { return nil }
+            let starts = options.indices.filter { options[$0].lowercased().hasPrefix(s) }
+            return starts.count == 1 ? starts[0] : nil
         default: return nil
         }
     }

@@ -252,8 +252,8 @@ just above a power of two wastes almost half of its block.
 3. Above KMALLOC_MAX_SIZE = 2^(MAX_PAGE_ORDER + PAGE_SHIFT) = 4 MiB: there is
    no block that large. kmalloc returns NULL, and the page allocator prints a
    warning with a stack trace (`WARNING: ... at mm/page_alloc.c ...
-   __alloc_pages`) -- unless you passed `__GFP_NOWARN`, the flag for "I
-   expect this may fail and I handle it".
+   __alloc_pages`; a WARN_ON_ONCE, so once per boot) -- unless you passed
+   `__GFP_NOWARN`, the flag for "I expect this may fail and I handle it".
 
 Try it:
 

@@ -164,6 +164,10 @@ public struct Grader: Sendable {
         }
         if AnswerMatcher.isRight(answer, spec: spec, accept: e.accept) { return result(.pass, "") }
         if let fb = AnswerMatcher.feedback(for: answer, spec: spec, in: e.feedback) { return result(.fail, fb) }
+        if case .choice(let options, _) = spec, AnswerMatcher.choiceSet(answer, options: options) == nil {
+            let letters = options.indices.map(AnswerMatcher.letter)
+            return result(.fail, "answer with the letter of one option (\(letters.dropLast().joined(separator: ", ")) or \(letters.last ?? "a")); you gave \(Self.describe(answer))")
+        }
         return result(.fail, "not the expected answer (you gave \(Self.describe(answer)))")
     }
 

@@ -26,6 +26,8 @@ import LuaBridge
         }
         #expect(!AnswerMatcher.same(.string("a"), as: spec))
         #expect(!AnswerMatcher.same(.string("ab"), as: spec))
+        #expect(AnswerMatcher.same(.string("GFP_AT"), as: spec), "a unique start of an option")
+        #expect(!AnswerMatcher.same(.string("GFP_"), as: spec), "ambiguous start")
         let multi = AnswerSpec.choice(options: ["x", "y", "z"], correct: [0, 2])
         #expect(AnswerMatcher.same(.string("ac"), as: multi))
         #expect(AnswerMatcher.same(.string("c, a"), as: multi))

@@ -194,6 +194,9 @@ import Testing
         #expect(r.exercises.first { $0.id == "no_leak" }?.feedback.contains("define the function make_reply") == true)
         let typo = try grade("answers.Q1 = 128")
         #expect(typo.exercises.first { $0.id == "q1" }?.feedback == "no answer: set answers.q1 (your answers table has answers.Q1, which no exercise uses)")
+        let unclear = try grade("answers.q2 = 'a pointer'")
+        #expect(unclear.exercises.first { $0.id == "q2" }?.feedback == "answer with the letter of one option (a, b, c or d); you gave \"a pointer\"")
+        #expect(try grade("answers.q2 = 'NULL'").exercises.first { $0.id == "q2" }?.status == .pass)
         let notTable = try grade("answers = 5")
         #expect(notTable.exercises.first { $0.id == "q1" }?.feedback.contains("answers is not a table") == true)
     }
