@@ -34,23 +34,10 @@ struct CheckCommand: ParsableCommand {
             Terminal.error("kmlab: \(problem)")
             throw ExitCode(2)
         }
-        let result = Grader(lesson: lesson).grade(source: source, submissionID: answers)
-        if result.status == .graderError {
-            Terminal.out(Array(CheckReport.render(result, lesson: lesson).utf8))
-            throw ExitCode(1)
-        }
-        let store = ProgressStore.standard()
-        let hints: [String: Int] = store.update { record in
-            record.record(result, lesson: lesson.id)
-            guard hint else { return [:] }
-            var shown: [String: Int] = [:]
-            for r in result.exercises where r.status != .pass {
-                let count = lesson.exercises.first { $0.id == r.id }?.hints.count ?? 0
-                shown[r.id] = record.takeHint(lesson: lesson.id, exercise: r.id, available: count)
-            }
-            return shown
-        }
-        Terminal.out(Array(CheckReport.render(result, lesson: lesson, hints: hints).utf8))
+        let (result, text) = LearnerCheck.run(lesson: lesson, source: source, submissionID: answers,
+                                              hint: hint, store: ProgressStore.standard())
+        Terminal.out(Array(text.utf8))
+        if result.status == .graderError { throw ExitCode(1) }
     }
 }
 

@@ -46,3 +46,22 @@ import Testing
         #expect(leftovers == ["progress.json"])
     }
 }
+
+@Suite struct LearnerCheckTests {
+    @Test func checkRecordsProgressAndShowsHintsInOrder() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kmlab-check-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = ProgressStore(url: dir.appendingPathComponent("progress.json"))
+        let lesson = try LessonFixtures.catalog().lesson(id: "1")
+        let source = Array("answers.q1 = 128".utf8)
+        let first = LearnerCheck.run(lesson: lesson, source: source, submissionID: "a.lua", hint: true, store: store)
+        #expect(first.result.score == 2)
+        #expect(first.text.contains("hint 1/2: C has no exceptions"))
+        #expect(first.text.hasSuffix("score: 2/12\n"))
+        let second = LearnerCheck.run(lesson: lesson, source: source, submissionID: "a.lua", hint: true, store: store)
+        #expect(second.text.contains("hint 2/2: Try kmalloc(KMALLOC_MAX_SIZE + 1, GFP_KERNEL)"))
+        #expect(store.load().lessons["01-first-allocations"]?.passed == ["q1"])
+        let noStore = LearnerCheck.run(lesson: lesson, source: source, submissionID: "a.lua", hint: true, store: nil)
+        #expect(noStore.text.contains("hint 1/2:"))
+    }
+}

@@ -1,0 +1,31 @@
+/// The learner's check, as `kmlab check` and the REPL's `.check` run it:
+/// grade, record progress, pick the next hints, render the report.
+public enum LearnerCheck {
+    /// Grades `source` against `lesson`, records the result in `store`, and
+    /// returns the result with its text (ending in `score: S/M`). With
+    /// `hint`, the next hint of every exercise that did not pass is shown
+    /// and counted as seen.
+    public static func run(lesson: Lesson, source: [UInt8], submissionID: String, hint: Bool,
+                           store: ProgressStore?, limits: GradingLimits = .default) -> (result: SubmissionResult, text: String) {
+        let result = Grader(lesson: lesson, limits: limits).grade(source: source, submissionID: submissionID)
+        guard result.status != .graderError else {
+            return (result, CheckReport.render(result, lesson: lesson))
+        }
+        var hints: [String: Int] = [:]
+        let record: (inout ProgressRecord) -> Void = { record in
+            record.record(result, lesson: lesson.id)
+            guard hint else { return }
+            for r in result.exercises where r.status != .pass {
+                let count = lesson.exercises.first { $0.id == r.id }?.hints.count ?? 0
+                hints[r.id] = record.takeHint(lesson: lesson.id, exercise: r.id, available: count)
+            }
+        }
+        if let store {
+            store.update(record)
+        } else {
+            var scratch = ProgressRecord()
+            record(&scratch)
+        }
+        return (result, CheckReport.render(result, lesson: lesson, hints: hints))
+    }
+}
