@@ -64,6 +64,8 @@ public final class UserAddressSpace {
 
     /// Pages present (faulted in) now.
     public var residentPages: Int { pages.count }
+    /// The frames behind them, in virtual address order.
+    public var residentFrames: [UInt64] { pages.keys.sorted().compactMap { pages[$0] } }
 
     /// Whether the page of `va` has a frame.
     public func isPresent(_ va: UInt64) -> Bool { pages[va >> 12] != nil }
