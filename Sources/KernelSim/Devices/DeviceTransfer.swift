@@ -73,7 +73,7 @@ extension Machine {
 
     /// Who owns the memory at a physical address, as a victim line names it.
     func frameOwnerName(_ pa: UInt64) -> String {
-        guard let o = physicalOwner(pa) else { return "nothing (no RAM there: the bytes are lost)" }
+        guard let o = physicalOwner(pa) else { return "nothing (no RAM at this address)" }
         var s = o.page.owner
         if let a = o.objectAddress {
             s += " object \(hex(a))" + (o.objectAllocated == true ? " (allocated)" : " (free)")
