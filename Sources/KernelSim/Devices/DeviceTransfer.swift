@@ -64,7 +64,7 @@ extension Machine {
                 last = done + len - 1
             }
             if let first {
-                victims.append(DmaVictim(pfn: pfn, owner: frameOwnerName(pa), firstByte: first, lastByte: last))
+                victims.append(DmaVictim(pfn: pfn, owner: frameOwnerName(dma &+ UInt64(first)), firstByte: first, lastByte: last))
             }
             done += len
         }
