@@ -84,14 +84,19 @@ final class ContextGlue {
             }
         }
         kmlab_pop(L, 1)
-        if let found { return found }
+        if let found {
+            CallbackNames.record(L, function: i, name: found)
+            return found
+        }
         var ar = lua_Debug()
         lua_pushvalue(L, i)
         guard lua_getinfo(L, ">S", &ar) != 0 else { return "fn" }
         let src = withUnsafeBytes(of: ar.short_src) { raw -> String in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
-        return "fn@\(src):\(ar.linedefined)"
+        let name = "fn@\(src):\(ar.linedefined)"
+        CallbackNames.record(L, function: i, name: name)
+        return name
     }
 
     /// `chunk:line` of the Lua code calling the current Swift function (a
@@ -154,8 +159,10 @@ final class ContextGlue {
     }
 
     func forgetIrq(_ irq: Int, dev: AnyHashable?) {
+        // Kept until the next boot rather than released: the handler may be
+        // the one running now (free_irq from its own handler).
         guard let rs = irqRefs.removeValue(forKey: IrqKey(irq: irq, dev: dev)) else { return }
-        for r in rs { lua.release(r) }
+        refs += rs
     }
 
     // MARK: calling Lua
@@ -272,5 +279,47 @@ extension ContextGlue {
         }
         guard h.id >= 0, h.id < Int64(table.count) else { throw call.argumentError(i, argName, expected) }
         return table[Int(h.id)]
+    }
+}
+
+/// Names of Lua functions the kernel calls back (handlers, tasklets, work,
+/// syscalls): Lua cannot name a function called from C, so the Call Trace
+/// of a report inside a handler would say `<anonymous>`. The glue records
+/// each callback's name in a registry table with weak keys; `LuaStack`
+/// looks nameless frames up there.
+enum CallbackNames {
+    /// The registry key of the table (a light userdata: no string to intern).
+    nonisolated(unsafe) static let key = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// Records `name` for the function at `index` of `L`.
+    static func record(_ L: OpaquePointer, function index: Int32, name: String) {
+        let i = lua_absindex(L, index)
+        guard lua_checkstack(L, 4) != 0 else { return }
+        if lua_rawgetp(L, kmlab_registryindex(), key) != LUA_TTABLE {
+            kmlab_pop(L, 1)
+            kmlab_newtable(L)
+            kmlab_newtable(L)
+            lua_pushstring(L, "__mode")
+            lua_pushstring(L, "k")
+            lua_rawset(L, -3)
+            lua_setmetatable(L, -2)
+            lua_pushvalue(L, -1)
+            lua_rawsetp(L, kmlab_registryindex(), key)
+        }
+        lua_pushvalue(L, i)
+        lua_pushstring(L, name)
+        lua_rawset(L, -3)
+        kmlab_pop(L, 1)
+    }
+
+    /// The recorded name of the function running at activation `ar` of `T`.
+    static func lookup(_ T: OpaquePointer, _ ar: inout lua_Debug) -> String? {
+        guard lua_checkstack(T, 3) != 0, lua_getinfo(T, "f", &ar) != 0 else { return nil }
+        defer { kmlab_pop(T, 2) }
+        guard lua_rawgetp(T, kmlab_registryindex(), key) == LUA_TTABLE else { return nil }
+        lua_pushvalue(T, -2)
+        let found = lua_rawget(T, -2) == LUA_TSTRING ? lua_tolstring(T, -1, nil).map { String(cString: $0) } : nil
+        kmlab_pop(T, 1)
+        return found
     }
 }

@@ -19,6 +19,7 @@ enum SyscallAPI {
             }
             try call.checkFunction(2, "fn")
             let fn = glue.keep(call, 2)
+            _ = glue.functionName(call, 2) // names the handler in Call Traces
             let what = "syscall \(name)"
             let number = env.machine.syscallDefine(name) { [unowned glue] args in
                 let r = try glue.invoke(fn, what: what, arguments: args.map { .integer($0) }, results: 1)

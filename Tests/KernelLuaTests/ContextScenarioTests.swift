@@ -46,7 +46,8 @@ import LuaBridge
         #expect(r.fields["in_atomic"] == "1" && r.fields["irqs_disabled"] == "1")
         let t = trace(r)
         #expect(t.contains(" <IRQ>") && t.contains(" handle_irq_event") && t.contains(" raise_irq"))
-        #expect(t.contains { $0.contains("[test:2]") })
+        // the handler is named in the trace, with the line that allocated
+        #expect(t.contains(" fn@test:1 [test:2]"))
         // the same report as a Lua value
         let lua = h.values("local r = reports()[1]; return r.kind, r.context, r.in_atomic")
         #expect(lua == [.string("sleeping-in-atomic"), .string("hardirq"), .string("1")])
@@ -160,5 +161,38 @@ import LuaBridge
         #expect(h.reports.contains { $0.headline == "Trying to free already-free IRQ 11" })
         #expect(h.machine.log.text.contains("genirq: Flags mismatch irq 11. 00000080 (b) vs. 00000000 (a)"))
         #expect(try h.machine.proc("/proc/interrupts").contains("IO-APIC"))
+    }
+}
+
+@Suite struct CallbackTraceTests {
+    @Test func aGlobalHandlerIsNamedInTheCallTrace() throws {
+        let h = try KernelHarness()
+        h.run("""
+            function nic_irq(irq, dev)
+              return kmalloc(8, GFP_KERNEL) and IRQ_HANDLED
+            end
+            request_irq(11, nic_irq, 0, "nic", nil)
+            raise_irq(11)
+            """)
+        let r = try #require(h.reports.first)
+        #expect(r.lines.contains(" nic_irq [test:2]"))
+    }
+
+    @Test func aSyscallHandlerIsNamedInTheCallTrace() throws {
+        let h = try KernelHarness()
+        h.run("""
+            local l = spin_lock_init()
+            function do_read(ubuf)
+              spin_lock(l); msleep(1); spin_unlock(l)
+              return 0
+            end
+            SYSCALL_DEFINE("read", do_read)
+            user.syscall("read", 0)
+            """)
+        let r = try #require(h.reports.first)
+        #expect(r.kind == .schedulingWhileAtomic)
+        #expect(r.headline == "BUG: scheduling while atomic: a.out/413/0x00000002")
+        #expect(r.lines.contains(" do_read [test:3]"))
+        #expect(r.lines.contains(" __do_sys_read"))
     }
 }
