@@ -14,6 +14,12 @@ struct Kmlab: ParsableCommand {
         syscalls and DMA, with the reports a debug kernel prints on misuse.
         """,
         version: version,
-        subcommands: [RunCommand.self, BenchCommand.self]
+        subcommands: [
+            RunCommand.self,
+            BenchCommand.self,
+            LessonsCommand.self,
+            LessonCommand.self,
+            CheckCommand.self,
+        ]
     )
 }

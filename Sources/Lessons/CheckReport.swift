@@ -1,0 +1,93 @@
+/// The learner-facing text of a graded check (`kmlab check`, the REPL's
+/// `.check`): one block per exercise with points, verdict, feedback, the
+/// kernel report if one was raised and, on request, the next hint; the last
+/// line is exactly `score: S/M`.
+public enum CheckReport {
+    /// `hints`: the hint number to show per exercise (from `ProgressRecord.takeHint`).
+    public static func render(_ result: SubmissionResult, lesson: Lesson, hints: [String: Int] = [:]) -> String {
+        var lines = ["lesson \(lesson.id): \(lesson.title)", ""]
+        let width = max(8, lesson.exercises.map(\.id.count).max() ?? 8)
+        for r in result.exercises {
+            let pad = String(repeating: " ", count: max(0, width - r.id.count))
+            let points = "\(r.score)/\(r.maxScore)"
+            lines.append("  \(r.id)\(pad)  \(points)\(String(repeating: " ", count: max(0, 6 - points.count)))\(r.status.rawValue)")
+            if !r.feedback.isEmpty {
+                for l in wrap(r.feedback, width: 72) { lines.append("      " + l) }
+            }
+            if let report = r.report {
+                lines.append("      kernel report:")
+                for l in report.split(separator: "\n", omittingEmptySubsequences: false).prefix(40) {
+                    lines.append("      | " + l)
+                }
+            }
+            if let n = hints[r.id], let e = lesson.exercises.first(where: { $0.id == r.id }), n >= 1, n <= e.hints.count {
+                let wrapped = wrap(e.hints[n - 1], width: 68)
+                for (i, l) in wrapped.enumerated() {
+                    lines.append(i == 0 ? "      hint \(n)/\(e.hints.count): \(l)" : "        \(l)")
+                }
+            }
+        }
+        lines.append("")
+        if result.status == .error {
+            lines.append("Your answers file did not run to the end: fix the error above, then check again.")
+        } else if result.score < result.maxScore && hints.isEmpty {
+            lines.append("Stuck? `--hint` shows the next hint for each exercise that did not pass.")
+        } else if result.score == result.maxScore {
+            lines.append("All exercises pass. Well done.")
+        }
+        lines.append("score: \(result.score)/\(result.maxScore)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Greedy word wrap that keeps existing line breaks.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var out: [String] = []
+        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var line = ""
+            for word in paragraph.split(separator: " ", omittingEmptySubsequences: false) {
+                if !line.isEmpty && line.count + 1 + word.count > width {
+                    out.append(line)
+                    line = String(word)
+                } else {
+                    line += line.isEmpty ? String(word) : " " + word
+                }
+            }
+            out.append(line)
+        }
+        return out
+    }
+}
+
+/// A lesson's text for the terminal: the markdown-ish source with headings
+/// and code set off (ANSI colour only when asked), then the exercises.
+public enum LessonText {
+    public static func render(_ lesson: Lesson, color: Bool) -> String {
+        let bold = color ? "\u{1B}[1m" : "", code = color ? "\u{1B}[36m" : "", reset = color ? "\u{1B}[0m" : ""
+        var lines: [String] = []
+        for line in lesson.text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("#") {
+                lines.append(bold + line.drop { $0 == "#" || $0 == " " } + reset)
+            } else if line.hasPrefix("    ") {
+                lines.append(code + line + reset)
+            } else {
+                lines.append(String(line))
+            }
+        }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        lines.append("")
+        lines.append(bold + "Exercises (\(lesson.maxScore) points)" + reset)
+        for e in lesson.exercises {
+            lines.append("")
+            let what = e.expectedName.map { "task: define \($0)" } ?? "question: set answers.\(e.id)"
+            lines.append("\(bold)\(e.id)\(reset) (\(e.points) point\(e.points == 1 ? "" : "s"), \(what))")
+            for l in CheckReport.wrap(e.prompt, width: 74) { lines.append("  " + l) }
+            if case .question(.choice(let options, _)) = e.kind {
+                for (i, o) in options.enumerated() { lines.append("    \(AnswerMatcher.letter(i))) \(o)") }
+            }
+        }
+        lines.append("")
+        lines.append("Start an answers file with `kmlab lesson \(lesson.id) --template > answers.lua`,")
+        lines.append("then `kmlab check \(lesson.id) answers.lua` (add --hint when stuck).")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

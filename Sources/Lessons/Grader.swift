@@ -1,0 +1,302 @@
+import CLua
+import KernelLua
+import KernelSim
+import LuaBridge
+
+/// The budgets one check of one submission runs under.
+public struct GradingLimits: Equatable, Sendable {
+    /// Lua VM instructions for the answers file's top level, and again for
+    /// each task call.
+    public var maxInstructions: Int64
+    /// Bytes the grading Lua state may hold, simulated memory contents included.
+    public var maxMemory: Int
+
+    public init(maxInstructions: Int64 = 20_000_000, maxMemory: Int = 64 << 20) {
+        self.maxInstructions = maxInstructions
+        self.maxMemory = maxMemory
+    }
+
+    /// 20 million instructions and 64 MiB per check: the reference
+    /// solutions use well under 1 %.
+    public static let `default` = GradingLimits()
+
+    var lua: LuaLimits { LuaLimits(maxInstructions: maxInstructions, maxMemory: maxMemory) }
+}
+
+/// Grades answers files against one lesson. A plain value with no global
+/// state: a batch grader can make one per worker process and call `grade`
+/// for each submission.
+///
+/// The submission is untrusted. Questions are read from a state where only
+/// the driver, the lesson and the answers file ran, with raw access only.
+/// Each task gets a fresh Lua state and a freshly booted machine; the
+/// learner's function runs under the budgets; its results are copied raw
+/// into plain data before the lesson's check sees them.
+public struct Grader: Sendable {
+    public let lesson: Lesson
+    public let limits: GradingLimits
+
+    public init(lesson: Lesson, limits: GradingLimits = .default) {
+        self.lesson = lesson
+        self.limits = limits
+    }
+
+    public func grade(source: [UInt8], submissionID: String) -> SubmissionResult {
+        let chunkName = "@" + submissionID
+        // Questions: one state, the answers file run once.
+        let state: LessonState
+        do {
+            state = try prepareState(source: source, chunkName: chunkName)
+        } catch let failure as LearnerFailure {
+            let results = lesson.exercises.map { e in
+                ExerciseResult(id: e.id, status: failure.verdict, score: 0, maxScore: e.points,
+                               feedback: "your answers file failed before any exercise could be checked: " + failure.feedback,
+                               report: failure.report)
+            }
+            return SubmissionResult(id: submissionID, status: .error, exercises: results)
+        } catch {
+            return graderFailure(submissionID, "\(error)")
+        }
+        let answers = readAnswers(state)
+        var results: [ExerciseResult] = []
+        for (index, exercise) in lesson.exercises.enumerated() {
+            switch exercise.kind {
+            case .question(let spec):
+                results.append(judgeQuestion(exercise, spec: spec, answer: answers?[exercise.id], answersTable: answers != nil))
+            case .task(let expects, _, let allowed):
+                results.append(runTask(exercise, index: index + 1, expects: expects, allowed: allowed,
+                                       source: source, chunkName: chunkName))
+            }
+        }
+        return SubmissionResult(id: submissionID, status: .graded, exercises: results)
+    }
+
+    // MARK: States
+
+    /// A fresh state with the lesson loaded and the answers file run.
+    /// Throws `LearnerFailure` when the answers file fails, anything else
+    /// when the lesson or the grader does.
+    func prepareState(source: [UInt8], chunkName: String) throws -> LessonState {
+        let state = try LessonState(limits: limits.lua)
+        try state.loadLesson(source: lesson.source, chunkName: lesson.chunkName)
+        state.lua.setGlobal("answers") { kmlab_newtable($0.L) }
+        state.lua.resetBudgets()
+        if case .failure(let f) = state.lua.run(source, chunkName: chunkName) {
+            throw LearnerFailure(f)
+        }
+        if let f = state.restoreLibraries() { throw LessonError.graderSetup(f.message) }
+        return state
+    }
+
+    /// The learner's `answers` table, read raw (a metatable on it or on
+    /// `_G` is ignored); nil if it is not a table.
+    func readAnswers(_ state: LessonState) -> [String: LuaValue]? {
+        let L = state.lua.L
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        state.lua.pushGlobal("answers")
+        guard lua_type(L, -1) == LUA_TTABLE else { return nil }
+        var out: [String: LuaValue] = [:]
+        for e in lesson.exercises where !e.isTask {
+            lua_pushstring(L, e.id)
+            lua_rawget(L, -2)
+            out[e.id] = state.lua.value(at: -1, maxDepth: 3)
+            kmlab_pop(L, 1)
+        }
+        return out
+    }
+
+    // MARK: Questions
+
+    func judgeQuestion(_ e: Exercise, spec: AnswerSpec, answer: LuaValue?, answersTable: Bool) -> ExerciseResult {
+        func result(_ v: Verdict, _ feedback: String) -> ExerciseResult {
+            ExerciseResult(id: e.id, status: v, score: v == .pass ? e.points : 0, maxScore: e.points, feedback: feedback)
+        }
+        guard answersTable else { return result(.fail, "answers is not a table: keep the line `answers = answers or {}` and set answers.\(e.id)") }
+        guard let answer, answer != .nil else { return result(.fail, "no answer: set answers.\(e.id)") }
+        if AnswerMatcher.isRight(answer, spec: spec, accept: e.accept) { return result(.pass, "") }
+        if let fb = AnswerMatcher.feedback(for: answer, spec: spec, in: e.feedback) { return result(.fail, fb) }
+        return result(.fail, "not the expected answer (you gave \(Self.describe(answer)))")
+    }
+
+    static func describe(_ v: LuaValue) -> String {
+        switch v {
+        case .integer(let i): return i >= 256 || i <= -256 ? "\(i) = 0x\(String(UInt64(bitPattern: i), radix: 16))" : "\(i)"
+        case .number(let d): return "\(d)"
+        case .string(let b): return "\"" + Feedback.clip(String(decoding: b, as: UTF8.self), 60) + "\""
+        case .boolean(let b): return "\(b)"
+        case .table: return "a table"
+        case .function: return "a function"
+        default: return "a value of another type"
+        }
+    }
+
+    // MARK: Tasks
+
+    func runTask(_ e: Exercise, index: Int, expects: String, allowed: ReportAllowance,
+                 source: [UInt8], chunkName: String) -> ExerciseResult {
+        func result(_ v: Verdict, _ score: Int, _ feedback: String, report: String? = nil) -> ExerciseResult {
+            ExerciseResult(id: e.id, status: v, score: score, maxScore: e.points, feedback: Feedback.clip(feedback, 600), report: report)
+        }
+        let state: LessonState
+        do {
+            state = try prepareState(source: source, chunkName: chunkName)
+        } catch let failure as LearnerFailure {
+            return result(failure.verdict, 0, failure.feedback, report: failure.report)
+        } catch {
+            return result(.graderError, 0, "\(error)")
+        }
+        let lua = state.lua
+        let L = lua.L
+        lua_settop(L, 0)
+        lua.pushGlobal(expects)
+        guard lua_type(L, -1) == LUA_TFUNCTION else {
+            lua_settop(L, 0)
+            return result(.fail, 0, "define the function \(expects) in your answers file (`function \(expects)(...) ... end`)")
+        }
+        // A `call` wrapper goes below the learner's function.
+        lua.resetBudgets()
+        state.pushDriverField("call_for")
+        lua_pushinteger(L, lua_Integer(index))
+        if lua.protectedCall(arguments: 1, results: 1) == nil, lua_type(L, -1) == LUA_TFUNCTION {
+            lua_rotate(L, 1, 1)
+        } else {
+            lua_settop(L, 1)
+        }
+        // The task's machine and setup (trusted).
+        state.pushDriverField("prepare")
+        lua_pushinteger(L, lua_Integer(index))
+        if let f = lua.protectedCall(arguments: 1, results: LUA_MULTRET) {
+            lua_settop(L, 0)
+            return result(.graderError, 0, "task setup failed: \(f.message)")
+        }
+        let argumentCount = lua_gettop(L) - 1
+        let machine = state.kernel.machine
+        let reportsBefore = machine.log.reports.count
+        let liveBefore = machine.liveAllocations().count
+        // The learner's call, under the budgets.
+        lua.resetBudgets()
+        if let f = lua.protectedCall(arguments: argumentCount, results: LUA_MULTRET) {
+            lua_settop(L, 0)
+            let failure = LearnerFailure(f)
+            let kind = failure.report.flatMap { text in machine.log.reports.last { $0.text == text }?.kind.rawValue }
+            return result(failure.verdict, 0, failure.feedback + Feedback.explanation(kind ?? ""), report: failure.report)
+        }
+        let resultCount = lua_gettop(L)
+        let raised = machine.log.reports[reportsBefore...]
+        if let bad = raised.first(where: { !allowed.allows($0.kind.rawValue) }) {
+            lua_settop(L, 0)
+            return result(.bug, 0, "your code triggered a kernel report: \(Feedback.summary(of: bad.lines))\(Feedback.explanation(bad.kind.rawValue))", report: bad.text)
+        }
+        let liveAfter = machine.liveAllocations().count
+        // The lesson's check (trusted), on a raw copy of the results.
+        if let f = state.restoreLibraries() {
+            lua_settop(L, 0)
+            return result(.graderError, 0, "restoring the libraries failed: \(f.message)")
+        }
+        lua.resetBudgets()
+        state.pushDriverField("judge")
+        lua_pushinteger(L, lua_Integer(index))
+        lua_pushinteger(L, lua_Integer(reportsBefore))
+        lua_pushinteger(L, lua_Integer(liveBefore))
+        lua_pushinteger(L, lua_Integer(liveAfter))
+        lua_pushnil(L)
+        if resultCount > 0 { lua_rotate(L, 1, 6) }
+        if let f = lua.protectedCall(arguments: 5 + resultCount, results: 3) {
+            lua_settop(L, 0)
+            if f.payload is ReportText {
+                return result(.bug, 0, "checking your result triggered a kernel report: \(Feedback.firstLine(f.message))", report: f.message)
+            }
+            switch f.kind {
+            case .instructionLimit: return result(.timeout, 0, "checking your result ran out of time: \(f.message)")
+            case .memoryLimit: return result(.memory, 0, "checking your result ran out of memory: \(f.message)")
+            default: return result(.graderError, 0, "the lesson's check failed: \(f.message)")
+            }
+        }
+        let verdict = lua.string(at: 1) ?? "fail"
+        let points = lua_type(L, 2) == LUA_TNUMBER ? Int(clamping: kmlab_tointeger(L, 2)) : 0
+        let feedback = lua.string(at: 3) ?? ""
+        lua_settop(L, 0)
+        switch verdict {
+        case "pass": return result(.pass, e.points, feedback)
+        case "points":
+            let p = min(max(points, 0), e.points)
+            return result(p == e.points ? .pass : .fail, p, feedback)
+        default:
+            return result(.fail, 0, feedback.isEmpty ? "your function's result is not what the task asks for" : feedback)
+        }
+    }
+
+    func graderFailure(_ id: String, _ message: String) -> SubmissionResult {
+        let results = lesson.exercises.map {
+            ExerciseResult(id: $0.id, status: .graderError, score: 0, maxScore: $0.points, feedback: Feedback.clip(message, 600))
+        }
+        return SubmissionResult(id: id, status: .graderError, exercises: results)
+    }
+}
+
+/// The learner's code failed: which verdict, and what to tell them.
+struct LearnerFailure: Error {
+    var verdict: Verdict
+    var feedback: String
+    var report: String?
+
+    init(_ f: LuaFailure) {
+        switch f.kind {
+        case .syntax:
+            verdict = .error
+            feedback = "syntax error: " + Feedback.clip(f.message, 400)
+        case .instructionLimit:
+            verdict = .timeout
+            feedback = f.message + ": an endless loop?"
+        case .memoryLimit:
+            verdict = .memory
+            feedback = f.message
+        case .interrupted:
+            verdict = .timeout
+            feedback = "interrupted"
+        case .error:
+            if let r = f.payload as? ReportText {
+                verdict = .bug
+                let lines = r.text.split(separator: "\n").map(String.init)
+                feedback = "your code crashed the kernel: " + Feedback.summary(of: lines)
+                report = r.text
+            } else {
+                verdict = .error
+                feedback = Feedback.clip(f.message, 400)
+            }
+        }
+    }
+}
+
+enum Feedback {
+    static func clip(_ s: String, _ n: Int) -> String {
+        s.count <= n ? s : String(s.prefix(n)) + "..."
+    }
+
+    /// The line that says what happened (a WARN starts with a "cut here" rule).
+    static func summary(of lines: [String]) -> String {
+        lines.first { !$0.hasPrefix("------------[ cut here") && !$0.isEmpty } ?? lines.first ?? ""
+    }
+
+    /// A sentence on what a kind of report usually means in a learner's code.
+    static func explanation(_ kind: String) -> String {
+        switch kind {
+        case "warning", "allocation-failure":
+            return " (an allocation failed and the kernel warned: check the size first, or pass __GFP_NOWARN when you expect failure and handle it)"
+        case "double-free": return " (the same object was freed twice)"
+        case "invalid-free": return " (kfree/vfree of a pointer that allocator did not give out)"
+        case "use-after-free": return " (memory was used after it was freed)"
+        case "slab-out-of-bounds", "vmalloc-out-of-bounds": return " (an access past the end of the allocation)"
+        case "debug-virtual": return " (__pa/virt_to_page work only on direct-map addresses: not vmalloc, highmem or user addresses)"
+        case "sleeping-in-atomic": return " (something that may sleep ran where sleeping is not allowed)"
+        case "null-pointer-dereference": return " (a NULL pointer was used: check what an allocation returned before using it)"
+        case "page-fault": return " (an address that is not mapped was used)"
+        default: return ""
+        }
+    }
+
+    static func firstLine(_ s: String) -> String {
+        String(s.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+    }
+}

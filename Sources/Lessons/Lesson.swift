@@ -1,0 +1,73 @@
+import LuaBridge
+
+/// A lesson as Swift sees it: what the catalog lists, what `kmlab lesson`
+/// shows and what questions are graded against. Built from the table a
+/// lesson file returns (see lessons/README.md); task setup and check
+/// functions stay in Lua and are looked up by exercise position when graded.
+public struct Lesson: Sendable {
+    public var id: String
+    public var title: String
+    public var text: String
+    public var exercises: [Exercise]
+    /// The lesson file's source and chunk name, to load it again in each grading state.
+    public var source: [UInt8]
+    public var chunkName: String
+
+    public var maxScore: Int { exercises.reduce(0) { $0 + $1.points } }
+
+    /// The lesson number from its id (`"03-contiguity"` → 3), if it has one.
+    public var number: Int? { Int(id.prefix { $0.isNumber }) }
+}
+
+public struct Exercise: Sendable {
+    public enum Kind: Sendable {
+        case question(AnswerSpec)
+        /// The learner defines the global function `expects`; the check calls it.
+        case task(expects: String, context: String, allowedReports: ReportAllowance)
+    }
+
+    public var id: String
+    public var points: Int
+    public var prompt: String
+    public var kind: Kind
+    /// Ordered: `--hint` shows the next one.
+    public var hints: [String]
+    /// Other answers that count as right (questions).
+    public var accept: [LuaValue]
+    /// Feedback for common wrong answers (questions), in the lesson's order.
+    public var feedback: [(answer: LuaValue, text: String)]
+    /// The starting value written by `--template` for a question, if the lesson gives one.
+    public var templateHint: String?
+
+    public var isTask: Bool { if case .task = kind { return true } else { return false } }
+    /// The global the learner's task function must have (nil for a question).
+    public var expectedName: String? { if case .task(let name, _, _) = kind { return name } else { return nil } }
+}
+
+/// Which kernel reports a task's call may raise without the verdict becoming `bug`.
+public enum ReportAllowance: Sendable, Equatable {
+    case none
+    case all
+    case kinds(Set<String>)
+
+    func allows(_ kind: String) -> Bool {
+        switch self {
+        case .none: return false
+        case .all: return true
+        case .kinds(let k): return k.contains(kind)
+        }
+    }
+}
+
+/// How a question's answer is judged.
+public enum AnswerSpec: Sendable {
+    /// The same Lua value (integers and floats compare by value; strings
+    /// optionally ignoring case).
+    case exact(LuaValue, ignoreCase: Bool)
+    /// A number, within `tolerance`; with `units`, strings such as "4M",
+    /// "4 MiB", "4096K", "0x400000" count too.
+    case numeric(Double, tolerance: Double, units: Bool)
+    /// One option (or a set of options) of a list, answered by letter
+    /// ("b"), by number (2) or by the option's text.
+    case choice(options: [String], correct: Set<Int>)
+}

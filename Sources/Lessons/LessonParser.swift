@@ -1,0 +1,110 @@
+import LuaBridge
+
+/// Turns the table a lesson file returned into a `Lesson`, with errors that
+/// tell the author which field of which exercise is wrong.
+enum LessonParser {
+    static func parse(_ table: LuaValue, source: [UInt8], chunkName: String) throws -> Lesson {
+        let file = chunkName.hasPrefix("@") || chunkName.hasPrefix("=") ? String(chunkName.dropFirst()) : chunkName
+        func fail(_ m: String) -> LessonError { .badLesson("\(file): \(m)") }
+        guard let id = table["id"]?.text, !id.isEmpty else { throw fail("lesson{} needs an id string") }
+        guard let title = table["title"]?.text else { throw fail("lesson{} needs a title string") }
+        let text = table["text"]?.text ?? ""
+        guard case .table(let entries)? = table["exercises"] else { throw fail("lesson{} needs an exercises list") }
+        var exercises: [Exercise] = []
+        for entry in entries {
+            guard case .integer(let i) = entry.key else { continue }
+            exercises.append(try exercise(entry.value, position: Int(i), fail: fail))
+        }
+        var seen = Set<String>()
+        for e in exercises where !seen.insert(e.id).inserted {
+            throw fail("two exercises have the id '\(e.id)'")
+        }
+        return Lesson(id: id, title: title, text: text, exercises: exercises, source: source, chunkName: chunkName)
+    }
+
+    static func exercise(_ v: LuaValue, position: Int, fail: (String) -> LessonError) throws -> Exercise {
+        let kind = v["__kind"]?.text
+        guard kind == "question" || kind == "task" else {
+            throw fail("exercise #\(position) must be question{...} or task{...}")
+        }
+        guard let id = v["id"]?.text, !id.isEmpty else { throw fail("exercise #\(position) needs an id string") }
+        let where_ = "exercise '\(id)'"
+        guard let points = v["points"]?.integerValue, points > 0, points <= 1000 else {
+            throw fail("\(where_) needs a positive integer points")
+        }
+        let prompt = v["prompt"]?.text ?? ""
+        let hints = list(v["hints"]).compactMap(\.text)
+        var feedback: [(LuaValue, String)] = []
+        if case .table(let fb)? = v["feedback"] {
+            for e in fb { if let t = e.value.text { feedback.append((e.key, t)) } }
+        }
+        let k: Exercise.Kind
+        if kind == "question" {
+            guard let answer = v["answer"] else { throw fail("\(where_) needs an answer") }
+            k = .question(try answerSpec(answer, where_: where_, fail: fail))
+        } else {
+            guard let expects = v["expects"]?.text, !expects.isEmpty else {
+                throw fail("\(where_) needs expects = \"function_name\"")
+            }
+            guard v["check"] == .function else { throw fail("\(where_) needs a check function") }
+            let context = v["context"]?.text ?? "process"
+            guard TaskContext.supported.contains(context) else {
+                throw fail("\(where_): context \"\(context)\" is not supported (\(TaskContext.supported.joined(separator: ", ")))")
+            }
+            var allowed = ReportAllowance.none
+            switch v["allow_reports"] {
+            case .boolean(true)?: allowed = .all
+            case .table?: allowed = .kinds(Set(list(v["allow_reports"]).compactMap(\.text)))
+            case .string(let b)?: allowed = .kinds([String(decoding: b, as: UTF8.self)])
+            default: break
+            }
+            k = .task(expects: expects, context: context, allowedReports: allowed)
+        }
+        return Exercise(id: id, points: Int(points), prompt: prompt, kind: k, hints: hints,
+                        accept: list(v["accept"]), feedback: feedback, templateHint: v["template"]?.text)
+    }
+
+    static func answerSpec(_ a: LuaValue, where_: String, fail: (String) -> LessonError) throws -> AnswerSpec {
+        switch a["__answer"]?.text {
+        case "exact":
+            guard let value = a["value"], value != .nil else { throw fail("\(where_): exact(value) needs a value") }
+            return .exact(value, ignoreCase: a["ignore_case"] == .boolean(true))
+        case "numeric":
+            guard let value = AnswerMatcher.number(a["value"] ?? .nil) else { throw fail("\(where_): numeric(value) needs a number") }
+            return .numeric(value, tolerance: AnswerMatcher.number(a["tolerance"] ?? .nil) ?? 0, units: a["units"] == .boolean(true))
+        case "choice":
+            let options = list(a).compactMap(\.text)
+            guard options.count >= 2 else { throw fail("\(where_): choice{} needs at least two options") }
+            var correct = Set<Int>()
+            for c in (list(a["correct"]).isEmpty ? [a["correct"] ?? .nil] : list(a["correct"])) {
+                guard let i = AnswerMatcher.choiceIndex(c, options: options) else {
+                    throw fail("\(where_): choice{} correct must name an option (a letter or a number)")
+                }
+                correct.insert(i)
+            }
+            return .choice(options: options, correct: correct)
+        default:
+            // A bare value means exact(value).
+            if case .table = a { throw fail("\(where_): answer must be exact(...), numeric(...) or choice{...}") }
+            return .exact(a, ignoreCase: false)
+        }
+    }
+
+    /// The array part of a table snapshot (empty for anything else).
+    static func list(_ v: LuaValue?) -> [LuaValue] {
+        guard case .table(let entries)? = v else { return [] }
+        var out: [LuaValue] = []
+        for e in entries {
+            guard case .integer(let i) = e.key, i == out.count + 1 else { break }
+            out.append(e.value)
+        }
+        return out
+    }
+}
+
+/// The contexts a task's function can be called in.
+enum TaskContext {
+    /// Only process context for now: hardirq/softirq/atomic arrive with the
+    /// contexts API (lessons 5, 6, 7, 10, 11).
+    static let supported = ["process"]
+}

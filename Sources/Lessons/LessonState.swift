@@ -1,0 +1,125 @@
+import CLua
+import KernelLua
+import KernelSim
+import LuaBridge
+
+/// A sandboxed Lua state with the kernel API, the grading driver installed
+/// before anything else ran, and one lesson loaded into the driver's
+/// pristine environment. The catalog uses one to read a lesson; the grader
+/// uses a fresh one per exercise check.
+final class LessonState {
+    let lua: LuaState
+    let kernel: KernelEnvironment
+    /// The driver table (see `GradingDriver`).
+    private let driver: LuaReference
+    /// The lesson table the lesson file returned.
+    private(set) var lessonTable: LuaReference?
+    /// What `print` wrote (lesson and learner code alike); kept off the terminal.
+    private(set) var printed: [UInt8] = []
+
+    init(limits: LuaLimits) throws {
+        let lua = try LuaState(profile: .sandbox, limits: limits)
+        let kernel = KernelEnvironment(lua: lua)
+        let top = lua_gettop(lua.L)
+        if let failure = lua.load(Array(GradingDriver.source.utf8), chunkName: "=kmlab.grader") {
+            throw LessonError.graderSetup(failure.message)
+        }
+        if let failure = lua.protectedCall(arguments: 0, results: 1) {
+            throw LessonError.graderSetup(failure.message)
+        }
+        driver = lua.reference(at: -1)
+        lua_settop(lua.L, top)
+        self.lua = lua
+        self.kernel = kernel
+        lua.output = { [weak self] bytes in
+            guard let self, self.printed.count < 1 << 16 else { return }
+            self.printed += bytes.prefix(1 << 16)
+        }
+        // boot{} reinstalls the layout constants in the real globals: copy
+        // them into the pristine environment too (they were just written by
+        // Swift, so learner code cannot have touched them).
+        kernel.onMachineReplaced { [weak self] _ in self?.refreshConstants() }
+    }
+
+    /// Loads a lesson file into the pristine environment. Throws the lesson's
+    /// own error (a lesson file is trusted code; its errors are the author's).
+    func loadLesson(source: [UInt8], chunkName: String) throws {
+        let L = lua.L
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        pushDriverField("load_lesson")
+        lua.push(.string(source))
+        lua.push(.string(chunkName))
+        if let failure = lua.protectedCall(arguments: 2, results: 1) {
+            throw LessonError.badLesson(failure.message)
+        }
+        lessonTable = lua.reference(at: -1)
+    }
+
+    /// A raw snapshot of the lesson table (functions described, not copied).
+    func lessonSnapshot() -> LuaValue {
+        guard let ref = lessonTable else { return .nil }
+        let top = lua_gettop(lua.L)
+        defer { lua_settop(lua.L, top) }
+        lua.push(ref)
+        return lua.value(at: -1, maxDepth: 8)
+    }
+
+    /// Pushes `D[name]` (raw).
+    func pushDriverField(_ name: String) {
+        let L = lua.L
+        lua.push(driver)
+        lua_pushstring(L, name)
+        lua_rawget(L, -2)
+        kmlab_remove(L, -2)
+    }
+
+    /// Calls `D.restore()`: the library tables back as they were before learner code.
+    func restoreLibraries() -> LuaFailure? {
+        lua.resetBudgets()
+        let top = lua_gettop(lua.L)
+        defer { lua_settop(lua.L, top) }
+        pushDriverField("restore")
+        return lua.protectedCall(arguments: 0, results: 0)
+    }
+
+    private func refreshConstants() {
+        let L = lua.L
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        pushDriverField("P")
+        guard lua_type(L, -1) == LUA_TTABLE else { return }
+        let env = lua_gettop(L)
+        for name in kernel.docs.keys.sorted() where !name.contains(".") {
+            lua.pushGlobal(name)
+            if lua_type(L, -1) == LUA_TNUMBER {
+                lua_pushstring(L, name)
+                lua_rotate(L, -2, 1)
+                lua_rawset(L, env)
+            } else {
+                kmlab_pop(L, 1)
+            }
+        }
+    }
+}
+
+/// Problems with a lesson or the grader itself (never the learner's fault).
+public enum LessonError: Error, CustomStringConvertible, Equatable {
+    case graderSetup(String)
+    case badLesson(String)
+    case unknownLesson(id: String, known: [String], suggestion: String?)
+    case noLessonsDirectory(String)
+
+    public var description: String {
+        switch self {
+        case .graderSetup(let m): return "grader setup failed: \(m)"
+        case .badLesson(let m): return "bad lesson: \(m)"
+        case .unknownLesson(let id, let known, let suggestion):
+            var s = "no lesson '\(id)'"
+            if let suggestion { s += "; did you mean '\(suggestion)'?" }
+            s += " (known: \(known.joined(separator: ", "))); `kmlab lessons` lists them"
+            return s
+        case .noLessonsDirectory(let m): return m
+        }
+    }
+}

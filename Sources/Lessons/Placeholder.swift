@@ -1,1 +1,0 @@
-// Lessons: see ../shared/DESIGN.md

@@ -1,0 +1,102 @@
+/// The verdict on one exercise of one submission.
+public enum Verdict: String, Codable, Sendable, CaseIterable {
+    case pass, fail, error, bug, timeout, memory
+    case graderError = "grader-error"
+}
+
+/// One exercise's result. JSON keys, in this order: id, status, score,
+/// max_score, feedback (the `kmlab grade --format json` schema).
+public struct ExerciseResult: Codable, Equatable, Sendable {
+    public var id: String
+    public var status: Verdict
+    public var score: Int
+    public var maxScore: Int
+    /// What the learner should read: the lesson's feedback, the Lua error
+    /// with its line, the kernel report's headline, the exceeded budget.
+    public var feedback: String
+    /// The full kernel report text when the verdict is `bug` (shown by
+    /// `kmlab check`; not part of the JSON schema).
+    public var report: String?
+
+    public init(id: String, status: Verdict, score: Int, maxScore: Int, feedback: String, report: String? = nil) {
+        self.id = id
+        self.status = status
+        self.score = score
+        self.maxScore = maxScore
+        self.feedback = feedback
+        self.report = report
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, score
+        case maxScore = "max_score"
+        case feedback
+    }
+}
+
+/// A whole submission's result.
+public struct SubmissionResult: Codable, Equatable, Sendable {
+    /// `graded`: the answers file ran and every exercise was judged;
+    /// `error`: the answers file itself failed (syntax error, error or
+    /// kernel Oops at top level, exceeded budget), so no exercise could pass;
+    /// `grader-error`: the lesson or the grader failed.
+    public enum Status: String, Codable, Sendable {
+        case graded, error
+        case graderError = "grader-error"
+    }
+
+    public var id: String
+    public var score: Int
+    public var maxScore: Int
+    public var status: Status
+    public var exercises: [ExerciseResult]
+
+    public init(id: String, status: Status, exercises: [ExerciseResult], maxScore: Int? = nil) {
+        self.id = id
+        self.status = status
+        self.exercises = exercises
+        self.score = exercises.reduce(0) { $0 + $1.score }
+        self.maxScore = maxScore ?? exercises.reduce(0) { $0 + $1.maxScore }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, score
+        case maxScore = "max_score"
+        case status, exercises
+    }
+
+    /// The result as one JSON object with the keys in schema order
+    /// (Foundation's encoder does not promise an order). Deterministic.
+    public var json: String {
+        var s = "{\"id\":\(JSONText.string(id)),\"score\":\(score),\"max_score\":\(maxScore),\"status\":\(JSONText.string(status.rawValue)),\"exercises\":["
+        for (i, e) in exercises.enumerated() {
+            if i > 0 { s += "," }
+            s += "{\"id\":\(JSONText.string(e.id)),\"status\":\(JSONText.string(e.status.rawValue)),\"score\":\(e.score),\"max_score\":\(e.maxScore),\"feedback\":\(JSONText.string(e.feedback))}"
+        }
+        return s + "]}"
+    }
+}
+
+/// JSON string escaping (RFC 8259), for hand-ordered output.
+public enum JSONText {
+    public static func string(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

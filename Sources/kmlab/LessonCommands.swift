@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Lessons
+
+/// `kmlab lessons`: every lesson with the learner's progress.
+struct LessonsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lessons",
+        abstract: "List the lessons and your progress.",
+        discussion: """
+        Lessons are read from $KMLAB_LESSONS, else from a lessons/ directory
+        beside the kmlab executable (a clone), else from the copy built into
+        kmlab. Progress is kept in $XDG_STATE_HOME/kmlab/progress.json
+        (~/.local/state/kmlab/progress.json when XDG_STATE_HOME is unset).
+        """
+    )
+
+    func run() throws {
+        let catalog = try LessonCLI.catalog()
+        let progress = ProgressStore.standard().load()
+        let width = catalog.lessons.map(\.id.count).max() ?? 0
+        var lines: [String] = []
+        for lesson in catalog.lessons {
+            let p = progress.lessons[lesson.id]
+            let mark: String
+            if let p, p.completed { mark = "done \(p.bestScore)/\(p.maxScore)" }
+            else if let p { mark = "best \(p.bestScore)/\(lesson.maxScore)" }
+            else { mark = "new  \(lesson.maxScore) points" }
+            lines.append("  \(lesson.id)\(String(repeating: " ", count: width - lesson.id.count))  \(mark.padding(toLength: 16, withPad: " ", startingAt: 0))  \(lesson.title)")
+        }
+        lines.append("")
+        lines.append("Read one with `kmlab lesson 1`; check your answers with `kmlab check 1 answers.lua`.")
+        Terminal.out(Array((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}
+
+/// `kmlab lesson ID [--template]`: shows a lesson, or writes a starting answers file.
+struct LessonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lesson",
+        abstract: "Show a lesson's text (paged on a terminal), or write a starting answers file.",
+        discussion: "ID is the lesson's number (1), its id (01-first-allocations) or its slug (first-allocations)."
+    )
+
+    @Argument(help: "The lesson: number, id or slug.")
+    var id: String
+
+    @Flag(help: "Print a starting answers file naming every answer and function the lesson expects.")
+    var template = false
+
+    @Option(name: .shortAndLong, help: "With --template: write to this file (never overwrites) instead of stdout.")
+    var output: String?
+
+    func run() throws {
+        let lesson = try LessonCLI.lesson(id)
+        if template {
+            let text = AnswerTemplate.text(for: lesson)
+            guard let output else {
+                Terminal.out(Array(text.utf8))
+                return
+            }
+            if FileManager.default.fileExists(atPath: output) {
+                Terminal.error("kmlab: \(output) already exists; not overwriting it")
+                throw ExitCode(2)
+            }
+            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
+                Terminal.error("kmlab: cannot write \(output)")
+                throw ExitCode(1)
+            }
+            Terminal.error("wrote \(output); check it with: kmlab check \(lesson.id) \(output)")
+            return
+        }
+        if output != nil { throw ValidationError("--output goes with --template") }
+        Pager.show(LessonText.render(lesson, color: Terminal.stdoutIsTTY))
+    }
+}
+
+/// Shared by the lesson commands: the catalog, and lesson lookup with usage errors.
+enum LessonCLI {
+    static func catalog() throws -> LessonCatalog {
+        do {
+            return try LessonCatalog.standard()
+        } catch {
+            Terminal.error("kmlab: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    static func lesson(_ id: String) throws -> Lesson {
+        let catalog = try catalog()
+        do {
+            return try catalog.lesson(id: id)
+        } catch {
+            Terminal.error("kmlab: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// Shows long text through `less -R` on a terminal, plainly otherwise.
+enum Pager {
+    static func show(_ text: String) {
+        guard Terminal.stdoutIsTTY, let less = ["/usr/bin/less", "/bin/less"].first(where: FileManager.default.isExecutableFile) else {
+            Terminal.out(Array(text.utf8))
+            return
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: less)
+        p.arguments = ["-R", "-F", "-X"]
+        let pipe = Pipe()
+        p.standardInput = pipe
+        do {
+            try p.run()
+            pipe.fileHandleForWriting.write(Data(text.utf8))
+            try? pipe.fileHandleForWriting.close()
+            p.waitUntilExit()
+        } catch {
+            Terminal.out(Array(text.utf8))
+        }
+    }
+}

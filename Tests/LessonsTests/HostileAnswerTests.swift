@@ -1,0 +1,139 @@
+import Testing
+@testable import Lessons
+
+/// Submissions that try to fool or break the grader get a non-pass verdict
+/// on every exercise they did not honestly solve, and never crash it.
+@Suite struct HostileAnswerTests {
+    /// The honest lesson 1 solution, for tests that sabotage one part of it.
+    static let honest = """
+    answers = answers or {}
+    answers.q1 = 128
+    answers.q2 = "b"
+    function size_class(n) local p = kmalloc(n, GFP_KERNEL); local s = ksize(p); kfree(p); return s end
+    function kstrdup(s) local p = kmalloc(#s + 1, GFP_KERNEL | __GFP_NOWARN); if not p then return nil end; poke(p, s .. "\\0"); return p end
+    function make_reply() local p = kzalloc(64, GFP_KERNEL); poke(p, "hello"); return p end
+    """
+
+    static let small = GradingLimits(maxInstructions: 2_000_000, maxMemory: 32 << 20)
+
+    func grade(_ source: String, limits: GradingLimits = small) throws -> SubmissionResult {
+        try LessonFixtures.grade(source, lesson: "1", limits: limits)
+    }
+
+    func status(_ r: SubmissionResult, _ id: String) -> Verdict? { r.exercises.first { $0.id == id }?.status }
+
+    @Test func honestSolutionPassesUnderTheSmallBudget() throws {
+        let r = try grade(Self.honest)
+        #expect(r.score == r.maxScore, "\(r.json)")
+    }
+
+    @Test func liesThroughMetamethodsOnAnswersAndGlobalsDoNotPass() throws {
+        let r = try grade("""
+        local anything = setmetatable({}, {
+          __eq = function() return true end, __lt = function() return true end,
+          __le = function() return true end, __index = function() return 128 end,
+          __tostring = function() return "128" end, __len = function() return 128 end })
+        answers = setmetatable({}, { __index = function() return anything end })
+        setmetatable(_G, { __index = function(_, k) return function() return anything end end })
+        function size_class() return anything end
+        function kstrdup() return anything end
+        function make_reply() return anything end
+        """)
+        #expect(r.score == 0, "\(r.json)")
+        #expect(r.exercises.allSatisfy { $0.status != .pass })
+    }
+
+    @Test func redefiningTheKernelApiAndLibrariesCannotFoolTheChecks() throws {
+        // The submission fakes peek/ksize/tostring/string functions so that a
+        // check using them naively would be fooled; make_reply uses kmalloc.
+        let r = try grade(Self.honest.replacingOccurrences(of: "kzalloc(64, GFP_KERNEL)", with: "kmalloc(64, GFP_KERNEL)") + """
+
+        peek = function(a, n) return "hello" .. string.rep("\\0", (n or 1) - 5) end
+        ksize = function() return 256 end
+        tostring = function() return "256" end
+        print = function() end
+        string.rep = function() return "hello" end
+        string.sub = function() return "hello" end
+        string.find = function() return nil end
+        """)
+        #expect(status(r, "no_leak") == .fail, "\(r.json)")
+        #expect(r.exercises.first { $0.id == "no_leak" }?.feedback.contains("kzalloc") == true)
+    }
+
+    @Test func endlessLoopsTimeOutEvenInsidePcall() throws {
+        let r = try grade(Self.honest + """
+
+        function make_reply() while true do pcall(function() while true do end end) end end
+        """)
+        #expect(status(r, "no_leak") == .timeout, "\(r.json)")
+        #expect(status(r, "q1") == .pass)
+        let top = try grade("while true do end")
+        #expect(top.status == .error)
+        #expect(top.exercises.allSatisfy { $0.status == .timeout })
+    }
+
+    @Test func memoryBombsGetTheMemoryVerdict() throws {
+        let r = try grade(Self.honest + """
+
+        function make_reply() local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1024) .. i end end
+        """, limits: GradingLimits(maxInstructions: 200_000_000, maxMemory: 32 << 20))
+        #expect(status(r, "no_leak") == .memory, "\(r.json)")
+        let top = try grade("local s = 'x' while true do s = s .. s end", limits: GradingLimits(maxInstructions: 200_000_000, maxMemory: 32 << 20))
+        #expect(top.exercises.allSatisfy { $0.status == .memory }, "\(top.json)")
+    }
+
+    @Test func syntaxErrorsAndRuntimeErrorsNameTheLine() throws {
+        let syntax = try grade("answers.q1 = = 3")
+        #expect(syntax.status == .error)
+        #expect(syntax.exercises.allSatisfy { $0.status == .error && $0.feedback.contains("answers.lua:1:") })
+        let runtime = try grade(Self.honest + "\nfunction make_reply() local x = nil; return x.y end")
+        #expect(status(runtime, "no_leak") == .error)
+        #expect(runtime.exercises.first { $0.id == "no_leak" }?.feedback.contains("answers.lua:7:") == true, "\(runtime.json)")
+    }
+
+    @Test func errorObjectsWithLyingTostringAreHandled() throws {
+        let r = try grade(Self.honest + """
+
+        function make_reply() error(setmetatable({}, { __tostring = function() error("no") end })) end
+        """)
+        #expect(status(r, "no_leak") == .error, "\(r.json)")
+    }
+
+    @Test func aKernelOopsIsABugVerdictWithTheReport() throws {
+        let r = try grade(Self.honest + "\nfunction make_reply() poke(0, 'x') end")
+        let e = try #require(r.exercises.first { $0.id == "no_leak" })
+        #expect(e.status == .bug)
+        #expect(e.feedback.contains("BUG: kernel NULL pointer dereference"))
+        #expect(e.report?.contains("Oops") == true)
+    }
+
+    @Test func aDoubleFreeIsReportedAsABug() throws {
+        let r = try grade(Self.honest + "\nfunction size_class(n) local p = kmalloc(n, GFP_KERNEL); local s = ksize(p); kfree(p); kfree(p); return s end")
+        #expect(status(r, "size_class") == .bug, "\(r.json)")
+    }
+
+    @Test func missingFunctionsAndAnswersFailWithGuidance() throws {
+        let r = try grade("")
+        #expect(r.status == .graded)
+        #expect(r.score == 0)
+        #expect(r.exercises.first { $0.id == "q1" }?.feedback == "no answer: set answers.q1")
+        #expect(r.exercises.first { $0.id == "no_leak" }?.feedback.contains("define the function make_reply") == true)
+        let notTable = try grade("answers = 5")
+        #expect(notTable.exercises.first { $0.id == "q1" }?.feedback.contains("answers is not a table") == true)
+    }
+
+    @Test func sandboxEscapesAreErrors() throws {
+        for attempt in ["os.exit(0)", "io.open('/etc/passwd')", "require('os')", "dofile('/etc/passwd')",
+                        "load(string.dump(function() end))()", "debug.sethook()", "package.loadlib('x', 'y')"] {
+            let r = try grade(attempt)
+            #expect(r.status == .error, "\(attempt): \(r.json)")
+            #expect(r.score == 0)
+        }
+    }
+
+    @Test func resultsKeepTheSchemaKeyOrder() throws {
+        let r = try grade(#"answers.q1 = '"quoted"\n'"#)
+        #expect(r.json.hasPrefix(#"{"id":"answers.lua","score":0,"max_score":12,"status":"graded","exercises":[{"id":"q1","status":"fail","score":0,"max_score":2,"feedback":"#))
+        #expect(r.json.contains(#"(you gave \"\"quoted\"\n\")"#), "\(r.json)")
+    }
+}

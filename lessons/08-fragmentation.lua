@@ -1,0 +1,191 @@
+-- Lesson 8: fragmentation. Vocabulary: lessons/README.md.
+
+-- /proc/buddyinfo's counts for one zone, parsed by the grader.
+local function buddy_counts(zone)
+  for line in proc("/proc/buddyinfo"):gmatch("[^\n]+") do
+    local name, rest = line:match("^Node %d+, zone%s+(%S+)(.*)$")
+    if name == zone then
+      local counts = {}
+      for n in rest:gmatch("%d+") do counts[#counts + 1] = tonumber(n) end
+      return counts
+    end
+  end
+end
+
+-- Takes every free block of order >= 3 that an atomic allocation can get,
+-- as a long-running system's kernel allocations would have.
+local function use_up_high_orders()
+  for order = MAX_PAGE_ORDER, 3, -1 do
+    while __get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order) do end
+  end
+end
+
+return lesson{
+  id = "08-fragmentation",
+  title = "Fragmentation: plenty of free memory, no large block",
+  text = [[
+# Fragmentation
+
+The buddy allocator keeps free memory in blocks of 2^order pages, one free
+list per order and per zone. Freeing a block merges it with its "buddy"
+(the neighbouring block of the same size) when that one is free too, so
+that large blocks re-form. One long-lived allocation in the middle of a
+block prevents the merge forever.
+
+## Reading /proc/buddyinfo
+
+    Node 0, zone   Normal   8008    639      6      0      0      0      0      0      0      1      0
+
+One row per zone; the columns are the number of free blocks of order 0,
+1, 2, ... 10. This row says: 8008 single free pages, 639 free pairs,
+6 free blocks of 4 pages, nothing from order 3 to 8, one free order-9
+block (512 pages, 2 MiB), no order-10 block. Free pages in total:
+8008 + 639*2 + 6*4 + 512 = 9822, about 38 MiB -- yet the largest
+allocation this zone can satisfy right now is 2 MiB, and after that
+one, 16 KiB.
+
+`cat("/proc/buddyinfo")` on a freshly booted kmlab machine shows almost
+everything in order-10 blocks. `boot{fragmented=true}` ages the machine
+like a server that has run for weeks: page cache, slab pages and user
+pages scattered everywhere, the free memory in small pieces.
+
+## High-order allocations fail first
+
+An order-N allocation needs 2^N consecutive free pages. When none is free,
+what happens depends on the GFP flags:
+
+* With `__GFP_DIRECT_RECLAIM` (GFP_KERNEL), the allocator may sleep and
+  work for it: **reclaim** drops clean page cache and swaps out user pages,
+  and **compaction** migrates *movable* pages (user memory, page cache) to
+  squeeze free pages together. kmlab counts both in `stats()`
+  (`pages_reclaimed`, `compactions`).
+* GFP_ATOMIC and GFP_NOWAIT cannot sleep, so they cannot reclaim or
+  compact: they take what the free lists hold (GFP_ATOMIC may dip into a
+  reserve below the min watermark), or fail. The same is true of
+  `__GFP_NORETRY` requests once the first, light attempt fails.
+
+Neither reclaim nor compaction can move kernel allocations: a kmalloc
+object has its physical address baked into pointers everywhere, so the
+pages holding it are unmovable. That is why a kernel that has run for a
+long time may never again find 4 MiB of contiguous memory, whatever
+MemFree says. What kmlab simplifies: one node, no per-migratetype free
+lists and no pageblock stealing; the "fragmented" machine is a fixed,
+seeded pattern.
+
+## What a driver does about it
+
+1. Allocate large contiguous buffers early -- at probe or at boot -- and
+   keep them, instead of allocating and freeing them for each use.
+2. Do not ask for contiguity you do not need: vmalloc for CPU-only data,
+   scatter-gather lists for devices that accept them.
+3. If it must be contiguous-ish, take the largest blocks that are free and
+   fall back to smaller orders (many sound and network drivers do), with
+   `__GFP_NOWARN` on the attempts that may fail.
+4. Use `__GFP_NORETRY` / `__GFP_RETRY_MAYFAIL` to choose how hard to try.
+
+## Exercises
+
+Start with `kmlab lesson 8 --template > a8.lua`.
+]],
+  exercises = {
+    question{
+      id = "free_pages", points = 2,
+      prompt = "Node 0, zone   Normal   8008    639      6      0      0      0      0      0      0      1      0\nHow many free pages does this buddyinfo line account for?",
+      answer = numeric(9822),
+      feedback = {
+        [8654] = "Each count is a number of blocks: an order-1 block is 2 pages, order-2 is 4, order-9 is 512.",
+        [9311] = "The order-9 block is 512 pages, not 1.",
+        [8008] = "That is only the order-0 column; every column counts blocks of 2^order pages.",
+      },
+      hints = { "Column N counts free blocks of 2^N pages.", "8008*1 + 639*2 + 6*4 + 1*512" },
+    },
+    question{
+      id = "largest", points = 2,
+      prompt = "Same line: what is the largest physically contiguous allocation this zone can give right now, without reclaim or compaction? (bytes, or e.g. \"64K\")",
+      answer = numeric(2097152, { units = true }),
+      feedback = {
+        [40230912] = "That is all the free memory, in pieces. One allocation needs one block.",
+        [16384] = "That is the largest after the order-9 block is gone. Right now there is one order-9 block.",
+        [4194304] = "Order 10 (4 MiB) has a count of 0 here.",
+      },
+      hints = { "Find the highest order whose count is not 0.", "Order 9 is 512 pages of 4 KiB." },
+    },
+    question{
+      id = "why", points = 1,
+      prompt = "On a long-running machine MemFree shows 50 MB, yet kmalloc(1 MiB, GFP_ATOMIC) fails. Why?",
+      answer = choice{
+        "MemFree counts memory that is not really free",
+        "1 MiB is above KMALLOC_MAX_SIZE",
+        "it needs one free order-8 block; the free memory is in smaller pieces, and an atomic allocation cannot reclaim or compact to make one",
+        "GFP_ATOMIC cannot allocate more than one page",
+      correct = 3 },
+      feedback = {
+        b = "KMALLOC_MAX_SIZE is 4 MiB.",
+        d = "GFP_ATOMIC allocations of higher orders exist; they are just more likely to fail.",
+      },
+      hints = { "kmalloc(1 MiB) takes one block from the buddy allocator: of which order?" },
+    },
+    task{
+      id = "read_buddyinfo", points = 3, expects = "buddy_free", template = "zone",
+      boot = { fragmented = true },
+      prompt = "Write buddy_free(zone): parse proc(\"/proc/buddyinfo\") and return two numbers for the named zone: the total number of free pages, and the largest order with a free block (-1 if none). Called with \"Normal\" on a fragmented machine.",
+      setup = function() return "Normal" end,
+      check = function(r)
+        local counts = buddy_counts("Normal")
+        local pages, largest = 0, -1
+        for order = 0, #counts - 1 do
+          pages = pages + counts[order + 1] * (1 << order)
+          if counts[order + 1] > 0 then largest = order end
+        end
+        if r.results[1] ~= pages then
+          return fail("the Normal zone has " .. pages .. " free pages; you returned " .. tostring(r.results[1]) .. ". Remember each column counts blocks of 2^order pages.")
+        end
+        if r.results[2] ~= largest then
+          return fail("the largest free order is " .. largest .. "; you returned " .. tostring(r.results[2]) .. ". The first column is order 0.")
+        end
+        return pass()
+      end,
+      hints = {
+        "Find the line with line:match(\"zone%s+(%S+)\") == zone; the numbers after it are the counts for orders 0, 1, 2, ...",
+        "pages = pages + count * (1 << order), with order = column - 1",
+      },
+    },
+    task{
+      id = "gather", points = 3, expects = "gather_pages", template = "size",
+      boot = { fragmented = true },
+      prompt = "Write gather_pages(size): in an atomic context (use GFP_ATOMIC), collect at least size bytes (1 MiB here) of memory in as few physically contiguous chunks as the fragmented machine allows: try the largest order first and fall back to smaller ones. Return a list of chunks { {addr = ..., order = ...}, ... } (the caller frees them). Failed attempts must not print warnings.",
+      setup = function()
+        use_up_high_orders()
+        return 1024 * 1024
+      end,
+      check = function(r)
+        local chunks = r.returned
+        if type(chunks) ~= "table" or #chunks == 0 then return fail("gather_pages should return a list of {addr=..., order=...} chunks.") end
+        local total, seen = 0, {}
+        for i = 1, #chunks do
+          local c = chunks[i]
+          if type(c) ~= "table" or math.type(c.addr) ~= "integer" or math.type(c.order) ~= "integer" then
+            return fail("chunk " .. i .. " should be a table {addr = <address>, order = <order>}.")
+          end
+          if seen[c.addr] then return fail("chunk " .. i .. " repeats an address.") end
+          seen[c.addr] = true
+          local ok, page = pcall(virt_to_page, c.addr)
+          if not ok or page.owner ~= "pages" or page.order ~= c.order then
+            return fail("chunk " .. i .. " is not an order-" .. c.order .. " block from the page allocator.")
+          end
+          total = total + (PAGE_SIZE << c.order)
+        end
+        if total < 1024 * 1024 then return fail("the chunks add up to " .. total .. " bytes; 1 MiB was asked for.") end
+        if r.leaked ~= #chunks then return fail(r.leaked .. " allocations are live but you returned " .. #chunks .. " chunks: free what you do not return.") end
+        if #chunks > 160 then
+          return fail(#chunks .. " chunks: you took small blocks while larger ones were free. Start at the largest order and step down only when it fails.")
+        end
+        return pass()
+      end,
+      hints = {
+        "Start with order = get_order(remaining) (or MAX_PAGE_ORDER); while the allocation fails, order = order - 1.",
+        "__get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order) returns an address or nil.",
+      },
+    },
+  },
+}

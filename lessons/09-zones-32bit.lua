@@ -1,0 +1,149 @@
+-- Lesson 9: zones, lowmem and highmem on 32-bit. Vocabulary: lessons/README.md.
+
+local function page_bytes(page, n)
+  local a = kmap_local_page(page)
+  local s = peek(a, n)
+  kunmap_local(a)
+  return s
+end
+
+return lesson{
+  id = "09-zones-32bit",
+  title = "Zones on 32-bit: lowmem, highmem and the 64-bit contrast",
+  text = [[
+# Zones on 32-bit: lowmem and highmem
+
+A 32-bit CPU has 4 GiB of virtual addresses. With the classic x86 3G/1G
+split, user space gets the lower 3 GiB and the kernel the top 1 GiB, from
+PAGE_OFFSET = 0xC0000000 up. The kernel wants all of RAM at hand in its
+direct map (lesson 3) -- but 1 GiB of kernel addresses cannot map 1 GiB of
+RAM *and* leave room for vmalloc, kmap and the fixmap. So:
+
+* **lowmem**: physical memory from 0 up to about 896 MiB is mapped
+  permanently at PAGE_OFFSET + phys. high_memory marks its end.
+* the next 128 MiB of kernel addresses hold the vmalloc area (starting
+  8 MiB after high_memory, VMALLOC_START = 0xF8800000 on kmlab's 1 GiB
+  machine), the pkmap area for kmap() and the fixmap.
+* **highmem**: physical memory above 896 MiB has *no* permanent kernel
+  address at all.
+
+The zones follow: ZONE_DMA (below 16 MiB, for old ISA devices), ZONE_NORMAL
+(up to 896 MiB), ZONE_HIGHMEM (the rest). `cat("/proc/zoneinfo")` shows
+their ranges; `page.zone` tells you a page's zone.
+
+## Highmem pages
+
+Only the page allocator hands out highmem, and only when you allow it:
+`alloc_page(GFP_HIGHUSER)` (user pages, page cache). Such a page has a
+`struct page` and a pfn, but `page_address(page)` is NULL: there is no
+address to write to. To touch it, map it for a moment:
+
+    local page = alloc_page(GFP_HIGHUSER)
+    print(page.zone, page_address(page))    --> HighMem  nil
+    local a = kmap_local_page(page)         -- a short-lived mapping
+    poke(a, "hello")
+    kunmap_local(a)
+
+`kmap(page)`/`kunmap(page)` use the pkmap area (1024 slots, may sleep);
+`kmap_local_page`/`kunmap_local` use per-CPU fixmap slots, are cheap, and
+must be undone in reverse order. On a lowmem page both just return its
+direct-map address.
+
+`__pa` works only for lowmem addresses. A kmap address is outside the
+direct map: CONFIG_DEBUG_VIRTUAL turns `__pa` of it into
+`kernel BUG at arch/x86/mm/physaddr.c`. `__va(phys)` of a highmem address
+points past high_memory, into the vmalloc area -- using it is a page fault.
+Go through the page instead: `page_to_phys(page)`, `kmap_local_page(page)`.
+
+## kmalloc never gives highmem
+
+kmalloc returns an address that code can use forever, so its memory must
+be in the direct map: lowmem. A common misconception is that
+`kmalloc(size, GFP_KERNEL | __GFP_HIGHMEM)` returns highmem. The kernel
+instead warns `Unexpected gfp: 0x2 (__GFP_HIGHMEM). Fixing up to gfp: 0xcc0
+(GFP_KERNEL). Fix your code!` and allocates lowmem. vmalloc, on the other
+hand, maps its pages itself, so it happily uses highmem pages
+(`vmalloc_to_page(v).zone`).
+
+## The 64-bit contrast
+
+x86_64 has 128 TiB of kernel address space: the direct map covers all RAM
+(PAGE_OFFSET = 0xffff888000000000) and there is no highmem. The zones are
+DMA (below 16 MiB), DMA32 (below 4 GiB, for devices with 32-bit DMA) and
+Normal. kmap() of any page returns its direct-map address. Try
+`boot{arch = "x86_64"}` and allocate with GFP_HIGHUSER.
+
+What kmlab simplifies: no PAE, no NUMA nodes, no ZONE_MOVABLE use; the
+pkmap area does not run out in practice.
+
+## Exercises
+
+Start with `kmlab lesson 9 --template > a9.lua`.
+]],
+  exercises = {
+    question{
+      id = "lowmem_end", points = 2,
+      prompt = "On x86_32 with the 3G/1G split and 1 GiB of RAM, above which physical address does highmem begin? (bytes or e.g. \"512M\")",
+      answer = numeric(896 * 1024 * 1024, { units = true }),
+      feedback = {
+        [1073741824] = "1 GiB is all of the kernel's virtual space: the vmalloc area, pkmap and fixmap need the last 128 MiB of it.",
+        [3221225472] = "0xC0000000 is PAGE_OFFSET, a virtual address; the question is about physical memory.",
+        [16777216] = "16 MiB is the end of ZONE_DMA.",
+      },
+      hints = { "The kernel's 1 GiB of addresses holds the direct map plus 128 MiB for vmalloc, kmap and the fixmap.", "1024 MiB - 128 MiB" },
+    },
+    question{
+      id = "kmalloc_highmem", points = 1,
+      prompt = "What does kmalloc(64, GFP_KERNEL | __GFP_HIGHMEM) do on a 32-bit kernel?",
+      answer = choice{
+        "returns a highmem object, which must be kmapped before use",
+        "returns NULL: kmalloc cannot use highmem",
+        "warns \"Unexpected gfp: 0x2 (__GFP_HIGHMEM) ... Fix your code!\" and returns lowmem",
+        "returns a struct page",
+      correct = 3 },
+      feedback = {
+        a = "That is the common misconception: kmalloc memory is always in the direct map. Try it and read dmesg().",
+        b = "It does not fail; it strips the flag and says so.",
+      },
+      hints = { "Try it in kmlab and print dmesg()." },
+    },
+    question{
+      id = "x86_64", points = 1,
+      prompt = "On x86_64, what does page_address() return for a page from alloc_page(GFP_HIGHUSER)?",
+      answer = choice{ "nil, until the page is kmapped", "its address in the direct map: 64-bit kernels have no highmem", "an address in the vmalloc area", correct = 2 },
+      feedback = { a = "There is no highmem on x86_64: every page is in the direct map.", c = "vmalloc addresses exist only for vmalloc mappings." },
+      hints = { "boot{arch=\"x86_64\"}; local p = alloc_page(GFP_HIGHUSER); print(p.zone, page_address(p))" },
+    },
+    task{
+      id = "highmem_write", points = 3, expects = "write_page", template = "page, s",
+      prompt = "Write write_page(page, s): copy the string s to the start of the page (a struct page from alloc_page(GFP_HIGHUSER): a highmem page) and undo any mapping you make.",
+      setup = function() return alloc_page(GFP_HIGHUSER), "highmem says hi" end,
+      check = function(r)
+        local page, s = r.args[1], r.args[2]
+        if page_bytes(page, #s) ~= s then return fail("the page does not start with the string.") end
+        return pass()
+      end,
+      hints = { "page_address(page) is nil for a highmem page: map it first.", "local a = kmap_local_page(page); poke(a, s); kunmap_local(a)" },
+    },
+    task{
+      id = "phys_of", points = 3, expects = "phys_of", template = "addr",
+      prompt = "Write phys_of(addr): the physical address behind a kernel virtual address that is either in the direct map (kmalloc) or in the vmalloc area, not necessarily page-aligned. It is called with an address inside a kmalloc buffer and one inside a vmalloc buffer (in highmem).",
+      setup = function()
+        return kmalloc(256, GFP_KERNEL) + 40, vmalloc(4 * PAGE_SIZE) + 2 * PAGE_SIZE + 123
+      end,
+      call = function(f, k, v) return f(k), f(v) end,
+      check = function(r)
+        local k, v = r.args[1], r.args[2]
+        local want_k = __pa(k)
+        local want_v = page_to_phys(vmalloc_to_page(v)) + v % PAGE_SIZE
+        if r.results[1] ~= want_k then return fail(string.format("for the kmalloc address the answer is __pa(addr) = 0x%x; you returned %s.", want_k, tostring(r.results[1]))) end
+        if r.results[2] ~= want_v then
+          if r.results[2] == want_v - v % PAGE_SIZE then return fail("the vmalloc answer lacks the offset within the page (addr % PAGE_SIZE).") end
+          return fail(string.format("for the vmalloc address the answer is 0x%x (page_to_phys(vmalloc_to_page(addr)) + offset); you returned %s.", want_v, tostring(r.results[2])))
+        end
+        return pass()
+      end,
+      hints = { "Direct map: arithmetic. vmalloc: walk the page table with vmalloc_to_page, then add the offset within the page.", "if is_vmalloc_addr(addr) then return page_to_phys(vmalloc_to_page(addr)) + addr % PAGE_SIZE end; return __pa(addr)" },
+    },
+  },
+}

@@ -1,0 +1,26 @@
+-- Common mistakes: ksize taken for the requested size; a reply buffer from
+-- kmalloc, which leaks the previous owner's data.
+-- expect score: 5
+-- expect q1: fail ksize() is not the size you asked for
+-- expect no_leak: fail leaks the previous owner's data
+-- expect size_class: fail left 1 allocation(s) behind
+answers = answers or {}
+answers.q1 = "100 bytes"
+answers.q2 = 2
+
+function size_class(n)
+  return ksize(kmalloc(n, GFP_KERNEL))
+end
+
+function kstrdup(s)
+  local p = kmalloc(#s + 1, GFP_KERNEL)
+  if p == nil then return nil end
+  poke(p, s .. "\0")
+  return p
+end
+
+function make_reply()
+  local p = kmalloc(64, GFP_KERNEL)
+  poke(p, "hello")
+  return p
+end

@@ -1,0 +1,28 @@
+-- Common mistakes: no NULL check after kmalloc; returning the requested
+-- size; believing kmalloc returns an errno.
+-- expect score: 7
+-- expect q2: fail kmalloc returns a pointer
+-- expect size_class: fail returned 200, the size you asked for
+-- expect dup_huge: error poke: addr must be an address
+-- expect dup_small: pass
+answers = answers or {}
+answers.q1 = "128"
+answers.q2 = "a"
+
+function size_class(n)
+  local p = kmalloc(n, GFP_KERNEL)
+  kfree(p)
+  return n
+end
+
+function kstrdup(s)
+  local p = kmalloc(#s + 1, GFP_KERNEL)
+  poke(p, s .. "\0")
+  return p
+end
+
+function make_reply()
+  local p = kzalloc(64, GFP_KERNEL)
+  poke(p, "hello")
+  return p
+end

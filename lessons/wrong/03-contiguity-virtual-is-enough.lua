@@ -1,0 +1,27 @@
+-- Common mistake: judging contiguity by virtual addresses (always
+-- consecutive) and believing vmalloc memory is physically contiguous.
+-- expect score: 5
+-- expect which: fail Only virtually for vmalloc
+-- expect pa_vmalloc: fail __pa does no page-table walk
+-- expect contiguous: fail the vmalloc buffer's frames are not consecutive
+answers = answers or {}
+answers.pa = "0x1234000"
+answers.which = "c"
+answers.pa_vmalloc = "a"
+
+function frames_of(addr, size)
+  local pfns = {}
+  for a = addr, addr + size - 1, PAGE_SIZE do
+    if is_vmalloc_addr(a) then
+      pfns[#pfns + 1] = vmalloc_to_pfn(a)
+    else
+      pfns[#pfns + 1] = __pa(a) >> PAGE_SHIFT
+    end
+  end
+  return pfns
+end
+
+function is_phys_contiguous(addr, size)
+  -- virtual addresses of a buffer are always consecutive
+  return true
+end
