@@ -23,7 +23,7 @@ enum LuaStack {
             } else if what == "main" {
                 lines.append(" <chunk> [\(src):\(ar.currentline)]")
             } else {
-                lines.append(" \(name ?? "<anonymous>") [\(src):\(ar.currentline)]")
+                lines.append(" \(name ?? CallbackNames.lookup(T, &ar) ?? "<anonymous>") [\(src):\(ar.currentline)]")
             }
         }
         return lines

@@ -99,6 +99,7 @@ public final class Machine {
         contexts.pointerBits = layout.pointerSize * 8
         contexts.kernelRelease = layout.kernelRelease
         procProviders["/proc/interrupts"] = { $0.procInterrupts() }
+        procProviders["/proc/self/maps"] = { $0.procSelfMaps() }
         boot()
     }
 

@@ -85,7 +85,7 @@ import Testing
         #expect(try KmlabProcess.run(["run", "--trusted", script]).stdout == "true\n")
     }
 
-    /// Errors raised by Swift functions (here `help` refusing a number) go
+    /// Errors raised by Swift functions (here `kmalloc` refusing a string size) go
     /// through the C trampoline; 300,000 of them leave the process RSS flat.
     @Test func swiftErrorsInALoopLeaveRSSFlat() throws {
         let dir = try ScratchDirectory()
@@ -94,10 +94,10 @@ import Testing
           local f = io.open("/proc/self/statm") local s = f:read("a") f:close()
           return tonumber(s:match("^%d+%s+(%d+)")) * 4096
         end
-        for i = 1, 50000 do pcall(help, i) end
+        for i = 1, 50000 do pcall(kmalloc, "x", i) end
         collectgarbage() collectgarbage()
         local before = rss()
-        for i = 1, 300000 do pcall(help, i) end
+        for i = 1, 300000 do pcall(kmalloc, "x", i) end
         collectgarbage() collectgarbage()
         print(rss() - before)
         """)

@@ -107,6 +107,17 @@ public final class ExecutionState {
     var syscalls: [String: Syscall] = [:]
     var nextSyscallNumber = 0
 
+    // MARK: User space and devices
+
+    /// The user program's address space (made on first use, see UserSpace.swift).
+    var userMM: UserAddressSpace?
+    /// PCI devices, in probe order (see Devices/PciDevice.swift).
+    var pciDevices: [PciDevice] = []
+    /// dma-debug's `show_num_errors`: only the first DMA-API error is shown.
+    var dmaDebugErrorsLeft = 1
+    /// dma-debug's `error_count`.
+    public internal(set) var dmaDebugErrorCount = 0
+
     public init() {
         current = scriptTask
         installLegacyInterrupts()

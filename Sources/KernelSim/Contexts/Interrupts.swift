@@ -227,7 +227,7 @@ extension Machine {
     @discardableResult
     public func raiseIrq(_ irq: Int) throws -> IrqDelivery {
         guard irq >= 0, irq < contexts.nrIrqs else {
-            throw ContextError("raise_irq: there is no interrupt line \(irq) (lines are 0..\(contexts.nrIrqs - 1))")
+            throw ContextError("there is no interrupt line \(irq) (lines are 0..\(contexts.nrIrqs - 1))")
         }
         let desc = contexts.descriptor(irq)
         if contexts.irqsDisabled || desc.inProgress {

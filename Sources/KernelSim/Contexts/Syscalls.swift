@@ -49,10 +49,10 @@ extension Machine {
     public func syscall(_ name: String, _ args: [Int64]) throws -> Int64 {
         let cs = contexts
         if let top = cs.frames.last {
-            throw ContextError("user.syscall: cannot trap into the kernel from inside the kernel (\(top.kind) context); a syscall comes from the user program, in user mode")
+            throw ContextError("cannot trap into the kernel from inside the kernel (\(top.kind) context); a syscall comes from the user program, in user mode")
         }
         if cs.inAtomic || cs.irqsDisabled {
-            throw ContextError("user.syscall: the CPU is atomic (preempt_count \(String(cs.preemptCount, radix: 16)), irqs_disabled \(cs.irqsDisabled ? 1 : 0)) in \(cs.currentComm): the user program cannot run until that ends")
+            throw ContextError("the CPU is atomic (preempt_count \(String(cs.preemptCount, radix: 16)), irqs_disabled \(cs.irqsDisabled ? 1 : 0)) in \(cs.currentComm): the user program cannot run until that ends")
         }
         guard let sc = cs.syscalls[name] else { return Int64(Errno.ENOSYS.negated) }
         let entry: [String]

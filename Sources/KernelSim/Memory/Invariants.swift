@@ -50,8 +50,14 @@ extension Machine {
         }
 
         // 2. Frames: blocks are well formed, every free head is listed, no
-        //    frame is both free and owned.
+        //    frame is both free and owned (a free block's frames are all free
+        //    tails; an allocated block's frames all name its head and owner).
         var freeFrames = [Int](repeating: 0, count: zones.count)
+        var recordedHeads = (large: 0, pages: 0)
+        func countHead(_ owner: UInt32) {
+            if owner == Owner.kmallocLarge { recordedHeads.large += 1 }
+            if owner == Owner.pages { recordedHeads.pages += 1 }
+        }
         var pfn: UInt64 = 0
         let n = layout.totalPages
         while pfn < n {
@@ -61,6 +67,8 @@ extension Machine {
                 if st == ChunkState.free {
                     if !listed.contains(pfn) { fail("free chunk \(hex(pfn)) is not on a list") }
                     freeFrames[buddy.zone(of: pfn).index] += 1024
+                } else if st == ChunkState.whole {
+                    countHead(phys.chunkOwner[c])
                 } else if st == ChunkState.materialized {
                     fail("chunk \(c) says materialized but has no frames")
                 }
@@ -83,6 +91,7 @@ extension Machine {
             case Frame.allocHead:
                 let size = UInt64(1) << UInt64(f.order)
                 if f.owner == Owner.free { fail("allocated block \(hex(pfn)) has no owner") }
+                countHead(f.owner)
                 for i in 1..<max(1, size) {
                     let t = phys.frame(pfn + i)
                     if t.kind != Frame.allocTail || UInt64(t.a) != pfn || t.owner != f.owner {
@@ -170,7 +179,21 @@ extension Machine {
             if walk(a.end &- 4096).paddr != nil { fail("vmalloc area \(hex(a.start)): guard page is mapped") }
         }
 
-        // 6. Page cache: every live LRU entry is a page-cache block.
+        // 6. Page allocator records: every large kmalloc and alloc_pages block
+        //    is an allocated head of that owner, and the other way round.
+        for (pfn, _) in largeKmallocs {
+            let f = phys.frame(pfn)
+            if f.kind != Frame.allocHead || f.owner != Owner.kmallocLarge { fail("large kmalloc \(hex(pfn)) is not a kmalloc-large block") }
+        }
+        for (pfn, _) in pageAllocations {
+            let f = phys.frame(pfn)
+            if f.kind != Frame.allocHead || f.owner != Owner.pages { fail("alloc_pages block \(hex(pfn)) is not a pages block") }
+        }
+        if recordedHeads.large != largeKmallocs.count || recordedHeads.pages != pageAllocations.count {
+            fail("heads: \(recordedHeads.large) kmalloc-large / \(recordedHeads.pages) pages blocks, but \(largeKmallocs.count) / \(pageAllocations.count) recorded")
+        }
+
+        // 7. Page cache: every live LRU entry is a page-cache block.
         var cache = [Int](repeating: 0, count: zones.count)
         for i in lru.head..<lru.entries.count where lru.entries[i] != PageCacheLRU.removed {
             let e = lru.entries[i]

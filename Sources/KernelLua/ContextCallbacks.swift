@@ -1,0 +1,325 @@
+import CLua
+import KernelSim
+import LuaBridge
+
+/// Lua functions the simulated kernel calls back (irq handlers, tasklets,
+/// work, syscalls) and the handles it gives out (locks, devices), for the
+/// machine now running. `boot{}` makes a fresh machine: everything here is
+/// released then, and handles from before refuse to work.
+///
+/// A callback is kept alive by a registry reference and called through
+/// `LuaState.protectedCall`, so a Lua error inside a handler comes back to
+/// Swift as a value, never as a longjmp across Swift frames. The error is
+/// then thrown on as a Swift error through the KernelSim code that called
+/// the handler (which unwinds its contexts) up to the Lua function that
+/// started it all (`raise_irq`, `user.syscall`, `msleep`...).
+final class ContextGlue {
+    unowned let env: KernelEnvironment
+    /// Bumped by `boot{}`: handles carry the generation they were made in.
+    private(set) var generation: Int64 = 0
+    private var refs: [LuaReference] = []
+    /// One tasklet / work item per Lua function (by identity), so that
+    /// scheduling the same function twice before it runs queues it once.
+    private var tasklets: [UnsafeRawPointer: Tasklet] = [:]
+    private var works: [UnsafeRawPointer: WorkItem] = [:]
+    /// Registry references of each requested irq action, by (irq, dev_id key).
+    private var irqRefs: [IrqKey: [LuaReference]] = [:]
+    /// Lock and device objects, by handle id.
+    var locks: [KernelLock] = []
+    var devices: [PciDevice] = []
+
+    struct IrqKey: Hashable {
+        var irq: Int
+        var dev: AnyHashable?
+    }
+
+    init(env: KernelEnvironment) {
+        self.env = env
+        env.onMachineReplaced { [unowned self] _ in self.reset() }
+    }
+
+    var machine: Machine { env.machine }
+    var lua: LuaState { env.lua }
+
+    /// Forgets everything of the previous machine.
+    func reset() {
+        for r in refs { lua.release(r) }
+        refs.removeAll()
+        for rs in irqRefs.values { for r in rs { lua.release(r) } }
+        irqRefs.removeAll()
+        tasklets.removeAll()
+        works.removeAll()
+        locks.removeAll()
+        devices.removeAll()
+        generation &+= 1
+    }
+
+    /// Keeps the value at `index` alive until the next boot.
+    func keep(_ call: LuaCall, _ index: Int32) -> LuaReference {
+        let r = call.reference(index)
+        refs.append(r)
+        return r
+    }
+
+    // MARK: naming functions
+
+    /// A name for the Lua function at `index`: the global it is stored in,
+    /// else `fn@chunk:line` (as `%ps` would print a symbol).
+    func functionName(_ call: LuaCall, _ index: Int32) -> String {
+        let L = call.L
+        let i = lua_absindex(L, index)
+        lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+        lua_pushnil(L)
+        var found: String?
+        var scanned = 0
+        while lua_next(L, -2) != 0 {
+            scanned += 1
+            if found == nil, lua_type(L, -2) == LUA_TSTRING, lua_rawequal(L, -1, i) != 0 {
+                found = call.state.string(at: -2, on: L)
+            }
+            kmlab_pop(L, 1)
+            if found != nil || scanned > 10_000 {
+                kmlab_pop(L, 1)
+                break
+            }
+        }
+        kmlab_pop(L, 1)
+        if let found {
+            CallbackNames.record(L, function: i, name: found)
+            return found
+        }
+        var ar = lua_Debug()
+        lua_pushvalue(L, i)
+        guard lua_getinfo(L, ">S", &ar) != 0 else { return "fn" }
+        let src = withUnsafeBytes(of: ar.short_src) { raw -> String in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        let name = "fn@\(src):\(ar.linedefined)"
+        CallbackNames.record(L, function: i, name: name)
+        return name
+    }
+
+    /// `chunk:line` of the Lua code calling the current Swift function (a
+    /// lock's init site: lockdep keys classes by it).
+    func callerSite(_ call: LuaCall) -> String? {
+        var ar = lua_Debug()
+        guard lua_getstack(call.L, 1, &ar) != 0, lua_getinfo(call.L, "Sl", &ar) != 0 else { return nil }
+        let src = withUnsafeBytes(of: ar.short_src) { raw -> String in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return "\(src):\(ar.currentline)"
+    }
+
+    // MARK: tasklets and work
+
+    func tasklet(_ call: LuaCall, _ index: Int32) -> Tasklet {
+        let key = lua_topointer(call.L, index) ?? UnsafeRawPointer(bitPattern: 1)!
+        if let t = tasklets[key] { return t }
+        let ref = keep(call, index)
+        let name = functionName(call, index)
+        let t = Tasklet(name: name) { [unowned self] in
+            _ = try self.invoke(ref, what: "tasklet \(name)", arguments: [], results: 0)
+        }
+        tasklets[key] = t
+        return t
+    }
+
+    func work(_ call: LuaCall, _ index: Int32) -> WorkItem {
+        let key = lua_topointer(call.L, index) ?? UnsafeRawPointer(bitPattern: 1)!
+        if let w = works[key] { return w }
+        let ref = keep(call, index)
+        let name = functionName(call, index)
+        let w = WorkItem(name: name) { [unowned self] in
+            _ = try self.invoke(ref, what: "work \(name)", arguments: [], results: 0)
+        }
+        works[key] = w
+        return w
+    }
+
+    // MARK: irq actions
+
+    /// The dev_id of `request_irq`/`free_irq` as a key: the value itself for
+    /// numbers, strings and booleans, identity for tables, functions, handles.
+    func devKey(_ call: LuaCall, _ index: Int32) -> AnyHashable? {
+        switch call.type(index) {
+        case LUA_TNIL, LUA_TNONE: return nil
+        case LUA_TNUMBER:
+            if lua_isinteger(call.L, index) != 0 { return AnyHashable(Int64(lua_tointegerx(call.L, index, nil))) }
+            return AnyHashable(lua_tonumberx(call.L, index, nil))
+        case LUA_TBOOLEAN: return AnyHashable(lua_toboolean(call.L, index) != 0)
+        case LUA_TSTRING: return AnyHashable(call.state.bytes(at: index, on: call.L) ?? [])
+        default:
+            let p = lua_topointer(call.L, index).map { UInt(bitPattern: $0) } ?? 0
+            return AnyHashable(p)
+        }
+    }
+
+    func rememberIrq(_ irq: Int, dev: AnyHashable?, refs rs: [LuaReference]) {
+        irqRefs[IrqKey(irq: irq, dev: dev), default: []] += rs
+    }
+
+    func forgetIrq(_ irq: Int, dev: AnyHashable?) {
+        // Kept until the next boot rather than released: the handler may be
+        // the one running now (free_irq from its own handler).
+        guard let rs = irqRefs.removeValue(forKey: IrqKey(irq: irq, dev: dev)) else { return }
+        refs += rs
+    }
+
+    // MARK: calling Lua
+
+    /// An argument for a callback.
+    enum Argument {
+        case integer(Int64)
+        case reference(LuaReference)
+    }
+
+    /// Calls the Lua function `ref` with `arguments`, protected, on the
+    /// thread now running; returns up to `results` results. A kernel report
+    /// that ended the callback is thrown again as `KernelOops`; a budget
+    /// overrun as the `LuaFailure` itself; any other Lua error as a
+    /// `LuaFailure` whose message says which callback failed.
+    func invoke(_ ref: LuaReference, what: String, arguments: [Argument], results: Int32) throws -> [LuaValue] {
+        let T = lua.currentThread
+        let top = lua_gettop(T)
+        guard lua_checkstack(T, Int32(arguments.count) + results + 4) != 0 else {
+            throw ContextError("\(what): the Lua stack is exhausted")
+        }
+        lua.push(ref, on: T)
+        for a in arguments {
+            switch a {
+            case .integer(let v): lua_pushinteger(T, v)
+            case .reference(let r): lua.push(r, on: T)
+            }
+        }
+        if let failure = lua.protectedCall(on: T, arguments: Int32(arguments.count), results: results) {
+            lua_settop(T, top)
+            throw translate(failure, what: what)
+        }
+        var values: [LuaValue] = []
+        let n = lua_gettop(T)
+        if n > top { for i in (top + 1)...n { values.append(lua.value(at: i, on: T)) } }
+        lua_settop(T, top)
+        return values
+    }
+
+    private func translate(_ failure: LuaFailure, what: String) -> Error {
+        if let text = failure.payload as? ReportText,
+           let report = machine.log.reports.last(where: { $0.text == text.text }) {
+            return KernelOops(report: report)
+        }
+        guard failure.kind == .error else { return failure }
+        if failure.message.hasPrefix("\(what) failed: ") || failure.message.contains(" failed: ") { return failure }
+        var f = failure
+        f.message = "\(what) failed: \(failure.message)"
+        return f
+    }
+}
+
+// MARK: handles
+
+/// A handle (a lock, a device) as a Lua value: a full userdata holding an
+/// index into the glue's table of the machine it was made on, and that
+/// machine's generation.
+struct HandleValue {
+    var id: Int64
+    var generation: Int64
+
+    static func push(_ h: HandleValue, metatable: String, on call: LuaCall) {
+        guard let raw = kmlab_newuserdata(call.L, 2 * MemoryLayout<Int64>.size) else { call.pushNil(); return }
+        raw.storeBytes(of: h.id, as: Int64.self)
+        raw.storeBytes(of: h.generation, toByteOffset: MemoryLayout<Int64>.size, as: Int64.self)
+        _ = kmlab_getmetatable_registry(call.L, metatable)
+        lua_setmetatable(call.L, -2)
+    }
+
+    static func read(_ call: LuaCall, _ index: Int32, metatable: String) -> HandleValue? {
+        guard call.type(index) == LUA_TUSERDATA, let raw = luaL_testudata(call.L, index, metatable) else { return nil }
+        return HandleValue(id: raw.load(as: Int64.self),
+                           generation: raw.load(fromByteOffset: MemoryLayout<Int64>.size, as: Int64.self))
+    }
+}
+
+extension ContextGlue {
+    /// Creates a metatable for handles with `__name`, `__tostring`, and
+    /// optionally an `__index` function.
+    func makeHandleMetatable(_ name: String, typeName: String, tostring: @escaping (LuaCall, HandleValue) -> String,
+                             index: LuaFunction? = nil) {
+        let L = lua.L
+        luaL_newmetatable(L, name)
+        lua_pushstring(L, "__name")
+        lua_pushstring(L, typeName)
+        lua_rawset(L, -3)
+        lua_pushstring(L, "__tostring")
+        lua.pushFunction(named: "tostring") { call in
+            guard let h = HandleValue.read(call, 1, metatable: name) else { return 0 }
+            call.push(tostring(call, h))
+            return 1
+        }
+        lua_rawset(L, -3)
+        if let index {
+            lua_pushstring(L, "__index")
+            lua.pushFunction(named: typeName, index)
+            lua_rawset(L, -3)
+        }
+        lua_pushstring(L, "__metatable")
+        lua_pushstring(L, typeName)
+        lua_rawset(L, -3)
+        kmlab_pop(L, 1)
+    }
+
+    /// The object behind handle argument `i`, or an error naming the function,
+    /// the argument and what was expected.
+    func object<T>(_ call: LuaCall, _ i: Int32, _ argName: String, metatable: String, expected: String,
+                   in table: [T]) throws -> T {
+        guard let h = HandleValue.read(call, i, metatable: metatable) else {
+            throw call.argumentError(i, argName, expected)
+        }
+        guard h.generation == generation else {
+            throw call.error("\(argName) belongs to a machine that boot{} has replaced; make a new one")
+        }
+        guard h.id >= 0, h.id < Int64(table.count) else { throw call.argumentError(i, argName, expected) }
+        return table[Int(h.id)]
+    }
+}
+
+/// Names of Lua functions the kernel calls back (handlers, tasklets, work,
+/// syscalls): Lua cannot name a function called from C, so the Call Trace
+/// of a report inside a handler would say `<anonymous>`. The glue records
+/// each callback's name in a registry table with weak keys; `LuaStack`
+/// looks nameless frames up there.
+enum CallbackNames {
+    /// The registry key of the table (a light userdata: no string to intern).
+    nonisolated(unsafe) static let key = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// Records `name` for the function at `index` of `L`.
+    static func record(_ L: OpaquePointer, function index: Int32, name: String) {
+        let i = lua_absindex(L, index)
+        guard lua_checkstack(L, 4) != 0 else { return }
+        if lua_rawgetp(L, kmlab_registryindex(), key) != LUA_TTABLE {
+            kmlab_pop(L, 1)
+            kmlab_newtable(L)
+            kmlab_newtable(L)
+            lua_pushstring(L, "__mode")
+            lua_pushstring(L, "k")
+            lua_rawset(L, -3)
+            lua_setmetatable(L, -2)
+            lua_pushvalue(L, -1)
+            lua_rawsetp(L, kmlab_registryindex(), key)
+        }
+        lua_pushvalue(L, i)
+        lua_pushstring(L, name)
+        lua_rawset(L, -3)
+        kmlab_pop(L, 1)
+    }
+
+    /// The recorded name of the function running at activation `ar` of `T`.
+    static func lookup(_ T: OpaquePointer, _ ar: inout lua_Debug) -> String? {
+        guard lua_checkstack(T, 3) != 0, lua_getinfo(T, "f", &ar) != 0 else { return nil }
+        defer { kmlab_pop(T, 2) }
+        guard lua_rawgetp(T, kmlab_registryindex(), key) == LUA_TTABLE else { return nil }
+        lua_pushvalue(T, -2)
+        let found = lua_rawget(T, -2) == LUA_TSTRING ? lua_tolstring(T, -1, nil).map { String(cString: $0) } : nil
+        kmlab_pop(T, 1)
+        return found
+    }
+}

@@ -1,0 +1,148 @@
+import Testing
+import KernelSim
+import LuaBridge
+
+/// DMA from Lua: dma-direct without an IOMMU (kernel/dma/direct.c), the
+/// mapping checks of include/linux/dma-mapping.h and kernel/dma/debug.c, and
+/// a bus master that writes physical memory contiguously.
+@Suite struct DmaScenarioTests {
+    @Test func dmaIntoAKmallocBufferDelivers() throws {
+        let h = try KernelHarness()
+        let v = h.values("""
+            local dev = pci_device{name="e1000", irq=11, dma_mask_bits=32}
+            local buf = kmalloc(1536, GFP_KERNEL)
+            local dma = dma_map_single(dev, buf, 1536, DMA_FROM_DEVICE)
+            local failed = dma_mapping_error(dev, dma)
+            dev:dma_write(dma, "an ethernet frame")
+            dma_unmap_single(dev, dma, 1536, DMA_FROM_DEVICE)
+            local got = peek(buf, 17)
+            local same = dma == virt_to_phys(buf)
+            kfree(buf)
+            return failed, got, same
+            """)
+        #expect(v == [.boolean(false), .string("an ethernet frame"), .boolean(true)])
+        #expect(h.reports.isEmpty)
+    }
+
+    @Test func dmaIntoAVmallocBufferCorruptsTheNextFramesAndNamesTheirOwners() throws {
+        // Era 2.6 had no "rejecting DMA map of vmalloc memory": the mapping
+        // goes through, with the first page's physical address.
+        let h = try KernelHarness()
+        let v = h.values("""
+            boot{era="2.6", fragmented=true}
+            local dev = pci_device{name="e1000", irq=11}
+            local buf = vmalloc(3 * PAGE_SIZE)
+            local dma = dma_map_single(dev, buf, 3 * PAGE_SIZE, DMA_FROM_DEVICE)
+            dev:dma_write(dma, string.rep("X", 3 * PAGE_SIZE))
+            return dma == page_to_phys(vmalloc_to_page(buf)), peek(buf + PAGE_SIZE, 1) == "X"
+            """)
+        // the device's bytes never reached the buffer's second page: they went to the frame after the first
+        #expect(v == [.boolean(true), .boolean(false)])
+        let warn = try #require(h.reports.first { $0.kind == .dmaAPI })
+        #expect(warn.lines.contains { $0.hasPrefix("DMA-API: e1000 0000:00:03.0: device driver maps memory from vmalloc area [addr=f8800000] [len=12288]") })
+        let r = try #require(h.reports.first { $0.kind == .dmaCorruption })
+        #expect(r.headline == "DMA-API: e1000 0000:00:03.0: device wrote to frames its mapping does not own [device address=0x000000003a7f4000] [map size=12288 bytes] [transfer size=12288 bytes]")
+        #expect(r.lines[1] == "DMA-API: victim pfn 0x3a7f5 [bytes 4096-8191 of the transfer] owned by user")
+        #expect(r.lines[2] == "DMA-API: victim pfn 0x3a7f6 [bytes 8192-12287 of the transfer] owned by pagecache")
+        #expect(r.fields["victim_pfns"] == "0x3a7f5,0x3a7f6" && r.fields["victim_owners"] == "user; pagecache")
+        #expect(r.address == 0x3a7f_4000 && r.size == 12288 && r.severity == .warning)
+    }
+
+    @Test func a6xKernelRefusesToMapVmallocMemory() throws {
+        let h = try KernelHarness()
+        let v = h.values("""
+            local dev = pci_device{name="e1000"}
+            local buf = vmalloc(8192)
+            local dma = dma_map_single(dev, buf, 8192, DMA_TO_DEVICE)
+            return dma_mapping_error(dev, dma), dma == DMA_MAPPING_ERROR, DMA_MAPPING_ERROR
+            """)
+        #expect(v == [.boolean(true), .boolean(true), .integer(0xffff_ffff)])
+        let r = try #require(h.reports.first)
+        #expect(r.kind == .dmaAPI && r.headline == "e1000 0000:00:03.0: rejecting DMA map of vmalloc memory")
+        #expect(r.lines.contains { $0.hasPrefix("WARNING: CPU: 0 PID: 412 at include/linux/dma-mapping.h:") })
+    }
+
+    @Test func aDeviceHandedARawAddressWritesWhereverItPoints() throws {
+        let h = try KernelHarness()
+        h.run("""
+            local dev = pci_device{name="e1000"}
+            local victim = kmalloc(128, GFP_KERNEL)
+            dev:dma_write(virt_to_phys(victim), "boom")
+            """)
+        let r = try #require(h.reports.first { $0.kind == .dmaCorruption })
+        #expect(r.lines[1].hasPrefix("DMA-API: victim pfn 0x"))
+        #expect(r.lines[1].contains("owned by slab kmalloc-128 object 0x") && r.lines[1].hasSuffix("(allocated)"))
+    }
+
+    @Test func anIsaDeviceNeedsZoneDma() throws {
+        let h = try KernelHarness()
+        let v = h.values("""
+            local isa = pci_device{name="floppy", dma_mask_bits=24}
+            local k = kmalloc(512, GFP_KERNEL)
+            local bad = dma_map_single(isa, k, 512, DMA_TO_DEVICE)
+            local low = kmalloc(512, GFP_KERNEL | GFP_DMA)
+            local good = dma_map_single(isa, low, 512, DMA_TO_DEVICE)
+            local cpu, dma = dma_alloc_coherent(isa, 8192, GFP_KERNEL)
+            local zone = virt_to_page(cpu).zone
+            local ok = not dma_mapping_error(isa, good)
+            dma_unmap_single(isa, good, 512, DMA_TO_DEVICE)
+            dma_free_coherent(isa, 8192, cpu, dma)
+            kfree(k) kfree(low)
+            return dma_mapping_error(isa, bad), ok, zone, dma < 16 * 1024 * 1024
+            """)
+        #expect(v == [.boolean(true), .boolean(true), .string("DMA"), .boolean(true)])
+        let r = try #require(h.reports.first)
+        #expect(h.reports.count == 1)
+        #expect(r.kind == .dmaAPI && r.headline.hasPrefix("floppy 0000:00:03.0: DMA addr 0x") && r.headline.hasSuffix("+512 overflow (mask ffffff, bus limit 0)."))
+    }
+
+    @Test func dmaDebugChecksUnmaps() throws {
+        let h = try KernelHarness()
+        h.run("""
+            local dev = pci_device{name="e1000"}
+            local k = kmalloc(128, GFP_KERNEL)
+            local dma = dma_map_single(dev, k, 128, DMA_TO_DEVICE)
+            dma_unmap_single(dev, dma, 128, DMA_TO_DEVICE)
+            kfree(k)
+            """)
+        let r = try #require(h.reports.first)
+        #expect(r.headline.hasPrefix("DMA-API: e1000 0000:00:03.0: device driver failed to check map error[device address=0x00000000"))
+        #expect(r.headline.hasSuffix("] [size=128 bytes] [mapped as single]"))
+        #expect(r.kind == .dmaAPI && r.fields["device"] == "0000:00:03.0" && r.size == 128)
+        // only the first DMA-API error is shown (show_num_errors = 1); the rest are counted
+        h.run("""
+            local dev = pci_device{name="e1000"}
+            dma_unmap_single(dev, 0x1234, 64, DMA_TO_DEVICE)
+            """)
+        #expect(h.reports.count == 1)
+        #expect(h.machine.contexts.dmaDebugErrorCount == 2)
+    }
+
+    @Test func dmaNoneIsAKernelBug() throws {
+        let h = try KernelHarness()
+        let m = h.errorMessage("local dev = pci_device{name='x'}; local k = kmalloc(8, GFP_KERNEL); dma_map_single(dev, k, 8, DMA_NONE)")
+        #expect(m?.contains("kernel BUG at kernel/dma/mapping.c:161!") == true)
+    }
+
+    @Test func badDeviceArgumentsAreClearErrors() throws {
+        let h = try KernelHarness()
+        #expect(h.errorMessage("pci_device{name='isa', dma_mask_bits=20}")?.contains("dma_mask_bits 20 is not supported: dma_set_mask() returns -EIO") == true)
+        #expect(h.errorMessage("pci_device{dma_mask_bits=32}")?.contains("pci_device: name must be a string") == true)
+        #expect(h.errorMessage("pci_device{name='x', dma_mask_bits=99}")?.contains("between 1 and 64") == true)
+        #expect(h.errorMessage("pci_device{name='x', irq=999}")?.contains("irq must be an interrupt line") == true)
+        #expect(h.errorMessage("pci_device('x')")?.contains("pci_device") == true)
+        #expect(h.errorMessage("dma_map_single(42, 0, 8, DMA_TO_DEVICE)")?.contains("dev must be a device") == true)
+        #expect(h.errorMessage("local d = pci_device{name='x'}; d:raise_irq()")?.contains("has no interrupt line") == true)
+        #expect(h.errorMessage("local d = pci_device{name='x'}; d:dma_read(0, -1)") != nil)
+        #expect(h.errorMessage("local d = pci_device{name='x'}; boot{}; d:dma_write(0, 'x')")?.contains("boot{} has replaced") == true)
+        #expect(h.errorMessage("DMA_BIT_MASK(65)") != nil)
+        #expect(h.values("return DMA_BIT_MASK(24), DMA_BIT_MASK(64), DMA_BIT_MASK(32)") == [.integer(0xffffff), .integer(-1), .integer(0xffff_ffff)])
+        // a mapping of memory outside the direct map (a user address) fails
+        let v = h.values("local d = pci_device{name='y'}; return dma_mapping_error(d, dma_map_single(d, 0x08048000, 16, DMA_TO_DEVICE))")
+        #expect(v == [.boolean(true)])
+        // a device reading past the end of RAM gets 0xff and names no owner
+        let ff = h.values("local d = pci_device{name='z'}; return d:dma_read(0x7ffffff0, 2)")
+        #expect(ff == [.string([0xff, 0xff])])
+        #expect(h.reports.last?.lines.last == "DMA-API: victim pfn 0x7ffff [bytes 0-1 of the transfer] owned by nothing (no RAM at this address)")
+    }
+}
