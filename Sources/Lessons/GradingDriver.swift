@@ -110,11 +110,75 @@ enum GradingDriver {
       return lesson
     end
 
-    -- The task's `call` wrapper, if it has one: it receives the learner's
-    -- function and the setup's values and calls the function itself (several
-    -- times, say), under the learner's budgets.
+    -- How a task's `context` calls the learner's function (f) with its
+    -- arguments, through the kernel's own mechanisms (the pristine ones).
+    local CONTEXTS = {}
+    local GRADER_IRQ = 254
+    local function via_irq(run)
+      local out
+      local rc = P.request_irq(GRADER_IRQ, function()
+        run(function(r) out = r end)
+        return P.IRQ_HANDLED
+      end, 0, "kmlab-grader", nil)
+      if rc ~= 0 then error("grader: request_irq(" .. GRADER_IRQ .. ") returned " .. tostring(rc), 0) end
+      P.raise_irq(GRADER_IRQ)
+      P.free_irq(GRADER_IRQ, nil)
+      return out
+    end
+    local function unpacked(out)
+      if out == nil then error("grader: the function was not called in its context", 0) end
+      return unpack(out, 1, out.n)
+    end
+    function CONTEXTS.hardirq(f, ...)
+      local args = pack(...)
+      return unpacked(via_irq(function(set) set(pack(f(unpack(args, 1, args.n)))) end))
+    end
+    function CONTEXTS.softirq(f, ...)
+      local args, out = pack(...), nil
+      via_irq(function()
+        P.tasklet_schedule(function() out = pack(f(unpack(args, 1, args.n))) end)
+      end)
+      return unpacked(out)
+    end
+    function CONTEXTS.kworker(f, ...)
+      local args, out = pack(...), nil
+      P.schedule_work(function() out = pack(f(unpack(args, 1, args.n))) end)
+      P.flush_scheduled_work()
+      return unpacked(out)
+    end
+    function CONTEXTS.spinlock(f, ...)
+      local lock = P.spin_lock_init()
+      P.spin_lock(lock)
+      local out = pack(f(...))
+      P.spin_unlock(lock)
+      return unpacked(out)
+    end
+    function CONTEXTS.spinlock_irqsave(f, ...)
+      local lock = P.spin_lock_init()
+      local flags = P.spin_lock_irqsave(lock)
+      local out = pack(f(...))
+      P.spin_unlock_irqrestore(lock, flags)
+      return unpacked(out)
+    end
+    function CONTEXTS.syscall(f, ...)
+      local out
+      P.SYSCALL_DEFINE("kmlab_task", function(...) out = pack(f(...)); return 0 end)
+      P.user.syscall("kmlab_task", ...)
+      return unpacked(out)
+    end
+
+    -- What Swift calls with the learner's function and the setup's values,
+    -- under the learner's budgets: the task's `call` wrapper (which may call
+    -- the function several times), the context's, both, or nil (a plain call).
     function D.call_for(index)
-      return D.lesson.exercises[index].call
+      local ex = D.lesson.exercises[index]
+      local ctx = CONTEXTS[ex.context or "process"]
+      if ctx == nil then return ex.call end
+      if ex.call == nil then return ctx end
+      local call = ex.call
+      return function(f, ...)
+        return call(function(...) return ctx(f, ...) end, ...)
+      end
     end
 
     local trial

@@ -102,9 +102,11 @@ enum LessonParser {
     }
 }
 
-/// The contexts a task's function can be called in.
+/// The contexts a task's function can be called in (see `GradingDriver`):
+/// a plain call from the module's process context (`insmod`), from an
+/// interrupt handler, from a tasklet, from a work item (kworker), with a
+/// spinlock held (with interrupts off for `spinlock_irqsave`), or as a
+/// syscall from a user program (integer arguments only).
 enum TaskContext {
-    /// Only process context for now: hardirq/softirq/atomic arrive with the
-    /// contexts API (lessons 5, 6, 7, 10, 11).
-    static let supported = ["process"]
+    static let supported = ["process", "hardirq", "softirq", "kworker", "spinlock", "spinlock_irqsave", "syscall"]
 }
