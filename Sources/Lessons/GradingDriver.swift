@@ -201,6 +201,9 @@ enum GradingDriver {
     function D.judge(index, reports_before, live_before, live_after, failure, ...)
       local ex = D.lesson.exercises[index]
       local r = trial
+      -- The setup's values, as the learner's code left them (it got the same
+      -- tables and may have changed them or set metatables): a raw copy.
+      r.args = D.clean(unpack(r.args, 1, r.args.n))
       r.results = D.clean(...)
       r.returned = r.results[1]
       r.error = failure

@@ -61,6 +61,22 @@ import Testing
         #expect(r.exercises.first { $0.id == "kworker" }?.status == .fail)
     }
 
+    @Test func setupTablesReachTheCheckAsRawCopies() throws {
+        let source = """
+        return lesson{ id = "01-args", title = "t", text = "x", exercises = {
+          task{ id = "t", points = 1, expects = "f", prompt = "p", hints = { "h" },
+            setup = function() return { count = 0 } end,
+            check = function(r) return rawget(r.args[1], "count") == 1 and getmetatable(r.args[1]) == nil and r.args[1].count == 1 end } } }
+        """
+        let lesson = try LessonCatalog(files: [("01-args.lua", Array(source.utf8))], origin: "t").lesson(id: "1")
+        let honest = Grader(lesson: lesson).grade(source: Array("function f(t) t.count = t.count + 1 end".utf8), submissionID: "a")
+        #expect(honest.score == 1, "\(honest.json)")
+        let liar = Grader(lesson: lesson).grade(source: Array("""
+        function f(t) setmetatable(t, { __index = function() return 1 end }) end
+        """.utf8), submissionID: "a")
+        #expect(liar.score == 0, "\(liar.json)")
+    }
+
     @Test func errorsInsideAContextAreTheLearnersErrors() throws {
         let r = Grader(lesson: try lesson()).grade(source: Array("function probe() error('mine') end".utf8), submissionID: "a.lua")
         for e in r.exercises {
