@@ -227,9 +227,13 @@ public struct Grader: Sendable {
         let machine = state.kernel.machine
         let reportsBefore = machine.log.reports.count
         let liveBefore = machine.liveAllocations().count
-        // The learner's call, under the budgets.
+        // The learner's call, under the budgets (the task's own, if smaller).
+        let taskLimits = e.maxInstructions.map { min($0, limits.maxInstructions) }
+        if let n = taskLimits { lua.setLimits(LuaLimits(maxInstructions: n, maxMemory: limits.maxMemory)) }
         lua.resetBudgets()
-        if let f = lua.protectedCall(arguments: argumentCount, results: LUA_MULTRET) {
+        let callFailure = lua.protectedCall(arguments: argumentCount, results: LUA_MULTRET)
+        if taskLimits != nil { lua.setLimits(limits.lua) }
+        if let f = callFailure {
             lua_settop(L, 0)
             let failure = LearnerFailure(f)
             let kind = failure.report.flatMap { text in machine.log.reports.last { $0.text == text }?.kind.rawValue }

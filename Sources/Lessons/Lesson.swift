@@ -38,6 +38,10 @@ public struct Exercise: Sendable {
     public var feedback: [(answer: LuaValue, text: String)]
     /// The starting value written by `--template` for a question, if the lesson gives one.
     public var templateHint: String?
+    /// A task's own, smaller instruction budget for the learner's call
+    /// (`max_instructions`): where a wrong answer loops through kernel
+    /// calls, each costing far more than a Lua instruction.
+    public var maxInstructions: Int64?
 
     public var isTask: Bool { if case .task = kind { return true } else { return false } }
     /// The global the learner's task function must have (nil for a question).

@@ -60,8 +60,14 @@ enum LessonParser {
             }
             k = .task(expects: expects, context: context, allowedReports: allowed)
         }
+        var budget: Int64?
+        if let m = v["max_instructions"] {
+            guard let n = m.integerValue, n > 0 else { throw fail("\(where_): max_instructions must be a positive integer") }
+            budget = n
+        }
         return Exercise(id: id, points: Int(points), prompt: prompt, kind: k, hints: hints,
-                        accept: list(v["accept"]), feedback: feedback, templateHint: v["template"]?.text)
+                        accept: list(v["accept"]), feedback: feedback, templateHint: v["template"]?.text,
+                        maxInstructions: budget)
     }
 
     static func answerSpec(_ a: LuaValue, where_: String, fail: (String) -> LessonError) throws -> AnswerSpec {
