@@ -70,15 +70,18 @@ final class ContextGlue {
         let i = lua_absindex(L, index)
         lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
         lua_pushnil(L)
+        // The smallest name wins when a function has several: table order
+        // depends on Lua's hash seed, and output must not.
         var found: String?
         var scanned = 0
         while lua_next(L, -2) != 0 {
             scanned += 1
-            if found == nil, lua_type(L, -2) == LUA_TSTRING, lua_rawequal(L, -1, i) != 0 {
-                found = call.state.string(at: -2, on: L)
+            if lua_type(L, -2) == LUA_TSTRING, lua_rawequal(L, -1, i) != 0,
+               let name = call.state.string(at: -2, on: L), found.map({ name < $0 }) ?? true {
+                found = name
             }
             kmlab_pop(L, 1)
-            if found != nil || scanned > 10_000 {
+            if scanned > 10_000 {
                 kmlab_pop(L, 1)
                 break
             }
@@ -113,26 +116,26 @@ final class ContextGlue {
     // MARK: tasklets and work
 
     func tasklet(_ call: LuaCall, _ index: Int32) -> Tasklet {
-        let key = lua_topointer(call.L, index) ?? UnsafeRawPointer(bitPattern: 1)!
-        if let t = tasklets[key] { return t }
+        let key = lua_topointer(call.L, index)
+        if let key, let t = tasklets[key] { return t }
         let ref = keep(call, index)
         let name = functionName(call, index)
         let t = Tasklet(name: name) { [unowned self] in
             _ = try self.invoke(ref, what: "tasklet \(name)", arguments: [], results: 0)
         }
-        tasklets[key] = t
+        if let key { tasklets[key] = t }
         return t
     }
 
     func work(_ call: LuaCall, _ index: Int32) -> WorkItem {
-        let key = lua_topointer(call.L, index) ?? UnsafeRawPointer(bitPattern: 1)!
-        if let w = works[key] { return w }
+        let key = lua_topointer(call.L, index)
+        if let key, let w = works[key] { return w }
         let ref = keep(call, index)
         let name = functionName(call, index)
         let w = WorkItem(name: name) { [unowned self] in
             _ = try self.invoke(ref, what: "work \(name)", arguments: [], results: 0)
         }
-        works[key] = w
+        if let key { works[key] = w }
         return w
     }
 

@@ -9,6 +9,9 @@ extension Machine {
     /// (empty when the transfer stayed inside frames a mapping owns).
     @discardableResult
     public func deviceWrite(_ dev: PciDevice, _ dma: UInt64, bytes: [UInt8]) throws -> [DmaVictim] {
+        guard bytes.count <= 1 << 24 else {
+            throw DeviceError("a transfer is at most 16 MiB, got \(bytes.count) bytes")
+        }
         let victims = transferVictims(dev, dma, count: bytes.count)
         try writePhysical(dma, bytes: bytes)
         charge(Cost.accessCall + UInt64(bytes.count / 16) * Cost.accessPer16)
