@@ -20,10 +20,18 @@ final class ContextGlue {
     private var refs: [LuaReference] = []
     /// One tasklet / work item per Lua function (by identity), so that
     /// scheduling the same function twice before it runs queues it once.
-    private var tasklets: [UnsafeRawPointer: Tasklet] = [:]
-    private var works: [UnsafeRawPointer: WorkItem] = [:]
+    private var tasklets: [UnsafeRawPointer: Pending<Tasklet>] = [:]
+    private var works: [UnsafeRawPointer: Pending<WorkItem>] = [:]
+
+    /// A deferred function and the reference keeping its Lua function alive.
+    struct Pending<T: AnyObject> {
+        var item: T
+        var ref: LuaReference
+    }
     /// Registry references of each requested irq action, by (irq, dev_id key).
     private var irqRefs: [IrqKey: [LuaReference]] = [:]
+    /// The handler reference of each syscall, by name (a redefinition drops the old one).
+    private var syscallRefs: [String: LuaReference] = [:]
     /// Lock and device objects, by handle id.
     var locks: [KernelLock] = []
     var devices: [PciDevice] = []
@@ -46,7 +54,11 @@ final class ContextGlue {
         for r in refs { lua.release(r) }
         refs.removeAll()
         for rs in irqRefs.values { for r in rs { lua.release(r) } }
+        for r in syscallRefs.values { lua.release(r) }
+        syscallRefs.removeAll()
         irqRefs.removeAll()
+        for p in tasklets.values { lua.release(p.ref) }
+        for p in works.values { lua.release(p.ref) }
         tasklets.removeAll()
         works.removeAll()
         locks.removeAll()
@@ -58,6 +70,14 @@ final class ContextGlue {
     func keep(_ call: LuaCall, _ index: Int32) -> LuaReference {
         let r = call.reference(index)
         refs.append(r)
+        return r
+    }
+
+    /// Keeps a syscall's handler alive, releasing the one it replaces (which
+    /// is no longer in the table, so it is never called again).
+    func keepSyscall(_ call: LuaCall, _ index: Int32, name: String) -> LuaReference {
+        let r = call.reference(index)
+        if let old = syscallRefs.updateValue(r, forKey: name) { lua.release(old) }
         return r
     }
 
@@ -115,28 +135,53 @@ final class ContextGlue {
 
     // MARK: tasklets and work
 
+    /// The tasklet of the Lua function at `index`. Its reference is held
+    /// while it is scheduled and dropped once it has run and is not
+    /// scheduled again, so a script scheduling fresh closures in a loop does
+    /// not pile up host memory.
     func tasklet(_ call: LuaCall, _ index: Int32) -> Tasklet {
         let key = lua_topointer(call.L, index)
-        if let key, let t = tasklets[key] { return t }
-        let ref = keep(call, index)
+        if let key, let t = tasklets[key]?.item { return t }
+        let ref = call.reference(index)
         let name = functionName(call, index)
+        let gen = generation
         let t = Tasklet(name: name) { [unowned self] in
+            defer { self.ran(key, generation: gen) { $0.tasklets } drop: { $0.tasklets[$1] = nil } }
             _ = try self.invoke(ref, what: "tasklet \(name)", arguments: [], results: 0)
         }
-        if let key { tasklets[key] = t }
+        if let key { tasklets[key] = Pending(item: t, ref: ref) } else { refs.append(ref) }
         return t
     }
 
+    /// The work item of the Lua function at `index` (same lifetime rule as tasklets).
     func work(_ call: LuaCall, _ index: Int32) -> WorkItem {
         let key = lua_topointer(call.L, index)
-        if let key, let w = works[key] { return w }
-        let ref = keep(call, index)
+        if let key, let w = works[key]?.item { return w }
+        let ref = call.reference(index)
         let name = functionName(call, index)
+        let gen = generation
         let w = WorkItem(name: name) { [unowned self] in
+            defer { self.ran(key, generation: gen) { $0.works } drop: { $0.works[$1] = nil } }
             _ = try self.invoke(ref, what: "work \(name)", arguments: [], results: 0)
         }
-        if let key { works[key] = w }
+        if let key { works[key] = Pending(item: w, ref: ref) } else { refs.append(ref) }
         return w
+    }
+
+    /// After a deferred function ran: forget it unless it queued itself again.
+    private func ran<T: AnyObject>(_ key: UnsafeRawPointer?, generation gen: Int64,
+                                   _ table: (ContextGlue) -> [UnsafeRawPointer: Pending<T>],
+                                   drop: (ContextGlue, UnsafeRawPointer) -> Void) {
+        guard gen == generation, let key, let p = table(self)[key] else { return }
+        let again: Bool
+        switch p.item {
+        case let t as Tasklet: again = t.isScheduled
+        case let w as WorkItem: again = w.isPending
+        default: again = false
+        }
+        guard !again else { return }
+        drop(self, key)
+        lua.release(p.ref)
     }
 
     // MARK: irq actions
