@@ -183,3 +183,37 @@ import LuaBridge
         #expect(again < 64)
     }
 }
+
+@Suite struct ScriptEndTests {
+    @Test func finishingTheScriptRunsWhatIsStillDeferred() throws {
+        let h = try KernelHarness()
+        h.run("done = {}; schedule_work(function() done[#done + 1] = current.comm end); tasklet_schedule(function() done[#done + 1] = 'bh' end)")
+        try h.env.finishScript()
+        #expect(h.values("return table.concat(done, ' ')") == [.string("bh kworker/0:1")])
+    }
+
+    @Test func aScriptEndingUnderASpinlockIsReported() throws {
+        let h = try KernelHarness()
+        h.run("l = spin_lock_init('held'); spin_lock(l)")
+        try h.env.finishScript()
+        #expect(h.reports.map(\.kind) == [.warning, .lockHeldReturningToUser])
+        #expect(h.reports.first?.headline == "initcall init_module returned with preemption imbalance ")
+    }
+
+    @Test func aFailingDeferredFunctionIsThrown() throws {
+        let h = try KernelHarness()
+        h.run("function late() error('too late') end; schedule_work(late)")
+        #expect(throws: LuaFailure.self) { try h.env.finishScript() }
+        h.run("schedule_work(function() peek(0) end)")
+        #expect(throws: KernelOops.self) { try h.env.finishScript() }
+        #expect(h.machine.contexts.depth == 0 && h.machine.contexts.currentComm == "insmod")
+    }
+
+    @Test func aScriptThatDiesHoldingALockIsReported() throws {
+        let h = try KernelHarness()
+        _ = h.errorMessage("l = spin_lock_init('x'); spin_lock(l); peek(0)")
+        h.env.scriptDied()
+        #expect(h.reports.contains { $0.kind == .locksHeldAtExit })
+        #expect(h.machine.contexts.preemptCount == 0)
+    }
+}
