@@ -90,7 +90,10 @@ extension Machine {
         let lines = DmaDebug.victimFrames(driver: dev.driver, device: dev.busName, dmaAddress: dma,
                                           mapSize: mapping?.size ?? 0, transferSize: count, write: write,
                                           victims: victims)
-        var r = KernelReport(kind: .dmaCorruption, severity: .warning, lines: lines, address: dma,
+        // Where the script started the transfer (the device has no stack of
+        // its own; this is the CPU that programmed it).
+        let trace = callTraceLines(kernelFrames: [])
+        var r = KernelReport(kind: .dmaCorruption, severity: .warning, lines: lines + trace, address: dma,
                              context: contexts.contextName,
                              fields: contextFields([
                                 "device": dev.busName, "driver": dev.driver,
