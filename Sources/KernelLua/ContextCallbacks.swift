@@ -245,9 +245,30 @@ final class ContextGlue {
         }
         var values: [LuaValue] = []
         let n = lua_gettop(T)
-        if n > top { for i in (top + 1)...n { values.append(lua.value(at: i, on: T)) } }
+        if n > top { for i in (top + 1)...n { values.append(shallowValue(T, i)) } }
         lua_settop(T, top)
         return values
+    }
+
+    /// A callback's result, without copying what the glue never reads: a
+    /// table comes back empty and a long string cut, so a handler returning
+    /// something huge costs nothing.
+    private func shallowValue(_ T: OpaquePointer, _ i: Int32) -> LuaValue {
+        switch lua_type(T, i) {
+        case LUA_TNIL: return .nil
+        case LUA_TBOOLEAN: return .boolean(lua_toboolean(T, i) != 0)
+        case LUA_TNUMBER:
+            if lua_isinteger(T, i) != 0 { return .integer(lua_tointegerx(T, i, nil)) }
+            return .number(lua_tonumberx(T, i, nil))
+        case LUA_TSTRING:
+            var len = 0
+            guard let p = lua_tolstring(T, i, &len) else { return .string([]) }
+            return .string(Array(UnsafeRawBufferPointer(start: p, count: min(len, 64))))
+        case LUA_TTABLE: return .table([])
+        case LUA_TFUNCTION: return .function
+        case LUA_TTHREAD: return .thread
+        default: return .userdata(String(cString: lua_typename(T, lua_type(T, i))))
+        }
     }
 
     private func translate(_ failure: LuaFailure, what: String) -> Error {
