@@ -20,10 +20,18 @@ final class ContextGlue {
     private var refs: [LuaReference] = []
     /// One tasklet / work item per Lua function (by identity), so that
     /// scheduling the same function twice before it runs queues it once.
-    private var tasklets: [UnsafeRawPointer: Tasklet] = [:]
-    private var works: [UnsafeRawPointer: WorkItem] = [:]
+    private var tasklets: [UnsafeRawPointer: Pending<Tasklet>] = [:]
+    private var works: [UnsafeRawPointer: Pending<WorkItem>] = [:]
+
+    /// A deferred function and the reference keeping its Lua function alive.
+    struct Pending<T: AnyObject> {
+        var item: T
+        var ref: LuaReference
+    }
     /// Registry references of each requested irq action, by (irq, dev_id key).
     private var irqRefs: [IrqKey: [LuaReference]] = [:]
+    /// The handler reference of each syscall, by name (a redefinition drops the old one).
+    private var syscallRefs: [String: LuaReference] = [:]
     /// Lock and device objects, by handle id.
     var locks: [KernelLock] = []
     var devices: [PciDevice] = []
@@ -46,7 +54,11 @@ final class ContextGlue {
         for r in refs { lua.release(r) }
         refs.removeAll()
         for rs in irqRefs.values { for r in rs { lua.release(r) } }
+        for r in syscallRefs.values { lua.release(r) }
+        syscallRefs.removeAll()
         irqRefs.removeAll()
+        for p in tasklets.values { lua.release(p.ref) }
+        for p in works.values { lua.release(p.ref) }
         tasklets.removeAll()
         works.removeAll()
         locks.removeAll()
@@ -61,6 +73,14 @@ final class ContextGlue {
         return r
     }
 
+    /// Keeps a syscall's handler alive, releasing the one it replaces (which
+    /// is no longer in the table, so it is never called again).
+    func keepSyscall(_ call: LuaCall, _ index: Int32, name: String) -> LuaReference {
+        let r = call.reference(index)
+        if let old = syscallRefs.updateValue(r, forKey: name) { lua.release(old) }
+        return r
+    }
+
     // MARK: naming functions
 
     /// A name for the Lua function at `index`: the global it is stored in,
@@ -70,15 +90,18 @@ final class ContextGlue {
         let i = lua_absindex(L, index)
         lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
         lua_pushnil(L)
+        // The smallest name wins when a function has several: table order
+        // depends on Lua's hash seed, and output must not.
         var found: String?
         var scanned = 0
         while lua_next(L, -2) != 0 {
             scanned += 1
-            if found == nil, lua_type(L, -2) == LUA_TSTRING, lua_rawequal(L, -1, i) != 0 {
-                found = call.state.string(at: -2, on: L)
+            if lua_type(L, -2) == LUA_TSTRING, lua_rawequal(L, -1, i) != 0,
+               let name = call.state.string(at: -2, on: L), found.map({ name < $0 }) ?? true {
+                found = name
             }
             kmlab_pop(L, 1)
-            if found != nil || scanned > 10_000 {
+            if scanned > 10_000 {
                 kmlab_pop(L, 1)
                 break
             }
@@ -112,28 +135,53 @@ final class ContextGlue {
 
     // MARK: tasklets and work
 
+    /// The tasklet of the Lua function at `index`. Its reference is held
+    /// while it is scheduled and dropped once it has run and is not
+    /// scheduled again, so a script scheduling fresh closures in a loop does
+    /// not pile up host memory.
     func tasklet(_ call: LuaCall, _ index: Int32) -> Tasklet {
-        let key = lua_topointer(call.L, index) ?? UnsafeRawPointer(bitPattern: 1)!
-        if let t = tasklets[key] { return t }
-        let ref = keep(call, index)
+        let key = lua_topointer(call.L, index)
+        if let key, let t = tasklets[key]?.item { return t }
+        let ref = call.reference(index)
         let name = functionName(call, index)
+        let gen = generation
         let t = Tasklet(name: name) { [unowned self] in
+            defer { self.ran(key, generation: gen) { $0.tasklets } drop: { $0.tasklets[$1] = nil } }
             _ = try self.invoke(ref, what: "tasklet \(name)", arguments: [], results: 0)
         }
-        tasklets[key] = t
+        if let key { tasklets[key] = Pending(item: t, ref: ref) } else { refs.append(ref) }
         return t
     }
 
+    /// The work item of the Lua function at `index` (same lifetime rule as tasklets).
     func work(_ call: LuaCall, _ index: Int32) -> WorkItem {
-        let key = lua_topointer(call.L, index) ?? UnsafeRawPointer(bitPattern: 1)!
-        if let w = works[key] { return w }
-        let ref = keep(call, index)
+        let key = lua_topointer(call.L, index)
+        if let key, let w = works[key]?.item { return w }
+        let ref = call.reference(index)
         let name = functionName(call, index)
+        let gen = generation
         let w = WorkItem(name: name) { [unowned self] in
+            defer { self.ran(key, generation: gen) { $0.works } drop: { $0.works[$1] = nil } }
             _ = try self.invoke(ref, what: "work \(name)", arguments: [], results: 0)
         }
-        works[key] = w
+        if let key { works[key] = Pending(item: w, ref: ref) } else { refs.append(ref) }
         return w
+    }
+
+    /// After a deferred function ran: forget it unless it queued itself again.
+    private func ran<T: AnyObject>(_ key: UnsafeRawPointer?, generation gen: Int64,
+                                   _ table: (ContextGlue) -> [UnsafeRawPointer: Pending<T>],
+                                   drop: (ContextGlue, UnsafeRawPointer) -> Void) {
+        guard gen == generation, let key, let p = table(self)[key] else { return }
+        let again: Bool
+        switch p.item {
+        case let t as Tasklet: again = t.isScheduled
+        case let w as WorkItem: again = w.isPending
+        default: again = false
+        }
+        guard !again else { return }
+        drop(self, key)
+        lua.release(p.ref)
     }
 
     // MARK: irq actions
@@ -197,9 +245,30 @@ final class ContextGlue {
         }
         var values: [LuaValue] = []
         let n = lua_gettop(T)
-        if n > top { for i in (top + 1)...n { values.append(lua.value(at: i, on: T)) } }
+        if n > top { for i in (top + 1)...n { values.append(shallowValue(T, i)) } }
         lua_settop(T, top)
         return values
+    }
+
+    /// A callback's result, without copying what the glue never reads: a
+    /// table comes back empty and a long string cut, so a handler returning
+    /// something huge costs nothing.
+    private func shallowValue(_ T: OpaquePointer, _ i: Int32) -> LuaValue {
+        switch lua_type(T, i) {
+        case LUA_TNIL: return .nil
+        case LUA_TBOOLEAN: return .boolean(lua_toboolean(T, i) != 0)
+        case LUA_TNUMBER:
+            if lua_isinteger(T, i) != 0 { return .integer(lua_tointegerx(T, i, nil)) }
+            return .number(lua_tonumberx(T, i, nil))
+        case LUA_TSTRING:
+            var len = 0
+            guard let p = lua_tolstring(T, i, &len) else { return .string([]) }
+            return .string(Array(UnsafeRawBufferPointer(start: p, count: min(len, 64))))
+        case LUA_TTABLE: return .table([])
+        case LUA_TFUNCTION: return .function
+        case LUA_TTHREAD: return .thread
+        default: return .userdata(String(cString: lua_typename(T, lua_type(T, i))))
+        }
     }
 
     private func translate(_ failure: LuaFailure, what: String) -> Error {
@@ -212,114 +281,5 @@ final class ContextGlue {
         var f = failure
         f.message = "\(what) failed: \(failure.message)"
         return f
-    }
-}
-
-// MARK: handles
-
-/// A handle (a lock, a device) as a Lua value: a full userdata holding an
-/// index into the glue's table of the machine it was made on, and that
-/// machine's generation.
-struct HandleValue {
-    var id: Int64
-    var generation: Int64
-
-    static func push(_ h: HandleValue, metatable: String, on call: LuaCall) {
-        guard let raw = kmlab_newuserdata(call.L, 2 * MemoryLayout<Int64>.size) else { call.pushNil(); return }
-        raw.storeBytes(of: h.id, as: Int64.self)
-        raw.storeBytes(of: h.generation, toByteOffset: MemoryLayout<Int64>.size, as: Int64.self)
-        _ = kmlab_getmetatable_registry(call.L, metatable)
-        lua_setmetatable(call.L, -2)
-    }
-
-    static func read(_ call: LuaCall, _ index: Int32, metatable: String) -> HandleValue? {
-        guard call.type(index) == LUA_TUSERDATA, let raw = luaL_testudata(call.L, index, metatable) else { return nil }
-        return HandleValue(id: raw.load(as: Int64.self),
-                           generation: raw.load(fromByteOffset: MemoryLayout<Int64>.size, as: Int64.self))
-    }
-}
-
-extension ContextGlue {
-    /// Creates a metatable for handles with `__name`, `__tostring`, and
-    /// optionally an `__index` function.
-    func makeHandleMetatable(_ name: String, typeName: String, tostring: @escaping (LuaCall, HandleValue) -> String,
-                             index: LuaFunction? = nil) {
-        let L = lua.L
-        luaL_newmetatable(L, name)
-        lua_pushstring(L, "__name")
-        lua_pushstring(L, typeName)
-        lua_rawset(L, -3)
-        lua_pushstring(L, "__tostring")
-        lua.pushFunction(named: "tostring") { call in
-            guard let h = HandleValue.read(call, 1, metatable: name) else { return 0 }
-            call.push(tostring(call, h))
-            return 1
-        }
-        lua_rawset(L, -3)
-        if let index {
-            lua_pushstring(L, "__index")
-            lua.pushFunction(named: typeName, index)
-            lua_rawset(L, -3)
-        }
-        lua_pushstring(L, "__metatable")
-        lua_pushstring(L, typeName)
-        lua_rawset(L, -3)
-        kmlab_pop(L, 1)
-    }
-
-    /// The object behind handle argument `i`, or an error naming the function,
-    /// the argument and what was expected.
-    func object<T>(_ call: LuaCall, _ i: Int32, _ argName: String, metatable: String, expected: String,
-                   in table: [T]) throws -> T {
-        guard let h = HandleValue.read(call, i, metatable: metatable) else {
-            throw call.argumentError(i, argName, expected)
-        }
-        guard h.generation == generation else {
-            throw call.error("\(argName) belongs to a machine that boot{} has replaced; make a new one")
-        }
-        guard h.id >= 0, h.id < Int64(table.count) else { throw call.argumentError(i, argName, expected) }
-        return table[Int(h.id)]
-    }
-}
-
-/// Names of Lua functions the kernel calls back (handlers, tasklets, work,
-/// syscalls): Lua cannot name a function called from C, so the Call Trace
-/// of a report inside a handler would say `<anonymous>`. The glue records
-/// each callback's name in a registry table with weak keys; `LuaStack`
-/// looks nameless frames up there.
-enum CallbackNames {
-    /// The registry key of the table (a light userdata: no string to intern).
-    nonisolated(unsafe) static let key = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
-
-    /// Records `name` for the function at `index` of `L`.
-    static func record(_ L: OpaquePointer, function index: Int32, name: String) {
-        let i = lua_absindex(L, index)
-        guard lua_checkstack(L, 4) != 0 else { return }
-        if lua_rawgetp(L, kmlab_registryindex(), key) != LUA_TTABLE {
-            kmlab_pop(L, 1)
-            kmlab_newtable(L)
-            kmlab_newtable(L)
-            lua_pushstring(L, "__mode")
-            lua_pushstring(L, "k")
-            lua_rawset(L, -3)
-            lua_setmetatable(L, -2)
-            lua_pushvalue(L, -1)
-            lua_rawsetp(L, kmlab_registryindex(), key)
-        }
-        lua_pushvalue(L, i)
-        lua_pushstring(L, name)
-        lua_rawset(L, -3)
-        kmlab_pop(L, 1)
-    }
-
-    /// The recorded name of the function running at activation `ar` of `T`.
-    static func lookup(_ T: OpaquePointer, _ ar: inout lua_Debug) -> String? {
-        guard lua_checkstack(T, 3) != 0, lua_getinfo(T, "f", &ar) != 0 else { return nil }
-        defer { kmlab_pop(T, 2) }
-        guard lua_rawgetp(T, kmlab_registryindex(), key) == LUA_TTABLE else { return nil }
-        lua_pushvalue(T, -2)
-        let found = lua_rawget(T, -2) == LUA_TSTRING ? lua_tolstring(T, -1, nil).map { String(cString: $0) } : nil
-        kmlab_pop(T, 1)
-        return found
     }
 }

@@ -139,6 +139,27 @@ enum DeviceAPI {
             call.push(address: try env.machine.dmaMapSingle(dev, addr, size: size, direction: Int(clamping: dir)))
             return 1
         }
+        env.define("dma_map_page", doc: APIDoc(topic: topic, signature: "dma_map_page(dev, page, offset, size, dir) -> dma address",
+            summary: "Hands size bytes starting offset bytes into a page frame to the device: the way to DMA into highmem pages, which have no kernel address. The range is physically contiguous from the page on: a page from vmalloc_to_page is a single order-0 page, so mapping more than PAGE_SIZE of a vmalloc buffer this way lets the device write into whatever frames follow (the debug kernel names them when it does). Unmap with dma_unmap_page.",
+            failure: "DMA_MAPPING_ERROR when the device's mask does not reach the page", kernel: "include/linux/dma-mapping.h dma_map_page()")) { call in
+            let dev = try device(call)
+            let page = try call.page(2)
+            let offset = try call.size(3, "offset")
+            let size = try call.size(4)
+            let dir = try call.integer(5, "dir", expected: "DMA_TO_DEVICE, DMA_FROM_DEVICE or DMA_BIDIRECTIONAL")
+            call.push(address: try env.machine.dmaMapPage(dev, pfn: page.pfn, offset: offset, size: size, direction: Int(clamping: dir)))
+            return 1
+        }
+        env.define("dma_unmap_page", doc: APIDoc(topic: topic, signature: "dma_unmap_page(dev, dma, size, dir)",
+            summary: "Takes back a mapping made by dma_map_page (dma-debug checks it as dma_unmap_single does).",
+            kernel: "include/linux/dma-mapping.h dma_unmap_page()")) { call in
+            let dev = try device(call)
+            let dma = try call.address(2, "dma")
+            let size = try call.size(3)
+            let dir = try call.integer(4, "dir", expected: "the direction given to dma_map_page")
+            try env.machine.dmaUnmapSingle(dev, dma, size: size, direction: Int(clamping: dir))
+            return 0
+        }
         env.define("dma_mapping_error", doc: APIDoc(topic: topic, signature: "dma_mapping_error(dev, dma) -> boolean",
             summary: "Whether dma_map_single failed. Drivers must check: dma-debug warns at unmap time about a mapping whose error was never checked.",
             kernel: "include/linux/dma-mapping.h dma_mapping_error()")) { call in

@@ -115,6 +115,9 @@ enum IrqAPI {
         case .number(let d): return "a number (\(d))"
         case .string(let s): return "a string (\"\(String(decoding: s.prefix(40), as: UTF8.self))\")"
         case .table: return "a table"
+        case .function: return "a function"
+        case .thread: return "a coroutine"
+        case .userdata(let t): return "a \(t)"
         default: return "a \(v)"
         }
     }

@@ -23,6 +23,9 @@ enum LockAPI {
 
         func newLock(_ call: LuaCall, _ make: (String?, String?) -> KernelLock, meta: String) throws -> Int32 {
             let name = try call.optionalString(1, "name")
+            guard glue.locks.count < 200_000 else {
+                throw call.error("too many locks on this machine (200000): kmlab's limit, boot{} starts afresh")
+            }
             let lock = make(name.map { $0.hasPrefix("&") ? $0 : "&" + $0 }, glue.callerSite(call))
             glue.locks.append(lock)
             HandleValue.push(HandleValue(id: Int64(glue.locks.count - 1), generation: glue.generation),

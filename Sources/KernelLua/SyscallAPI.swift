@@ -18,7 +18,7 @@ enum SyscallAPI {
                 throw call.argumentError(1, "name", "a syscall name (letters, digits and _)")
             }
             try call.checkFunction(2, "fn")
-            let fn = glue.keep(call, 2)
+            let fn = glue.keepSyscall(call, 2, name: name)
             _ = glue.functionName(call, 2) // names the handler in Call Traces
             let what = "syscall \(name)"
             let number = env.machine.syscallDefine(name) { [unowned glue] args in

@@ -7,24 +7,26 @@ import LuaBridge
 /// to KernelSim/User.
 enum UserAPI {
     static let topic = SyscallAPI.topic
+    /// Where the user.* functions run: not in the kernel at all.
+    static let userMode = "user mode: the script acting as the user program (a.out), not the kernel"
 
     static func install(into env: KernelEnvironment, glue: ContextGlue) {
         ContextAPI.defineField(env, table: "user", "malloc", doc: APIDoc(topic: topic, signature: "user.malloc(n) -> user address | nil",
             summary: "The user program maps n bytes of anonymous memory (rounded up to pages): a new area in /proc/self/maps, and nothing else. No page frame backs it until the program (user.poke, user.peek) or the kernel (copy_to_user) first touches a page: that page fault allocates a zeroed frame with GFP_HIGHUSER_MOVABLE and counts in stats().page_faults.",
-            failure: "nil when the address space has no room", kernel: "mm/mmap.c do_mmap(), mm/memory.c do_anonymous_page()")) { call in
+            context: userMode, failure: "nil when the address space has no room", kernel: "mm/mmap.c do_mmap(), mm/memory.c do_anonymous_page()")) { call in
             let n = try call.size(1, "n")
             call.push(address: env.machine.userMalloc(n))
             return 1
         }
         ContextAPI.defineField(env, table: "user", "free", doc: APIDoc(topic: topic, signature: "user.free(p)",
             summary: "Unmaps an area from user.malloc; the frames that were faulted in go back to the page allocator. user.free(nil) does nothing.",
-            failure: "an error (glibc's \"free(): invalid pointer\") for anything user.malloc did not return", kernel: "mm/mmap.c do_munmap()")) { call in
+            context: userMode, failure: "an error (glibc's \"free(): invalid pointer\") for anything user.malloc did not return", kernel: "mm/mmap.c do_munmap()")) { call in
             if let p = try call.optionalAddress(1, "p") { try env.machine.userFree(p) }
             return 0
         }
         ContextAPI.defineField(env, table: "user", "peek", doc: APIDoc(topic: topic, signature: "user.peek(addr [, n]) -> byte | string",
             summary: "The user program reads its own memory: one byte, or a string of n bytes. Touching a page not yet backed faults it in (zero-filled).",
-            failure: "an error (the program dies of SIGSEGV, with the kernel's segfault line in dmesg) for an address outside its areas, or a kernel address"
+            context: userMode, failure: "an error (the program dies of SIGSEGV, with the kernel's segfault line in dmesg) for an address outside its areas, or a kernel address"
         )) { call in
             let addr = try call.address(1, "addr")
             if call.isNil(2) {
@@ -37,7 +39,7 @@ enum UserAPI {
         }
         ContextAPI.defineField(env, table: "user", "poke", doc: APIDoc(topic: topic, signature: "user.poke(addr, byte | string)",
             summary: "The user program writes its own memory: one byte (an integer 0..255) or the bytes of a string. The first write to a page faults it in.",
-            failure: "an error (SIGSEGV) outside its writable areas")) { call in
+            context: userMode, failure: "an error (SIGSEGV) outside its writable areas")) { call in
             let addr = try call.address(1, "addr")
             let bytes: [UInt8]
             if call.type(2) == LUA_TSTRING {

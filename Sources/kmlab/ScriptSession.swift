@@ -35,11 +35,33 @@ final class ScriptSession {
         fflush(stdout)
         switch result {
         case .success:
-            return true
+            return finish()
         case .failure(let failure):
+            if failure.payload is ReportText { kernel.scriptDied() }
             report(failure)
             return false
         }
+    }
+
+    /// The script's top level returned: the end-of-init checks and the
+    /// deferred work still queued run (as when a module's init returns), then
+    /// kmemleak reports what nothing points to any more.
+    private func finish() -> Bool {
+        do {
+            try kernel.finishScript()
+        } catch let failure as LuaFailure {
+            report(failure)
+            return false
+        } catch is KernelOops {
+            Terminal.error("kmlab: the task was killed by a kernel Oops (see the report above)")
+            return false
+        } catch {
+            Terminal.error("kmlab: \(error)")
+            return false
+        }
+        kernel.reportLeaks()
+        fflush(stdout)
+        return true
     }
 
     func report(_ failure: LuaFailure) {

@@ -143,6 +143,54 @@ import LuaBridge
         // a device reading past the end of RAM gets 0xff and names no owner
         let ff = h.values("local d = pci_device{name='z'}; return d:dma_read(0x7ffffff0, 2)")
         #expect(ff == [.string([0xff, 0xff])])
-        #expect(h.reports.last?.lines.last == "DMA-API: victim pfn 0x7ffff [bytes 0-1 of the transfer] owned by nothing (no RAM at this address)")
+        #expect(h.reports.last?.lines[1] == "DMA-API: victim pfn 0x7ffff [bytes 0-1 of the transfer] owned by nothing (no RAM at this address)")
+    }
+}
+
+@Suite struct DmaMapPageTests {
+    /// The 6.x way to hand a vmalloc buffer to a device wrongly: one page of
+    /// it, mapped for the length of the whole buffer.
+    @Test func mappingAVmallocPageForTheWholeBufferCorruptsTheFramesAfterIt() throws {
+        let h = try KernelHarness()
+        let v = h.values("""
+            boot{fragmented=true}
+            local dev = pci_device{name="e1000"}
+            local buf = vmalloc(2 * PAGE_SIZE)
+            local dma = dma_map_page(dev, vmalloc_to_page(buf), 0, 2 * PAGE_SIZE, DMA_FROM_DEVICE)
+            local failed = dma_mapping_error(dev, dma)
+            dev:dma_write(dma, string.rep("Z", 2 * PAGE_SIZE))
+            dma_unmap_page(dev, dma, 2 * PAGE_SIZE, DMA_FROM_DEVICE)
+            return failed, peek(buf, 1), peek(buf + PAGE_SIZE, 1) == "Z"
+            """)
+        // the first page got the data; the second page of the buffer did not: it went elsewhere
+        #expect(v == [.boolean(false), .string("Z"), .boolean(false)])
+        let r = try #require(h.reports.first { $0.kind == .dmaCorruption })
+        #expect(Array(r.lines.prefix(3)) == [
+            "DMA-API: e1000 0000:00:03.0: device wrote to frames its mapping does not own [device address=0x000000003a7f4000] [map size=8192 bytes] [transfer size=8192 bytes]",
+            "DMA-API: victim pfn 0x3a7f5 [bytes 4096-8191 of the transfer] owned by user",
+            "Call Trace:",
+        ])
+        #expect(r.lines.contains(" <chunk> [test:6]"))
+        #expect(r.fields["victim_owners"] == "user" && r.fields["driver"] == "e1000")
+        #expect(h.reports.count == 1)
+    }
+
+    @Test func aHighmemPageCanBeMappedByPage() throws {
+        let h = try KernelHarness()
+        let v = h.values("""
+            local dev = pci_device{name="e1000"}
+            local page = alloc_page(GFP_HIGHUSER)
+            local dma = dma_map_page(dev, page, 16, 100, DMA_FROM_DEVICE)
+            local ok = not dma_mapping_error(dev, dma)
+            dev:dma_write(dma, "into highmem")
+            dma_unmap_page(dev, dma, 100, DMA_FROM_DEVICE)
+            local a = kmap(page)
+            local got = peek(a + 16, 12)
+            kunmap(page)
+            __free_pages(page, 0)
+            return ok, PageHighMem(page), got
+            """)
+        #expect(v == [.boolean(true), .boolean(true), .string("into highmem")])
+        #expect(h.reports.isEmpty)
     }
 }

@@ -64,4 +64,26 @@ import Testing
         #expect(got != nil)
         #expect(m.log.reports.first?.kind == .sleepingInAtomic && m.log.reports.first?.context == "hardirq")
     }
+
+    /// Random kmalloc buffers (fixed seed): a transfer of exactly the mapped
+    /// size never has victims; k bytes more always have exactly k victim bytes.
+    @Test func victimsAreExactlyTheBytesPastTheMapping() throws {
+        let m = Machine()
+        let dev = try m.pciDevice(driver: "e1000", irq: nil, dmaMaskBits: 32)
+        var rng: UInt64 = 0x2545_f491_4f6c_dd1d
+        func next(_ n: UInt64) -> Int { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return Int(rng % n) }
+        for _ in 0..<60 {
+            let size = 1 + next(9000)
+            let k = try #require(try m.kmalloc(size, .kernel))
+            let dma = try m.dmaMapSingle(dev, k, size: size, direction: DmaDirection.fromDevice.rawValue)
+            #expect(try m.deviceWrite(dev, dma, bytes: [UInt8](repeating: 1, count: size)).isEmpty)
+            let extra = 1 + next(300)
+            let victims = try m.deviceWrite(dev, dma, bytes: [UInt8](repeating: 2, count: size + extra))
+            #expect(victims.reduce(0) { $0 + $1.lastByte - $1.firstByte + 1 } == extra)
+            #expect(victims.first?.firstByte == size)
+            #expect(m.dmaMappingErrorCheck(dev, dma) == false)
+            try m.dmaUnmapSingle(dev, dma, size: size, direction: DmaDirection.fromDevice.rawValue)
+        }
+        #expect(dev.mappings.isEmpty)
+    }
 }

@@ -182,8 +182,11 @@ extension Machine {
     func runWorkItems() throws {
         let cs = contexts
         guard !cs.frames.contains(where: { if case .work = $0.kind { return true } else { return false } }) else { return }
+        // Everything queued now runs; of what gets queued meanwhile (a work
+        // item requeueing itself), at most maxWorkItemsPerFlush more.
+        let limit = cs.workQueue.count + cs.maxWorkItemsPerFlush
         var ran = 0
-        while ran < cs.maxWorkItemsPerFlush, !cs.workQueue.isEmpty {
+        while ran < limit, !cs.workQueue.isEmpty {
             let work = cs.workQueue.removeFirst()
             work.isPending = false
             work.runCount += 1

@@ -26,8 +26,9 @@ public final class ExecutionState {
     /// Rounds of softirq processing per irq exit (MAX_SOFTIRQ_RESTART in
     /// kernel/softirq.c) before the rest is left to ksoftirqd.
     public var maxSoftirqRestart = 10
-    /// Upper bound of work items one flush or drain runs (a work item that
-    /// keeps requeueing itself would otherwise never let a flush finish).
+    /// Upper bound of work items queued *during* a flush or drain that it
+    /// still runs (a work item that keeps requeueing itself would otherwise
+    /// never let a flush finish). What was queued before always runs.
     public var maxWorkItemsPerFlush = 1000
 
     // MARK: Tasks

@@ -9,6 +9,9 @@ extension Machine {
     /// (empty when the transfer stayed inside frames a mapping owns).
     @discardableResult
     public func deviceWrite(_ dev: PciDevice, _ dma: UInt64, bytes: [UInt8]) throws -> [DmaVictim] {
+        guard bytes.count <= 1 << 24 else {
+            throw DeviceError("a transfer is at most 16 MiB, got \(bytes.count) bytes")
+        }
         let victims = transferVictims(dev, dma, count: bytes.count)
         try writePhysical(dma, bytes: bytes)
         charge(Cost.accessCall + UInt64(bytes.count / 16) * Cost.accessPer16)
@@ -87,7 +90,10 @@ extension Machine {
         let lines = DmaDebug.victimFrames(driver: dev.driver, device: dev.busName, dmaAddress: dma,
                                           mapSize: mapping?.size ?? 0, transferSize: count, write: write,
                                           victims: victims)
-        var r = KernelReport(kind: .dmaCorruption, severity: .warning, lines: lines, address: dma,
+        // Where the script started the transfer (the device has no stack of
+        // its own; this is the CPU that programmed it).
+        let trace = callTraceLines(kernelFrames: [])
+        var r = KernelReport(kind: .dmaCorruption, severity: .warning, lines: lines + trace, address: dma,
                              context: contexts.contextName,
                              fields: contextFields([
                                 "device": dev.busName, "driver": dev.driver,

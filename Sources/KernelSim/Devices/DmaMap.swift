@@ -167,3 +167,47 @@ extension Machine {
         try freePagesAddress(m.cpuAddress, order: order)
     }
 }
+
+extension Machine {
+    /// `dma_map_page(dev, page, offset, size, dir)`: the bus address of
+    /// `size` bytes from `offset` into a page frame; any frame will do,
+    /// highmem included (no kernel address is needed). The mapping is
+    /// physically contiguous from there: if `size` runs past the page's own
+    /// allocation (a page from vmalloc_to_page is one order-0 page), the
+    /// device will write into frames the driver does not own.
+    public func dmaMapPage(_ dev: PciDevice, pfn: UInt64, offset: Int, size: Int, direction: Int) throws -> UInt64 {
+        guard pfn < layout.totalPages else {
+            throw KernelArgumentError("dma_map_page", "page", "is not a page of this machine (\(hex(pfn)))")
+        }
+        guard offset >= 0, offset < 4096 else {
+            throw KernelArgumentError("dma_map_page", "offset", "must be within the page (0..4095), got \(offset)")
+        }
+        guard size >= 0, size <= 1 << 30 else {
+            throw KernelArgumentError("dma_map_page", "size", "must be between 0 and 1 GiB, got \(size)")
+        }
+        guard let dir = DmaDirection(rawValue: direction), dir != .none else {
+            throw kernelBug(file: "kernel/dma/mapping.c", line: 161, function: "dma_map_page_attrs")
+        }
+        let phys = pfn << 12 | UInt64(offset)
+        if size > 0, phys &+ UInt64(size) &- 1 > dev.dmaMask {
+            warnOnce(site: "dma_direct_map_page:overflow",
+                     message: "\(dev.driver) \(dev.busName): DMA addr \(padHex(phys))+\(size) overflow (mask \(String(dev.dmaMask, radix: 16)), bus limit 0).",
+                     file: "kernel/dma/direct.h", line: 103, function: "dma_direct_map_page",
+                     kind: .dmaAPI, fields: ["device": dev.busName, "driver": dev.driver])
+            return dmaMappingError
+        }
+        // The frames of the page's own allocation (its compound block) are
+        // the driver's; the rest of the range is not.
+        let head = pageInfo(pfn: pfn)?.headPfn
+        var owned: Set<UInt64> = [pfn]
+        var p = pfn + 1
+        while p << 12 < phys &+ UInt64(size), p < layout.totalPages {
+            if let head, pageInfo(pfn: p)?.headPfn == head { owned.insert(p) }
+            p += 1
+        }
+        dev.mappings.append(DmaMapping(kind: .single, dmaAddress: phys, size: size, direction: dir,
+                                       cpuAddress: pageAddress(Page(pfn: pfn)).map { $0 &+ UInt64(offset) } ?? 0,
+                                       ownedPfns: owned, errorChecked: false))
+        return phys
+    }
+}

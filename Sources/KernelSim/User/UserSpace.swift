@@ -231,8 +231,8 @@ extension Machine {
         let code = 4 | (write ? 2 : 0) | (fault == .protection ? 1 : 0)
         let mm = userSpace
         let text = mm.areas.first { $0.kind == .text }
-        let ip = (text?.start ?? 0) + 0x41d
-        let sp = (mm.areas.first { $0.kind == .stack }?.end ?? 0) - 0xd4
+        let ip = (text?.start ?? 0) &+ 0x41d
+        let sp = (mm.areas.first { $0.kind == .stack }?.end ?? 0xd4) &- 0xd4
         var line = "\(t.comm)[\(t.pid)]: segfault at \(String(va, radix: 16)) ip \(contexts.px(ip)) sp \(contexts.px(sp)) error \(code)"
         if let text { line += " in \(t.comm)[\(String(text.start, radix: 16))+\(String(text.end - text.start, radix: 16))]" }
         printk(line)
