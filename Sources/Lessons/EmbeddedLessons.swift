@@ -1077,13 +1077,13 @@ Start with `kmlab lesson 6 --template > a6.lua`. A ring is a table:
       end,
       check = function(r)
         local ring = r.args[1]
-        if deferred.ran then
-          return fail("ring.refill already ran, in " .. (deferred.in_process and "process" or "atomic") .. " context, before the handler returned: it must run later, from a work item (a tasklet is softirq context, still atomic).")
+        -- What the learner deferred has run by now (the grader runs pending
+        -- tasklets and work after the call, as the kernel would).
+        if deferred.ran and not deferred.in_process then
+          return fail("ring.refill ran in atomic context -- called from the handler itself, or from a tasklet (softirq context, still atomic): it must run from a work item.")
         end
         if ring.dropped ~= 1 then return fail("count the dropped packet: ring.dropped should be 1, it is " .. tostring(ring.dropped) .. ".") end
-        flush_scheduled_work()
         if not deferred.ran then return fail("ring.refill never ran: queue it on the system workqueue with schedule_work(ring.refill).") end
-        if not deferred.in_process then return fail("ring.refill ran in atomic context; a work item runs in process context.") end
         return pass()
       end,
       hints = { "A work item runs in process context (a kworker).", "schedule_work(ring.refill)" },

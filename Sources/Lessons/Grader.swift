@@ -231,7 +231,25 @@ public struct Grader: Sendable {
         let taskLimits = e.maxInstructions.map { min($0, limits.maxInstructions) }
         if let n = taskLimits { lua.setLimits(LuaLimits(maxInstructions: n, maxMemory: limits.maxMemory)) }
         lua.resetBudgets()
-        let callFailure = lua.protectedCall(arguments: argumentCount, results: LUA_MULTRET)
+        var callFailure = lua.protectedCall(arguments: argumentCount, results: LUA_MULTRET)
+        // Then the call ends as a module's init does: the debug kernel's
+        // checks (preemption or interrupts left off, locks still held) and
+        // whatever it deferred (tasklets, work), still on the learner's budget.
+        if callFailure == nil {
+            do {
+                try state.kernel.finishScript()
+            } catch let f as LuaFailure {
+                callFailure = f
+            } catch let oops as KernelOops {
+                lua_settop(L, 0)
+                return result(.bug, 0, "your code crashed the kernel: \(Feedback.summary(of: oops.report.lines))\(Feedback.explanation(oops.report.kind.rawValue))",
+                              report: oops.report.text)
+            } catch {
+                if taskLimits != nil { lua.setLimits(limits.lua) }
+                lua_settop(L, 0)
+                return result(.error, 0, "after your function returned: \(error)")
+            }
+        }
         if taskLimits != nil { lua.setLimits(limits.lua) }
         if let f = callFailure {
             lua_settop(L, 0)

@@ -134,6 +134,18 @@ import Testing
         #expect(status(r, "q2") == .pass, "\(r.json)")
     }
 
+    @Test func whatTheCallLeavesBehindIsJudgedToo() throws {
+        // Interrupts left off, and deferred work that fails or loops.
+        let irqsOff = try grade(Self.honest + "\nfunction make_reply() local_irq_disable(); local p = kzalloc(64, GFP_ATOMIC); poke(p, 'hello'); return p end")
+        #expect(status(irqsOff, "no_leak") == .bug, "\(irqsOff.json)")
+        #expect(irqsOff.exercises.first { $0.id == "no_leak" }?.feedback.contains("returned with disabled interrupts") == true)
+        let work = try grade(Self.honest + "\nfunction make_reply() schedule_work(function() error('late') end); local p = kzalloc(64, GFP_KERNEL); poke(p, 'hello'); return p end")
+        #expect(status(work, "no_leak") == .error, "\(work.json)")
+        #expect(work.exercises.first { $0.id == "no_leak" }?.feedback.contains("late") == true)
+        let loop = try grade(Self.honest + "\nfunction make_reply() schedule_work(function() while true do end end); local p = kzalloc(64, GFP_KERNEL); poke(p, 'hello'); return p end")
+        #expect(status(loop, "no_leak") == .timeout, "\(loop.json)")
+    }
+
     @Test func endlessLoopsTimeOutEvenInsidePcall() throws {
         let r = try grade(Self.honest + """
 

@@ -3,7 +3,7 @@
 -- expect score: 3
 -- expect on_failure: fail Nothing frees memory while this CPU spins
 -- expect rx_irq: timeout
--- expect defer: fail a tasklet is softirq context
+-- expect defer: fail or from a tasklet (softirq context, still atomic)
 answers = answers or {}
 answers.on_failure = "a"
 answers.reserve = 2

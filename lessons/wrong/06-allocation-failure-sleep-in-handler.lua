@@ -3,7 +3,7 @@
 -- expect score: 3
 -- expect on_failure: fail GFP_KERNEL may sleep
 -- expect rx_irq: bug BUG: sleeping function called from invalid context
--- expect defer: fail ring.refill already ran, in atomic context
+-- expect defer: fail ring.refill ran in atomic context -- called from the handler itself
 -- expect preallocate: pass
 answers = answers or {}
 answers.on_failure = "b"
