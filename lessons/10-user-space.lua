@@ -1,0 +1,253 @@
+-- Lesson 10: user space. Vocabulary: lessons/README.md.
+
+local MSG = "kmlab says hello to user space, 64 bytes long, padded out......."
+local INPUT = "ifconfig eth0 up"
+
+-- The user program's bytes at addr, or nil.
+local function user_bytes(addr, n)
+  if math.type(addr) ~= "integer" then return nil end
+  local ok, s = pcall(user.peek, addr, n)
+  if ok then return s end
+  return nil
+end
+
+local function kernel_bytes(addr, n)
+  if math.type(addr) ~= "integer" or math.type(n) ~= "integer" or n < 0 or n > 65536 then return nil end
+  local ok, s = pcall(peek, addr, n)
+  if ok then return s end
+  return nil
+end
+
+return lesson{
+  id = "10-user-space",
+  title = "User space: lazy memory, page faults, copy_to_user",
+  text = [[
+# User space
+
+So far all memory was the kernel's. A user program's memory works
+differently, and a driver that exchanges data with a program has to cross
+the border between the two carefully.
+
+## malloc is virtual, and lazy
+
+When a program calls `malloc(n)` for a large n, the C library asks the
+kernel for a new anonymous mapping (`mmap`): the kernel records an area of
+virtual addresses in the process's address space -- a line in
+`/proc/self/maps` -- and does nothing else. No page frame is allocated,
+no page-table entry written. The area is virtually contiguous, like a
+vmalloc buffer, and backed by nothing yet.
+
+The first time the program touches a page, the MMU finds no entry and
+raises a *page fault*. The kernel's fault handler sees that the address is
+inside a valid area, allocates a frame (zeroed: a process must never see
+another's old data), maps it, and restarts the instruction. Each page is
+backed on first touch, one at a time, wherever a frame is free -- with
+`GFP_HIGHUSER_MOVABLE`, so on x86_32 usually in highmem. Memory that is
+never touched never costs a frame. (That is also why `malloc` of more
+memory than the machine has often "succeeds": overcommit.)
+
+In kmlab the script plays the user program with `user.malloc`,
+`user.poke`, `user.peek` and `user.free`:
+
+    local s0 = stats().page_faults
+    local u = user.malloc(10 * PAGE_SIZE)
+    print(stats().page_faults - s0)      --> 0: nothing is backed
+    user.poke(u, "hi")
+    print(stats().page_faults - s0)      --> 1
+    print(proc("/proc/self/maps"))
+
+(Simplification: glibc serves small requests from its heap, grown with
+`brk`, and uses `mmap` only for large ones, 128 KiB and up by default;
+`user.malloc` always makes a new mapping of whole pages.)
+
+## The kernel must not trust a user pointer
+
+A syscall receives addresses from the program: `read(fd, buf, count)`.
+The driver cannot dereference `buf` like its own memory:
+
+- it may point into the *kernel*: a program asking the kernel to write
+  over kernel memory for it. `access_ok(addr, size)` checks that the whole
+  range lies below the user/kernel split (TASK_SIZE, 0xc0000000 on x86_32),
+  and every `copy_*_user` does that check first;
+- it may be unmapped, or not yet backed: the copy can fault, and the fault
+  handler may allocate memory and sleep -- so `copy_to_user` and
+  `copy_from_user` are for process context only, never under a spinlock
+  (lesson 5);
+- the program can change it at any moment from another thread: copy once
+  into kernel memory, then check the copy, never the original.
+
+The two copy functions return the number of bytes they could **not**
+copy: 0 means success. They do not return an errno. The usual pattern:
+
+    SYSCALL_DEFINE("demo_read", function(ubuf, n)
+      local len = math.min(n, msg_len)
+      if copy_to_user(ubuf, msg, len) ~= 0 then return -EFAULT end
+      return len
+    end)
+
+Some read() implementations return the bytes that did get copied instead,
+when at least one did (the kernel's `simple_read_from_buffer` does);
+returning -EFAULT for any shortfall is the common, simple choice.
+`copy_from_user` zero-fills the part of the kernel buffer it could not
+fill, so a partial copy never leaves stale kernel data in it.
+
+Sizes come from user space too: a program can pass n = 2^30. Check the
+size against a limit before you allocate with it, and return -EINVAL (or
+-E2BIG, -ENOMEM) instead of asking kmalloc for a gigabyte.
+
+## Exercises
+
+The tasks are syscall handlers; the grader registers them with
+SYSCALL_DEFINE and plays the user program.
+]],
+  exercises = {
+    question{
+      id = "faults", points = 1,
+      prompt = "A program calls malloc(10 * 4096) (a new mapping), writes one byte at its start and one byte 5 pages further on. How many page faults did its buffer cause?",
+      answer = numeric(2),
+      feedback = {
+        [0] = "malloc reserved addresses only; the first write to each page faults, and the kernel backs that page.",
+        [1] = "Each page is backed separately: the second write is to another page.",
+        [10] = "Only the pages that were touched are backed; the other 8 cost nothing.",
+        [6] = "Pages are not backed in ranges: only the two pages written to.",
+      },
+      hints = { "Try it: s0 = stats().page_faults; u = user.malloc(10 * PAGE_SIZE); user.poke(u, 1); user.poke(u + 5 * PAGE_SIZE, 1); print(stats().page_faults - s0)" },
+    },
+    question{
+      id = "frames", points = 1,
+      prompt = "Are the frames behind a 64 KiB user buffer, once every page was touched, physically contiguous?",
+      answer = choice{
+        "yes: malloc returns contiguous memory",
+        "not in general: each page got its own frame at its first fault, wherever one was free",
+        "yes, because user pages come from the direct map",
+        "there are no frames: user memory lives in swap",
+      correct = 2 },
+      feedback = {
+        a = "Virtually contiguous, like vmalloc; the frames come one page fault at a time.",
+        c = "User pages are allocated with GFP_HIGHUSER_MOVABLE, on x86_32 mostly from highmem, one at a time: not the direct map.",
+        d = "Touched pages are in RAM (until the kernel swaps them out under pressure).",
+      },
+      hints = { "When, and one how many pages at a time, does a user page get its frame?" },
+    },
+    question{
+      id = "returns", points = 1,
+      prompt = "copy_to_user(ubuf, kbuf, 100) returns 40. What does that mean?",
+      answer = choice{
+        "40 bytes could not be copied (the last 40): the syscall should usually return -EFAULT",
+        "40 bytes were copied",
+        "an error: -40 is the errno to return",
+        "success: any non-negative value is success",
+      correct = 1 },
+      feedback = {
+        b = "It is the other way round: copy_to_user returns the number of bytes NOT copied.",
+        c = "It returns a count, not an errno; the driver decides what to return (-EFAULT).",
+        d = "Only 0 is complete success.",
+      },
+      hints = { "What does copy_to_user return when everything went well?" },
+    },
+    question{
+      id = "kernel_ptr", points = 1,
+      prompt = "A program passes the kernel address 0xc1a00000 as the buffer of your read() syscall, and your driver calls copy_to_user on it. What happens?",
+      answer = choice{
+        "the data is written to kernel memory at 0xc1a00000",
+        "access_ok refuses the range: nothing is copied, and copy_to_user returns the whole count",
+        "the kernel Oopses",
+        "the data goes to the user program's own page at 0xc1a00000",
+      correct = 2 },
+      feedback = {
+        a = "That is the hole access_ok closes: the copy functions check that the whole range is below the user/kernel split first.",
+        c = "No Oops: the range check fails before any access, and the function reports the bytes it did not copy.",
+        d = "On x86_32 everything at or above 0xc0000000 is the kernel's; the program has no pages there.",
+      },
+      hints = { "Try access_ok(0xc1a00000, 100) -- and what copy_to_user returns for it." },
+    },
+    task{
+      id = "msg_read", points = 3, expects = "msg_read", template = "msg, ubuf, n",
+      prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from four syscalls: a big enough user buffer, a small one (n = 10), a kernel address as ubuf, and a user buffer that ends before the data does (it may return -EFAULT, or the number of bytes that did get copied).",
+      setup = function()
+        local k = kmalloc(#MSG, GFP_KERNEL)
+        poke(k, MSG)
+        local area = user.malloc(PAGE_SIZE)
+        return { addr = k, len = #MSG }, area
+      end,
+      call = function(msg_read, msg, area)
+        local ret = {}
+        local cases = {
+          { area, 200 },
+          { area + 1000, 10 },
+          { msg.addr, 200 },
+          { area + PAGE_SIZE - 20, 200 },
+        }
+        SYSCALL_DEFINE("msg_read", function(ubuf, n) return msg_read(msg, ubuf, n) end)
+        for i, c in ipairs(cases) do ret[i] = user.syscall("msg_read", c[1], c[2]) end
+        return ret, user_bytes(area, #MSG), user_bytes(area + 1000, 10), user_bytes(area + PAGE_SIZE - 20, 20)
+      end,
+      check = function(r)
+        local ret, full, small, tail = r.results[1], r.results[2], r.results[3], r.results[4]
+        if type(ret) ~= "table" then return fail("the grader could not run your function") end
+        if ret[1] ~= #MSG then return fail("with a 200-byte user buffer and a " .. #MSG .. "-byte message, msg_read should return " .. #MSG .. ", got " .. tostring(ret[1]) .. ".") end
+        if full ~= MSG then return fail("the user buffer does not hold the message after the first call.") end
+        if ret[2] ~= 10 or small ~= MSG:sub(1, 10) then return fail("with n = 10, copy the first 10 bytes and return 10; got " .. tostring(ret[2]) .. ".") end
+        if ret[3] ~= -EFAULT then
+          if ret[3] == 0 then return fail("a kernel address as ubuf: copy_to_user copies nothing and returns the count of bytes not copied, not an error; return -EFAULT, not 0.") end
+          return fail("a kernel address as ubuf must give -EFAULT, got " .. tostring(ret[3]) .. ".")
+        end
+        if ret[4] ~= -EFAULT and ret[4] ~= 20 then
+          return fail("a user buffer with room for 20 bytes only: return -EFAULT (or 20, the bytes copied), got " .. tostring(ret[4]) .. ".")
+        end
+        if tail ~= MSG:sub(1, 20) then return fail("the last 20 bytes of the user buffer should hold the start of the message.") end
+        if r.leaked ~= 0 then return fail("msg_read should not allocate anything that stays allocated.") end
+        return pass()
+      end,
+      hints = {
+        "copy_to_user returns the bytes NOT copied.",
+        "local len = math.min(n, msg.len); if copy_to_user(ubuf, msg.addr, len) ~= 0 then return -EFAULT end; return len",
+      },
+    },
+    task{
+      id = "msg_write", points = 3, expects = "msg_write", template = "box, ubuf, n",
+      prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes a short command, then tries n = 2^30, then a kernel address as ubuf.",
+      setup = function()
+        local u = user.malloc(PAGE_SIZE)
+        user.poke(u, INPUT)
+        local k = kmalloc(64, GFP_KERNEL)
+        return u, k
+      end,
+      call = function(msg_write, u, k)
+        local boxes, ret = { {}, {}, {} }, {}
+        local cases = { { u, #INPUT }, { u, 1 << 30 }, { k, 16 } }
+        local i
+        SYSCALL_DEFINE("msg_write", function(ubuf, n) return msg_write(boxes[i], ubuf, n) end)
+        for j, c in ipairs(cases) do
+          i = j
+          ret[j] = user.syscall("msg_write", c[1], c[2])
+        end
+        return ret, boxes
+      end,
+      check = function(r)
+        local ret, boxes = r.results[1], r.results[2]
+        if type(ret) ~= "table" or type(boxes) ~= "table" then return fail("the grader could not run your function") end
+        local b = boxes[1]
+        if ret[1] ~= #INPUT then return fail("writing " .. #INPUT .. " bytes should return " .. #INPUT .. ", got " .. tostring(ret[1]) .. ".") end
+        if type(b) ~= "table" or b.len ~= #INPUT or kernel_bytes(b.addr, #INPUT) ~= INPUT then
+          return fail("after the first write, box.addr should point to a kernel copy of the " .. #INPUT .. " bytes and box.len be " .. #INPUT .. ".")
+        end
+        if ret[2] ~= -EINVAL then
+          return fail("n = 2^30 must be refused with -EINVAL before any allocation; got " .. tostring(ret[2]) .. ".")
+        end
+        if ret[3] ~= -EFAULT then
+          return fail("a kernel address as ubuf: copy_from_user copies nothing; return -EFAULT, got " .. tostring(ret[3]) .. ".")
+        end
+        if type(boxes[3]) == "table" and boxes[3].addr ~= nil then return fail("after a failed copy, leave box alone (box.addr is set).") end
+        if r.leaked ~= 1 then
+          return fail("only the first write's buffer should stay allocated; " .. r.leaked .. " allocation(s) did: free your buffer when the copy fails.")
+        end
+        return pass()
+      end,
+      hints = {
+        "Check n first. Then kmalloc(n, GFP_KERNEL); copy_from_user returns the bytes NOT copied.",
+        "if copy_from_user(p, ubuf, n) ~= 0 then kfree(p) return -EFAULT end; box.addr, box.len = p, n; return n",
+      },
+    },
+  },
+}
