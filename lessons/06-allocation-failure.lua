@@ -1,0 +1,266 @@
+-- Lesson 6: when allocation fails in an interrupt handler. Vocabulary: lessons/README.md.
+
+local IRQ = 12
+local PKT = 1000          -- bytes per packet
+local BUF = 2048          -- bytes per pool buffer
+local POOL = 8            -- buffers in the pool at probe
+local LOW = 4             -- refill when fewer are free
+
+-- Memory pressure: takes every page GFP_KERNEL can get (reclaiming the page
+-- cache), then every page GFP_ATOMIC can get (the reserves), then gives
+-- `keep` pages back. Returns the hog's pages, to release the pressure later.
+local function squeeze(keep)
+  local hog = {}
+  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
+    while true do
+      local p = __get_free_pages(gfp, 0)
+      if not p then break end
+      hog[#hog + 1] = p
+    end
+  end
+  for _ = 1, keep do free_page(table.remove(hog)) end
+  return hog
+end
+
+local function release(hog)
+  for i = 1, #hog do free_page(hog[i]) end
+  return #hog
+end
+
+local function packet(i)
+  return string.format("packet %03d ", i) .. string.rep(string.char(65 + i % 26), PKT - 11)
+end
+
+local function bytes_at(addr, n)
+  if math.type(addr) ~= "integer" then return nil end
+  local ok, s = pcall(peek, addr, n)
+  if ok then return s end
+  return nil
+end
+
+return lesson{
+  id = "06-allocation-failure",
+  title = "When allocation fails: strategies for interrupt handlers",
+  text = [[
+# When allocation fails
+
+An interrupt handler may not sleep (lesson 5), so it cannot wait for the
+kernel to reclaim memory. Under memory pressure its allocations fail. A
+driver that crashes, or loses its receive ring, when that happens is a
+driver that takes the machine down on a busy day. This lesson is about the
+ways real drivers stay up.
+
+## Watermarks and the reserves
+
+Each zone has three watermarks, in pages (`cat("/proc/zoneinfo")`: `min`,
+`low`, `high`). When free memory falls below `low`, allocations wake
+kswapd, which reclaims in the background until the zone is above `high`.
+An ordinary allocation is refused once free memory would fall to `min`;
+a sleeping one (GFP_KERNEL) then reclaims directly and waits.
+
+The pages below `min` are a reserve for those who cannot wait. In 6.x
+(`__zone_watermark_ok()` in mm/page_alloc.c):
+
+- `__GFP_HIGH` (in `GFP_ATOMIC`) lowers the mark by half: min - min/2;
+- a non-blocking allocation that may use reserves (`ALLOC_NON_BLOCK`:
+  GFP_ATOMIC again) takes another quarter off what is left.
+
+So a GFP_ATOMIC allocation succeeds down to 3/8 of `min`, while
+`GFP_NOWAIT` stops at `min` itself. (A 2.6 kernel had the same two steps
+under the names ALLOC_HIGH and ALLOC_HARDER.) The reserve is small -- a few
+hundred pages on a 64 MiB machine -- and shared by every driver in the
+system: GFP_ATOMIC makes failure rarer, never impossible. Every atomic
+allocation needs a plan for NULL; pass `__GFP_NOWARN` when you have one,
+so a busy day does not fill the log with allocation-failure warnings.
+
+## The strategies
+
+**Preallocate.** Whatever the handler needs for sure, allocate at probe
+time, in process context, with GFP_KERNEL: the receive ring and its
+buffers exist before the first interrupt. A network driver's RX ring is
+exactly this: the handler *swaps* a full buffer for an empty one.
+
+**Keep a pool.** Preallocate spares and take them in the handler
+without calling the allocator at all. The kernel's `mempool` (mempool_create,
+mempool_alloc) does this for the block layer: a minimum number of elements
+guaranteed to exist, so that writing out dirty pages -- which is how memory
+gets freed -- can always make progress. (kmlab has no mempool; a Lua list
+of buffers plays the pool.)
+
+**Defer.** The handler does only what must be done now; the rest moves to
+process context. `schedule_work(fn)` queues fn for a kworker, where
+GFP_KERNEL is fine: refill the pool there, before it runs dry.
+
+**Drop gracefully.** When there is no buffer, the packet is lost -- and
+that is acceptable: networks drop packets, TCP retransmits. The handler
+counts the drop (`rx_dropped` in `ip -s link`), leaves the ring intact
+(the old buffer stays in its slot, to be reused), acknowledges the
+interrupt and returns IRQ_HANDLED. What it must not do:
+
+- retry in a loop: with interrupts off on this CPU nothing on it can free
+  memory; the loop spins until the watchdog fires;
+- fall back to GFP_KERNEL: the sleeping-in-atomic BUG of lesson 5;
+- return IRQ_NONE: that means "not my device"; after enough of them the
+  kernel disables the line ("irq N: nobody cared");
+- use the NULL pointer anyway: an Oops in interrupt context is a panic.
+
+## Making pressure in kmlab
+
+    boot{ram = "64M"}
+    local hog = {}
+    while true do                     -- take everything GFP_KERNEL can get
+      local p = __get_free_pages(GFP_KERNEL | __GFP_NOWARN, 0)
+      if not p then break end
+      hog[#hog + 1] = p
+    end
+    print(kmalloc(1000, GFP_NOWAIT))  --> nil: at the min watermark
+    print(kmalloc(1000, GFP_ATOMIC))  --> an address: the reserves
+
+The tasks below run under such pressure. (Simplification: kmlab has one
+CPU and no per-cpu page lists, and its reclaim is deterministic.)
+]],
+  exercises = {
+    question{
+      id = "reserves", points = 1,
+      prompt = "Under memory pressure, kmalloc(1000, GFP_NOWAIT) returns NULL but kmalloc(1000, GFP_ATOMIC) succeeds. Why?",
+      answer = choice{
+        "GFP_ATOMIC's __GFP_HIGH lets it allocate below the zone's min watermark, from the reserves",
+        "GFP_ATOMIC sleeps briefly until memory is free",
+        "GFP_ATOMIC reclaims the page cache directly",
+        "GFP_ATOMIC has a zone of its own",
+      correct = 1 },
+      feedback = {
+        b = "GFP_ATOMIC never sleeps: that is the point of it.",
+        c = "Direct reclaim needs __GFP_DIRECT_RECLAIM, which GFP_ATOMIC does not have; it can only wake kswapd.",
+        d = "There is no atomic zone; there is a reserve below each zone's min watermark.",
+      },
+      hints = { "Look at the watermarks in cat(\"/proc/zoneinfo\"): which flag lets an allocation go below min?" },
+    },
+    question{
+      id = "watermark", points = 1,
+      prompt = "A zone's min watermark is 160 pages. Ignoring lowmem_reserve, an order-0 GFP_ATOMIC allocation in 6.x succeeds as long as the zone has more than how many free pages?",
+      answer = numeric(60),
+      feedback = {
+        [160] = "160 is where GFP_NOWAIT stops; GFP_ATOMIC may go lower.",
+        [80] = "That is __GFP_HIGH's half; GFP_ATOMIC is also non-blocking, which takes another quarter off what is left.",
+        [40] = "The quarter is taken from what is left after halving (80), not from min.",
+        [0] = "Even GFP_ATOMIC keeps part of the reserve: only __GFP_MEMALLOC (memory reclaim itself) ignores the watermarks.",
+      },
+      hints = { "min - min/2, then minus a quarter of the result.", "160 - 80 = 80; 80 - 20 = ?" },
+    },
+    question{
+      id = "on_null", points = 2,
+      prompt = "In a network card's receive interrupt handler, kmalloc(2048, GFP_ATOMIC) for the replacement buffer returned NULL. What should the handler do?",
+      answer = choice{
+        "try again in a loop until it succeeds",
+        "try again with GFP_KERNEL, which tries harder",
+        "drop this packet: leave the old buffer in the ring slot, count the drop, schedule work to refill later, return IRQ_HANDLED",
+        "return IRQ_NONE so that the interrupt is retried",
+      correct = 3 },
+      feedback = {
+        a = "With interrupts off on this CPU nothing can free memory for you: the loop spins until the watchdog reports a lockup.",
+        b = "GFP_KERNEL can sleep; an interrupt handler cannot (the sleeping-in-atomic BUG).",
+        d = "IRQ_NONE means 'not my device'. Enough of them and the kernel disables the line: 'irq N: nobody cared'.",
+      },
+      hints = { "Networks lose packets all the time; a ring without buffers is much worse." },
+    },
+    task{
+      id = "atomic_copy", points = 3, expects = "copy_packet", template = "data",
+      allow_reports = { "allocation-failure", "warning" },
+      prompt = "Write copy_packet(data): called from a network card's interrupt handler for each received packet (a 1000-byte string), it returns a kmalloc'ed copy of the packet, or nil when there is no memory (the packet is dropped). The grader sends 40 packets while the machine is under heavy memory pressure: the packets matter, so use the reserves -- get as many copies as the kernel can give an interrupt handler, and never crash.",
+      boot = { ram = "64M" },
+      setup = function() return squeeze(5) end,
+      call = function(copy_packet, hog)
+        local got = { n = 0 }
+        request_irq(IRQ, function()
+          got.n = got.n + 1
+          got[got.n] = copy_packet(packet(got.n))
+          return IRQ_HANDLED
+        end, 0, "lesson6-nic", nil)
+        for _ = 1, 40 do raise_irq(IRQ) end
+        free_irq(IRQ, nil)
+        return got, release(hog)
+      end,
+      check = function(r)
+        local got, freed = r.results[1], r.results[2]
+        if type(got) ~= "table" or got.n ~= 40 then return fail("the handler should have run 40 times.") end
+        local copies = 0
+        for i = 1, 40 do
+          local p = got[i]
+          if p ~= nil then
+            if bytes_at(p, PKT) ~= packet(i) then return fail("packet " .. i .. ": the returned address does not hold a copy of the packet.") end
+            copies = copies + 1
+          end
+        end
+        if copies == 0 then return fail("no packet was copied: under pressure an allocation that cannot use the reserves (GFP_NOWAIT) fails; GFP_ATOMIC may go below the min watermark.") end
+        if copies < 20 then return fail("only " .. copies .. " of 40 packets were copied; the reserves allow 20 here.") end
+        if math.type(freed) ~= "integer" or r.leaked + freed ~= copies then
+          return fail("one allocation per copied packet should remain, and nothing else.")
+        end
+        return pass(copies .. " of 40 packets copied; the rest dropped without a crash.")
+      end,
+      hints = {
+        "kmalloc can return nil here: return nil then, do not touch the pointer.",
+        "local p = kmalloc(#data, GFP_ATOMIC | __GFP_NOWARN); if not p then return nil end; poke(p, data); return p",
+      },
+    },
+    task{
+      id = "pool", points = 4, expects = "rx_packet", template = "pool, data",
+      boot = { ram = "64M" },
+      prompt = "Write rx_packet(pool, data), called from an interrupt handler for each received packet (a 1000-byte string). pool.free is a list of preallocated 2048-byte buffers (8 at probe). Take a buffer from pool.free (table.remove), copy the packet into it and append {buf = address, len = #data} to pool.rx. If pool.free is empty, drop the packet: add 1 to pool.dropped. Do not allocate in the handler: memory is exhausted. Whenever fewer than pool.low (4) buffers remain free, schedule work (schedule_work) that refills pool.free with kmalloc'ed 2048-byte buffers up to pool.size (8), in process context. Return IRQ_HANDLED. The grader sends a burst of 12 packets under total memory pressure, lets the pressure ease, lets the work run, then sends 6 more.",
+      setup = function()
+        local pool = { free = {}, rx = {}, dropped = 0, size = POOL, low = LOW }
+        for i = 1, POOL do pool.free[i] = kmalloc(BUF, GFP_KERNEL) end
+        return pool, squeeze(0)
+      end,
+      call = function(rx_packet, pool, hog)
+        local n, rets = 0, {}
+        request_irq(IRQ, function()
+          n = n + 1
+          rets[n] = rx_packet(pool, packet(n))
+          return IRQ_HANDLED
+        end, 0, "lesson6-pool", nil)
+        for _ = 1, 12 do raise_irq(IRQ) end
+        local freed = release(hog)
+        flush_scheduled_work()
+        for _ = 1, 6 do raise_irq(IRQ) end
+        free_irq(IRQ, nil)
+        return pool, rets, freed
+      end,
+      check = function(r)
+        local pool, rets, freed = r.results[1], r.results[2], r.results[3]
+        if type(pool) ~= "table" or type(pool.rx) ~= "table" or type(pool.free) ~= "table" then return fail("pool.rx and pool.free should still be lists.") end
+        for i = 1, 18 do
+          if rets[i] ~= IRQ_HANDLED then return fail("rx_packet should return IRQ_HANDLED for every packet (packet " .. i .. ": " .. tostring(rets[i]) .. ").") end
+        end
+        if math.type(pool.dropped) == "integer" and pool.dropped > 4 then
+          return fail("packets of the second burst were dropped (pool.dropped is " .. pool.dropped .. "): the pool was not refilled before it came. Schedule work that kmallocs new buffers with GFP_KERNEL: it runs in process context, once the pressure has eased.")
+        end
+        if pool.dropped ~= 4 then return fail("8 buffers for a burst of 12 packets: 4 should have been dropped, pool.dropped is " .. tostring(pool.dropped) .. ".") end
+        if #pool.rx ~= 14 then
+          if #pool.rx == 8 then return fail("the second burst found no buffers: the pool was not refilled. Schedule work that kmallocs new buffers with GFP_KERNEL.") end
+          return fail("14 packets (8 + 6) should be in pool.rx, there are " .. #pool.rx .. ".")
+        end
+        local want = {}
+        for i = 1, 8 do want[i] = i end
+        for i = 13, 18 do want[#want + 1] = i end
+        for j, i in ipairs(want) do
+          local e = pool.rx[j]
+          if type(e) ~= "table" or e.len ~= PKT or bytes_at(e.buf, PKT) ~= packet(i) then
+            return fail("pool.rx[" .. j .. "] should be {buf = a buffer holding packet " .. i .. ", len = " .. PKT .. "}.")
+          end
+        end
+        if #pool.free ~= 2 then return fail("after the refill (8 free) and 6 packets, 2 buffers should be free, there are " .. #pool.free .. ".") end
+        if math.type(freed) ~= "integer" or r.leaked + freed ~= 8 then
+          return fail("the buffers should be the 8 of the probe plus 8 from the refill, nothing else: " .. tostring(r.leaked + (math.type(freed) == "integer" and freed or 0)) .. " new allocation(s) remain.")
+        end
+        return pass()
+      end,
+      allow_reports = { "allocation-failure", "warning" },
+      hints = {
+        "The handler never calls kmalloc: it only moves buffers from pool.free to pool.rx. The refill is a function you give to schedule_work; it runs in a kworker, where GFP_KERNEL is allowed.",
+        "if #pool.free < pool.low then schedule_work(function() while #pool.free < pool.size do local b = kmalloc(2048, GFP_KERNEL); if not b then break end; pool.free[#pool.free + 1] = b end end) end",
+      },
+    },
+  },
+}
