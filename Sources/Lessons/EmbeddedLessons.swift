@@ -2177,5 +2177,321 @@ SYSCALL_DEFINE and plays the user program.
 }
 
 """#####),
+        ("11-capstone-nic.lua", #####"""
+-- Lesson 11: capstone, a small NIC driver graded end to end. Vocabulary: lessons/README.md.
+
+local RING, DESC, MIN_BUF = 8, 16, 1536
+local IRQ = 19
+
+local function packet(i)
+  local body = string.format("frame %03d from 10.0.0.%d ", i, i % 250 + 2)
+  return body .. string.rep(string.char(97 + i % 26), 60 + (i * 37) % 1400 - #body)
+end
+
+-- The simulated card, played by the grader: it reads the descriptor the
+-- driver owns next; if that slot has a buffer and is empty (len 0), it
+-- writes the frame into the buffer through physical memory, stores the
+-- length and raises its interrupt. Otherwise the frame is lost (the card
+-- counts it) and the card stays on that slot.
+local function card(dev, ring_dma)
+  local hw = { next = 0, missed = 0 }
+  function hw.send(pkt)
+    local desc = ring_dma + hw.next * DESC
+    local raw = dev:dma_read(desc, 16)
+    local dma, size, len = string.unpack("<I4I4I4", raw)
+    if len ~= 0 or dma == 0 or size < #pkt then
+      hw.missed = hw.missed + 1
+      return false
+    end
+    dev:dma_write(dma, pkt)
+    dev:dma_write(desc + 8, string.pack("<I4", #pkt))
+    hw.next = (hw.next + 1) % RING
+    dev:raise_irq()
+    return true
+  end
+  return hw
+end
+
+-- Memory pressure (as in lesson 6): every page GFP_KERNEL and then
+-- GFP_ATOMIC can get, and every free object left in the kmalloc-2k slabs
+-- (frames freed by nic_read would otherwise feed the handler).
+local function squeeze()
+  local hog = { pages = {}, objects = {} }
+  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
+    while true do
+      local p = __get_free_pages(gfp, 0)
+      if not p then break end
+      hog.pages[#hog.pages + 1] = p
+    end
+  end
+  while true do
+    local p = kmalloc(2048, GFP_ATOMIC | __GFP_NOWARN)
+    if not p then break end
+    hog.objects[#hog.objects + 1] = p
+  end
+  return hog
+end
+
+local function release(hog)
+  for i = 1, #hog.objects do kfree(hog.objects[i]) end
+  for i = 1, #hog.pages do free_page(hog.pages[i]) end
+end
+
+local function new_card()
+  return pci_device{ name = "kmnic", irq = IRQ, dma_mask_bits = 32 }
+end
+
+-- Runs the learner's probe; returns the ring's DMA address or nil and why.
+local function probe(nic_probe, dev)
+  local ring = nic_probe(dev)
+  if math.type(ring) ~= "integer" or ring <= 0 then
+    return nil, "nic_probe should return the ring's DMA address, got " .. tostring(ring) .. "."
+  end
+  return ring
+end
+
+local function read_all(ubuf, max)
+  local got = {}
+  for _ = 1, max do
+    local n = user.syscall("nic_read", ubuf, 2048)
+    if n < 0 then got.last = n break end
+    got[#got + 1] = user.peek(ubuf, n)
+  end
+  return got
+end
+
+return lesson{
+  id = "11-capstone-nic",
+  title = "Capstone: a network driver under pressure",
+  text = [[
+# Capstone: a network driver under pressure
+
+Time to put the course together. You will write the receive path of a
+small network card driver, kmnic, and the grader will run it the way a
+busy machine would: probe, a stream of frames, a user program reading
+them, memory running out in the middle of it, and removal. Everything
+counts: contexts (lesson 5), failing allocations (6), DMA (7), user space
+(10), and leaks (1).
+
+`examples/nic.lua` in the kmlab sources is a driver of the same shape --
+read it, run it (`kmlab run examples/nic.lua`), break it. It does not
+handle memory pressure; yours must.
+
+## The hardware
+
+The card is a PCI device, `pci_device{name="kmnic", irq=19, dma_mask_bits=32}`,
+which the grader creates and passes to your probe. It receives into a
+ring of 8 descriptors in memory that both you and the card read and
+write. Each descriptor is 16 bytes, little-endian 32-bit fields:
+
+    offset 0   DMA address of a receive buffer (0: no buffer)
+    offset 4   size of that buffer (at least 1536 bytes)
+    offset 8   length of the frame received (0: empty, the card may fill it)
+    offset 12  unused
+
+    poke(ring + i * 16, string.pack("<I4I4I4I4", dma, 2048, 0, 0))   -- give slot i a buffer
+    local len = string.unpack("<I4", peek(ring + i * 16 + 8, 4))      -- did the card fill it?
+
+The card fills slots in order 0, 1, ..., 7, 0, ... For each frame it reads
+the next descriptor; if the slot has a buffer and its length is 0, it
+writes the frame into the buffer (through physical memory: no MMU),
+stores the length and raises irq 19. If the slot has no buffer, or still
+holds an unprocessed frame, the frame is lost and the card stays on that
+slot. Your probe returns the ring's DMA address; the grader programs it
+into the card (the ring-base register a real card would have).
+
+## What you write
+
+- `nic_probe(dev)`, process context (insmod): allocate the ring with
+  `dma_alloc_coherent`, give each slot a 2048-byte buffer from kmalloc
+  mapped with `dma_map_single(..., DMA_FROM_DEVICE)` (check
+  `dma_mapping_error`), `request_irq(dev.irq, your_handler, 0, "kmnic", dev_id)`,
+  and return the ring's DMA address (a negative errno on failure, after
+  freeing what you allocated).
+- your interrupt handler (a local function of yours), hardirq context: for
+  each slot the card filled, from where you left off, unmap the buffer and
+  queue it (buffer and length) for `nic_read`, then give the slot a fresh
+  buffer -- `GFP_ATOMIC`. When that fails, choose: drop the frame and
+  reuse its buffer, or queue it and leave the slot without a buffer for a
+  work item (`schedule_work`) to refill with GFP_KERNEL. Either way the
+  ring must come back to 8 buffers once memory is available again. Return
+  IRQ_HANDLED (IRQ_NONE if no slot was filled).
+- `nic_read(ubuf, n)`, the body of a read() syscall, process context of
+  the user program: take the oldest queued frame (under a lock the handler
+  takes too: `spin_lock_irqsave`), copy min(n, length) bytes to user space
+  *after* releasing the lock, free the buffer, return the bytes copied;
+  `-EAGAIN` if nothing is queued, `-EFAULT` if the copy fails.
+- `nic_remove(dev)`, process context: `free_irq`, `flush_scheduled_work()`
+  (no work item may run after the driver is gone), unmap and free every
+  buffer, queued frames included, and `dma_free_coherent` the ring.
+  After it nothing of yours may remain allocated.
+
+Keep the driver's state in a local table at the top of your answers file
+(`local nic = {}`); every check loads your file afresh.
+
+## How it is graded
+
+`probe` runs your probe alone and inspects the ring as the card sees it.
+`receive` sends a few frames and reads them back through the syscall.
+`pressure` runs the whole story on a 64 MiB machine: 6 frames read back;
+then memory is exhausted (GFP_ATOMIC fails) while 12 more frames arrive;
+the user program reads what got through; the pressure eases, pending work
+runs; 8 more frames must all arrive; 2 more arrive that nobody reads;
+then `nic_remove`, and the machine must be as it was. Kernel reports fail a check (allocation-failure
+warnings excepted: pass __GFP_NOWARN anyway).
+
+Simplifications: one receive queue, no transmit path, no NAPI polling
+(real drivers switch to polling under load), no sk_buffs: the frames are
+plain kmalloc buffers.
+]],
+  exercises = {
+    question{
+      id = "contexts", points = 1,
+      prompt = "Which flags belong where in this driver?",
+      answer = choice{
+        "GFP_ATOMIC everywhere: a driver can be interrupted at any time",
+        "probe and the refill work item: GFP_KERNEL; the interrupt handler: GFP_ATOMIC; nic_read frees, and copies to user space outside the spinlock",
+        "GFP_KERNEL everywhere, under the spinlock so that the handler cannot interfere",
+        "probe: GFP_ATOMIC, because it runs before interrupts are set up",
+      correct = 2 },
+      feedback = {
+        a = "Being interruptible does not make process context atomic: probe, work items and syscalls may sleep, and should use GFP_KERNEL.",
+        c = "Under a spinlock nothing may sleep: GFP_KERNEL there is the sleeping-in-atomic BUG, and so is copy_to_user.",
+        d = "Probe runs in process context (insmod): GFP_KERNEL.",
+      },
+      hints = { "Lesson 5: which of probe, the handler, the work item and the syscall run in process context?" },
+    },
+    task{
+      id = "probe", points = 3, expects = "nic_probe", template = "dev",
+      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check calls probe alone and reads the ring as the card would.",
+      setup = function() return new_card() end,
+      check = function(r)
+        local ring = r.returned
+        local dev = r.args[1]
+        if math.type(ring) ~= "integer" or ring <= 0 then return fail("nic_probe should return the ring's DMA address, got " .. tostring(ring) .. ".") end
+        local ok, raw = pcall(dev.dma_read, dev, ring, RING * DESC)
+        if not ok then return fail("the card cannot read a ring at the address nic_probe returned.") end
+        local seen = {}
+        for i = 0, RING - 1 do
+          local dma, size, len = string.unpack("<I4I4I4", raw, i * DESC + 1)
+          if dma == 0 then return fail("slot " .. i .. " has no buffer (DMA address 0).") end
+          if size < MIN_BUF then return fail("slot " .. i .. " has a " .. size .. "-byte buffer; frames can be 1514 bytes: at least 1536.") end
+          if len ~= 0 then return fail("slot " .. i .. " should be empty (length 0) so that the card may fill it; it holds " .. len .. ".") end
+          if seen[dma] then return fail("slots share a buffer (DMA address " .. string.format("0x%x", dma) .. ").") end
+          seen[dma] = true
+        end
+        if not proc("/proc/interrupts"):find("kmnic", 1, true) then return fail("no \"kmnic\" line in /proc/interrupts: request_irq(dev.irq, handler, 0, \"kmnic\", dev_id).") end
+        return pass()
+      end,
+      hints = {
+        "local cpu, dma = dma_alloc_coherent(dev, 8 * 16, GFP_KERNEL) for the ring; then for each slot kmalloc(2048, GFP_KERNEL), dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE), poke the descriptor.",
+        "Write the descriptor with poke(ring_cpu + i * 16, string.pack(\"<I4I4I4I4\", buf_dma, 2048, 0, 0)); return ring_dma at the end.",
+      },
+    },
+    task{
+      id = "receive", points = 3, expects = "nic_read", template = "ubuf, n",
+      allow_reports = { "allocation-failure" },
+      prompt = "Write nic_read(ubuf, n) and your interrupt handler (see the lesson text). This check probes, sends 3 frames, and reads 4 times with a 2048-byte user buffer (the last read finds nothing: -EAGAIN), then once more with n = 10 after a fourth frame.",
+      setup = function() return new_card() end,
+      call = function(nic_read, dev)
+        local nic_probe = learner_function("nic_probe")
+        if not nic_probe then return nil, "define nic_probe too: this check probes the card first." end
+        local ring, why = probe(nic_probe, dev)
+        if not ring then return nil, why end
+        SYSCALL_DEFINE("nic_read", function(ubuf, n) return nic_read(ubuf, n) end)
+        local hw = card(dev, ring)
+        local ubuf = user.malloc(2048)
+        for i = 1, 3 do hw.send(packet(i)) end
+        local got = read_all(ubuf, 4)
+        hw.send(packet(4))
+        local short = user.syscall("nic_read", ubuf, 10)
+        return got, short, user.peek(ubuf, 10)
+      end,
+      check = function(r)
+        local got, short, head = r.results[1], r.results[2], r.results[3]
+        if got == nil then return fail(tostring(short)) end
+        if type(got) ~= "table" then return fail("the grader could not run your driver") end
+        for i = 1, 3 do
+          if got[i] ~= packet(i) then
+            return fail("read " .. i .. " should return frame " .. i .. " (" .. #packet(i) .. " bytes) into the user buffer" .. (got[i] and (", got " .. #got[i] .. " bytes that differ") or "; it returned an error") .. ".")
+          end
+        end
+        if #got ~= 3 or got.last ~= -EAGAIN then return fail("the fourth read finds no frame: nic_read should return -EAGAIN, got " .. tostring(got.last) .. ".") end
+        if short ~= 10 or head ~= packet(4):sub(1, 10) then return fail("with n = 10, nic_read should copy the first 10 bytes of the frame and return 10; got " .. tostring(short) .. ".") end
+        return pass()
+      end,
+      hints = {
+        "The handler: while the slot at nic.next has a length > 0, dma_unmap_single its buffer, append {buf, len} to a queue, refill the slot, advance nic.next.",
+        "nic_read: local flags = spin_lock_irqsave(lock); local pkt = table.remove(queue, 1); spin_unlock_irqrestore(lock, flags); then copy_to_user(ubuf, pkt.buf, math.min(n, pkt.len)) and kfree(pkt.buf).",
+      },
+    },
+    task{
+      id = "pressure", points = 5, expects = "nic_remove", template = "dev",
+      boot = { ram = "64M" },
+      allow_reports = { "allocation-failure" },
+      prompt = "Write nic_remove(dev) (see the lesson text). This check runs the whole driver on a 64 MiB machine: probe, 6 frames read back, 12 frames while memory is exhausted (read what got through), the pressure eases and pending work runs, 8 more frames which must all arrive, 2 frames nobody reads, then nic_remove: nothing of yours may remain allocated.",
+      setup = function() return new_card() end,
+      call = function(nic_remove, dev)
+        local nic_probe, nic_read = learner_function("nic_probe"), learner_function("nic_read")
+        if not nic_probe or not nic_read then return nil, "define nic_probe and nic_read too: this check runs the whole driver." end
+        local ring, why = probe(nic_probe, dev)
+        if not ring then return nil, why end
+        SYSCALL_DEFINE("nic_read", function(ubuf, n) return nic_read(ubuf, n) end)
+        local hw = card(dev, ring)
+        local ubuf = user.malloc(2048)
+        local story = {}
+        for i = 1, 6 do hw.send(packet(i)) end
+        story.calm = read_all(ubuf, 7)
+        local hog = squeeze()
+        for i = 7, 18 do hw.send(packet(i)) end
+        story.storm = read_all(ubuf, 13)
+        release(hog)
+        flush_scheduled_work()
+        for i = 19, 26 do hw.send(packet(i)) end
+        story.after = read_all(ubuf, 9)
+        story.missed = hw.missed
+        for i = 27, 28 do hw.send(packet(i)) end   -- still queued at removal
+        nic_remove(dev)
+        user.free(ubuf)
+        return story
+      end,
+      check = function(r)
+        local story, why = r.results[1], r.results[2]
+        if story == nil then return fail(tostring(why)) end
+        if type(story) ~= "table" or type(story.calm) ~= "table" or type(story.storm) ~= "table" or type(story.after) ~= "table" then
+          return fail("the grader could not run your driver")
+        end
+        for i = 1, 6 do
+          if story.calm[i] ~= packet(i) then return fail("before the pressure, read " .. i .. " should return frame " .. i .. ".") end
+        end
+        if #story.calm ~= 6 then return fail("before the pressure, 6 frames were sent; " .. #story.calm .. " were read.") end
+        local last = 6
+        for _, f in ipairs(story.storm) do
+          local n = tonumber(f:match("^frame (%d+)"))
+          if not n or n <= last or n > 18 or f ~= packet(n) then
+            return fail("during the pressure, a read returned something other than the next frame that got through (frames must arrive intact and in order).")
+          end
+          last = n
+        end
+        if #story.after ~= 8 then
+          return fail("after the pressure eased, 8 frames were sent and " .. #story.after .. " arrived (the card lost " .. tostring(story.missed) .. " frames in all): the ring must be back to 8 buffers once memory is available -- refill from a work item with GFP_KERNEL, or reuse the buffer of a dropped frame.")
+        end
+        for i = 1, 8 do
+          if story.after[i] ~= packet(18 + i) then return fail("after the pressure eased, read " .. i .. " should return frame " .. (18 + i) .. ".") end
+        end
+        if r.leaked ~= 0 then
+          return fail("after nic_remove, " .. r.leaked .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")
+        end
+        return pass(#story.storm .. " of the 12 frames sent under pressure got through.")
+      end,
+      hints = {
+        "When GFP_ATOMIC fails in the handler, either keep the frame's buffer in the slot (drop the frame: just set its length back to 0 and do not unmap it), or queue the frame, zero the descriptor and schedule_work a refill that uses GFP_KERNEL.",
+        "nic_remove: free_irq(dev.irq, dev_id); flush_scheduled_work(); for each slot with a buffer dma_unmap_single + kfree; kfree every queued frame; dma_free_coherent(dev, 8 * 16, ring_cpu, ring_dma).",
+      },
+    },
+  },
+}
+
+"""#####),
     ]
 }
