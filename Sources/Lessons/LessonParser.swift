@@ -104,7 +104,9 @@ enum LessonParser {
 
 /// The contexts a task's function can be called in.
 enum TaskContext {
-    /// Only process context for now: hardirq/softirq/atomic arrive with the
-    /// contexts API (lessons 5, 6, 7, 10, 11).
+    /// The learner's function is called from the script's task; a task
+    /// reaches hardirq, syscall or kworker context from its `call` wrapper
+    /// (request_irq + raise_irq, SYSCALL_DEFINE + user.syscall,
+    /// schedule_work), as lessons 5, 6, 10 and 11 do.
     static let supported = ["process"]
 }
