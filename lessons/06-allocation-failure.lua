@@ -67,9 +67,10 @@ The pages below `min` are a reserve for those who cannot wait. In 6.x
 
 So a GFP_ATOMIC allocation succeeds down to 3/8 of `min`, while
 `GFP_NOWAIT` stops at `min` itself. (A 2.6 kernel had the same two steps
-under the names ALLOC_HIGH and ALLOC_HARDER.) The reserve is small -- a few
-hundred pages on a 64 MiB machine -- and shared by every driver in the
-system: GFP_ATOMIC makes failure rarer, never impossible. Every atomic
+under the names ALLOC_HIGH and ALLOC_HARDER.) The reserve is small -- on
+kmlab's 64 MiB machine the Normal zone's min watermark is 165 pages, of
+which GFP_ATOMIC may use about a hundred -- and shared by every driver in
+the system: GFP_ATOMIC makes failure rarer, never impossible. Every atomic
 allocation needs a plan for NULL; pass `__GFP_NOWARN` when you have one,
 so a busy day does not fill the log with allocation-failure warnings.
 
