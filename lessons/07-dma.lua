@@ -44,6 +44,7 @@ the same either way, because a driver cannot know which machine it runs on.)
 A driver does not compute bus addresses itself (`__pa` is not a bus
 address when there is an IOMMU). It asks the DMA API:
 
+    local dev = pci_device{name = "demo", dma_mask_bits = 32}
     local buf = kmalloc(2048, GFP_KERNEL)
     local dma = dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE)
     if dma_mapping_error(dev, dma) then kfree(buf) return -ENOMEM end
@@ -91,6 +92,7 @@ To see the corruption on a 6.x machine, hand the device one vmalloc page
 and a length of two pages with `dma_map_page`, which maps from a page on:
 
     boot{fragmented = true}
+    local dev = pci_device{name = "demo"}
     local v = vmalloc(8192)
     local d = dma_map_page(dev, vmalloc_to_page(v), 0, 8192, DMA_FROM_DEVICE)
     dev:dma_write(d, string.rep("B", 8192))   -- the device side, as kmlab simulates it
