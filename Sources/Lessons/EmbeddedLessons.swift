@@ -2330,7 +2330,10 @@ into the card (the ring-base register a real card would have).
   After it nothing of yours may remain allocated.
 
 Keep the driver's state in a local table at the top of your answers file
-(`local nic = {}`); every check loads your file afresh.
+(`local nic = {}`); every check loads your file afresh. Put your handler
+(and any helper) above `nic_probe` in the file: a Lua local is visible
+only below its definition. The grader registers `nic_read` as the syscall
+itself (`SYSCALL_DEFINE("nic_read", ...)`) and plays the user program.
 
 ## How it is graded
 
