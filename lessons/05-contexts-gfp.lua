@@ -1,15 +1,15 @@
 -- Lesson 5: execution contexts and GFP flags. Vocabulary: lessons/README.md.
 
-local function use_up_high_orders()
-  for order = MAX_PAGE_ORDER, 3, -1 do
-    while __get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order) do end
-  end
-end
+-- The lines and names the tasks use.
+local IRQ = 11
+local MSG = "temperature=41C"
 
-local function is_buffer(p, len)
-  if math.type(p) ~= "integer" then return false end
-  local ok, size = pcall(ksize, p)
-  return ok and math.type(size) == "integer" and size >= len
+-- The bytes at addr, or nil (learner-supplied addresses: never raise).
+local function bytes_at(addr, n)
+  if math.type(addr) ~= "integer" then return nil end
+  local ok, s = pcall(peek, addr, n)
+  if ok then return s end
+  return nil
 end
 
 return lesson{
@@ -18,171 +18,297 @@ return lesson{
   text = [[
 # Contexts and GFP flags
 
-The same kmalloc call is right in one place and a bug in another. What
-decides is the *context* the code runs in, and the GFP flags it passes.
+The same line of kernel code can be right in one place and a bug in
+another:
 
-## Process context, interrupt context, atomic context
+    buf = kmalloc(size, GFP_KERNEL);
 
-* **Process context**: code running on behalf of a task -- a system call, a
-  module's init function, a kernel thread, a work item. `current` is that
-  task; the code may sleep: block on a mutex, wait for I/O, let the
-  scheduler run someone else.
-* **Interrupt context**: a hardware interrupt handler (hardirq), or a
-  softirq/tasklet run on the way out of one. It borrowed the CPU from
-  whatever task was running; it has no task of its own to put to sleep, so
-  it must never sleep. Interrupts are off on this CPU while a hardirq
-  handler runs.
-* **Atomic context** in general: anywhere sleeping is forbidden. Holding a
-  spinlock makes the code atomic too (preemption is off; another CPU may be
-  spinning on the lock), and `spin_lock_irqsave` also turns interrupts off.
+`GFP_KERNEL` allows the allocator to *sleep*: when free memory is short it
+reclaims (writes back dirty pages, shrinks caches, waits for I/O) and the
+calling task is put to sleep meanwhile. Whether sleeping is allowed depends
+on the context the CPU is executing in.
 
-kmlab lets you ask where you are: `in_irq()`, `in_softirq()`,
-`in_interrupt()`, `in_task()`, `in_atomic()`, `irqs_disabled()`,
-`current.comm`.
+## Process context: syscalls, module init, work items
 
-A system call is not an interrupt. The user program executes a trap
-instruction and the kernel runs the syscall in the process context of the
-calling task: it may sleep (that is how read() waits for data).
+A system call (`read`, `write`, `ioctl`...) is a *trap*: the user program
+executes the syscall instruction and the CPU enters the kernel on behalf
+of that program. The kernel code runs in process context -- `current` is
+the calling task, the scheduler can put it to sleep and run something else
+until it can go on. Module init functions and work items (kworkers) are
+process context too. There `GFP_KERNEL` is the right choice: it is the
+flag that tries hardest and fails least.
 
-## GFP flags decide whether the allocator may sleep
+In kmlab the script itself runs as a task (`insmod`), and
+`user.syscall(name, ...)` traps into a syscall you defined:
 
-An allocation may sleep if and only if its flags contain
-`__GFP_DIRECT_RECLAIM` (`gfpflags_allow_blocking()`): then, when memory is
-short, the allocator reclaims and compacts memory itself, and waits.
+    SYSCALL_DEFINE("hello", function(n)
+      print(current.comm, in_task(), in_atomic())   --> a.out  true  false
+      local p = kmalloc(n, GFP_KERNEL)              -- fine: process context
+      kfree(p)
+      return 0
+    end)
+    user.syscall("hello", 100)
 
-| flags | value | may sleep | for |
-| --- | --- | --- | --- |
-| GFP_KERNEL | 0xcc0 (__GFP_RECLAIM, __GFP_IO, __GFP_FS) | yes | process context: the default |
-| GFP_ATOMIC | 0x820 (__GFP_HIGH, __GFP_KSWAPD_RECLAIM) | no | interrupt handlers, under spinlocks |
-| GFP_NOWAIT | 0x2800 (__GFP_KSWAPD_RECLAIM, __GFP_NOWARN) | no | "try, but do not wait and do not dig into reserves" |
-| GFP_NOIO / GFP_NOFS | 0xc00 / 0xc40 | yes | process context inside block I/O or filesystem code |
+## Interrupt context: handlers may not sleep
 
-(GFP_ATOMIC was 0xa20 before 6.3, when it also carried ___GFP_ATOMIC.)
-GFP_ATOMIC's `__GFP_HIGH` lets it dip below the min watermark into a
-reserve kept for exactly such callers; it cannot reclaim, so it fails more
-readily than GFP_KERNEL. GFP_KERNEL in process context is not just allowed,
-it is *better*: it can make room, and a large allocation that GFP_ATOMIC
-fails on a fragmented machine (lesson 8) often succeeds.
+A hardware interrupt stops whatever the CPU was doing -- a user program, a
+syscall, the idle loop -- and runs the handler at once, with interrupts
+disabled on that CPU. The handler has no task of its own: it borrows the
+interrupted one, and there is nobody to put to sleep. An interrupt
+handler, and a softirq or tasklet after it, must never sleep: no
+`GFP_KERNEL`, no `vmalloc`, no `mutex_lock`, no `msleep`, no
+`copy_to_user`.
+
+    request_irq(11, function(irq, dev)
+      print(in_irq(), in_atomic(), irqs_disabled())   --> true  true  true
+      local p = kmalloc(64, GFP_ATOMIC)               -- may not sleep
+      kfree(p)
+      return IRQ_HANDLED
+    end, 0, "demo", nil)
+    raise_irq(11)     -- the simulated hardware asserts line 11
+
+What to pass instead, from include/linux/gfp_types.h and the kernel's
+memory allocation guide (Documentation/core-api/memory-allocation.rst):
+
+- `GFP_NOWAIT` (`__GFP_KSWAPD_RECLAIM | __GFP_NOWARN` in current kernels):
+  no direct reclaim; it wakes kswapd and fails if no free page is at hand.
+  The guide's default for atomic context, for allocations with a fallback.
+- `GFP_ATOMIC` (`__GFP_HIGH | __GFP_KSWAPD_RECLAIM` = 0x820): also never
+  sleeps, and `__GFP_HIGH` lets it dip below the zone's min watermark into
+  reserves kept for exactly this. For when the system "will be stressed
+  unless allocation succeeds" (lesson 6 is about what to do when even that
+  fails).
+
+The rule behind all of them: an allocation may sleep if and only if
+`__GFP_DIRECT_RECLAIM` (0x400) is set -- the kernel's
+`gfpflags_allow_blocking()`. `GFP_KERNEL` is 0xcc0 = `__GFP_RECLAIM`
+(direct 0x400 + kswapd 0x800) `| __GFP_IO | __GFP_FS`. `GFP_NOIO` and
+`GFP_NOFS` keep direct reclaim: they only forbid starting I/O or
+filesystem work while reclaiming, so they sleep just the same.
+
+## Spinlocks make any context atomic
+
+A spinlock protects data shared with code that cannot sleep (an interrupt
+handler, another CPU). `spin_lock` disables preemption: while you hold
+it the task must not be scheduled out, or another CPU could spin for ever
+waiting for a lock whose holder sleeps. So between `spin_lock` and
+`spin_unlock` even a syscall is atomic context: `in_atomic()` is true and
+`GFP_KERNEL` is a bug there.
+
+If the lock is also taken by an interrupt handler, process context must
+take it with `spin_lock_irqsave` (which also disables interrupts): with
+plain `spin_lock`, an interrupt arriving on the same CPU while the lock is
+held would spin on it for ever -- its holder cannot run again until the
+handler returns. lockdep, the kernel's lock validator, reports the danger
+the first time it sees the lock used both ways, whether or not the
+interrupt actually arrives at the bad moment ("WARNING: inconsistent lock
+state").
+
+The usual pattern: allocate first, with `GFP_KERNEL`, then take the lock
+only to link the new object in.
+
+    local p = kmalloc(n, GFP_KERNEL)          -- may sleep: no lock held yet
+    if not p then return -ENOMEM end
+    local flags = spin_lock_irqsave(q.lock)   -- atomic from here
+    q.items[#q.items + 1] = p
+    spin_unlock_irqrestore(q.lock, flags)
 
 ## The sleeping-in-atomic BUG
 
-A debug kernel (CONFIG_DEBUG_ATOMIC_SLEEP) checks every function that might
-sleep, and prints when it is called from atomic context:
+A sleeping allocation in atomic context usually *works*: if a free page is
+at hand, the allocator never needs to sleep. It goes wrong only under
+memory pressure -- the task sleeps with a spinlock held or inside an
+interrupt, and the machine deadlocks or crashes ("scheduling while
+atomic"). Such a bug can hide for years. So a debug kernel
+(CONFIG_DEBUG_ATOMIC_SLEEP) checks every call that *might* sleep, whether
+or not it does, in `__might_resched()` (kernel/sched/core.c). kmlab always
+checks. Calling `kmalloc(64, GFP_KERNEL)` from the handler above prints:
 
     BUG: sleeping function called from invalid context at include/linux/sched/mm.h:306
     in_atomic(): 1, irqs_disabled(): 1, non_block: 0, pid: 412, name: insmod
     preempt_count: 10000, expected: 0
-    ...
+    RCU nest depth: 0, expected: 0
+    no locks held by insmod/412.
+    CPU: 0 UID: 0 PID: 412 Comm: insmod Not tainted 6.10.0 #1
     Call Trace:
      <IRQ>
+     dump_stack_lvl
+     __might_resched
+     kmalloc
      ...
 
-Despite the `BUG:`, it is a warning: execution continues, and on a
-production kernel nothing is printed at all -- until the day the
-allocation really sleeps inside an interrupt handler and the machine
-deadlocks or crashes. kmlab always checks. GFP_KERNEL allocations,
-`vmalloc` (it allocates with GFP_KERNEL and maps pages), `msleep`,
-`mutex_lock` and `copy_to_user` all may sleep.
+Read it line by line: where the might-sleep check sits (`might_alloc()` in
+include/linux/sched/mm.h for an allocation); `in_atomic(): 1` and
+`irqs_disabled(): 1` say why it is invalid; pid and name are the task the
+handler borrowed; `preempt_count: 10000` is the hardirq bit
+(HARDIRQ_OFFSET = 0x10000) -- under a spinlock in a syscall it reads
+`preempt_count: 1`; the Call Trace, between `<IRQ>` markers, shows the
+handler and the function that called the sleeping one. Despite its `BUG:`
+prefix this report is a warning: execution continues. It is rate-limited
+(one per second), so fix the first one and look again.
 
-Try it:
-
-    request_irq(11, function()
-      local p = kmalloc(256, GFP_KERNEL)   -- wrong here
-      kfree(p)
-      return IRQ_HANDLED
-    end, 0, "mydev", nil)
-    raise_irq(11)
-    print(dmesg())
+Simplifications: kmlab has one CPU, and it always counts the preempt count
+under spinlocks. A production kernel without CONFIG_PREEMPT_COUNT does not,
+so `in_atomic()` cannot see a spinlock there: never use it to choose your
+flags at run time -- the code's author knows the context and passes the
+flags (the kernel's own functions take a `gfp_t` argument for this reason).
 
 ## Exercises
 
-Start with `kmlab lesson 5 --template > a5.lua`. The tasks call your
-functions in the context their prompt names: from an interrupt handler,
-with a spinlock held, or as a system call.
+`kmlab lesson 5 --template > a5.lua` writes a starting file; answer the
+questions with letters ("a", or "bd" where several are right) or numbers,
+define the two functions, then `kmlab check 5 a5.lua` (add `--hint` when
+stuck). Try your functions first with `kmlab run`: the examples above are a
+good start.
 ]],
   exercises = {
     question{
-      id = "irq_flags", points = 2,
-      prompt = "Which GFP flags does an interrupt handler pass to kmalloc: flags that never sleep and may use the emergency reserves? (the constant, e.g. answers.irq_flags = GFP_SOMETHING)",
-      answer = exact(GFP_ATOMIC),
-      accept = { "GFP_ATOMIC" },
-      feedback = {
-        [GFP_KERNEL] = "GFP_KERNEL can sleep (it includes __GFP_DIRECT_RECLAIM); an interrupt handler cannot.",
-        ["GFP_KERNEL"] = "GFP_KERNEL can sleep (it includes __GFP_DIRECT_RECLAIM); an interrupt handler cannot.",
-        [GFP_NOWAIT] = "GFP_NOWAIT never sleeps either, but it does not use the reserves (no __GFP_HIGH) and does not even warn on failure.",
-        [GFP_NOIO] = "GFP_NOIO still sleeps (direct reclaim), it only avoids starting I/O.",
-      },
-      hints = { "The flag set whose name says it cannot be interrupted by sleep.", "answers.irq_flags = GFP_ATOMIC" },
-    },
-    question{
-      id = "kernel_value", points = 1,
-      prompt = "What is the value of GFP_KERNEL in current kernels? (a number; \"0x...\" is fine)",
-      answer = numeric(0xcc0),
-      feedback = {
-        [0x820] = "0x820 is GFP_ATOMIC.",
-        [0xc00] = "0xc00 is __GFP_RECLAIM alone (GFP_NOIO); GFP_KERNEL adds __GFP_IO and __GFP_FS.",
-        [0x400] = "0x400 is __GFP_DIRECT_RECLAIM alone.",
-      },
-      hints = { "__GFP_RECLAIM (0xc00) | __GFP_IO (0x40) | __GFP_FS (0x80)", "print(string.format(\"0x%x\", GFP_KERNEL))" },
-    },
-    question{
-      id = "syscall", points = 1,
-      prompt = "A read() system call handler needs a 4 KiB bounce buffer. Which flags?",
+      id = "syscall_flags", points = 1,
+      prompt = "The write() syscall of your driver needs a 4 KiB buffer to copy the user's data into. In which context does it run, and which flags should it pass to kmalloc?",
       answer = choice{
-        "GFP_ATOMIC: a syscall is entered through an interrupt",
-        "GFP_KERNEL: a syscall runs in the process context of the calling task and may sleep",
-        "GFP_NOWAIT: syscalls must never block",
-        "it cannot allocate at all",
+        "process context, GFP_KERNEL",
+        "interrupt context, GFP_ATOMIC",
+        "process context, but GFP_ATOMIC to be safe",
+        "a syscall may not allocate memory",
+      correct = 1 },
+      feedback = {
+        b = "A syscall is a trap, not an interrupt: the kernel runs in the process context of the calling program, and may sleep.",
+        c = "GFP_ATOMIC is not 'safer': it cannot reclaim, so it fails more often, and it drains the reserves that interrupt handlers need. In process context, GFP_KERNEL.",
+        d = "Syscalls allocate all the time, in process context, with GFP_KERNEL.",
+      },
+      hints = { "Does the user program's syscall instruction raise a hardware interrupt, or trap on behalf of the program?", "Try it: in a SYSCALL_DEFINE handler, print(in_task(), in_atomic())." },
+    },
+    question{
+      id = "irq_flags", points = 2,
+      prompt = "Which of these may an interrupt handler pass to kmalloc? Several are right: answer with all their letters as a string, e.g. answers.irq_flags = \"ad\" (letters, not the flags' values).",
+      answer = choice{
+        "GFP_KERNEL",
+        "GFP_ATOMIC",
+        "GFP_NOWAIT",
+        "GFP_NOIO",
+        "GFP_KERNEL | __GFP_HIGH",
+      correct = { 2, 3 } },
+      feedback = {
+        a = "GFP_KERNEL can sleep; an interrupt handler cannot.",
+        b = "GFP_ATOMIC is right, and it is not the only one: which other flag never sleeps? (the kernel's memory-allocation guide recommends it for atomic context)",
+        c = "GFP_NOWAIT is right, and it is not the only one: which other flag never sleeps, and may use reserves?",
+        d = "GFP_NOIO still has __GFP_DIRECT_RECLAIM: it sleeps, it only avoids starting I/O while reclaiming.",
+        e = "__GFP_HIGH gives access to reserves, but __GFP_DIRECT_RECLAIM is still set: it can sleep.",
+        ab = "GFP_KERNEL can sleep; an interrupt handler cannot.",
+        ac = "GFP_KERNEL can sleep; an interrupt handler cannot.",
+        abc = "GFP_KERNEL can sleep; an interrupt handler cannot.",
+        bcd = "GFP_NOIO still has __GFP_DIRECT_RECLAIM: it sleeps, it only avoids starting I/O while reclaiming.",
+        bce = "__GFP_HIGH gives access to reserves, but __GFP_DIRECT_RECLAIM is still set: it can sleep.",
+      },
+      hints = {
+        "An allocation may sleep exactly when __GFP_DIRECT_RECLAIM (0x400) is in its flags.",
+        "Print each value in hex: string.format('%x', GFP_NOIO & __GFP_DIRECT_RECLAIM) ... Two of the five have the bit clear.",
+      },
+    },
+    question{
+      id = "sleep_bit", points = 1,
+      prompt = "Which GFP bit decides whether an allocation may sleep? Give its value (a number; 0x... is fine as a string).",
+      answer = numeric(0x400),
+      accept = { "__GFP_DIRECT_RECLAIM" },
+      feedback = {
+        [0x800] = "__GFP_KSWAPD_RECLAIM (0x800) only wakes the kswapd thread; the caller does not wait for it. GFP_ATOMIC has it and never sleeps.",
+        [0xc00] = "0xc00 is __GFP_RECLAIM, two bits: only one of them makes the caller wait.",
+        [0x20] = "__GFP_HIGH (0x20) is about the reserves, not about sleeping.",
+        [0xcc0] = "0xcc0 is the whole of GFP_KERNEL; one bit of it allows sleeping.",
+      },
+      hints = { "gfpflags_allow_blocking() tests one bit: its name says the caller reclaims *directly*.", "print(string.format('0x%x', __GFP_DIRECT_RECLAIM))" },
+    },
+    question{
+      id = "spinlock", points = 1,
+      prompt = "Inside a syscall (process context), your code takes spin_lock(&dev->lock) and then calls kmalloc(256, GFP_KERNEL) before spin_unlock. What does a debug kernel do?",
+      answer = choice{
+        "nothing: a syscall is process context, so GFP_KERNEL is fine",
+        "BUG: sleeping function called from invalid context, because the spinlock made the context atomic",
+        "kmalloc returns NULL because sleeping is not allowed",
+        "the machine deadlocks at once",
       correct = 2 },
       feedback = {
-        a = "A syscall is entered through a trap instruction, not a hardware interrupt: the kernel runs it in the caller's process context.",
-        c = "Syscalls block all the time: read() waiting for data is the classic case.",
+        a = "The spinlock disabled preemption: between spin_lock and spin_unlock in_atomic() is true, even in a syscall.",
+        c = "kmalloc does not look at the context to decide; it trusts its flags. The debug kernel's might-sleep check reports the misuse (and usually the allocation even succeeds, which is why the bug hides).",
+        d = "Usually it works -- a free page is at hand and nothing sleeps. That is why the debug kernel checks every call that might sleep.",
       },
-      hints = { "What is current while a syscall runs?" },
+      hints = { "What does spin_lock do to the preempt count? Try: local l = spin_lock_init(); spin_lock(l); print(in_atomic()); spin_unlock(l)" },
     },
     task{
-      id = "irq_alloc", points = 3, expects = "rx_alloc", template = "len",
-      context = "hardirq",
-      prompt = "Write rx_alloc(len): called from a network card's interrupt handler (hardirq context) when a packet of len bytes arrives; return a buffer of at least len bytes for it, or nil if there is no memory.",
-      setup = function() return 1514 end,
+      id = "irq_event", points = 3, expects = "record_event", template = "irq",
+      prompt = "Write record_event(irq). It is called from an interrupt handler (hardirq context) each time the line fires: allocate a zeroed 32-byte event record, store the line number irq in its first byte, and return the record's address (nil if the allocation fails). The grader raises the line three times.",
+      setup = function() return IRQ end,
+      call = function(record_event, irq)
+        local out = { n = 0 }
+        local ret = request_irq(irq, function(line)
+          out.n = out.n + 1
+          out[out.n] = record_event(line)
+          return IRQ_HANDLED
+        end, 0, "lesson5", nil)
+        if ret ~= 0 then error("grader: request_irq failed: " .. tostring(ret)) end
+        for _ = 1, 3 do raise_irq(irq) end
+        free_irq(irq, nil)
+        return out
+      end,
       check = function(r)
-        if not is_buffer(r.returned, 1514) then
-          return fail("rx_alloc(1514) should return a kmalloc buffer of at least 1514 bytes; got " .. tostring(r.returned) .. ".")
+        local out = r.returned
+        if type(out) ~= "table" or out.n ~= 3 then return fail("the handler should have run three times.") end
+        for i = 1, 3 do
+          local rec = bytes_at(out[i], 32)
+          if rec == nil then return fail("interrupt " .. i .. ": record_event should return the record's address, got " .. tostring(out[i]) .. ".") end
+          if rec:byte(1) ~= IRQ then return fail("the record's first byte should be the line number " .. IRQ .. ", got " .. rec:byte(1) .. ".") end
+          if rec:sub(2) ~= string.rep("\0", 31) then return fail("the rest of the record should be zero: kmalloc does not clear memory; kzalloc (or __GFP_ZERO) does.") end
         end
+        if r.leaked ~= 3 then return fail("three records should be allocated after three interrupts; " .. r.leaked .. " allocation(s) are.") end
         return pass()
       end,
-      hints = { "You are in an interrupt handler: which flags never sleep?", "return kmalloc(len, GFP_ATOMIC)" },
+      hints = {
+        "You are in hardirq context: the flags must not allow sleeping.",
+        "local p = kzalloc(32, GFP_ATOMIC); if not p then return nil end; poke(p, irq); return p",
+      },
     },
     task{
-      id = "under_lock", points = 2, expects = "new_node", template = "value",
-      context = "spinlock",
-      prompt = "Write new_node(value): called with the list's spinlock held; allocate a 16-byte node, store value in its first 4 bytes (string.pack(\"<I4\", value)) and return it (nil on failure).",
-      setup = function() return 42 end,
-      check = function(r)
-        if not is_buffer(r.returned, 16) then return fail("new_node(42) should return a 16-byte node; got " .. tostring(r.returned) .. ".") end
-        local ok, bytes = pcall(peek, r.returned, 4)
-        if not ok or bytes ~= string.pack("<I4", 42) then return fail("the node's first 4 bytes should hold 42 (string.pack(\"<I4\", value)).") end
-        return pass()
-      end,
-      hints = { "A spinlock is held: the code is atomic even though it is not an interrupt.", "kmalloc(16, GFP_ATOMIC)" },
-    },
-    task{
-      id = "syscall_alloc", points = 3, expects = "sys_setup_buffer", template = "size",
-      context = "syscall", boot = { fragmented = true },
-      prompt = "Write sys_setup_buffer(size): the handler of a syscall that allocates a physically contiguous 2 MiB buffer (kmalloc) for the device and keeps it (store it in a global); return 0, or -ENOMEM when the allocation fails. The machine has been up for weeks: free memory is fragmented.",
+      id = "push_msg", points = 3, expects = "push_msg", template = "q, s",
+      prompt = "Write push_msg(q, s), called from a syscall. q is a queue shared with an interrupt handler: q.lock is a spinlock the handler takes too, q.items a list of buffer addresses. Copy the bytes of the string s (no terminating NUL) into a new kmalloc buffer, append its address to q.items while holding q.lock, and return 0 (-ENOMEM if the allocation fails). Allocate with the flags the context allows, and take the lock the way a lock shared with a handler must be taken.",
       setup = function()
-        use_up_high_orders()
-        return 2 * 1024 * 1024
+        local q = { lock = spin_lock_init("q->lock") }
+        local log = {}
+        q.items = setmetatable({}, { __newindex = function(t, k, v)
+          log[#log + 1] = { irqs_off = irqs_disabled(), atomic = in_atomic() }
+          rawset(t, k, v)
+        end })
+        -- The handler has run once already: lockdep knows the lock is taken in hardirq context.
+        request_irq(IRQ, function()
+          spin_lock(q.lock)
+          local _ = #q.items
+          spin_unlock(q.lock)
+          return IRQ_HANDLED
+        end, 0, "lesson5-queue", q)
+        raise_irq(IRQ)
+        return q, MSG, log
+      end,
+      call = function(push_msg, q, s)
+        local ret
+        SYSCALL_DEFINE("lesson5_push", function() ret = push_msg(q, s) return 0 end)
+        user.syscall("lesson5_push")
+        return ret, rawget(q.items, 1), #q.items
       end,
       check = function(r)
-        if r.returned == -ENOMEM then
-          return fail("the allocation failed. In a syscall you are in process context and may sleep: GFP_KERNEL lets the allocator reclaim and compact memory to make a 2 MiB block; GFP_ATOMIC cannot.")
-        end
-        if r.returned ~= 0 then return fail("sys_setup_buffer should return 0 on success; got " .. tostring(r.returned) .. ".") end
-        if r.leaked ~= 1 then return fail("after the syscall, the 2 MiB buffer should still be allocated (" .. r.leaked .. " allocations are).") end
+        local log = r.args[3]
+        local ret, p, n = r.results[1], r.results[2], r.results[3]
+        if ret ~= 0 then return fail("push_msg should return 0 on success, got " .. tostring(ret) .. ".") end
+        if n ~= 1 then return fail("q.items should hold one address after the call; it holds " .. tostring(n) .. ".") end
+        if bytes_at(p, #MSG) ~= MSG then return fail("q.items[1] should be the address of a buffer holding the message's bytes.") end
+        if #log ~= 1 then return fail("append with q.items[#q.items + 1] = p (or table.insert), so the queue sees it.") end
+        if not log[1].atomic then return fail("you changed q.items without holding q.lock: the interrupt handler may be reading it at that moment.") end
+        if not log[1].irqs_off then return fail("take q.lock with spin_lock_irqsave: the handler takes it too.") end
+        if r.leaked ~= 1 then return fail("exactly one buffer (the message's) should stay allocated; " .. r.leaked .. " allocation(s) did.") end
         return pass()
       end,
-      hints = { "Which flags may sleep to make room, and are you allowed to sleep here?", "buffer = kmalloc(size, GFP_KERNEL); if not buffer then return -ENOMEM end; return 0" },
+      hints = {
+        "Two rules: nothing that sleeps while the spinlock is held, and a lock shared with an interrupt handler is taken with interrupts disabled.",
+        "kmalloc(#s, GFP_KERNEL) and poke first, then local flags = spin_lock_irqsave(q.lock); q.items[#q.items + 1] = p; spin_unlock_irqrestore(q.lock, flags)",
+      },
     },
   },
 }

@@ -1,181 +1,268 @@
--- Lesson 6: when allocation fails in an interrupt handler.
--- Vocabulary: lessons/README.md.
+-- Lesson 6: when allocation fails in an interrupt handler. Vocabulary: lessons/README.md.
 
-local BUFSIZE = 1536
+local IRQ = 12
+local PKT = 1000          -- bytes per packet
+local BUF = 2048          -- bytes per pool buffer
+local POOL = 8            -- buffers in the pool at probe
+local LOW = 4             -- refill when fewer are free
 
--- What the defer task's refill function saw when it ran.
-local deferred = {}
-
--- Exhausts memory the way a machine under heavy load looks to an interrupt
--- handler: the free lists down to the min watermark, then GFP_ATOMIC's
--- reserve below it. Nothing is reclaimable on this freshly booted machine.
-local function exhaust_memory()
-  for order = MAX_PAGE_ORDER, 0, -1 do
-    while __get_free_pages(__GFP_NOWARN, order) do end
+-- Memory pressure: takes every page GFP_KERNEL can get (reclaiming the page
+-- cache), then every page GFP_ATOMIC can get (the reserves), then gives
+-- `keep` pages back. Returns the hog's pages, to release the pressure later.
+local function squeeze(keep)
+  local hog = {}
+  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
+    while true do
+      local p = __get_free_pages(gfp, 0)
+      if not p then break end
+      hog[#hog + 1] = p
+    end
   end
-  while kmalloc(BUFSIZE, GFP_ATOMIC | __GFP_NOWARN) do end
+  for _ = 1, keep do free_page(table.remove(hog)) end
+  return hog
 end
 
-local function is_buffer(p)
-  if math.type(p) ~= "integer" then return false end
-  local ok, size = pcall(ksize, p)
-  return ok and math.type(size) == "integer" and size >= BUFSIZE
+local function release(hog)
+  for i = 1, #hog do free_page(hog[i]) end
+  return #hog
+end
+
+local function packet(i)
+  return string.format("packet %03d ", i) .. string.rep(string.char(65 + i % 26), PKT - 11)
+end
+
+local function bytes_at(addr, n)
+  if math.type(addr) ~= "integer" then return nil end
+  local ok, s = pcall(peek, addr, n)
+  if ok then return s end
+  return nil
 end
 
 return lesson{
   id = "06-allocation-failure",
   title = "When allocation fails: strategies for interrupt handlers",
   text = [[
-# When allocation fails in an interrupt handler
+# When allocation fails
 
-Lesson 5 said: in an interrupt handler, allocate with GFP_ATOMIC. This
-lesson is about the day GFP_ATOMIC returns NULL -- which, on a busy machine
-receiving packets faster than it can process them, is a normal day.
+An interrupt handler may not sleep (lesson 5), so it cannot wait for the
+kernel to reclaim memory. Under memory pressure its allocations fail. A
+driver that crashes, or loses its receive ring, when that happens is a
+driver that takes the machine down on a busy day. This lesson is about the
+ways real drivers stay up.
 
-## Why GFP_ATOMIC fails
+## Watermarks and the reserves
 
-Each zone has watermarks (min, low, high; /proc/zoneinfo). Below *low*,
-allocations wake kswapd to reclaim in the background. Below *min*, ordinary
-allocations must reclaim directly -- sleep -- or fail. GFP_ATOMIC's
-`__GFP_HIGH` lets it go somewhat below min, into a reserve kept for callers
-that cannot sleep. When that reserve is gone, it fails: it cannot wait for
-kswapd, it cannot reclaim, it cannot compact. (GFP_NOWAIT has no
-`__GFP_HIGH` and fails earlier.)
+Each zone has three watermarks, in pages (`cat("/proc/zoneinfo")`: `min`,
+`low`, `high`). When free memory falls below `low`, allocations wake
+kswapd, which reclaims in the background until the zone is above `high`.
+An ordinary allocation is refused once free memory would fall to `min`;
+a sleeping one (GFP_KERNEL) then reclaims directly and waits.
 
-## What a handler does about it
+The pages below `min` are a reserve for those who cannot wait. In 6.x
+(`__zone_watermark_ok()` in mm/page_alloc.c):
 
-1. **Preallocate** in process context. At probe time (or when the interface
-   comes up) fill a ring or pool of buffers with GFP_KERNEL, which may sleep
-   and reclaim. The handler takes buffers from the pool and never
-   allocates in the common case. (The kernel's `mempool_t` packages the
-   idea: a reserve of elements guaranteed to be there.)
-2. **GFP_ATOMIC as the fallback**, with `__GFP_NOWARN`: you expect it may
-   fail and you handle it, so the "page allocation failure" splat with its
-   memory dump is noise.
-3. **Drop gracefully.** No buffer means the packet is dropped: count it
-   (`rx_dropped` in the interface's statistics), give the device its old
-   buffer back, return IRQ_HANDLED. Networking survives lost packets; the
-   sender retransmits.
-4. **Defer the refill** to process context: `schedule_work(refill)`. The
-   work item runs in a kworker, where GFP_KERNEL may sleep and reclaim to
-   top the pool up again.
+- `__GFP_HIGH` (in `GFP_ATOMIC`) lowers the mark by half: min - min/2;
+- a non-blocking allocation that may use reserves (`ALLOC_NON_BLOCK`:
+  GFP_ATOMIC again) takes another quarter off what is left.
 
-What a handler must never do: loop until the allocation succeeds (nothing
-will free memory while this CPU spins in the handler with interrupts
-off), or switch to GFP_KERNEL (the sleeping-in-atomic BUG, and a
-deadlock if it really sleeps).
+So a GFP_ATOMIC allocation succeeds down to 3/8 of `min`, while
+`GFP_NOWAIT` stops at `min` itself. (A 2.6 kernel had the same two steps
+under the names ALLOC_HIGH and ALLOC_HARDER.) The reserve is small -- on
+kmlab's 64 MiB machine the Normal zone's min watermark is 165 pages, of
+which GFP_ATOMIC may use about a hundred -- and shared by every driver in
+the system: GFP_ATOMIC makes failure rarer, never impossible. Every atomic
+allocation needs a plan for NULL; pass `__GFP_NOWARN` when you have one,
+so a busy day does not fill the log with allocation-failure warnings.
 
-What kmlab simplifies: kswapd's reclaim happens at once rather than in the
-background, and the tasks' machines are drained artificially.
+## The strategies
 
-## Exercises
+**Preallocate.** Whatever the handler needs for sure, allocate at probe
+time, in process context, with GFP_KERNEL: the receive ring and its
+buffers exist before the first interrupt. A network driver's RX ring is
+exactly this: the handler *swaps* a full buffer for an empty one.
 
-Start with `kmlab lesson 6 --template > a6.lua`. A ring is a table:
+**Keep a pool.** Preallocate spares and take them in the handler
+without calling the allocator at all. The kernel's `mempool` (mempool_create,
+mempool_alloc) does this for the block layer: a minimum number of elements
+guaranteed to exist, so that writing out dirty pages -- which is how memory
+gets freed -- can always make progress. (kmlab has no mempool; a Lua list
+of buffers plays the pool.)
 
-    ring = { size = 1536, target = 16, pool = { addr, addr, ... }, dropped = 0 }
+**Defer.** The handler does only what must be done now; the rest moves to
+process context. `schedule_work(fn)` queues fn for a kworker, where
+GFP_KERNEL is fine: refill the pool there, before it runs dry.
+
+**Drop gracefully.** When there is no buffer, the packet is lost -- and
+that is acceptable: networks drop packets, TCP retransmits. The handler
+counts the drop (`rx_dropped` in `ip -s link`), leaves the ring intact
+(the old buffer stays in its slot, to be reused), acknowledges the
+interrupt and returns IRQ_HANDLED. What it must not do:
+
+- retry in a loop: with interrupts off on this CPU nothing on it can free
+  memory; the loop spins until the watchdog fires;
+- fall back to GFP_KERNEL: the sleeping-in-atomic BUG of lesson 5;
+- return IRQ_NONE: that means "not my device"; after enough of them the
+  kernel disables the line ("irq N: nobody cared");
+- use the NULL pointer anyway: an Oops in interrupt context is a panic.
+
+## Making pressure in kmlab
+
+    boot{ram = "64M"}
+    local hog = {}
+    while true do                     -- take everything GFP_KERNEL can get
+      local p = __get_free_pages(GFP_KERNEL | __GFP_NOWARN, 0)
+      if not p then break end
+      hog[#hog + 1] = p
+    end
+    print(kmalloc(1000, GFP_NOWAIT))  --> nil: at the min watermark
+    print(kmalloc(1000, GFP_ATOMIC))  --> an address: the reserves
+
+The tasks below run under such pressure. (Simplification: kmlab has one
+CPU and no per-cpu page lists, and its reclaim is deterministic.)
 ]],
   exercises = {
     question{
-      id = "on_failure", points = 2,
-      prompt = "A network card's interrupt handler gets nil from kmalloc(len, GFP_ATOMIC) for a received packet. What should it do?",
+      id = "reserves", points = 1,
+      prompt = "Under memory pressure, kmalloc(1000, GFP_NOWAIT) returns NULL but kmalloc(1000, GFP_ATOMIC) succeeds. Why?",
       answer = choice{
-        "retry the allocation until it succeeds",
-        "allocate with GFP_KERNEL instead, which tries harder",
-        "drop the packet, count the drop, and let process context (a work item) refill the buffers",
-        "call panic(): the machine is out of memory",
-      correct = 3 },
+        "GFP_ATOMIC's __GFP_HIGH lets it allocate below the zone's min watermark, from the reserves",
+        "GFP_ATOMIC sleeps briefly until memory is free",
+        "GFP_ATOMIC reclaims the page cache directly",
+        "GFP_ATOMIC has a zone of its own",
+      correct = 1 },
       feedback = {
-        a = "Nothing frees memory while this CPU spins in the handler with interrupts off: at best a long stall, at worst a lockup.",
-        b = "GFP_KERNEL may sleep: in an interrupt handler that is the sleeping-in-atomic BUG (lesson 5).",
-        d = "A transient shortage of atomic memory is routine on a busy machine; dropping a packet is the normal answer.",
+        b = "GFP_ATOMIC never sleeps: that is the point of it.",
+        c = "Direct reclaim needs __GFP_DIRECT_RECLAIM, which GFP_ATOMIC does not have; it can only wake kswapd.",
+        d = "There is no atomic zone; there is a reserve below each zone's min watermark.",
       },
-      hints = { "Networking protocols tolerate lost packets." },
+      hints = { "Look at the watermarks in cat(\"/proc/zoneinfo\"): which flag lets an allocation go below min?" },
     },
     question{
-      id = "reserve", points = 1,
-      prompt = "Why can GFP_ATOMIC succeed when GFP_NOWAIT already fails?",
+      id = "watermark", points = 1,
+      prompt = "A zone's min watermark is 160 pages. Ignoring lowmem_reserve, an order-0 GFP_ATOMIC allocation in 6.x succeeds as long as the zone has more than how many free pages?",
+      answer = numeric(60),
+      feedback = {
+        [160] = "160 is where GFP_NOWAIT stops; GFP_ATOMIC may go lower.",
+        [80] = "That is __GFP_HIGH's half; GFP_ATOMIC is also non-blocking, which takes another quarter off what is left.",
+        [40] = "The quarter is taken from what is left after halving (80), not from min.",
+        [0] = "Even GFP_ATOMIC keeps part of the reserve: only __GFP_MEMALLOC (memory reclaim itself) ignores the watermarks.",
+      },
+      hints = { "min - min/2, then minus a quarter of the result.", "160 - 80 = 80; 80 - 20 = ?" },
+    },
+    question{
+      id = "on_null", points = 2,
+      prompt = "In a network card's receive interrupt handler, kmalloc(2048, GFP_ATOMIC) for the replacement buffer returned NULL. What should the handler do?",
       answer = choice{
-        "GFP_ATOMIC sleeps briefly",
-        "GFP_ATOMIC includes __GFP_HIGH: it may use part of the reserve below the min watermark",
-        "GFP_ATOMIC takes memory from other CPUs",
-        "it cannot: they are the same flags",
-      correct = 2 },
-      feedback = { a = "Neither may sleep.", d = "GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM (0x820); GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN (0x2800)." },
-      hints = { "Compare the bits of GFP_ATOMIC (0x820) and GFP_NOWAIT (0x2800)." },
+        "try again in a loop until it succeeds",
+        "try again with GFP_KERNEL, which tries harder",
+        "drop this packet: leave the old buffer in the ring slot, count the drop, schedule work to refill later, return IRQ_HANDLED",
+        "return IRQ_NONE so that the interrupt is retried",
+      correct = 3 },
+      feedback = {
+        a = "With interrupts off on this CPU nothing can free memory for you: the loop spins until the watchdog reports a lockup.",
+        b = "GFP_KERNEL can sleep; an interrupt handler cannot (the sleeping-in-atomic BUG).",
+        d = "IRQ_NONE means 'not my device'. Enough of them and the kernel disables the line: 'irq N: nobody cared'.",
+      },
+      hints = { "Networks lose packets all the time; a ring without buffers is much worse." },
     },
     task{
-      id = "preallocate", points = 2, expects = "rx_ring_init", template = "ring",
-      prompt = "Write rx_ring_init(ring): called at probe time (process context): fill ring.pool with ring.target buffers of ring.size bytes each and return 0; if an allocation fails, free what you allocated, empty the pool and return -ENOMEM.",
-      setup = function() return { size = BUFSIZE, target = 16, pool = {}, dropped = 0 } end,
-      check = function(r)
-        local ring = r.args[1]
-        if r.returned ~= 0 then return fail("rx_ring_init should return 0 when it could fill the pool; got " .. tostring(r.returned) .. ".") end
-        if type(ring.pool) ~= "table" or #ring.pool ~= 16 then return fail("ring.pool should hold ring.target = 16 buffers.") end
-        local seen = {}
-        for i = 1, 16 do
-          local b = ring.pool[i]
-          if not is_buffer(b) or seen[b] then return fail("ring.pool[" .. i .. "] is not a distinct buffer of at least " .. BUFSIZE .. " bytes.") end
-          seen[b] = true
-        end
-        if r.leaked ~= 16 then return fail("exactly the 16 pool buffers should be allocated; " .. r.leaked .. " allocations are.") end
-        return pass()
+      id = "atomic_copy", points = 3, expects = "copy_packet", template = "data",
+      allow_reports = { "allocation-failure", "warning" },
+      prompt = "Write copy_packet(data): called from a network card's interrupt handler for each received packet (a 1000-byte string), it returns a kmalloc'ed copy of the packet, or nil when there is no memory (the packet is dropped). The grader sends 40 packets while the machine is under heavy memory pressure: the packets matter, so use the reserves -- get as many copies as the kernel can give an interrupt handler, and never crash.",
+      boot = { ram = "64M" },
+      setup = function() return squeeze(5) end,
+      call = function(copy_packet, hog)
+        local got = { n = 0 }
+        request_irq(IRQ, function()
+          got.n = got.n + 1
+          got[got.n] = copy_packet(packet(got.n))
+          return IRQ_HANDLED
+        end, 0, "lesson6-nic", nil)
+        for _ = 1, 40 do raise_irq(IRQ) end
+        free_irq(IRQ, nil)
+        return got, release(hog)
       end,
-      hints = { "At probe time you may sleep: GFP_KERNEL.", "for i = 1, ring.target do local b = kmalloc(ring.size, GFP_KERNEL) ... ring.pool[i] = b end" },
-    },
-    task{
-      id = "rx_irq", points = 3, expects = "rx_take_buffer", template = "ring",
-      context = "hardirq", max_instructions = 100000,
-      prompt = "Write rx_take_buffer(ring): called from the interrupt handler for each received packet, with memory exhausted. Take a buffer from ring.pool if it has one (table.remove); otherwise try kmalloc(ring.size, ...) with flags fit for an interrupt handler that expects failure; if that fails, count the drop (ring.dropped = ring.dropped + 1) and return nil. Return the buffer. The pool holds 2 buffers; four packets arrive.",
-      setup = function()
-        local ring = { size = BUFSIZE, target = 16, pool = {}, dropped = 0 }
-        ring.pool[1] = kmalloc(BUFSIZE, GFP_KERNEL)
-        ring.pool[2] = kmalloc(BUFSIZE, GFP_KERNEL)
-        exhaust_memory()
-        return ring
-      end,
-      call = function(f, ring) return f(ring), f(ring), f(ring), f(ring) end,
       check = function(r)
-        local ring = r.args[1]
-        if not is_buffer(r.results[1]) or not is_buffer(r.results[2]) then
-          return fail("the first two packets should get the two pool buffers.")
+        local got, freed = r.results[1], r.results[2]
+        if type(got) ~= "table" or got.n ~= 40 then return fail("the handler should have run 40 times.") end
+        local copies = 0
+        for i = 1, 40 do
+          local p = got[i]
+          if p ~= nil then
+            if bytes_at(p, PKT) ~= packet(i) then return fail("packet " .. i .. ": the returned address does not hold a copy of the packet.") end
+            copies = copies + 1
+          end
         end
-        if r.results[3] ~= nil or r.results[4] ~= nil then
-          return fail("memory is exhausted and the pool is empty: packets 3 and 4 must be dropped (return nil).")
+        if copies == 0 then return fail("no packet was copied: under pressure an allocation that cannot use the reserves (GFP_NOWAIT) fails; GFP_ATOMIC may go below the min watermark.") end
+        if copies < 20 then return fail("only " .. copies .. " of 40 packets were copied; the reserves allow 20 here.") end
+        if math.type(freed) ~= "integer" or r.leaked + freed ~= copies then
+          return fail("one allocation per copied packet should remain, and nothing else.")
         end
-        if ring.dropped ~= 2 then return fail("two packets were dropped; ring.dropped is " .. tostring(ring.dropped) .. ".") end
-        return pass()
+        return pass(copies .. " of 40 packets copied; the rest dropped without a crash.")
       end,
       hints = {
-        "In a handler: GFP_ATOMIC. And a failure you expect and handle should not print a warning.",
-        "local b = table.remove(ring.pool) or kmalloc(ring.size, GFP_ATOMIC | __GFP_NOWARN); if not b then ring.dropped = ring.dropped + 1 end; return b",
+        "kmalloc can return nil here: return nil then, do not touch the pointer.",
+        "local p = kmalloc(#data, GFP_ATOMIC | __GFP_NOWARN); if not p then return nil end; poke(p, data); return p",
       },
     },
     task{
-      id = "defer", points = 2, expects = "rx_out_of_buffers", template = "ring",
-      context = "hardirq",
-      prompt = "Write rx_out_of_buffers(ring): called from the interrupt handler when the pool is empty and GFP_ATOMIC failed. Count the drop and arrange for ring.refill (a function that refills the pool with GFP_KERNEL) to run later in process context. Do not call it directly: it sleeps.",
+      id = "pool", points = 4, expects = "rx_packet", template = "pool, data",
+      boot = { ram = "64M" },
+      prompt = "Write rx_packet(pool, data), called from an interrupt handler for each received packet (a 1000-byte string). pool.free is a list of preallocated 2048-byte buffers (8 at probe). Take a buffer from pool.free (table.remove), copy the packet into it and append {buf = address, len = #data} to pool.rx. If pool.free is empty, drop the packet: add 1 to pool.dropped. Do not allocate in the handler: memory is exhausted. Whenever fewer than pool.low (4) buffers remain free, schedule work (schedule_work) that refills pool.free with kmalloc'ed 2048-byte buffers up to pool.size (8), in process context. Return IRQ_HANDLED. The grader sends a burst of 12 packets under total memory pressure, lets the pressure ease, lets the work run, then sends 6 more and lets the work run again.",
       setup = function()
-        local ring = { size = BUFSIZE, target = 16, pool = {}, dropped = 0 }
-        deferred.ran, deferred.in_process = false, false
-        ring.refill = function()
-          deferred.ran = true
-          deferred.in_process = in_task() and not in_atomic()
-        end
-        exhaust_memory()
-        return ring
+        local pool = { free = {}, rx = {}, dropped = 0, size = POOL, low = LOW }
+        for i = 1, POOL do pool.free[i] = kmalloc(BUF, GFP_KERNEL) end
+        return pool, squeeze(0)
+      end,
+      call = function(rx_packet, pool, hog)
+        local n, rets = 0, {}
+        request_irq(IRQ, function()
+          n = n + 1
+          rets[n] = rx_packet(pool, packet(n))
+          return IRQ_HANDLED
+        end, 0, "lesson6-pool", nil)
+        for _ = 1, 12 do raise_irq(IRQ) end
+        local freed = release(hog)
+        flush_scheduled_work()
+        for _ = 1, 6 do raise_irq(IRQ) end
+        flush_scheduled_work()          -- the second burst left 2 free: the refill runs again
+        free_irq(IRQ, nil)
+        return pool, rets, freed
       end,
       check = function(r)
-        local ring = r.args[1]
-        -- What the learner deferred has run by now (the grader runs pending
-        -- tasklets and work after the call, as the kernel would).
-        if deferred.ran and not deferred.in_process then
-          return fail("ring.refill ran in atomic context -- called from the handler itself, or from a tasklet (softirq context, still atomic): it must run from a work item.")
+        local pool, rets, freed = r.results[1], r.results[2], r.results[3]
+        if type(pool) ~= "table" or type(pool.rx) ~= "table" or type(pool.free) ~= "table" then return fail("pool.rx and pool.free should still be lists.") end
+        for i = 1, 18 do
+          if rets[i] ~= IRQ_HANDLED then return fail("rx_packet should return IRQ_HANDLED for every packet (packet " .. i .. ": " .. tostring(rets[i]) .. ").") end
         end
-        if ring.dropped ~= 1 then return fail("count the dropped packet: ring.dropped should be 1, it is " .. tostring(ring.dropped) .. ".") end
-        if not deferred.ran then return fail("ring.refill never ran: queue it on the system workqueue with schedule_work(ring.refill).") end
+        if math.type(pool.dropped) == "integer" and pool.dropped > 4 then
+          return fail("packets of the second burst were dropped (pool.dropped is " .. pool.dropped .. "): the pool was not refilled before it came. Schedule work that kmallocs new buffers with GFP_KERNEL: it runs in process context, once the pressure has eased.")
+        end
+        if pool.dropped ~= 4 then return fail("8 buffers for a burst of 12 packets: 4 should have been dropped, pool.dropped is " .. tostring(pool.dropped) .. ".") end
+        if #pool.rx ~= 14 then
+          if #pool.rx == 8 then return fail("the second burst found no buffers: the pool was not refilled. Schedule work that kmallocs new buffers with GFP_KERNEL.") end
+          return fail("14 packets (8 + 6) should be in pool.rx, there are " .. #pool.rx .. ".")
+        end
+        local want = {}
+        for i = 1, 8 do want[i] = i end
+        for i = 13, 18 do want[#want + 1] = i end
+        for j, i in ipairs(want) do
+          local e = pool.rx[j]
+          if type(e) ~= "table" or e.len ~= PKT or bytes_at(e.buf, PKT) ~= packet(i) then
+            return fail("pool.rx[" .. j .. "] should be {buf = a buffer holding packet " .. i .. ", len = " .. PKT .. "}.")
+          end
+        end
+        if #pool.free ~= 8 then return fail("after the second burst (2 left) and the second refill, 8 buffers should be free, there are " .. #pool.free .. ".") end
+        if math.type(freed) ~= "integer" or r.leaked + freed ~= 14 then
+          return fail("the buffers should be the 8 of the probe plus 8 and 6 from the two refills, nothing else: " .. tostring(r.leaked + (math.type(freed) == "integer" and freed or 0)) .. " new allocation(s) remain.")
+        end
         return pass()
       end,
-      hints = { "A work item runs in process context (a kworker).", "schedule_work(ring.refill)" },
+      allow_reports = { "allocation-failure", "warning" },
+      hints = {
+        "The handler never calls kmalloc: it only moves buffers from pool.free to pool.rx. The refill is a function you give to schedule_work; it runs in a kworker, where GFP_KERNEL is allowed.",
+        "if #pool.free < pool.low then schedule_work(function() while #pool.free < pool.size do local b = kmalloc(2048, GFP_KERNEL); if not b then break end; pool.free[#pool.free + 1] = b end end) end",
+      },
     },
   },
 }

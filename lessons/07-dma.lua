@@ -1,169 +1,273 @@
--- Lesson 7: DMA and physically contiguous memory. Vocabulary: lessons/README.md.
+-- Lesson 7: DMA. Vocabulary: lessons/README.md.
 
-local PAYLOAD = string.rep("packet!", 428) -- 2996 bytes
+local RX_LEN = 6000                 -- more than a page: a vmalloc buffer would span two frames
+local TX = string.rep("0123456789abcdef", 375)   -- 6000 bytes to send
 
-local function new_reports_since(n)
-  local all = reports()
-  local out = {}
-  for i = n + 1, #all do out[#out + 1] = all[i] end
-  return out
+-- The device's view of the bytes at a bus address, or nil.
+local function device_read(dev, dma, n)
+  if math.type(dma) ~= "integer" or dma == DMA_MAPPING_ERROR then return nil end
+  local ok, s = pcall(dev.dma_read, dev, dma, n)
+  if ok then return s end
+  return nil
 end
 
 return lesson{
   id = "07-dma",
-  title = "DMA: what a device needs from memory",
+  title = "DMA: devices see physical memory",
   text = [[
-# DMA: what a device needs from memory
+# DMA: devices see physical memory
 
-A network card does not ask the CPU to copy each received packet. It
-writes the packet into memory itself -- direct memory access -- and raises
-an interrupt when it is done. To do that, the driver tells the device where
-to write, and here is the catch: the device does not go through the CPU's
-MMU. It sees bus addresses, which on a PC without an IOMMU are physical
-addresses, and it moves a transfer of N bytes to N *consecutive* bus
-addresses.
+A network card receiving a packet does not hand it to the CPU byte by
+byte. The driver tells the card *where* in memory to put it, and the card
+writes it there itself, as a bus master: direct memory access. Then it
+raises an interrupt to say it is done.
 
-So a DMA buffer must be physically contiguous for as long as the device
-uses it. kmalloc memory is (lesson 3); vmalloc memory is not, and neither is
-a user buffer. A device handed the physical address of the first page of a
-vmalloc buffer writes straight across whatever frames follow it -- someone
-else's memory.
+## The device has no MMU
 
-## The DMA API
+The CPU's loads and stores go through the page tables (lesson 3). The
+device's do not: it puts an address on the bus, and on a plain PC bus
+that address is a *physical* address. The device writes a buffer from its
+first byte to its last at consecutive physical addresses. So memory for DMA
+must be physically contiguous -- or the device writes into whatever frames
+follow the buffer's first page.
 
-Drivers never compute bus addresses themselves (`__pa` would be wrong with
-an IOMMU, with bounce buffering, with a device that sees memory at an
-offset). They ask the DMA API:
+    kmalloc   one buddy block: consecutive frames        good for DMA
+    vmalloc   one page here, one page there              never hand it to a device
 
-* **Streaming mappings**, for a buffer used for one transfer:
+(Real machines often have an IOMMU, which translates bus addresses like an
+MMU for devices, and the DMA API then hands out I/O virtual addresses.
+kmlab has none: a DMA address is the physical address. The rules below are
+the same either way, because a driver cannot know which machine it runs on.)
 
-      dma = dma_map_single(dev, cpu_addr, size, DMA_FROM_DEVICE)
-      if dma_mapping_error(dev, dma) then ... end  -- always check
-      -- start the device; it writes; its interrupt says it is done
-      dma_unmap_single(dev, dma, size, DMA_FROM_DEVICE)
-      -- only now may the CPU read the data
+## Streaming mappings: dma_map_single
 
-  The direction (DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL) lets the
-  kernel do the right cache maintenance on machines that need it.
-  CONFIG_DMA_API_DEBUG (kmlab has it) reports a driver that never checks
-  `dma_mapping_error`.
+A driver does not compute bus addresses itself (`__pa` is not a bus
+address when there is an IOMMU). It asks the DMA API:
 
-* **Coherent allocations**, for memory shared with the device for its whole
-  life, such as a ring of descriptors:
+    local dev = pci_device{name = "demo", dma_mask_bits = 32}
+    local buf = kmalloc(2048, GFP_KERNEL)
+    local dma = dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE)
+    if dma_mapping_error(dev, dma) then kfree(buf) return -ENOMEM end
+    -- program dma into the device; the device writes; its interrupt says it is done
+    dma_unmap_single(dev, dma, 2048, DMA_FROM_DEVICE)
+    -- only now may the CPU read buf
 
-      cpu, dma = dma_alloc_coherent(dev, size, GFP_KERNEL)
-      dma_free_coherent(dev, size, cpu, dma)
+The direction says who writes: `DMA_TO_DEVICE` (the device reads: a packet
+to send), `DMA_FROM_DEVICE` (the device writes: a received packet),
+`DMA_BIDIRECTIONAL`. Between map and unmap the buffer belongs to the device;
+on machines whose caches are not coherent with DMA, the map and unmap calls
+are where the kernel writes back or invalidates the cache lines, which is
+why the CPU must not touch the buffer in between. Always test the result
+with `dma_mapping_error`: mapping can fail. Unmap with the same size and
+direction. The DMA debugging code (CONFIG_DMA_API_DEBUG, kernel/dma/debug.c;
+kmlab always has it) checks all of this and reports "DMA-API: ..." warnings.
 
-`dma_map_single` of a vmalloc address is refused outright: the kernel
-warns "rejecting DMA map of vmalloc memory" and returns DMA_MAPPING_ERROR.
-A buffer that some other subsystem allocated with vmalloc (or that came
-from user space) has to be copied into a DMA-able buffer first -- a bounce
-buffer -- or mapped page by page with a scatter-gather list
-(`dma_map_sg`; not in kmlab).
+## Coherent allocations: dma_alloc_coherent
 
-In kmlab a device is `pci_device{name=..., irq=..., dma_mask_bits=...}`,
-and the simulated hardware side is `dev:dma_write(dma, bytes)` and
-`dev:dma_read(dma, n)`: they move bytes through bus addresses, contiguously,
-exactly as a bus master would. What kmlab simplifies: no IOMMU (bus address
-= physical address), no cache effects, one device at a time.
+Some memory is shared for as long as the driver runs: a ring of
+descriptors that the driver fills and the device reads and updates. For
+that there is
+
+    local cpu, dma = dma_alloc_coherent(dev, 4096, GFP_KERNEL)   -- zeroed
+    ...
+    dma_free_coherent(dev, 4096, cpu, dma)
+
+which returns both addresses at once: one for the CPU, one to program into
+the device. It picks memory the device can reach.
+
+## vmalloc memory and devices
+
+`dma_map_single` takes a kernel virtual address and converts it with
+`virt_to_page` arithmetic, valid only in the direct map. Given a vmalloc
+address, old kernels (kmlab's `boot{era="2.6"}`) computed a meaningless
+frame, dma-debug warned "device driver maps memory from vmalloc area", and
+the device then wrote on contiguously past the buffer's first page, into
+frames that belong to someone else. Since 5.18 `dma_map_single` refuses:
+
+    demo 0000:00:03.0: rejecting DMA map of vmalloc memory
+
+(a WARN, once) and returns `DMA_MAPPING_ERROR`. The same check catches
+buffers on the stack, which are vmalloc memory with CONFIG_VMAP_STACK.
+To see the corruption on a 6.x machine, hand the device one vmalloc page
+and a length of two pages with `dma_map_page`, which maps from a page on:
+
+    boot{fragmented = true}
+    local dev = pci_device{name = "demo"}
+    local v = vmalloc(8192)
+    local d = dma_map_page(dev, vmalloc_to_page(v), 0, 8192, DMA_FROM_DEVICE)
+    dev:dma_write(d, string.rep("B", 8192))   -- the device side, as kmlab simulates it
+    --> DMA-API: demo 0000:00:03.0: device wrote to frames its mapping does not own ...
+    --> DMA-API: victim pfn 0x... [bytes 4096-8191 of the transfer] owned by ...
+
+and `peek(v + 4096, 4)` shows the second page of your buffer never received
+anything: those bytes went to a stranger's frame.
+
+## DMA masks and GFP_DMA
+
+A device drives only so many address lines. Its DMA mask says which bus
+addresses it can reach: 32 bits for most PCI devices, 64 for modern ones,
+24 for ISA-era devices (and a few broken PCI ones) -- physical memory below
+16 MiB only. That is why x86 has ZONE_DMA (lesson 9): `GFP_DMA` asks for
+memory there. `dma_map_single` of a buffer the mask does not reach fails
+(kmlab prints the kernel's "DMA addr ... overflow" warning; a real kernel
+may instead bounce the data through swiotlb, a pool of low memory, at the
+cost of a copy). `dma_alloc_coherent` looks at the mask itself and picks
+the zone. The kernel's guide (Documentation/core-api/memory-allocation.rst)
+says to prefer the dma_alloc* functions over GFP_DMA where you can.
+
+## Buffers that other code hands you
+
+A driver's transmit function often gets its data from another subsystem:
+a filesystem, a network protocol, a user of your library. It cannot assume
+that memory came from kmalloc. The careful driver checks:
+`is_vmalloc_addr(buf)` (or `virt_addr_valid`); if the buffer is not in the
+direct map, it copies the data into a DMA-able buffer of its own -- a
+*bounce buffer* -- and maps that, or it maps the vmalloc pages one by one
+with `vmalloc_to_page` for a device that takes a list of segments
+(scatter-gather). And a buffer you have passed on to someone else, or one
+the device still owns, is not yours to free or reuse.
 
 ## Exercises
 
-Start with `kmlab lesson 7 --template > a7.lua`. Each task gets a device:
-
-    local dev = pci_device{name = "nic0", irq = 11, dma_mask_bits = 32}
+The devices here are simulated PCI devices: `pci_device{name=, dma_mask_bits=}`.
+The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
 ]],
   exercises = {
     question{
-      id = "why", points = 1,
-      prompt = "Why must a buffer a device writes by DMA be physically contiguous (without an IOMMU)?",
+      id = "why_contig", points = 1,
+      prompt = "Why must a buffer for dma_map_single be physically contiguous?",
       answer = choice{
-        "the device is faster with large pages",
-        "the device does not use the CPU's page tables: it writes a transfer to consecutive bus (physical) addresses",
-        "vmalloc memory is slower",
-        "the kernel cannot free non-contiguous memory from an interrupt handler",
-      correct = 2 },
-      feedback = { a = "Speed is not the issue: correctness is. The device cannot translate virtual addresses." },
-      hints = { "Does the device know about the CPU's virtual addresses?" },
-    },
-    question{
-      id = "bus_addr", points = 2,
-      prompt = "On kmlab's x86_32 machine without an IOMMU, a kmalloc buffer is at virtual address 0xC1A00000. What address does dma_map_single give the device? (a number; \"0x...\" is fine)",
-      answer = numeric(0x01A00000),
+        "the device puts bus (physical) addresses on the bus and writes the buffer at consecutive addresses; it has no page tables",
+        "the CPU cache works only on contiguous memory",
+        "it need not be: the device translates through the CPU's page tables",
+        "contiguous memory is faster to allocate",
+      correct = 1 },
       feedback = {
-        [0xC1A00000] = "That is the CPU's virtual address; the device sees physical (bus) addresses.",
-        [0x1A00] = "That is the page frame number, not an address.",
+        b = "The cache is the CPU's business; the problem is the device, which addresses memory physically.",
+        c = "The device has no access to the CPU's MMU. An IOMMU, where there is one, is a separate translation that the DMA API sets up -- and kmlab has none.",
+        d = "Contiguous memory is in fact harder to get (lesson 8); DMA needs it anyway.",
       },
-      hints = { "Without an IOMMU, bus address = physical address.", "__pa(0xC1A00000)" },
+      hints = { "Which translation does the CPU do on every access that a device on the bus does not?" },
     },
     question{
       id = "vmalloc_map", points = 1,
-      prompt = "What does dma_map_single(dev, vmalloc_buffer, size, dir) do in current kernels?",
+      prompt = "On a 6.x kernel, what does dma_map_single(dev, vmalloc(8192), 8192, DMA_FROM_DEVICE) do?",
       answer = choice{
-        "maps each page of the buffer for the device",
-        "returns the physical address of the first page",
+        "returns the physical address of the buffer's first page",
         "warns \"rejecting DMA map of vmalloc memory\" and returns DMA_MAPPING_ERROR",
-        "copies the buffer into a bounce buffer automatically",
-      correct = 3 },
+        "returns the vmalloc address, which the device uses as is",
+        "remaps the buffer into contiguous frames and returns their address",
+      correct = 2 },
       feedback = {
-        a = "That is what a scatter-gather list (dma_map_sg) is for; dma_map_single maps one contiguous range.",
-        b = "That was the old, silent bug: the device then wrote across other frames. Today the kernel refuses.",
+        a = "That is what 2.6 kernels did -- and the device then wrote past the first page into other frames. Since 5.18 the kernel refuses.",
+        c = "The device does not understand kernel virtual addresses: it needs a bus address.",
+        d = "The DMA API never moves your data for you (swiotlb bounces only for masks, and vmalloc is refused before that).",
       },
-      hints = { "Try it and read dmesg()." },
+      hints = { "Try it: local dev = pci_device{name=\"demo\"}; print(dma_map_single(dev, vmalloc(8192), 8192, DMA_FROM_DEVICE), DMA_MAPPING_ERROR)" },
+    },
+    question{
+      id = "isa_reach", points = 1,
+      prompt = "A device with a 24-bit DMA mask can reach how many bytes of physical memory, counted from address 0? (a size: \"16M\", \"16 MiB\" or a number)",
+      answer = numeric(16 * 1024 * 1024, { units = true }),
+      feedback = {
+        [24] = "24 is the number of address bits; how many bytes do 24 bits address?",
+        [0xffffff] = "0xffffff is the mask, the last reachable address; the size is one more.",
+        [4 * 1024 * 1024 * 1024] = "4 GiB is what a 32-bit mask reaches.",
+        [896 * 1024 * 1024] = "896 MiB is the end of lowmem on x86_32, not a DMA limit.",
+      },
+      hints = { "2^24 bytes", "DMA_BIT_MASK(24) + 1" },
+    },
+    question{
+      id = "ring", points = 1,
+      prompt = "A descriptor ring that the CPU and the device both read and write for as long as the driver is loaded: how do you allocate it?",
+      answer = choice{
+        "dma_alloc_coherent(dev, size, GFP_KERNEL) at probe, kept until remove",
+        "vmalloc(size), mapped with dma_map_single",
+        "kmalloc(size, GFP_KERNEL), mapped and unmapped with dma_map_single around every access",
+        "a Lua table",
+      correct = 1 },
+      feedback = {
+        b = "Never a vmalloc buffer for a device: its frames are scattered, and 6.x refuses to map it.",
+        c = "Streaming mappings are for buffers handed over once (a packet); a ring both sides use all the time is what coherent memory is for.",
+        d = "The device reads physical memory; it cannot see a Lua table.",
+      },
+      hints = { "Which allocation returns both a CPU address and a DMA address, for the lifetime of the driver?" },
     },
     task{
-      id = "map_rx", points = 3, expects = "map_rx", template = "dev",
-      prompt = "Write map_rx(dev): allocate a 4096-byte receive buffer, map it so the device can write into it, check the mapping, and return two values: the buffer's CPU address and its DMA address (nil, nil on failure).",
-      setup = function() return pci_device{ name = "nic0", irq = 11, dma_mask_bits = 32 } end,
-      check = function(r)
-        local dev = r.args[1]
-        local cpu, dma = r.results[1], r.results[2]
-        if math.type(cpu) ~= "integer" or math.type(dma) ~= "integer" then
-          return fail("map_rx should return the CPU address and the DMA address; got " .. tostring(cpu) .. ", " .. tostring(dma) .. ".")
+      id = "rx_map", points = 3, expects = "map_rx", template = "dev, len",
+      prompt = "Write map_rx(dev, len): allocate a buffer the device can write len bytes into, map it for the device, and return the buffer's kernel address and its DMA address (two results); nil if anything fails, freeing what you allocated. It is called with an old device whose DMA mask is 24 bits and len = 6000. The grader then lets the device write len bytes to the DMA address, unmaps the buffer as a receive buffer, and reads it with the CPU.",
+      boot = { fragmented = true },
+      setup = function()
+        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, RX_LEN
+      end,
+      call = function(map_rx, dev, len)
+        local cpu, dma = map_rx(dev, len)
+        if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
+          dev:dma_write(dma, string.rep("R", len))
+          dma_unmap_single(dev, dma, len, DMA_FROM_DEVICE)
         end
-        if dma == DMA_MAPPING_ERROR then return fail("the DMA address is DMA_MAPPING_ERROR: the mapping failed.") end
-        -- The device writes, the driver unmaps; dma-debug says whether the
-        -- driver checked the mapping (so the check must not check it first).
-        local data = string.rep("rx", 2048)
-        local ok = pcall(function() dev:dma_write(dma, data) end)
-        local before = #reports()
-        pcall(dma_unmap_single, dev, dma, 4096, DMA_FROM_DEVICE)
-        for _, rep in ipairs(new_reports_since(before)) do
-          if rep.text:find("failed to check map error", 1, true) then
-            return fail("always check the mapping with dma_mapping_error(dev, dma) before handing the address to the device (CONFIG_DMA_API_DEBUG: \"device driver failed to check map error\").")
+        return cpu, dma
+      end,
+      check = function(r)
+        local cpu, dma = r.results[1], r.results[2]
+        if dma == DMA_MAPPING_ERROR then return fail("map_rx returned DMA_MAPPING_ERROR as the DMA address: test it with dma_mapping_error, and ask yourself why the mapping failed (the device's mask).") end
+        if math.type(dma) ~= "integer" or math.type(cpu) ~= "integer" then
+          return fail("map_rx should return the buffer's kernel address and its DMA address, got " .. tostring(cpu) .. ", " .. tostring(dma) .. ". A 24-bit device reaches only the first 16 MiB: did the mapping fail?")
+        end
+        local ok, got = pcall(peek, cpu, RX_LEN)
+        if not ok or got ~= string.rep("R", RX_LEN) then return fail("after the device wrote and the buffer was unmapped, the CPU does not see the device's bytes at your buffer's address.") end
+        if r.leaked ~= 1 then return fail("exactly one buffer should stay allocated (the receive buffer); " .. r.leaked .. " allocation(s) did.") end
+        return pass()
+      end,
+      hints = {
+        "kmalloc gives contiguous memory, but where? The device reaches only physical addresses below 16 MiB.",
+        "kmalloc(len, GFP_KERNEL | GFP_DMA), then dma_map_single(dev, buf, len, DMA_FROM_DEVICE) and dma_mapping_error.",
+      },
+    },
+    task{
+      id = "tx_any", points = 3, expects = "tx_prepare", template = "dev, buf, len",
+      prompt = "Write tx_prepare(dev, buf, len): another subsystem hands you buf, len bytes to send, and you do not know how buf was allocated: kmalloc or vmalloc. Return a DMA address from which the device can read those len bytes (mapped DMA_TO_DEVICE), and, as a second result, the bounce buffer you allocated for it, if you needed one (or nil). The grader calls it twice, with a kmalloc buffer and a vmalloc buffer; after the device has read, it unmaps len bytes at that DMA address and kfrees your second result.",
+      boot = { fragmented = true },
+      setup = function()
+        local dev = pci_device{ name = "txcard", dma_mask_bits = 32 }
+        local k = kmalloc(#TX, GFP_KERNEL)
+        local v = vmalloc(#TX)
+        poke(k, TX)
+        poke(v, TX)
+        return dev, k, v
+      end,
+      call = function(tx_prepare, dev, k, v)
+        local seen = {}
+        for i, buf in ipairs({ k, v }) do
+          local dma, bounce = tx_prepare(dev, buf, #TX)
+          seen[i] = { dma = dma, data = device_read(dev, dma, #TX) }
+          if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
+            dma_unmap_single(dev, dma, #TX, DMA_TO_DEVICE)
+          end
+          if bounce ~= nil then kfree(bounce) end
+        end
+        return seen
+      end,
+      check = function(r)
+        local seen = r.returned
+        local names = { "the kmalloc buffer", "the vmalloc buffer" }
+        if type(seen) ~= "table" then return fail("the grader could not run your function") end
+        for i = 1, 2 do
+          local s = seen[i]
+          if type(s) ~= "table" then return fail("the grader could not run your function") end
+          if s.dma == DMA_MAPPING_ERROR or s.data == nil then
+            return fail("for " .. names[i] .. " tx_prepare returned no usable DMA address (" .. tostring(s.dma) .. ").")
+          end
+          if s.data ~= TX then
+            return fail("for " .. names[i] .. " the device read other bytes than the data to send" .. (i == 2 and ": a vmalloc buffer's pages are not consecutive frames." or "."))
           end
         end
-        if not ok then return fail("the device could not write 4096 bytes at the DMA address you returned.") end
-        local got_ok, got = pcall(peek, cpu, 4096)
-        if not got_ok or got ~= data then return fail("what the device wrote does not appear at the CPU address you returned.") end
+        if r.leaked ~= 0 then return fail("after the grader's unmaps and kfrees, " .. r.leaked .. " allocation(s) of yours remain.") end
         return pass()
       end,
       hints = {
-        "kmalloc gives physically contiguous memory; dma_map_single(dev, p, 4096, DMA_FROM_DEVICE) gives the device its address.",
-        "if dma_mapping_error(dev, dma) then kfree(p); return nil, nil end",
-      },
-    },
-    task{
-      id = "bounce", points = 3, expects = "send_buffer", template = "dev, buf, len",
-      prompt = "Write send_buffer(dev, buf, len): another subsystem hands you buf, len bytes it allocated with vmalloc, to transmit. Give the device a DMA address from which it can read exactly those bytes, and return that address (the caller unmaps and frees later).",
-      setup = function()
-        local buf = vmalloc(#PAYLOAD)
-        poke(buf, PAYLOAD)
-        return pci_device{ name = "nic0", irq = 11, dma_mask_bits = 32 }, buf, #PAYLOAD
-      end,
-      check = function(r)
-        local dev = r.args[1]
-        local dma = r.returned
-        if math.type(dma) ~= "integer" or dma_mapping_error(dev, dma) then
-          return fail("send_buffer should return a valid DMA address; got " .. tostring(dma) .. ".")
-        end
-        local ok, got = pcall(function() return dev:dma_read(dma, #PAYLOAD) end)
-        if not ok or got ~= PAYLOAD then return fail("the device does not read the buffer's bytes at that DMA address.") end
-        return pass()
-      end,
-      hints = {
-        "dma_map_single refuses vmalloc memory. Where can you put the bytes so that it accepts them?",
-        "local b = kmalloc(len, GFP_KERNEL); memcpy(b, buf, len); then map b DMA_TO_DEVICE and check the mapping.",
+        "is_vmalloc_addr(buf) tells you whether the device could read buf directly.",
+        "If it is vmalloc memory: local b = kmalloc(len, GFP_KERNEL); memcpy(b, buf, len); map b (DMA_TO_DEVICE) and return dma, b. Otherwise map buf itself and return dma, nil.",
       },
     },
   },

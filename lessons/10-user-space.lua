@@ -1,7 +1,22 @@
--- Lesson 10: user space memory and copying across the boundary.
--- Vocabulary: lessons/README.md.
+-- Lesson 10: user space. Vocabulary: lessons/README.md.
 
-local MESSAGE = "hello from the kernel\n"
+local MSG = "kmlab says hello to user space, 64 bytes long, padded out......."
+local INPUT = "ifconfig eth0 up"
+
+-- The user program's bytes at addr, or nil.
+local function user_bytes(addr, n)
+  if math.type(addr) ~= "integer" then return nil end
+  local ok, s = pcall(user.peek, addr, n)
+  if ok then return s end
+  return nil
+end
+
+local function kernel_bytes(addr, n)
+  if math.type(addr) ~= "integer" or math.type(n) ~= "integer" or n < 0 or n > 65536 then return nil end
+  local ok, s = pcall(peek, addr, n)
+  if ok then return s end
+  return nil
+end
 
 return lesson{
   id = "10-user-space",
@@ -9,152 +24,230 @@ return lesson{
   text = [[
 # User space
 
-A user program's memory is virtual too, but it is built differently from
-the kernel's.
+So far all memory was the kernel's. A user program's memory works
+differently, and a driver that exchanges data with a program has to cross
+the border between the two carefully.
 
-## malloc is lazy
+## malloc is virtual, and lazy
 
-`malloc` (or the `mmap` underneath it) only reserves a range of virtual
-addresses: a new line in /proc/self/maps. No page frame is allocated and no
-page-table entry written. The first time the program touches a page, the
-MMU finds no translation and raises a page fault; the kernel's fault
-handler (handle_mm_fault) allocates a zeroed frame, maps it, and restarts
-the instruction. Memory that is never touched never costs a frame. That is
-why a process's virtual size (VSZ) can be far larger than what it really
-uses (RSS), and why the kernel can overcommit.
+When a program calls `malloc(n)` for a large n, the C library asks the
+kernel for a new anonymous mapping (`mmap`): the kernel records an area of
+virtual addresses in the process's address space -- a line in
+`/proc/self/maps` -- and does nothing else. No page frame is allocated,
+no page-table entry written. The area is virtually contiguous, like a
+vmalloc buffer, and backed by nothing yet.
 
-In kmlab, the simulated user program is `a.out`:
+The first time the program touches a page, the MMU finds no entry and
+raises a *page fault*. The kernel's fault handler sees that the address is
+inside a valid area, allocates a frame (zeroed: a process must never see
+another's old data), maps it, and restarts the instruction. Each page is
+backed on first touch, one at a time, wherever a frame is free -- with
+`GFP_HIGHUSER_MOVABLE`, so on x86_32 usually in highmem. Memory that is
+never touched never costs a frame. (That is also why `malloc` of more
+memory than the machine has often "succeeds": overcommit.)
 
-    local s0 = stats()
-    local u = user.malloc(64 * 1024)           -- 16 pages reserved, 0 backed
-    print(stats().page_faults - s0.page_faults) --> 0
-    user.poke(u, "hi")                          -- first touch of page 0
-    user.poke(u + 8192, "x")                    -- first touch of page 2
-    print(stats().page_faults - s0.page_faults) --> 2
-    cat("/proc/self/maps")
+In kmlab the script plays the user program with `user.malloc`,
+`user.poke`, `user.peek` and `user.free`:
 
-Consecutive user pages are virtually contiguous; the frames behind them come
-from wherever the page allocator found them, like vmalloc's (lesson 3).
-kmlab simplifies: no swap, no copy-on-write, no huge pages for user memory.
+    local s0 = stats().page_faults
+    local u = user.malloc(10 * PAGE_SIZE)
+    print(stats().page_faults - s0)      --> 0: nothing is backed
+    user.poke(u, "hi")
+    print(stats().page_faults - s0)      --> 1
+    print(proc("/proc/self/maps"))
 
-## Crossing the boundary
+(Simplification: glibc serves small requests from its heap, grown with
+`brk`, and uses `mmap` only for large ones, 128 KiB and up by default;
+`user.malloc` always makes a new mapping of whole pages.)
 
-Kernel code never dereferences a user pointer directly. The pointer comes
-from an untrusted program: it may point into the kernel (an attack), at
-nothing (a bug), or at memory that is not backed yet (a page fault that
-must be allowed to sleep while the page is brought in). So the kernel
-copies:
+## The kernel must not trust a user pointer
 
-    unsigned long copy_to_user(void __user *to, const void *from, unsigned long n);
-    unsigned long copy_from_user(void *to, const void __user *from, unsigned long n);
+A syscall receives addresses from the program: `read(fd, buf, count)`.
+The driver cannot dereference `buf` like its own memory:
 
-Both check the range with `access_ok()` (is it below the user/kernel
-split?), handle faults, and **return the number of bytes that could NOT be
-copied**: 0 on success. The caller turns a non-zero result into `-EFAULT`.
-Both may sleep, so they belong in process context -- a syscall, where
-`current` is the program that passed the pointer. A syscall returns a
-non-negative result or a negative errno (`-EFAULT`, `-ENOMEM`, `-EINVAL`).
+- it may point into the *kernel*: a program asking the kernel to write
+  over kernel memory for it. `access_ok(addr, size)` checks that the whole
+  range lies below the user/kernel split (TASK_SIZE, 0xc0000000 on x86_32),
+  and every `copy_*_user` does that check first;
+- it may be unmapped, or not yet backed: the copy can fault, and the fault
+  handler may allocate memory and sleep -- so `copy_to_user` and
+  `copy_from_user` are for process context only, never under a spinlock
+  (lesson 5);
+- the program can change it at any moment from another thread: copy once
+  into kernel memory, then check the copy, never the original.
 
-    SYSCALL_DEFINE("hello", function(ubuf, len)
-      if copy_to_user(ubuf, kbuf, len) ~= 0 then return -EFAULT end
+The two copy functions return the number of bytes they could **not**
+copy: 0 means success. They do not return an errno. The usual pattern:
+
+    SYSCALL_DEFINE("demo_read", function(ubuf, n)
+      local len = math.min(n, msg_len)
+      if copy_to_user(ubuf, msg, len) ~= 0 then return -EFAULT end
       return len
     end)
-    print(user.syscall("hello", u, 5))
 
-Returning a kernel address to user space, or copying more than the user's
-buffer holds, are classic bugs: the first leaks kernel layout, the second
-corrupts the program's memory.
+Some read() implementations return the bytes that did get copied instead,
+when at least one did (the kernel's `simple_read_from_buffer` does);
+returning -EFAULT for any shortfall is the common, simple choice.
+`copy_from_user` zero-fills the part of the kernel buffer it could not
+fill, so a partial copy never leaves stale kernel data in it.
+
+Sizes come from user space too: a program can pass n = 2^30. Check the
+size against a limit before you allocate with it, and return -EINVAL (or
+-E2BIG, -ENOMEM) instead of asking kmalloc for a gigabyte.
 
 ## Exercises
 
-Start with `kmlab lesson 10 --template > a10.lua`.
+The tasks are syscall handlers; the grader registers them with
+SYSCALL_DEFINE and plays the user program.
 ]],
   exercises = {
     question{
-      id = "lazy", points = 1,
-      prompt = "A program calls malloc(1 MiB) and then writes one byte at the start of each of the first 3 pages. How many page frames does the buffer use now?",
-      answer = numeric(3),
+      id = "faults", points = 1,
+      prompt = "A program calls malloc(10 * 4096) (a new mapping), writes one byte at its start and one byte 5 pages further on. How many page faults did its buffer cause?",
+      answer = numeric(2),
       feedback = {
-        [256] = "malloc only reserves addresses; frames are allocated on first touch, page by page.",
-        [0] = "Writing a byte touches the page: the page fault allocates a frame for it.",
-        [1] = "Each page is faulted in separately: three pages touched, three frames.",
+        [0] = "malloc reserved addresses only; the first write to each page faults, and the kernel backs that page.",
+        [1] = "Each page is backed separately: the second write is to another page.",
+        [10] = "Only the pages that were touched are backed; the other 8 cost nothing.",
+        [6] = "Pages are not backed in ranges: only the two pages written to.",
       },
-      hints = { "Frames are allocated by the page-fault handler, one per page touched.", "Try it with user.malloc, user.poke and stats().page_faults." },
+      hints = { "Try it: s0 = stats().page_faults; u = user.malloc(10 * PAGE_SIZE); user.poke(u, 1); user.poke(u + 5 * PAGE_SIZE, 1); print(stats().page_faults - s0)" },
     },
     question{
-      id = "returns", points = 2,
-      prompt = "What does copy_to_user() return?",
+      id = "frames", points = 1,
+      prompt = "Are the frames behind a 64 KiB user buffer, once every page was touched, physically contiguous?",
       answer = choice{
-        "the number of bytes copied",
-        "the number of bytes that could not be copied (0 on success)",
-        "0 on success or -EFAULT",
-        "nothing: it oopses on a bad pointer",
+        "yes: malloc returns contiguous memory",
+        "not in general: each page got its own frame at its first fault, wherever one was free",
+        "yes, because user pages come from the direct map",
+        "there are no frames: user memory lives in swap",
       correct = 2 },
       feedback = {
-        a = "It is the other way round: the bytes left over, so 0 means everything was copied.",
-        c = "-EFAULT is what the syscall returns to user space; copy_to_user itself returns the count of bytes not copied.",
-        d = "It handles faults on user addresses and reports them in its return value.",
+        a = "Virtually contiguous, like vmalloc; the frames come one page fault at a time.",
+        c = "User pages are allocated with GFP_HIGHUSER_MOVABLE, on x86_32 mostly from highmem, one at a time: not the direct map.",
+        d = "Touched pages are in RAM (until the kernel swaps them out under pressure).",
       },
-      hints = { "Check the man page of the kernel API, or try it on address 0 from a syscall." },
+      hints = { "When, and one how many pages at a time, does a user page get its frame?" },
     },
     question{
-      id = "why_copy", points = 1,
-      prompt = "Why may a syscall handler not simply peek()/memcpy() from the user's pointer?",
+      id = "returns", points = 1,
+      prompt = "copy_to_user(ubuf, kbuf, 100) returns 40. What does that mean?",
       answer = choice{
-        "user memory is in highmem",
-        "the pointer is untrusted: it may point into the kernel or at nothing, and the page may not be backed yet; copy_from_user checks the range and handles the fault",
-        "user space uses different page sizes",
-        "it may, if the program is trusted",
+        "40 bytes could not be copied (the last 40): the syscall should usually return -EFAULT",
+        "40 bytes were copied",
+        "an error: -40 is the errno to return",
+        "success: any non-negative value is success",
+      correct = 1 },
+      feedback = {
+        b = "It is the other way round: copy_to_user returns the number of bytes NOT copied.",
+        c = "It returns a count, not an errno; the driver decides what to return (-EFAULT).",
+        d = "Only 0 is complete success.",
+      },
+      hints = { "What does copy_to_user return when everything went well?" },
+    },
+    question{
+      id = "kernel_ptr", points = 1,
+      prompt = "A program passes the kernel address 0xc1a00000 as the buffer of your read() syscall, and your driver calls copy_to_user on it. What happens?",
+      answer = choice{
+        "the data is written to kernel memory at 0xc1a00000",
+        "access_ok refuses the range: nothing is copied, and copy_to_user returns the whole count",
+        "the kernel Oopses",
+        "the data goes to the user program's own page at 0xc1a00000",
       correct = 2 },
       feedback = {
-        a = "Where the frames sit has nothing to do with it (on 64-bit there is no highmem at all).",
-        d = "The kernel trusts no user pointer: any program can pass any number, including a kernel address.",
+        a = "That is the hole access_ok closes: the copy functions check that the whole range is below the user/kernel split first.",
+        c = "No Oops: the range check fails before any access, and the function reports the bytes it did not copy.",
+        d = "On x86_32 everything at or above 0xc0000000 is the kernel's; the program has no pages there.",
       },
-      hints = { "Who chose the value of that pointer?" },
+      hints = { "Try access_ok(0xc1a00000, 100) -- and what copy_to_user returns for it." },
     },
     task{
-      id = "read", points = 4, expects = "device_read", template = "kbuf, klen, ubuf, ulen",
-      context = "syscall",
-      prompt = "Write device_read(kbuf, klen, ubuf, ulen), the read() of a device whose message is at kernel address kbuf (klen bytes): copy min(klen, ulen) bytes to the user's buffer ubuf and return how many; return -EFAULT if the copy fails. It runs as a syscall, with a 64-byte user buffer, a 5-byte one, and a bad pointer.",
+      id = "msg_read", points = 3, expects = "msg_read", template = "msg, ubuf, n",
+      prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from four syscalls: a big enough user buffer, a small one (n = 10), a kernel address as ubuf, and a user buffer that ends before the data does (it may return -EFAULT, or the number of bytes that did get copied).",
       setup = function()
-        local kbuf = kmalloc(64, GFP_KERNEL)
-        poke(kbuf, MESSAGE)
-        local ubuf = user.malloc(PAGE_SIZE)
-        return kbuf, #MESSAGE, ubuf, 64
+        local k = kmalloc(#MSG, GFP_KERNEL)
+        poke(k, MSG)
+        local area = user.malloc(PAGE_SIZE)
+        return { addr = k, len = #MSG }, area
       end,
-      call = function(f, kbuf, klen, ubuf, ulen)
-        local whole = f(kbuf, klen, ubuf, ulen)
-        local short = f(kbuf, klen, ubuf + 100, 5)
-        local bad = f(kbuf, klen, PAGE_OFFSET + 0x1000, ulen)
-        return whole, short, bad
+      call = function(msg_read, msg, area)
+        local ret = {}
+        local cases = {
+          { area, 200 },
+          { area + 1000, 10 },
+          { msg.addr, 200 },
+          { area + PAGE_SIZE - 20, 200 },
+        }
+        SYSCALL_DEFINE("msg_read", function(ubuf, n) return msg_read(msg, ubuf, n) end)
+        for i, c in ipairs(cases) do ret[i] = user.syscall("msg_read", c[1], c[2]) end
+        return ret, user_bytes(area, #MSG), user_bytes(area + 1000, 10), user_bytes(area + PAGE_SIZE - 20, 20)
       end,
       check = function(r)
-        local ubuf = r.args[3]
-        local whole, short, bad = r.results[1], r.results[2], r.results[3]
-        if whole ~= #MESSAGE then return fail("with a 64-byte buffer the whole " .. #MESSAGE .. "-byte message fits: return " .. #MESSAGE .. "; you returned " .. tostring(whole) .. ".") end
-        if user.peek(ubuf, #MESSAGE) ~= MESSAGE then return fail("the user's buffer does not hold the message.") end
-        if user.peek(ubuf + #MESSAGE, 1) ~= "\0" then return fail("you wrote past the message into the user's buffer.") end
-        if short ~= 5 then return fail("with a 5-byte buffer copy 5 bytes and return 5; you returned " .. tostring(short) .. ".") end
-        if user.peek(ubuf + 100, 6) ~= MESSAGE:sub(1, 5) .. "\0" then return fail("with a 5-byte buffer, exactly 5 bytes must be copied: copying more overwrites the program's memory.") end
-        if bad ~= -EFAULT then return fail("a kernel address passed as the user buffer must fail with -EFAULT (copy_to_user returns the bytes not copied); you returned " .. tostring(bad) .. ".") end
+        local ret, full, small, tail = r.results[1], r.results[2], r.results[3], r.results[4]
+        if type(ret) ~= "table" then return fail("the grader could not run your function") end
+        if ret[1] ~= #MSG then return fail("with a 200-byte user buffer and a " .. #MSG .. "-byte message, msg_read should return " .. #MSG .. ", got " .. tostring(ret[1]) .. ".") end
+        if full ~= MSG then return fail("the user buffer does not hold the message after the first call.") end
+        if ret[2] ~= 10 or small ~= MSG:sub(1, 10) then return fail("with n = 10, copy the first 10 bytes and return 10; got " .. tostring(ret[2]) .. ".") end
+        if ret[3] ~= -EFAULT then
+          if ret[3] == 0 then return fail("a kernel address as ubuf: copy_to_user copies nothing and returns the count of bytes not copied, not an error; return -EFAULT, not 0.") end
+          return fail("a kernel address as ubuf must give -EFAULT, got " .. tostring(ret[3]) .. ".")
+        end
+        if ret[4] ~= -EFAULT and ret[4] ~= 20 then
+          return fail("a user buffer with room for 20 bytes only: return -EFAULT (or 20, the bytes copied), got " .. tostring(ret[4]) .. ".")
+        end
+        if tail ~= MSG:sub(1, 20) then return fail("the last 20 bytes of the user buffer should hold the start of the message.") end
+        if r.leaked ~= 0 then return fail("msg_read should not allocate anything that stays allocated.") end
         return pass()
       end,
       hints = {
-        "n = math.min(klen, ulen); copy_to_user returns the number of bytes NOT copied.",
-        "if copy_to_user(ubuf, kbuf, n) ~= 0 then return -EFAULT end; return n",
+        "copy_to_user returns the bytes NOT copied.",
+        "local len = math.min(n, msg.len); if copy_to_user(ubuf, msg.addr, len) ~= 0 then return -EFAULT end; return len",
       },
     },
     task{
-      id = "faults", points = 2, expects = "faults_touching", template = "ubuf, pages",
-      prompt = "Write faults_touching(ubuf, pages): write one byte (user.poke) to each of the pages pages of a freshly malloc'ed user buffer and return how many page faults that caused (stats().page_faults). Called with a 10-page buffer.",
-      setup = function() return user.malloc(10 * PAGE_SIZE), 10 end,
+      id = "msg_write", points = 3, expects = "msg_write", template = "box, ubuf, n",
+      prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes a short command, then tries n = 2^30, then a kernel address as ubuf.",
+      setup = function()
+        local u = user.malloc(PAGE_SIZE)
+        user.poke(u, INPUT)
+        local k = kmalloc(64, GFP_KERNEL)
+        return u, k
+      end,
+      call = function(msg_write, u, k)
+        local boxes, ret = { {}, {}, {} }, {}
+        local cases = { { u, #INPUT }, { u, 1 << 30 }, { k, 16 } }
+        local i
+        SYSCALL_DEFINE("msg_write", function(ubuf, n) return msg_write(boxes[i], ubuf, n) end)
+        for j, c in ipairs(cases) do
+          i = j
+          ret[j] = user.syscall("msg_write", c[1], c[2])
+        end
+        return ret, boxes
+      end,
       check = function(r)
-        if r.returned ~= 10 then
-          return fail("10 untouched pages fault once each when first written: 10 faults; you returned " .. tostring(r.returned) .. ".")
+        local ret, boxes = r.results[1], r.results[2]
+        if type(ret) ~= "table" or type(boxes) ~= "table" then return fail("the grader could not run your function") end
+        local b = boxes[1]
+        if ret[1] ~= #INPUT then return fail("writing " .. #INPUT .. " bytes should return " .. #INPUT .. ", got " .. tostring(ret[1]) .. ".") end
+        if type(b) ~= "table" or b.len ~= #INPUT or kernel_bytes(b.addr, #INPUT) ~= INPUT then
+          return fail("after the first write, box.addr should point to a kernel copy of the " .. #INPUT .. " bytes and box.len be " .. #INPUT .. ".")
+        end
+        if ret[2] ~= -EINVAL then
+          return fail("n = 2^30 must be refused with -EINVAL before any allocation; got " .. tostring(ret[2]) .. ".")
+        end
+        if ret[3] ~= -EFAULT then
+          return fail("a kernel address as ubuf: copy_from_user copies nothing; return -EFAULT, got " .. tostring(ret[3]) .. ".")
+        end
+        if type(boxes[3]) == "table" and boxes[3].addr ~= nil then return fail("after a failed copy, leave box alone (box.addr is set).") end
+        if r.leaked ~= 1 then
+          return fail("only the first write's buffer should stay allocated; " .. r.leaked .. " allocation(s) did: free your buffer when the copy fails.")
         end
         return pass()
       end,
-      hints = { "local before = stats().page_faults ... return stats().page_faults - before", "for i = 0, pages - 1 do user.poke(ubuf + i * PAGE_SIZE, \"x\") end" },
+      hints = {
+        "Check n first. Then kmalloc(n, GFP_KERNEL); copy_from_user returns the bytes NOT copied.",
+        "if copy_from_user(p, ubuf, n) ~= 0 then kfree(p) return -EFAULT end; box.addr, box.len = p, n; return n",
+      },
     },
   },
 }

@@ -1,235 +1,315 @@
--- Lesson 11: the capstone, a small NIC driver graded end to end.
--- Vocabulary: lessons/README.md.
+-- Lesson 11: capstone, a small NIC driver graded end to end. Vocabulary: lessons/README.md.
 
-local RING, DESC, BUF = 4, 16, 2048
+local RING, DESC, MIN_BUF = 8, 16, 1536
+local IRQ = 19
 
--- The simulated network card: reads the next descriptor of the ring
--- ({u32 dma, u32 size, u32 len, u32 pad}, little-endian) at bus address
--- ring_dma, writes the packet to the buffer it names, stores the length,
--- raises its interrupt. A slot without a buffer (dma 0 or size too small)
--- makes the card drop the packet, as real hardware does.
-local function new_card(dev, ring_dma)
-  local card = { next = 0, dropped = 0 }
-  function card.wire(packet)
-    local desc = ring_dma + card.next * DESC
-    local dma, size = string.unpack("<I4I4", dev:dma_read(desc, 8))
-    card.next = (card.next + 1) % RING
-    if dma == 0 or size < #packet then
-      card.dropped = card.dropped + 1
-      return
-    end
-    dev:dma_write(dma, packet)
-    dev:dma_write(desc + 8, string.pack("<I4", #packet))
-    dev:raise_irq()
-  end
-  return card
+local function packet(i)
+  local body = string.format("frame %03d from 10.0.0.%d ", i, i % 250 + 2)
+  return body .. string.rep(string.char(97 + i % 26), 60 + (i * 37) % 1400 - #body)
 end
 
--- Takes (almost) all free memory, GFP_ATOMIC's reserve included; returns
--- what it took so that it can be given back.
+-- The simulated card, played by the grader: it reads the descriptor the
+-- driver owns next; if that slot has a buffer and is empty (len 0), it
+-- writes the frame into the buffer through physical memory, stores the
+-- length and raises its interrupt. Otherwise the frame is lost (the card
+-- counts it) and the card stays on that slot.
+local function card(dev, ring_dma)
+  local hw = { next = 0, missed = 0 }
+  function hw.send(pkt)
+    local desc = ring_dma + hw.next * DESC
+    local raw = dev:dma_read(desc, 16)
+    local dma, size, len = string.unpack("<I4I4I4", raw)
+    if len ~= 0 or dma == 0 or size < #pkt then
+      hw.missed = hw.missed + 1
+      return false
+    end
+    dev:dma_write(dma, pkt)
+    dev:dma_write(desc + 8, string.pack("<I4", #pkt))
+    hw.next = (hw.next + 1) % RING
+    dev:raise_irq()
+    return true
+  end
+  return hw
+end
+
+-- Memory pressure (as in lesson 6): every page GFP_KERNEL and then
+-- GFP_ATOMIC can get, and every free object left in the kmalloc-2k slabs
+-- (frames freed by nic_read would otherwise feed the handler).
 local function squeeze()
-  local held = {}
-  for order = MAX_PAGE_ORDER, 0, -1 do
+  local hog = { pages = {}, objects = {} }
+  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
     while true do
-      local a = __get_free_pages(__GFP_NOWARN, order)
-      if not a then break end
-      held[#held + 1] = { a, order }
+      local p = __get_free_pages(gfp, 0)
+      if not p then break end
+      hog.pages[#hog.pages + 1] = p
     end
   end
   while true do
-    local p = kmalloc(BUF, GFP_ATOMIC | __GFP_NOWARN)
+    local p = kmalloc(2048, GFP_ATOMIC | __GFP_NOWARN)
     if not p then break end
-    held[#held + 1] = { p }
+    hog.objects[#hog.objects + 1] = p
   end
-  return held
+  return hog
 end
 
-local function release(held)
-  for i = #held, 1, -1 do
-    local h = held[i]
-    if h[2] then free_pages(h[1], h[2]) else kfree(h[1]) end
-  end
+local function release(hog)
+  for i = 1, #hog.objects do kfree(hog.objects[i]) end
+  for i = 1, #hog.pages do free_page(hog.pages[i]) end
 end
 
-local function packet(n) return string.format("frame %02d from 10.0.0.2 ", n) .. string.rep(string.char(65 + n % 26), 40 + n) end
+local function new_card()
+  return pci_device{ name = "kmnic", irq = IRQ, dma_mask_bits = 32 }
+end
+
+-- Runs the learner's probe; returns the ring's DMA address or nil and why.
+local function probe(nic_probe, dev)
+  local ring = nic_probe(dev)
+  if math.type(ring) ~= "integer" or ring <= 0 then
+    return nil, "nic_probe should return the ring's DMA address, got " .. tostring(ring) .. "."
+  end
+  return ring
+end
+
+local function read_all(ubuf, max)
+  local got = {}
+  for _ = 1, max do
+    local n = user.syscall("nic_read", ubuf, 2048)
+    if n < 0 then got.last = n break end
+    got[#got + 1] = user.peek(ubuf, n)
+  end
+  return got
+end
 
 return lesson{
   id = "11-capstone-nic",
-  title = "Capstone: a small network driver, end to end",
+  title = "Capstone: a network driver under pressure",
   text = [[
-# Capstone: tinynic
+# Capstone: a network driver under pressure
 
-Everything so far in one small driver for a simulated network card. It is
-graded end to end: the grader plays the card and a user program, sends a
-stream of packets, squeezes memory in the middle, reads the packets back
-through your syscall, removes the driver and counts what is left.
+Time to put the course together. You will write the receive path of a
+small network card driver, kmnic, and the grader will run it the way a
+busy machine would: probe, a stream of frames, a user program reading
+them, memory running out in the middle of it, and removal. Everything
+counts: contexts (lesson 5), failing allocations (6), DMA (7), user space
+(10), and leaks (1).
 
-## The card
+`examples/nic.lua` in the kmlab sources is a driver of the same shape --
+read it, run it (`kmlab run examples/nic.lua`), break it. It does not
+handle memory pressure; yours must.
 
-The card receives into a ring of 4 descriptors that the driver keeps in
-memory shared with it. Each descriptor is 16 bytes, little-endian:
+## The hardware
 
-    offset 0  u32  bus (DMA) address of a receive buffer
-    offset 4  u32  size of that buffer (2048)
-    offset 8  u32  length of the packet received into it (the card writes it)
-    offset 12 u32  unused
+The card is a PCI device, `pci_device{name="kmnic", irq=19, dma_mask_bits=32}`,
+which the grader creates and passes to your probe. It receives into a
+ring of 8 descriptors in memory that both you and the card read and
+write. Each descriptor is 16 bytes, little-endian 32-bit fields:
 
-For each packet the card takes the next descriptor (0, 1, 2, 3, 0, ...),
-writes the packet to the buffer by DMA, stores its length, and raises its
-interrupt line. If the descriptor has no buffer (dma = 0) or one that is too
-small, the card drops the packet.
+    offset 0   DMA address of a receive buffer (0: no buffer)
+    offset 4   size of that buffer (at least 1536 bytes)
+    offset 8   length of the frame received (0: empty, the card may fill it)
+    offset 12  unused
 
-## Your driver
+    poke(ring + i * 16, string.pack("<I4I4I4I4", dma, 2048, 0, 0))   -- give slot i a buffer
+    local len = string.unpack("<I4", peek(ring + i * 16 + 8, 4))      -- did the card fill it?
 
-Define a function `tinynic()` that returns a table of four functions:
+The card fills slots in order 0, 1, ..., 7, 0, ... For each frame it reads
+the next descriptor; if the slot has a buffer and its length is 0, it
+writes the frame into the buffer (through physical memory: no MMU),
+stores the length and raises irq 19. If the slot has no buffer, or still
+holds an unprocessed frame, the frame is lost and the card stays on that
+slot. Your probe returns the ring's DMA address; the grader programs it
+into the card (the ring-base register a real card would have).
 
-* `probe(dev)`, process context: allocate the descriptor ring so that the
-  card can read it for the driver's whole life (`dma_alloc_coherent`), give
-  every descriptor a receive buffer mapped for the device
-  (kmalloc + `dma_map_single(..., DMA_FROM_DEVICE)`, checked with
-  `dma_mapping_error`), install the interrupt handler on `dev.irq`
-  (`request_irq`), and return the ring's DMA address (or a negative errno).
-* the interrupt handler (hardirq context): take the received packet out of
-  its slot (unmap the buffer; the packet now belongs to the driver's receive
-  queue), and put a fresh buffer in the slot -- with GFP_ATOMIC, because a
-  handler cannot sleep. When that allocation fails (it will: memory gets
-  squeezed), drop the packet instead and give the slot its old buffer back.
-  Never leave a slot empty for long, never sleep, never print warnings for
-  failures you handle.
-* `recv(ubuf, n)`, the handler of a syscall from the user program: copy the
-  oldest queued packet (at most n bytes) to the user buffer with
-  `copy_to_user`, free it, and return its length; `-EAGAIN` if the queue is
-  empty, `-EFAULT` if the copy fails. A spinlock shared with the interrupt
-  handler protects the queue (`spin_lock_irqsave` here, since the handler
-  may interrupt the syscall); copy_to_user may sleep, so do it after
-  unlocking.
-* `remove(dev)`: free the irq, unmap and free every buffer, free the queue's
-  packets and the ring. Nothing may be left: the grader counts allocations.
+## What you write
 
-`examples/nic.lua` in the kmlab repository is a driver much like this one,
-without the memory-pressure part; reading it is allowed.
+- `nic_probe(dev)`, process context (insmod): allocate the ring with
+  `dma_alloc_coherent`, give each slot a 2048-byte buffer from kmalloc
+  mapped with `dma_map_single(..., DMA_FROM_DEVICE)` (check
+  `dma_mapping_error`), `request_irq(dev.irq, your_handler, 0, "kmnic", dev_id)`,
+  and return the ring's DMA address (a negative errno on failure, after
+  freeing what you allocated).
+- your interrupt handler (a local function of yours), hardirq context: for
+  each slot the card filled, from where you left off, unmap the buffer and
+  queue it (buffer and length) for `nic_read`, then give the slot a fresh
+  buffer -- `GFP_ATOMIC`. When that fails, choose: drop the frame and
+  reuse its buffer, or queue it and leave the slot without a buffer for a
+  work item (`schedule_work`) to refill with GFP_KERNEL. Either way the
+  ring must come back to 8 buffers once memory is available again. Return
+  IRQ_HANDLED (IRQ_NONE if no slot was filled).
+- `nic_read(ubuf, n)`, the body of a read() syscall, process context of
+  the user program: take the oldest queued frame (under a lock the handler
+  takes too: `spin_lock_irqsave`), copy min(n, length) bytes to user space
+  *after* releasing the lock, free the buffer, return the bytes copied;
+  `-EAGAIN` if nothing is queued, `-EFAULT` if the copy fails.
+- `nic_remove(dev)`, process context: `free_irq`, `flush_scheduled_work()`
+  (no work item may run after the driver is gone), unmap and free every
+  buffer, queued frames included, and `dma_free_coherent` the ring.
+  After it nothing of yours may remain allocated.
 
-## How it is graded (10 points)
+Keep the driver's state in a local table at the top of your answers file
+(`local nic = {}`); every check loads your file afresh. Put your handler
+(and any helper) above `nic_probe` in the file: a Lua local is visible
+only below its definition. The grader registers `nic_read` as the syscall
+itself (`SYSCALL_DEFINE("nic_read", ...)`) and plays the user program.
 
-* 3: probe works and the first packets reach the user program intact, in
-  order;
-* 3: under memory pressure the driver survives, and after the pressure ends
-  packets flow again;
-* 2: no kernel report at any point (sleeping in atomic context, DMA-API
-  misuse, KASAN, allocation-failure warnings);
-* 2: after remove nothing is left allocated and the irq is free.
+## How it is graded
 
-A Lua error or a kernel Oops anywhere ends the run: 0 points, with the
-message.
+`probe` runs your probe alone and inspects the ring as the card sees it.
+`receive` sends a few frames and reads them back through the syscall.
+`pressure` runs the whole story on a 64 MiB machine: 6 frames read back;
+then memory is exhausted (GFP_ATOMIC fails) while 12 more frames arrive;
+the user program reads what got through; the pressure eases, pending work
+runs; 8 more frames must all arrive; 2 more arrive that nobody reads;
+then `nic_remove`, and the machine must be as it was. Kernel reports fail a check (allocation-failure
+warnings excepted: pass __GFP_NOWARN anyway).
 
-Start with `kmlab lesson 11 --template > a11.lua`.
+Simplifications: one receive queue, no transmit path, no NAPI polling
+(real drivers switch to polling under load), no sk_buffs: the frames are
+plain kmalloc buffers.
 ]],
   exercises = {
     question{
-      id = "ring_memory", points = 1,
-      prompt = "The descriptor ring is read and written by both the CPU and the card for the driver's whole life. Which allocation fits it best?",
-      answer = choice{ "vmalloc", "kmalloc + dma_map_single for each transfer", "dma_alloc_coherent", "a user buffer", correct = 3 },
+      id = "contexts", points = 1,
+      prompt = "Which flags belong where in this driver?",
+      answer = choice{
+        "GFP_ATOMIC everywhere: a driver can be interrupted at any time",
+        "probe and the refill work item: GFP_KERNEL; the interrupt handler: GFP_ATOMIC; nic_read frees, and copies to user space outside the spinlock",
+        "GFP_KERNEL everywhere, under the spinlock so that the handler cannot interfere",
+        "probe: GFP_ATOMIC, because it runs before interrupts are set up",
+      correct = 2 },
       feedback = {
-        a = "The card cannot follow vmalloc's scattered pages (lesson 7).",
-        b = "Streaming mappings are for one transfer at a time; shared, long-lived structures use a coherent allocation.",
+        a = "Being interruptible does not make process context atomic: probe, work items and syscalls may sleep, and should use GFP_KERNEL.",
+        c = "Under a spinlock nothing may sleep: GFP_KERNEL there is the sleeping-in-atomic BUG, and so is copy_to_user.",
+        d = "Probe runs in process context (insmod): GFP_KERNEL.",
       },
-      hints = { "Lesson 7: streaming or coherent?" },
-    },
-    question{
-      id = "irq_refill", points = 1,
-      prompt = "Which flags does the interrupt handler use to allocate the replacement buffer? (the constant or its name)",
-      answer = exact(GFP_ATOMIC | __GFP_NOWARN),
-      accept = { GFP_ATOMIC, "GFP_ATOMIC", "GFP_ATOMIC | __GFP_NOWARN", "GFP_ATOMIC|__GFP_NOWARN" },
-      feedback = { [GFP_KERNEL] = "GFP_KERNEL may sleep: not in an interrupt handler (lesson 5).", ["GFP_KERNEL"] = "GFP_KERNEL may sleep: not in an interrupt handler (lesson 5)." },
-      hints = { "Lessons 5 and 6." },
+      hints = { "Lesson 5: which of probe, the handler, the work item and the syscall run in process context?" },
     },
     task{
-      id = "driver", points = 10, expects = "tinynic", template = "",
-      allow_reports = true, max_instructions = 5000000,
-      prompt = "Write tinynic(): return { probe = function(dev) ... end, recv = function(ubuf, n) ... end, remove = function(dev) ... end } (the interrupt handler is yours to install in probe). See the lesson text for the card and what each function does.",
-      call = function(tinynic)
-        local t = { received = {}, sent = {}, phase = {} }
-        local drv = tinynic()
-        if type(drv) ~= "table" then return t end
-        local probe, recv, remove = rawget(drv, "probe"), rawget(drv, "recv"), rawget(drv, "remove")
-        if type(probe) ~= "function" or type(recv) ~= "function" or type(remove) ~= "function" then return t end
-        local dev = pci_device{ name = "tinynic", irq = 19, dma_mask_bits = 32 }
-        t.ring = probe(dev)
-        if math.type(t.ring) ~= "integer" or t.ring <= 0 then return t end
-        SYSCALL_DEFINE("tinynic_recv", recv)
-        local card = new_card(dev, t.ring)
-        local ubuf = user.malloc(BUF)
-        local function read_all(phase)
-          t.received[phase] = {}
-          for _ = 1, 8 do
-            local n = user.syscall("tinynic_recv", ubuf, BUF)
-            if math.type(n) ~= "integer" or n <= 0 then t.phase[phase .. "_end"] = n; break end
-            t.received[phase][#t.received[phase] + 1] = user.peek(ubuf, n)
-          end
-        end
-        local seq = 0
-        local function send(phase, count)
-          t.sent[phase] = {}
-          for _ = 1, count do
-            seq = seq + 1
-            t.sent[phase][#t.sent[phase] + 1] = packet(seq)
-            card.wire(packet(seq))
-          end
-        end
-        send("before", 3); read_all("before")
-        t.reports_before_pressure = #reports()
-        local held = squeeze()
-        send("pressure", 4); read_all("pressure")
-        release(held)
-        send("after", 6)
-        read_all("after")
-        user.free(ubuf)
-        remove(dev)
-        t.removed = true
-        t.card_dropped = card.dropped
-        return t
-      end,
+      id = "probe", points = 3, expects = "nic_probe", template = "dev",
+      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check calls probe alone and reads the ring as the card would.",
+      setup = function() return new_card() end,
       check = function(r)
-        local t = r.returned
-        if type(t) ~= "table" then return fail("the run produced nothing") end
-        if t.ring == nil then return fail("tinynic() must return a table with probe, recv and remove functions.") end
-        if math.type(t.ring) ~= "integer" or t.ring <= 0 then return fail("probe should return the ring's DMA address; it returned " .. tostring(t.ring) .. ".") end
-        local points, notes = 0, {}
-        -- 3: the first packets arrive intact, in order.
-        local before_ok = type(t.received.before) == "table" and #t.received.before == 3
-        if before_ok then
-          for i = 1, 3 do if t.received.before[i] ~= t.sent.before[i] then before_ok = false end end
+        local ring = r.returned
+        local dev = r.args[1]
+        if math.type(ring) ~= "integer" or ring <= 0 then return fail("nic_probe should return the ring's DMA address, got " .. tostring(ring) .. ".") end
+        local ok, raw = pcall(dev.dma_read, dev, ring, RING * DESC)
+        if not ok then return fail("the card cannot read a ring at the address nic_probe returned.") end
+        local seen = {}
+        for i = 0, RING - 1 do
+          local dma, size, len = string.unpack("<I4I4I4", raw, i * DESC + 1)
+          if dma == 0 then return fail("slot " .. i .. " has no buffer (DMA address 0).") end
+          if size < MIN_BUF then return fail("slot " .. i .. " has a " .. size .. "-byte buffer; frames can be 1514 bytes: at least 1536.") end
+          if len ~= 0 then return fail("slot " .. i .. " should be empty (length 0) so that the card may fill it; it holds " .. len .. ".") end
+          if seen[dma] then return fail("slots share a buffer (DMA address " .. string.format("0x%x", dma) .. ").") end
+          seen[dma] = true
         end
-        if before_ok then points = points + 3
-        else notes[#notes + 1] = "the first 3 packets did not reach the user program intact and in order" end
-        -- 3: under pressure: survive, deliver only intact packets, then recover.
-        local intact = true
-        local sent_set = {}
-        for _, phase in ipairs{ "pressure", "after" } do
-          for _, p in ipairs(t.sent[phase] or {}) do sent_set[p] = true end
-        end
-        for _, phase in ipairs{ "pressure", "after" } do
-          for _, p in ipairs(t.received[phase] or {}) do if not sent_set[p] then intact = false end end
-        end
-        local after = t.received.after or {}
-        local recovered = #after >= 4
-        if t.removed and intact and recovered then points = points + 3
-        elseif not intact then notes[#notes + 1] = "a packet read under or after memory pressure was corrupted or was not one the card sent"
-        else notes[#notes + 1] = "after memory came back, only " .. #after .. " of 6 packets reached the user program: keep every slot supplied with a buffer" end
-        -- 2: no kernel reports.
-        if #r.reports == 0 then points = points + 2
-        else notes[#notes + 1] = "the kernel reported: " .. r.reports[1].headline:gsub("^%-+%[ cut here %]%-+$", "a WARNING") .. (r.reports[1].text:match("\n([^\n]+)") and (" / " .. r.reports[1].text:match("\n([^\n]+)")) or "") end
-        -- 2: clean removal.
-        local irq_free = not proc("/proc/interrupts"):find("tinynic", 1, true)
-        if r.leaked == 0 and irq_free then points = points + 2
-        elseif not irq_free then notes[#notes + 1] = "after remove the irq is still installed (free_irq)"
-        else notes[#notes + 1] = "after remove " .. r.leaked .. " allocation(s) are left" end
-        return partial(points, table.concat(notes, "; "))
+        if not proc("/proc/interrupts"):find("kmnic", 1, true) then return fail("no \"kmnic\" line in /proc/interrupts: request_irq(dev.irq, handler, 0, \"kmnic\", dev_id).") end
+        return pass()
       end,
       hints = {
-        "Start from examples/nic.lua; then handle a failing refill in the handler: drop the packet and map the old buffer again.",
-        "In the handler: local nb = kmalloc(BUF, GFP_ATOMIC | __GFP_NOWARN); if not nb then (re-map the old buffer, rewrite the descriptor, len = 0) and return IRQ_HANDLED end",
-        "remove: free_irq, then for each slot dma_unmap_single + kfree, then kfree every queued packet, then dma_free_coherent.",
+        "local cpu, dma = dma_alloc_coherent(dev, 8 * 16, GFP_KERNEL) for the ring; then for each slot kmalloc(2048, GFP_KERNEL), dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE), poke the descriptor.",
+        "Write the descriptor with poke(ring_cpu + i * 16, string.pack(\"<I4I4I4I4\", buf_dma, 2048, 0, 0)); return ring_dma at the end.",
+      },
+    },
+    task{
+      id = "receive", points = 3, expects = "nic_read", template = "ubuf, n",
+      allow_reports = { "allocation-failure" },
+      prompt = "Write nic_read(ubuf, n) and your interrupt handler (see the lesson text). This check probes, sends 3 frames, and reads 4 times with a 2048-byte user buffer (the last read finds nothing: -EAGAIN), then once more with n = 10 after a fourth frame.",
+      setup = function() return new_card() end,
+      call = function(nic_read, dev)
+        local nic_probe = learner_function("nic_probe")
+        if not nic_probe then return nil, "define nic_probe too: this check probes the card first." end
+        local ring, why = probe(nic_probe, dev)
+        if not ring then return nil, why end
+        SYSCALL_DEFINE("nic_read", function(ubuf, n) return nic_read(ubuf, n) end)
+        local hw = card(dev, ring)
+        local ubuf = user.malloc(2048)
+        for i = 1, 3 do hw.send(packet(i)) end
+        local got = read_all(ubuf, 4)
+        hw.send(packet(4))
+        local short = user.syscall("nic_read", ubuf, 10)
+        return got, short, user.peek(ubuf, 10)
+      end,
+      check = function(r)
+        local got, short, head = r.results[1], r.results[2], r.results[3]
+        if got == nil then return fail(tostring(short)) end
+        if type(got) ~= "table" then return fail("the grader could not run your driver") end
+        for i = 1, 3 do
+          if got[i] ~= packet(i) then
+            return fail("read " .. i .. " should return frame " .. i .. " (" .. #packet(i) .. " bytes) into the user buffer" .. (got[i] and (", got " .. #got[i] .. " bytes that differ") or "; it returned an error") .. ".")
+          end
+        end
+        if #got ~= 3 or got.last ~= -EAGAIN then return fail("the fourth read finds no frame: nic_read should return -EAGAIN, got " .. tostring(got.last) .. ".") end
+        if short ~= 10 or head ~= packet(4):sub(1, 10) then return fail("with n = 10, nic_read should copy the first 10 bytes of the frame and return 10; got " .. tostring(short) .. ".") end
+        return pass()
+      end,
+      hints = {
+        "The handler: while the slot at nic.next has a length > 0, dma_unmap_single its buffer, append {buf, len} to a queue, refill the slot, advance nic.next.",
+        "nic_read: local flags = spin_lock_irqsave(lock); local pkt = table.remove(queue, 1); spin_unlock_irqrestore(lock, flags); then copy_to_user(ubuf, pkt.buf, math.min(n, pkt.len)) and kfree(pkt.buf).",
+      },
+    },
+    task{
+      id = "pressure", points = 5, expects = "nic_remove", template = "dev",
+      boot = { ram = "64M" },
+      allow_reports = { "allocation-failure" },
+      prompt = "Write nic_remove(dev) (see the lesson text). This check runs the whole driver on a 64 MiB machine: probe, 6 frames read back, 12 frames while memory is exhausted (read what got through), the pressure eases and pending work runs, 8 more frames which must all arrive, 2 frames nobody reads, then nic_remove: nothing of yours may remain allocated.",
+      setup = function() return new_card() end,
+      call = function(nic_remove, dev)
+        local nic_probe, nic_read = learner_function("nic_probe"), learner_function("nic_read")
+        if not nic_probe or not nic_read then return nil, "define nic_probe and nic_read too: this check runs the whole driver." end
+        local ring, why = probe(nic_probe, dev)
+        if not ring then return nil, why end
+        SYSCALL_DEFINE("nic_read", function(ubuf, n) return nic_read(ubuf, n) end)
+        local hw = card(dev, ring)
+        local ubuf = user.malloc(2048)
+        local story = {}
+        for i = 1, 6 do hw.send(packet(i)) end
+        story.calm = read_all(ubuf, 7)
+        local hog = squeeze()
+        for i = 7, 18 do hw.send(packet(i)) end
+        story.storm = read_all(ubuf, 13)
+        release(hog)
+        flush_scheduled_work()
+        for i = 19, 26 do hw.send(packet(i)) end
+        story.after = read_all(ubuf, 9)
+        story.missed = hw.missed
+        for i = 27, 28 do hw.send(packet(i)) end   -- still queued at removal
+        nic_remove(dev)
+        user.free(ubuf)
+        return story
+      end,
+      check = function(r)
+        local story, why = r.results[1], r.results[2]
+        if story == nil then return fail(tostring(why)) end
+        if type(story) ~= "table" or type(story.calm) ~= "table" or type(story.storm) ~= "table" or type(story.after) ~= "table" then
+          return fail("the grader could not run your driver")
+        end
+        for i = 1, 6 do
+          if story.calm[i] ~= packet(i) then return fail("before the pressure, read " .. i .. " should return frame " .. i .. ".") end
+        end
+        if #story.calm ~= 6 then return fail("before the pressure, 6 frames were sent; " .. #story.calm .. " were read.") end
+        local last = 6
+        for _, f in ipairs(story.storm) do
+          local n = tonumber(f:match("^frame (%d+)"))
+          if not n or n <= last or n > 18 or f ~= packet(n) then
+            return fail("during the pressure, a read returned something other than the next frame that got through (frames must arrive intact and in order).")
+          end
+          last = n
+        end
+        if #story.after ~= 8 then
+          return fail("after the pressure eased, 8 frames were sent and " .. #story.after .. " arrived (the card lost " .. tostring(story.missed) .. " frames in all): the ring must be back to 8 buffers once memory is available -- refill from a work item with GFP_KERNEL, or reuse the buffer of a dropped frame.")
+        end
+        for i = 1, 8 do
+          if story.after[i] ~= packet(18 + i) then return fail("after the pressure eased, read " .. i .. " should return frame " .. (18 + i) .. ".") end
+        end
+        if r.leaked ~= 0 then
+          return fail("after nic_remove, " .. r.leaked .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")
+        end
+        return pass(#story.storm .. " of the 12 frames sent under pressure got through.")
+      end,
+      hints = {
+        "When GFP_ATOMIC fails in the handler, either keep the frame's buffer in the slot (drop the frame: just set its length back to 0 and do not unmap it), or queue the frame, zero the descriptor and schedule_work a refill that uses GFP_KERNEL.",
+        "nic_remove: free_irq(dev.irq, dev_id); flush_scheduled_work(); for each slot with a buffer dma_unmap_single + kfree; kfree every queued frame; dma_free_coherent(dev, 8 * 16, ring_cpu, ring_dma).",
       },
     },
   },

@@ -720,16 +720,16 @@ Start with `kmlab lesson 4 --template > a4.lua`.
         ("05-contexts-gfp.lua", #####"""
 -- Lesson 5: execution contexts and GFP flags. Vocabulary: lessons/README.md.
 
-local function use_up_high_orders()
-  for order = MAX_PAGE_ORDER, 3, -1 do
-    while __get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order) do end
-  end
-end
+-- The lines and names the tasks use.
+local IRQ = 11
+local MSG = "temperature=41C"
 
-local function is_buffer(p, len)
-  if math.type(p) ~= "integer" then return false end
-  local ok, size = pcall(ksize, p)
-  return ok and math.type(size) == "integer" and size >= len
+-- The bytes at addr, or nil (learner-supplied addresses: never raise).
+local function bytes_at(addr, n)
+  if math.type(addr) ~= "integer" then return nil end
+  local ok, s = pcall(peek, addr, n)
+  if ok then return s end
+  return nil
 end
 
 return lesson{
@@ -738,527 +738,844 @@ return lesson{
   text = [[
 # Contexts and GFP flags
 
-The same kmalloc call is right in one place and a bug in another. What
-decides is the *context* the code runs in, and the GFP flags it passes.
+The same line of kernel code can be right in one place and a bug in
+another:
 
-## Process context, interrupt context, atomic context
+    buf = kmalloc(size, GFP_KERNEL);
 
-* **Process context**: code running on behalf of a task -- a system call, a
-  module's init function, a kernel thread, a work item. `current` is that
-  task; the code may sleep: block on a mutex, wait for I/O, let the
-  scheduler run someone else.
-* **Interrupt context**: a hardware interrupt handler (hardirq), or a
-  softirq/tasklet run on the way out of one. It borrowed the CPU from
-  whatever task was running; it has no task of its own to put to sleep, so
-  it must never sleep. Interrupts are off on this CPU while a hardirq
-  handler runs.
-* **Atomic context** in general: anywhere sleeping is forbidden. Holding a
-  spinlock makes the code atomic too (preemption is off; another CPU may be
-  spinning on the lock), and `spin_lock_irqsave` also turns interrupts off.
+`GFP_KERNEL` allows the allocator to *sleep*: when free memory is short it
+reclaims (writes back dirty pages, shrinks caches, waits for I/O) and the
+calling task is put to sleep meanwhile. Whether sleeping is allowed depends
+on the context the CPU is executing in.
 
-kmlab lets you ask where you are: `in_irq()`, `in_softirq()`,
-`in_interrupt()`, `in_task()`, `in_atomic()`, `irqs_disabled()`,
-`current.comm`.
+## Process context: syscalls, module init, work items
 
-A system call is not an interrupt. The user program executes a trap
-instruction and the kernel runs the syscall in the process context of the
-calling task: it may sleep (that is how read() waits for data).
+A system call (`read`, `write`, `ioctl`...) is a *trap*: the user program
+executes the syscall instruction and the CPU enters the kernel on behalf
+of that program. The kernel code runs in process context -- `current` is
+the calling task, the scheduler can put it to sleep and run something else
+until it can go on. Module init functions and work items (kworkers) are
+process context too. There `GFP_KERNEL` is the right choice: it is the
+flag that tries hardest and fails least.
 
-## GFP flags decide whether the allocator may sleep
+In kmlab the script itself runs as a task (`insmod`), and
+`user.syscall(name, ...)` traps into a syscall you defined:
 
-An allocation may sleep if and only if its flags contain
-`__GFP_DIRECT_RECLAIM` (`gfpflags_allow_blocking()`): then, when memory is
-short, the allocator reclaims and compacts memory itself, and waits.
+    SYSCALL_DEFINE("hello", function(n)
+      print(current.comm, in_task(), in_atomic())   --> a.out  true  false
+      local p = kmalloc(n, GFP_KERNEL)              -- fine: process context
+      kfree(p)
+      return 0
+    end)
+    user.syscall("hello", 100)
 
-| flags | value | may sleep | for |
-| --- | --- | --- | --- |
-| GFP_KERNEL | 0xcc0 (__GFP_RECLAIM, __GFP_IO, __GFP_FS) | yes | process context: the default |
-| GFP_ATOMIC | 0x820 (__GFP_HIGH, __GFP_KSWAPD_RECLAIM) | no | interrupt handlers, under spinlocks |
-| GFP_NOWAIT | 0x2800 (__GFP_KSWAPD_RECLAIM, __GFP_NOWARN) | no | "try, but do not wait and do not dig into reserves" |
-| GFP_NOIO / GFP_NOFS | 0xc00 / 0xc40 | yes | process context inside block I/O or filesystem code |
+## Interrupt context: handlers may not sleep
 
-(GFP_ATOMIC was 0xa20 before 6.3, when it also carried ___GFP_ATOMIC.)
-GFP_ATOMIC's `__GFP_HIGH` lets it dip below the min watermark into a
-reserve kept for exactly such callers; it cannot reclaim, so it fails more
-readily than GFP_KERNEL. GFP_KERNEL in process context is not just allowed,
-it is *better*: it can make room, and a large allocation that GFP_ATOMIC
-fails on a fragmented machine (lesson 8) often succeeds.
+A hardware interrupt stops whatever the CPU was doing -- a user program, a
+syscall, the idle loop -- and runs the handler at once, with interrupts
+disabled on that CPU. The handler has no task of its own: it borrows the
+interrupted one, and there is nobody to put to sleep. An interrupt
+handler, and a softirq or tasklet after it, must never sleep: no
+`GFP_KERNEL`, no `vmalloc`, no `mutex_lock`, no `msleep`, no
+`copy_to_user`.
+
+    request_irq(11, function(irq, dev)
+      print(in_irq(), in_atomic(), irqs_disabled())   --> true  true  true
+      local p = kmalloc(64, GFP_ATOMIC)               -- may not sleep
+      kfree(p)
+      return IRQ_HANDLED
+    end, 0, "demo", nil)
+    raise_irq(11)     -- the simulated hardware asserts line 11
+
+What to pass instead, from include/linux/gfp_types.h and the kernel's
+memory allocation guide (Documentation/core-api/memory-allocation.rst):
+
+- `GFP_NOWAIT` (`__GFP_KSWAPD_RECLAIM | __GFP_NOWARN` in current kernels):
+  no direct reclaim; it wakes kswapd and fails if no free page is at hand.
+  The guide's default for atomic context, for allocations with a fallback.
+- `GFP_ATOMIC` (`__GFP_HIGH | __GFP_KSWAPD_RECLAIM` = 0x820): also never
+  sleeps, and `__GFP_HIGH` lets it dip below the zone's min watermark into
+  reserves kept for exactly this. For when the system "will be stressed
+  unless allocation succeeds" (lesson 6 is about what to do when even that
+  fails).
+
+The rule behind all of them: an allocation may sleep if and only if
+`__GFP_DIRECT_RECLAIM` (0x400) is set -- the kernel's
+`gfpflags_allow_blocking()`. `GFP_KERNEL` is 0xcc0 = `__GFP_RECLAIM`
+(direct 0x400 + kswapd 0x800) `| __GFP_IO | __GFP_FS`. `GFP_NOIO` and
+`GFP_NOFS` keep direct reclaim: they only forbid starting I/O or
+filesystem work while reclaiming, so they sleep just the same.
+
+## Spinlocks make any context atomic
+
+A spinlock protects data shared with code that cannot sleep (an interrupt
+handler, another CPU). `spin_lock` disables preemption: while you hold
+it the task must not be scheduled out, or another CPU could spin for ever
+waiting for a lock whose holder sleeps. So between `spin_lock` and
+`spin_unlock` even a syscall is atomic context: `in_atomic()` is true and
+`GFP_KERNEL` is a bug there.
+
+If the lock is also taken by an interrupt handler, process context must
+take it with `spin_lock_irqsave` (which also disables interrupts): with
+plain `spin_lock`, an interrupt arriving on the same CPU while the lock is
+held would spin on it for ever -- its holder cannot run again until the
+handler returns. lockdep, the kernel's lock validator, reports the danger
+the first time it sees the lock used both ways, whether or not the
+interrupt actually arrives at the bad moment ("WARNING: inconsistent lock
+state").
+
+The usual pattern: allocate first, with `GFP_KERNEL`, then take the lock
+only to link the new object in.
+
+    local p = kmalloc(n, GFP_KERNEL)          -- may sleep: no lock held yet
+    if not p then return -ENOMEM end
+    local flags = spin_lock_irqsave(q.lock)   -- atomic from here
+    q.items[#q.items + 1] = p
+    spin_unlock_irqrestore(q.lock, flags)
 
 ## The sleeping-in-atomic BUG
 
-A debug kernel (CONFIG_DEBUG_ATOMIC_SLEEP) checks every function that might
-sleep, and prints when it is called from atomic context:
+A sleeping allocation in atomic context usually *works*: if a free page is
+at hand, the allocator never needs to sleep. It goes wrong only under
+memory pressure -- the task sleeps with a spinlock held or inside an
+interrupt, and the machine deadlocks or crashes ("scheduling while
+atomic"). Such a bug can hide for years. So a debug kernel
+(CONFIG_DEBUG_ATOMIC_SLEEP) checks every call that *might* sleep, whether
+or not it does, in `__might_resched()` (kernel/sched/core.c). kmlab always
+checks. Calling `kmalloc(64, GFP_KERNEL)` from the handler above prints:
 
     BUG: sleeping function called from invalid context at include/linux/sched/mm.h:306
     in_atomic(): 1, irqs_disabled(): 1, non_block: 0, pid: 412, name: insmod
     preempt_count: 10000, expected: 0
-    ...
+    RCU nest depth: 0, expected: 0
+    no locks held by insmod/412.
+    CPU: 0 UID: 0 PID: 412 Comm: insmod Not tainted 6.10.0 #1
     Call Trace:
      <IRQ>
+     dump_stack_lvl
+     __might_resched
+     kmalloc
      ...
 
-Despite the `BUG:`, it is a warning: execution continues, and on a
-production kernel nothing is printed at all -- until the day the
-allocation really sleeps inside an interrupt handler and the machine
-deadlocks or crashes. kmlab always checks. GFP_KERNEL allocations,
-`vmalloc` (it allocates with GFP_KERNEL and maps pages), `msleep`,
-`mutex_lock` and `copy_to_user` all may sleep.
+Read it line by line: where the might-sleep check sits (`might_alloc()` in
+include/linux/sched/mm.h for an allocation); `in_atomic(): 1` and
+`irqs_disabled(): 1` say why it is invalid; pid and name are the task the
+handler borrowed; `preempt_count: 10000` is the hardirq bit
+(HARDIRQ_OFFSET = 0x10000) -- under a spinlock in a syscall it reads
+`preempt_count: 1`; the Call Trace, between `<IRQ>` markers, shows the
+handler and the function that called the sleeping one. Despite its `BUG:`
+prefix this report is a warning: execution continues. It is rate-limited
+(one per second), so fix the first one and look again.
 
-Try it:
-
-    request_irq(11, function()
-      local p = kmalloc(256, GFP_KERNEL)   -- wrong here
-      kfree(p)
-      return IRQ_HANDLED
-    end, 0, "mydev", nil)
-    raise_irq(11)
-    print(dmesg())
+Simplifications: kmlab has one CPU, and it always counts the preempt count
+under spinlocks. A production kernel without CONFIG_PREEMPT_COUNT does not,
+so `in_atomic()` cannot see a spinlock there: never use it to choose your
+flags at run time -- the code's author knows the context and passes the
+flags (the kernel's own functions take a `gfp_t` argument for this reason).
 
 ## Exercises
 
-Start with `kmlab lesson 5 --template > a5.lua`. The tasks call your
-functions in the context their prompt names: from an interrupt handler,
-with a spinlock held, or as a system call.
+`kmlab lesson 5 --template > a5.lua` writes a starting file; answer the
+questions with letters ("a", or "bd" where several are right) or numbers,
+define the two functions, then `kmlab check 5 a5.lua` (add `--hint` when
+stuck). Try your functions first with `kmlab run`: the examples above are a
+good start.
 ]],
   exercises = {
     question{
-      id = "irq_flags", points = 2,
-      prompt = "Which GFP flags does an interrupt handler pass to kmalloc: flags that never sleep and may use the emergency reserves? (the constant, e.g. answers.irq_flags = GFP_SOMETHING)",
-      answer = exact(GFP_ATOMIC),
-      accept = { "GFP_ATOMIC" },
-      feedback = {
-        [GFP_KERNEL] = "GFP_KERNEL can sleep (it includes __GFP_DIRECT_RECLAIM); an interrupt handler cannot.",
-        ["GFP_KERNEL"] = "GFP_KERNEL can sleep (it includes __GFP_DIRECT_RECLAIM); an interrupt handler cannot.",
-        [GFP_NOWAIT] = "GFP_NOWAIT never sleeps either, but it does not use the reserves (no __GFP_HIGH) and does not even warn on failure.",
-        [GFP_NOIO] = "GFP_NOIO still sleeps (direct reclaim), it only avoids starting I/O.",
-      },
-      hints = { "The flag set whose name says it cannot be interrupted by sleep.", "answers.irq_flags = GFP_ATOMIC" },
-    },
-    question{
-      id = "kernel_value", points = 1,
-      prompt = "What is the value of GFP_KERNEL in current kernels? (a number; \"0x...\" is fine)",
-      answer = numeric(0xcc0),
-      feedback = {
-        [0x820] = "0x820 is GFP_ATOMIC.",
-        [0xc00] = "0xc00 is __GFP_RECLAIM alone (GFP_NOIO); GFP_KERNEL adds __GFP_IO and __GFP_FS.",
-        [0x400] = "0x400 is __GFP_DIRECT_RECLAIM alone.",
-      },
-      hints = { "__GFP_RECLAIM (0xc00) | __GFP_IO (0x40) | __GFP_FS (0x80)", "print(string.format(\"0x%x\", GFP_KERNEL))" },
-    },
-    question{
-      id = "syscall", points = 1,
-      prompt = "A read() system call handler needs a 4 KiB bounce buffer. Which flags?",
+      id = "syscall_flags", points = 1,
+      prompt = "The write() syscall of your driver needs a 4 KiB buffer to copy the user's data into. In which context does it run, and which flags should it pass to kmalloc?",
       answer = choice{
-        "GFP_ATOMIC: a syscall is entered through an interrupt",
-        "GFP_KERNEL: a syscall runs in the process context of the calling task and may sleep",
-        "GFP_NOWAIT: syscalls must never block",
-        "it cannot allocate at all",
+        "process context, GFP_KERNEL",
+        "interrupt context, GFP_ATOMIC",
+        "process context, but GFP_ATOMIC to be safe",
+        "a syscall may not allocate memory",
+      correct = 1 },
+      feedback = {
+        b = "A syscall is a trap, not an interrupt: the kernel runs in the process context of the calling program, and may sleep.",
+        c = "GFP_ATOMIC is not 'safer': it cannot reclaim, so it fails more often, and it drains the reserves that interrupt handlers need. In process context, GFP_KERNEL.",
+        d = "Syscalls allocate all the time, in process context, with GFP_KERNEL.",
+      },
+      hints = { "Does the user program's syscall instruction raise a hardware interrupt, or trap on behalf of the program?", "Try it: in a SYSCALL_DEFINE handler, print(in_task(), in_atomic())." },
+    },
+    question{
+      id = "irq_flags", points = 2,
+      prompt = "Which of these may an interrupt handler pass to kmalloc? Several are right: answer with all their letters as a string, e.g. answers.irq_flags = \"ad\" (letters, not the flags' values).",
+      answer = choice{
+        "GFP_KERNEL",
+        "GFP_ATOMIC",
+        "GFP_NOWAIT",
+        "GFP_NOIO",
+        "GFP_KERNEL | __GFP_HIGH",
+      correct = { 2, 3 } },
+      feedback = {
+        a = "GFP_KERNEL can sleep; an interrupt handler cannot.",
+        b = "GFP_ATOMIC is right, and it is not the only one: which other flag never sleeps? (the kernel's memory-allocation guide recommends it for atomic context)",
+        c = "GFP_NOWAIT is right, and it is not the only one: which other flag never sleeps, and may use reserves?",
+        d = "GFP_NOIO still has __GFP_DIRECT_RECLAIM: it sleeps, it only avoids starting I/O while reclaiming.",
+        e = "__GFP_HIGH gives access to reserves, but __GFP_DIRECT_RECLAIM is still set: it can sleep.",
+        ab = "GFP_KERNEL can sleep; an interrupt handler cannot.",
+        ac = "GFP_KERNEL can sleep; an interrupt handler cannot.",
+        abc = "GFP_KERNEL can sleep; an interrupt handler cannot.",
+        bcd = "GFP_NOIO still has __GFP_DIRECT_RECLAIM: it sleeps, it only avoids starting I/O while reclaiming.",
+        bce = "__GFP_HIGH gives access to reserves, but __GFP_DIRECT_RECLAIM is still set: it can sleep.",
+      },
+      hints = {
+        "An allocation may sleep exactly when __GFP_DIRECT_RECLAIM (0x400) is in its flags.",
+        "Print each value in hex: string.format('%x', GFP_NOIO & __GFP_DIRECT_RECLAIM) ... Two of the five have the bit clear.",
+      },
+    },
+    question{
+      id = "sleep_bit", points = 1,
+      prompt = "Which GFP bit decides whether an allocation may sleep? Give its value (a number; 0x... is fine as a string).",
+      answer = numeric(0x400),
+      accept = { "__GFP_DIRECT_RECLAIM" },
+      feedback = {
+        [0x800] = "__GFP_KSWAPD_RECLAIM (0x800) only wakes the kswapd thread; the caller does not wait for it. GFP_ATOMIC has it and never sleeps.",
+        [0xc00] = "0xc00 is __GFP_RECLAIM, two bits: only one of them makes the caller wait.",
+        [0x20] = "__GFP_HIGH (0x20) is about the reserves, not about sleeping.",
+        [0xcc0] = "0xcc0 is the whole of GFP_KERNEL; one bit of it allows sleeping.",
+      },
+      hints = { "gfpflags_allow_blocking() tests one bit: its name says the caller reclaims *directly*.", "print(string.format('0x%x', __GFP_DIRECT_RECLAIM))" },
+    },
+    question{
+      id = "spinlock", points = 1,
+      prompt = "Inside a syscall (process context), your code takes spin_lock(&dev->lock) and then calls kmalloc(256, GFP_KERNEL) before spin_unlock. What does a debug kernel do?",
+      answer = choice{
+        "nothing: a syscall is process context, so GFP_KERNEL is fine",
+        "BUG: sleeping function called from invalid context, because the spinlock made the context atomic",
+        "kmalloc returns NULL because sleeping is not allowed",
+        "the machine deadlocks at once",
       correct = 2 },
       feedback = {
-        a = "A syscall is entered through a trap instruction, not a hardware interrupt: the kernel runs it in the caller's process context.",
-        c = "Syscalls block all the time: read() waiting for data is the classic case.",
+        a = "The spinlock disabled preemption: between spin_lock and spin_unlock in_atomic() is true, even in a syscall.",
+        c = "kmalloc does not look at the context to decide; it trusts its flags. The debug kernel's might-sleep check reports the misuse (and usually the allocation even succeeds, which is why the bug hides).",
+        d = "Usually it works -- a free page is at hand and nothing sleeps. That is why the debug kernel checks every call that might sleep.",
       },
-      hints = { "What is current while a syscall runs?" },
+      hints = { "What does spin_lock do to the preempt count? Try: local l = spin_lock_init(); spin_lock(l); print(in_atomic()); spin_unlock(l)" },
     },
     task{
-      id = "irq_alloc", points = 3, expects = "rx_alloc", template = "len",
-      context = "hardirq",
-      prompt = "Write rx_alloc(len): called from a network card's interrupt handler (hardirq context) when a packet of len bytes arrives; return a buffer of at least len bytes for it, or nil if there is no memory.",
-      setup = function() return 1514 end,
+      id = "irq_event", points = 3, expects = "record_event", template = "irq",
+      prompt = "Write record_event(irq). It is called from an interrupt handler (hardirq context) each time the line fires: allocate a zeroed 32-byte event record, store the line number irq in its first byte, and return the record's address (nil if the allocation fails). The grader raises the line three times.",
+      setup = function() return IRQ end,
+      call = function(record_event, irq)
+        local out = { n = 0 }
+        local ret = request_irq(irq, function(line)
+          out.n = out.n + 1
+          out[out.n] = record_event(line)
+          return IRQ_HANDLED
+        end, 0, "lesson5", nil)
+        if ret ~= 0 then error("grader: request_irq failed: " .. tostring(ret)) end
+        for _ = 1, 3 do raise_irq(irq) end
+        free_irq(irq, nil)
+        return out
+      end,
       check = function(r)
-        if not is_buffer(r.returned, 1514) then
-          return fail("rx_alloc(1514) should return a kmalloc buffer of at least 1514 bytes; got " .. tostring(r.returned) .. ".")
+        local out = r.returned
+        if type(out) ~= "table" or out.n ~= 3 then return fail("the handler should have run three times.") end
+        for i = 1, 3 do
+          local rec = bytes_at(out[i], 32)
+          if rec == nil then return fail("interrupt " .. i .. ": record_event should return the record's address, got " .. tostring(out[i]) .. ".") end
+          if rec:byte(1) ~= IRQ then return fail("the record's first byte should be the line number " .. IRQ .. ", got " .. rec:byte(1) .. ".") end
+          if rec:sub(2) ~= string.rep("\0", 31) then return fail("the rest of the record should be zero: kmalloc does not clear memory; kzalloc (or __GFP_ZERO) does.") end
         end
+        if r.leaked ~= 3 then return fail("three records should be allocated after three interrupts; " .. r.leaked .. " allocation(s) are.") end
         return pass()
       end,
-      hints = { "You are in an interrupt handler: which flags never sleep?", "return kmalloc(len, GFP_ATOMIC)" },
+      hints = {
+        "You are in hardirq context: the flags must not allow sleeping.",
+        "local p = kzalloc(32, GFP_ATOMIC); if not p then return nil end; poke(p, irq); return p",
+      },
     },
     task{
-      id = "under_lock", points = 2, expects = "new_node", template = "value",
-      context = "spinlock",
-      prompt = "Write new_node(value): called with the list's spinlock held; allocate a 16-byte node, store value in its first 4 bytes (string.pack(\"<I4\", value)) and return it (nil on failure).",
-      setup = function() return 42 end,
-      check = function(r)
-        if not is_buffer(r.returned, 16) then return fail("new_node(42) should return a 16-byte node; got " .. tostring(r.returned) .. ".") end
-        local ok, bytes = pcall(peek, r.returned, 4)
-        if not ok or bytes ~= string.pack("<I4", 42) then return fail("the node's first 4 bytes should hold 42 (string.pack(\"<I4\", value)).") end
-        return pass()
-      end,
-      hints = { "A spinlock is held: the code is atomic even though it is not an interrupt.", "kmalloc(16, GFP_ATOMIC)" },
-    },
-    task{
-      id = "syscall_alloc", points = 3, expects = "sys_setup_buffer", template = "size",
-      context = "syscall", boot = { fragmented = true },
-      prompt = "Write sys_setup_buffer(size): the handler of a syscall that allocates a physically contiguous 2 MiB buffer (kmalloc) for the device and keeps it (store it in a global); return 0, or -ENOMEM when the allocation fails. The machine has been up for weeks: free memory is fragmented.",
+      id = "push_msg", points = 3, expects = "push_msg", template = "q, s",
+      prompt = "Write push_msg(q, s), called from a syscall. q is a queue shared with an interrupt handler: q.lock is a spinlock the handler takes too, q.items a list of buffer addresses. Copy the bytes of the string s (no terminating NUL) into a new kmalloc buffer, append its address to q.items while holding q.lock, and return 0 (-ENOMEM if the allocation fails). Allocate with the flags the context allows, and take the lock the way a lock shared with a handler must be taken.",
       setup = function()
-        use_up_high_orders()
-        return 2 * 1024 * 1024
+        local q = { lock = spin_lock_init("q->lock") }
+        local log = {}
+        q.items = setmetatable({}, { __newindex = function(t, k, v)
+          log[#log + 1] = { irqs_off = irqs_disabled(), atomic = in_atomic() }
+          rawset(t, k, v)
+        end })
+        -- The handler has run once already: lockdep knows the lock is taken in hardirq context.
+        request_irq(IRQ, function()
+          spin_lock(q.lock)
+          local _ = #q.items
+          spin_unlock(q.lock)
+          return IRQ_HANDLED
+        end, 0, "lesson5-queue", q)
+        raise_irq(IRQ)
+        return q, MSG, log
+      end,
+      call = function(push_msg, q, s)
+        local ret
+        SYSCALL_DEFINE("lesson5_push", function() ret = push_msg(q, s) return 0 end)
+        user.syscall("lesson5_push")
+        return ret, rawget(q.items, 1), #q.items
       end,
       check = function(r)
-        if r.returned == -ENOMEM then
-          return fail("the allocation failed. In a syscall you are in process context and may sleep: GFP_KERNEL lets the allocator reclaim and compact memory to make a 2 MiB block; GFP_ATOMIC cannot.")
-        end
-        if r.returned ~= 0 then return fail("sys_setup_buffer should return 0 on success; got " .. tostring(r.returned) .. ".") end
-        if r.leaked ~= 1 then return fail("after the syscall, the 2 MiB buffer should still be allocated (" .. r.leaked .. " allocations are).") end
+        local log = r.args[3]
+        local ret, p, n = r.results[1], r.results[2], r.results[3]
+        if ret ~= 0 then return fail("push_msg should return 0 on success, got " .. tostring(ret) .. ".") end
+        if n ~= 1 then return fail("q.items should hold one address after the call; it holds " .. tostring(n) .. ".") end
+        if bytes_at(p, #MSG) ~= MSG then return fail("q.items[1] should be the address of a buffer holding the message's bytes.") end
+        if #log ~= 1 then return fail("append with q.items[#q.items + 1] = p (or table.insert), so the queue sees it.") end
+        if not log[1].atomic then return fail("you changed q.items without holding q.lock: the interrupt handler may be reading it at that moment.") end
+        if not log[1].irqs_off then return fail("take q.lock with spin_lock_irqsave: the handler takes it too.") end
+        if r.leaked ~= 1 then return fail("exactly one buffer (the message's) should stay allocated; " .. r.leaked .. " allocation(s) did.") end
         return pass()
       end,
-      hints = { "Which flags may sleep to make room, and are you allowed to sleep here?", "buffer = kmalloc(size, GFP_KERNEL); if not buffer then return -ENOMEM end; return 0" },
+      hints = {
+        "Two rules: nothing that sleeps while the spinlock is held, and a lock shared with an interrupt handler is taken with interrupts disabled.",
+        "kmalloc(#s, GFP_KERNEL) and poke first, then local flags = spin_lock_irqsave(q.lock); q.items[#q.items + 1] = p; spin_unlock_irqrestore(q.lock, flags)",
+      },
     },
   },
 }
 
 """#####),
         ("06-allocation-failure.lua", #####"""
--- Lesson 6: when allocation fails in an interrupt handler.
--- Vocabulary: lessons/README.md.
+-- Lesson 6: when allocation fails in an interrupt handler. Vocabulary: lessons/README.md.
 
-local BUFSIZE = 1536
+local IRQ = 12
+local PKT = 1000          -- bytes per packet
+local BUF = 2048          -- bytes per pool buffer
+local POOL = 8            -- buffers in the pool at probe
+local LOW = 4             -- refill when fewer are free
 
--- What the defer task's refill function saw when it ran.
-local deferred = {}
-
--- Exhausts memory the way a machine under heavy load looks to an interrupt
--- handler: the free lists down to the min watermark, then GFP_ATOMIC's
--- reserve below it. Nothing is reclaimable on this freshly booted machine.
-local function exhaust_memory()
-  for order = MAX_PAGE_ORDER, 0, -1 do
-    while __get_free_pages(__GFP_NOWARN, order) do end
+-- Memory pressure: takes every page GFP_KERNEL can get (reclaiming the page
+-- cache), then every page GFP_ATOMIC can get (the reserves), then gives
+-- `keep` pages back. Returns the hog's pages, to release the pressure later.
+local function squeeze(keep)
+  local hog = {}
+  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
+    while true do
+      local p = __get_free_pages(gfp, 0)
+      if not p then break end
+      hog[#hog + 1] = p
+    end
   end
-  while kmalloc(BUFSIZE, GFP_ATOMIC | __GFP_NOWARN) do end
+  for _ = 1, keep do free_page(table.remove(hog)) end
+  return hog
 end
 
-local function is_buffer(p)
-  if math.type(p) ~= "integer" then return false end
-  local ok, size = pcall(ksize, p)
-  return ok and math.type(size) == "integer" and size >= BUFSIZE
+local function release(hog)
+  for i = 1, #hog do free_page(hog[i]) end
+  return #hog
+end
+
+local function packet(i)
+  return string.format("packet %03d ", i) .. string.rep(string.char(65 + i % 26), PKT - 11)
+end
+
+local function bytes_at(addr, n)
+  if math.type(addr) ~= "integer" then return nil end
+  local ok, s = pcall(peek, addr, n)
+  if ok then return s end
+  return nil
 end
 
 return lesson{
   id = "06-allocation-failure",
   title = "When allocation fails: strategies for interrupt handlers",
   text = [[
-# When allocation fails in an interrupt handler
+# When allocation fails
 
-Lesson 5 said: in an interrupt handler, allocate with GFP_ATOMIC. This
-lesson is about the day GFP_ATOMIC returns NULL -- which, on a busy machine
-receiving packets faster than it can process them, is a normal day.
+An interrupt handler may not sleep (lesson 5), so it cannot wait for the
+kernel to reclaim memory. Under memory pressure its allocations fail. A
+driver that crashes, or loses its receive ring, when that happens is a
+driver that takes the machine down on a busy day. This lesson is about the
+ways real drivers stay up.
 
-## Why GFP_ATOMIC fails
+## Watermarks and the reserves
 
-Each zone has watermarks (min, low, high; /proc/zoneinfo). Below *low*,
-allocations wake kswapd to reclaim in the background. Below *min*, ordinary
-allocations must reclaim directly -- sleep -- or fail. GFP_ATOMIC's
-`__GFP_HIGH` lets it go somewhat below min, into a reserve kept for callers
-that cannot sleep. When that reserve is gone, it fails: it cannot wait for
-kswapd, it cannot reclaim, it cannot compact. (GFP_NOWAIT has no
-`__GFP_HIGH` and fails earlier.)
+Each zone has three watermarks, in pages (`cat("/proc/zoneinfo")`: `min`,
+`low`, `high`). When free memory falls below `low`, allocations wake
+kswapd, which reclaims in the background until the zone is above `high`.
+An ordinary allocation is refused once free memory would fall to `min`;
+a sleeping one (GFP_KERNEL) then reclaims directly and waits.
 
-## What a handler does about it
+The pages below `min` are a reserve for those who cannot wait. In 6.x
+(`__zone_watermark_ok()` in mm/page_alloc.c):
 
-1. **Preallocate** in process context. At probe time (or when the interface
-   comes up) fill a ring or pool of buffers with GFP_KERNEL, which may sleep
-   and reclaim. The handler takes buffers from the pool and never
-   allocates in the common case. (The kernel's `mempool_t` packages the
-   idea: a reserve of elements guaranteed to be there.)
-2. **GFP_ATOMIC as the fallback**, with `__GFP_NOWARN`: you expect it may
-   fail and you handle it, so the "page allocation failure" splat with its
-   memory dump is noise.
-3. **Drop gracefully.** No buffer means the packet is dropped: count it
-   (`rx_dropped` in the interface's statistics), give the device its old
-   buffer back, return IRQ_HANDLED. Networking survives lost packets; the
-   sender retransmits.
-4. **Defer the refill** to process context: `schedule_work(refill)`. The
-   work item runs in a kworker, where GFP_KERNEL may sleep and reclaim to
-   top the pool up again.
+- `__GFP_HIGH` (in `GFP_ATOMIC`) lowers the mark by half: min - min/2;
+- a non-blocking allocation that may use reserves (`ALLOC_NON_BLOCK`:
+  GFP_ATOMIC again) takes another quarter off what is left.
 
-What a handler must never do: loop until the allocation succeeds (nothing
-will free memory while this CPU spins in the handler with interrupts
-off), or switch to GFP_KERNEL (the sleeping-in-atomic BUG, and a
-deadlock if it really sleeps).
+So a GFP_ATOMIC allocation succeeds down to 3/8 of `min`, while
+`GFP_NOWAIT` stops at `min` itself. (A 2.6 kernel had the same two steps
+under the names ALLOC_HIGH and ALLOC_HARDER.) The reserve is small -- on
+kmlab's 64 MiB machine the Normal zone's min watermark is 165 pages, of
+which GFP_ATOMIC may use about a hundred -- and shared by every driver in
+the system: GFP_ATOMIC makes failure rarer, never impossible. Every atomic
+allocation needs a plan for NULL; pass `__GFP_NOWARN` when you have one,
+so a busy day does not fill the log with allocation-failure warnings.
 
-What kmlab simplifies: kswapd's reclaim happens at once rather than in the
-background, and the tasks' machines are drained artificially.
+## The strategies
 
-## Exercises
+**Preallocate.** Whatever the handler needs for sure, allocate at probe
+time, in process context, with GFP_KERNEL: the receive ring and its
+buffers exist before the first interrupt. A network driver's RX ring is
+exactly this: the handler *swaps* a full buffer for an empty one.
 
-Start with `kmlab lesson 6 --template > a6.lua`. A ring is a table:
+**Keep a pool.** Preallocate spares and take them in the handler
+without calling the allocator at all. The kernel's `mempool` (mempool_create,
+mempool_alloc) does this for the block layer: a minimum number of elements
+guaranteed to exist, so that writing out dirty pages -- which is how memory
+gets freed -- can always make progress. (kmlab has no mempool; a Lua list
+of buffers plays the pool.)
 
-    ring = { size = 1536, target = 16, pool = { addr, addr, ... }, dropped = 0 }
+**Defer.** The handler does only what must be done now; the rest moves to
+process context. `schedule_work(fn)` queues fn for a kworker, where
+GFP_KERNEL is fine: refill the pool there, before it runs dry.
+
+**Drop gracefully.** When there is no buffer, the packet is lost -- and
+that is acceptable: networks drop packets, TCP retransmits. The handler
+counts the drop (`rx_dropped` in `ip -s link`), leaves the ring intact
+(the old buffer stays in its slot, to be reused), acknowledges the
+interrupt and returns IRQ_HANDLED. What it must not do:
+
+- retry in a loop: with interrupts off on this CPU nothing on it can free
+  memory; the loop spins until the watchdog fires;
+- fall back to GFP_KERNEL: the sleeping-in-atomic BUG of lesson 5;
+- return IRQ_NONE: that means "not my device"; after enough of them the
+  kernel disables the line ("irq N: nobody cared");
+- use the NULL pointer anyway: an Oops in interrupt context is a panic.
+
+## Making pressure in kmlab
+
+    boot{ram = "64M"}
+    local hog = {}
+    while true do                     -- take everything GFP_KERNEL can get
+      local p = __get_free_pages(GFP_KERNEL | __GFP_NOWARN, 0)
+      if not p then break end
+      hog[#hog + 1] = p
+    end
+    print(kmalloc(1000, GFP_NOWAIT))  --> nil: at the min watermark
+    print(kmalloc(1000, GFP_ATOMIC))  --> an address: the reserves
+
+The tasks below run under such pressure. (Simplification: kmlab has one
+CPU and no per-cpu page lists, and its reclaim is deterministic.)
 ]],
   exercises = {
     question{
-      id = "on_failure", points = 2,
-      prompt = "A network card's interrupt handler gets nil from kmalloc(len, GFP_ATOMIC) for a received packet. What should it do?",
+      id = "reserves", points = 1,
+      prompt = "Under memory pressure, kmalloc(1000, GFP_NOWAIT) returns NULL but kmalloc(1000, GFP_ATOMIC) succeeds. Why?",
       answer = choice{
-        "retry the allocation until it succeeds",
-        "allocate with GFP_KERNEL instead, which tries harder",
-        "drop the packet, count the drop, and let process context (a work item) refill the buffers",
-        "call panic(): the machine is out of memory",
-      correct = 3 },
+        "GFP_ATOMIC's __GFP_HIGH lets it allocate below the zone's min watermark, from the reserves",
+        "GFP_ATOMIC sleeps briefly until memory is free",
+        "GFP_ATOMIC reclaims the page cache directly",
+        "GFP_ATOMIC has a zone of its own",
+      correct = 1 },
       feedback = {
-        a = "Nothing frees memory while this CPU spins in the handler with interrupts off: at best a long stall, at worst a lockup.",
-        b = "GFP_KERNEL may sleep: in an interrupt handler that is the sleeping-in-atomic BUG (lesson 5).",
-        d = "A transient shortage of atomic memory is routine on a busy machine; dropping a packet is the normal answer.",
+        b = "GFP_ATOMIC never sleeps: that is the point of it.",
+        c = "Direct reclaim needs __GFP_DIRECT_RECLAIM, which GFP_ATOMIC does not have; it can only wake kswapd.",
+        d = "There is no atomic zone; there is a reserve below each zone's min watermark.",
       },
-      hints = { "Networking protocols tolerate lost packets." },
+      hints = { "Look at the watermarks in cat(\"/proc/zoneinfo\"): which flag lets an allocation go below min?" },
     },
     question{
-      id = "reserve", points = 1,
-      prompt = "Why can GFP_ATOMIC succeed when GFP_NOWAIT already fails?",
+      id = "watermark", points = 1,
+      prompt = "A zone's min watermark is 160 pages. Ignoring lowmem_reserve, an order-0 GFP_ATOMIC allocation in 6.x succeeds as long as the zone has more than how many free pages?",
+      answer = numeric(60),
+      feedback = {
+        [160] = "160 is where GFP_NOWAIT stops; GFP_ATOMIC may go lower.",
+        [80] = "That is __GFP_HIGH's half; GFP_ATOMIC is also non-blocking, which takes another quarter off what is left.",
+        [40] = "The quarter is taken from what is left after halving (80), not from min.",
+        [0] = "Even GFP_ATOMIC keeps part of the reserve: only __GFP_MEMALLOC (memory reclaim itself) ignores the watermarks.",
+      },
+      hints = { "min - min/2, then minus a quarter of the result.", "160 - 80 = 80; 80 - 20 = ?" },
+    },
+    question{
+      id = "on_null", points = 2,
+      prompt = "In a network card's receive interrupt handler, kmalloc(2048, GFP_ATOMIC) for the replacement buffer returned NULL. What should the handler do?",
       answer = choice{
-        "GFP_ATOMIC sleeps briefly",
-        "GFP_ATOMIC includes __GFP_HIGH: it may use part of the reserve below the min watermark",
-        "GFP_ATOMIC takes memory from other CPUs",
-        "it cannot: they are the same flags",
-      correct = 2 },
-      feedback = { a = "Neither may sleep.", d = "GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM (0x820); GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN (0x2800)." },
-      hints = { "Compare the bits of GFP_ATOMIC (0x820) and GFP_NOWAIT (0x2800)." },
+        "try again in a loop until it succeeds",
+        "try again with GFP_KERNEL, which tries harder",
+        "drop this packet: leave the old buffer in the ring slot, count the drop, schedule work to refill later, return IRQ_HANDLED",
+        "return IRQ_NONE so that the interrupt is retried",
+      correct = 3 },
+      feedback = {
+        a = "With interrupts off on this CPU nothing can free memory for you: the loop spins until the watchdog reports a lockup.",
+        b = "GFP_KERNEL can sleep; an interrupt handler cannot (the sleeping-in-atomic BUG).",
+        d = "IRQ_NONE means 'not my device'. Enough of them and the kernel disables the line: 'irq N: nobody cared'.",
+      },
+      hints = { "Networks lose packets all the time; a ring without buffers is much worse." },
     },
     task{
-      id = "preallocate", points = 2, expects = "rx_ring_init", template = "ring",
-      prompt = "Write rx_ring_init(ring): called at probe time (process context): fill ring.pool with ring.target buffers of ring.size bytes each and return 0; if an allocation fails, free what you allocated, empty the pool and return -ENOMEM.",
-      setup = function() return { size = BUFSIZE, target = 16, pool = {}, dropped = 0 } end,
-      check = function(r)
-        local ring = r.args[1]
-        if r.returned ~= 0 then return fail("rx_ring_init should return 0 when it could fill the pool; got " .. tostring(r.returned) .. ".") end
-        if type(ring.pool) ~= "table" or #ring.pool ~= 16 then return fail("ring.pool should hold ring.target = 16 buffers.") end
-        local seen = {}
-        for i = 1, 16 do
-          local b = ring.pool[i]
-          if not is_buffer(b) or seen[b] then return fail("ring.pool[" .. i .. "] is not a distinct buffer of at least " .. BUFSIZE .. " bytes.") end
-          seen[b] = true
-        end
-        if r.leaked ~= 16 then return fail("exactly the 16 pool buffers should be allocated; " .. r.leaked .. " allocations are.") end
-        return pass()
+      id = "atomic_copy", points = 3, expects = "copy_packet", template = "data",
+      allow_reports = { "allocation-failure", "warning" },
+      prompt = "Write copy_packet(data): called from a network card's interrupt handler for each received packet (a 1000-byte string), it returns a kmalloc'ed copy of the packet, or nil when there is no memory (the packet is dropped). The grader sends 40 packets while the machine is under heavy memory pressure: the packets matter, so use the reserves -- get as many copies as the kernel can give an interrupt handler, and never crash.",
+      boot = { ram = "64M" },
+      setup = function() return squeeze(5) end,
+      call = function(copy_packet, hog)
+        local got = { n = 0 }
+        request_irq(IRQ, function()
+          got.n = got.n + 1
+          got[got.n] = copy_packet(packet(got.n))
+          return IRQ_HANDLED
+        end, 0, "lesson6-nic", nil)
+        for _ = 1, 40 do raise_irq(IRQ) end
+        free_irq(IRQ, nil)
+        return got, release(hog)
       end,
-      hints = { "At probe time you may sleep: GFP_KERNEL.", "for i = 1, ring.target do local b = kmalloc(ring.size, GFP_KERNEL) ... ring.pool[i] = b end" },
-    },
-    task{
-      id = "rx_irq", points = 3, expects = "rx_take_buffer", template = "ring",
-      context = "hardirq", max_instructions = 100000,
-      prompt = "Write rx_take_buffer(ring): called from the interrupt handler for each received packet, with memory exhausted. Take a buffer from ring.pool if it has one (table.remove); otherwise try kmalloc(ring.size, ...) with flags fit for an interrupt handler that expects failure; if that fails, count the drop (ring.dropped = ring.dropped + 1) and return nil. Return the buffer. The pool holds 2 buffers; four packets arrive.",
-      setup = function()
-        local ring = { size = BUFSIZE, target = 16, pool = {}, dropped = 0 }
-        ring.pool[1] = kmalloc(BUFSIZE, GFP_KERNEL)
-        ring.pool[2] = kmalloc(BUFSIZE, GFP_KERNEL)
-        exhaust_memory()
-        return ring
-      end,
-      call = function(f, ring) return f(ring), f(ring), f(ring), f(ring) end,
       check = function(r)
-        local ring = r.args[1]
-        if not is_buffer(r.results[1]) or not is_buffer(r.results[2]) then
-          return fail("the first two packets should get the two pool buffers.")
+        local got, freed = r.results[1], r.results[2]
+        if type(got) ~= "table" or got.n ~= 40 then return fail("the handler should have run 40 times.") end
+        local copies = 0
+        for i = 1, 40 do
+          local p = got[i]
+          if p ~= nil then
+            if bytes_at(p, PKT) ~= packet(i) then return fail("packet " .. i .. ": the returned address does not hold a copy of the packet.") end
+            copies = copies + 1
+          end
         end
-        if r.results[3] ~= nil or r.results[4] ~= nil then
-          return fail("memory is exhausted and the pool is empty: packets 3 and 4 must be dropped (return nil).")
+        if copies == 0 then return fail("no packet was copied: under pressure an allocation that cannot use the reserves (GFP_NOWAIT) fails; GFP_ATOMIC may go below the min watermark.") end
+        if copies < 20 then return fail("only " .. copies .. " of 40 packets were copied; the reserves allow 20 here.") end
+        if math.type(freed) ~= "integer" or r.leaked + freed ~= copies then
+          return fail("one allocation per copied packet should remain, and nothing else.")
         end
-        if ring.dropped ~= 2 then return fail("two packets were dropped; ring.dropped is " .. tostring(ring.dropped) .. ".") end
-        return pass()
+        return pass(copies .. " of 40 packets copied; the rest dropped without a crash.")
       end,
       hints = {
-        "In a handler: GFP_ATOMIC. And a failure you expect and handle should not print a warning.",
-        "local b = table.remove(ring.pool) or kmalloc(ring.size, GFP_ATOMIC | __GFP_NOWARN); if not b then ring.dropped = ring.dropped + 1 end; return b",
+        "kmalloc can return nil here: return nil then, do not touch the pointer.",
+        "local p = kmalloc(#data, GFP_ATOMIC | __GFP_NOWARN); if not p then return nil end; poke(p, data); return p",
       },
     },
     task{
-      id = "defer", points = 2, expects = "rx_out_of_buffers", template = "ring",
-      context = "hardirq",
-      prompt = "Write rx_out_of_buffers(ring): called from the interrupt handler when the pool is empty and GFP_ATOMIC failed. Count the drop and arrange for ring.refill (a function that refills the pool with GFP_KERNEL) to run later in process context. Do not call it directly: it sleeps.",
+      id = "pool", points = 4, expects = "rx_packet", template = "pool, data",
+      boot = { ram = "64M" },
+      prompt = "Write rx_packet(pool, data), called from an interrupt handler for each received packet (a 1000-byte string). pool.free is a list of preallocated 2048-byte buffers (8 at probe). Take a buffer from pool.free (table.remove), copy the packet into it and append {buf = address, len = #data} to pool.rx. If pool.free is empty, drop the packet: add 1 to pool.dropped. Do not allocate in the handler: memory is exhausted. Whenever fewer than pool.low (4) buffers remain free, schedule work (schedule_work) that refills pool.free with kmalloc'ed 2048-byte buffers up to pool.size (8), in process context. Return IRQ_HANDLED. The grader sends a burst of 12 packets under total memory pressure, lets the pressure ease, lets the work run, then sends 6 more and lets the work run again.",
       setup = function()
-        local ring = { size = BUFSIZE, target = 16, pool = {}, dropped = 0 }
-        deferred.ran, deferred.in_process = false, false
-        ring.refill = function()
-          deferred.ran = true
-          deferred.in_process = in_task() and not in_atomic()
-        end
-        exhaust_memory()
-        return ring
+        local pool = { free = {}, rx = {}, dropped = 0, size = POOL, low = LOW }
+        for i = 1, POOL do pool.free[i] = kmalloc(BUF, GFP_KERNEL) end
+        return pool, squeeze(0)
+      end,
+      call = function(rx_packet, pool, hog)
+        local n, rets = 0, {}
+        request_irq(IRQ, function()
+          n = n + 1
+          rets[n] = rx_packet(pool, packet(n))
+          return IRQ_HANDLED
+        end, 0, "lesson6-pool", nil)
+        for _ = 1, 12 do raise_irq(IRQ) end
+        local freed = release(hog)
+        flush_scheduled_work()
+        for _ = 1, 6 do raise_irq(IRQ) end
+        flush_scheduled_work()          -- the second burst left 2 free: the refill runs again
+        free_irq(IRQ, nil)
+        return pool, rets, freed
       end,
       check = function(r)
-        local ring = r.args[1]
-        -- What the learner deferred has run by now (the grader runs pending
-        -- tasklets and work after the call, as the kernel would).
-        if deferred.ran and not deferred.in_process then
-          return fail("ring.refill ran in atomic context -- called from the handler itself, or from a tasklet (softirq context, still atomic): it must run from a work item.")
+        local pool, rets, freed = r.results[1], r.results[2], r.results[3]
+        if type(pool) ~= "table" or type(pool.rx) ~= "table" or type(pool.free) ~= "table" then return fail("pool.rx and pool.free should still be lists.") end
+        for i = 1, 18 do
+          if rets[i] ~= IRQ_HANDLED then return fail("rx_packet should return IRQ_HANDLED for every packet (packet " .. i .. ": " .. tostring(rets[i]) .. ").") end
         end
-        if ring.dropped ~= 1 then return fail("count the dropped packet: ring.dropped should be 1, it is " .. tostring(ring.dropped) .. ".") end
-        if not deferred.ran then return fail("ring.refill never ran: queue it on the system workqueue with schedule_work(ring.refill).") end
+        if math.type(pool.dropped) == "integer" and pool.dropped > 4 then
+          return fail("packets of the second burst were dropped (pool.dropped is " .. pool.dropped .. "): the pool was not refilled before it came. Schedule work that kmallocs new buffers with GFP_KERNEL: it runs in process context, once the pressure has eased.")
+        end
+        if pool.dropped ~= 4 then return fail("8 buffers for a burst of 12 packets: 4 should have been dropped, pool.dropped is " .. tostring(pool.dropped) .. ".") end
+        if #pool.rx ~= 14 then
+          if #pool.rx == 8 then return fail("the second burst found no buffers: the pool was not refilled. Schedule work that kmallocs new buffers with GFP_KERNEL.") end
+          return fail("14 packets (8 + 6) should be in pool.rx, there are " .. #pool.rx .. ".")
+        end
+        local want = {}
+        for i = 1, 8 do want[i] = i end
+        for i = 13, 18 do want[#want + 1] = i end
+        for j, i in ipairs(want) do
+          local e = pool.rx[j]
+          if type(e) ~= "table" or e.len ~= PKT or bytes_at(e.buf, PKT) ~= packet(i) then
+            return fail("pool.rx[" .. j .. "] should be {buf = a buffer holding packet " .. i .. ", len = " .. PKT .. "}.")
+          end
+        end
+        if #pool.free ~= 8 then return fail("after the second burst (2 left) and the second refill, 8 buffers should be free, there are " .. #pool.free .. ".") end
+        if math.type(freed) ~= "integer" or r.leaked + freed ~= 14 then
+          return fail("the buffers should be the 8 of the probe plus 8 and 6 from the two refills, nothing else: " .. tostring(r.leaked + (math.type(freed) == "integer" and freed or 0)) .. " new allocation(s) remain.")
+        end
         return pass()
       end,
-      hints = { "A work item runs in process context (a kworker).", "schedule_work(ring.refill)" },
+      allow_reports = { "allocation-failure", "warning" },
+      hints = {
+        "The handler never calls kmalloc: it only moves buffers from pool.free to pool.rx. The refill is a function you give to schedule_work; it runs in a kworker, where GFP_KERNEL is allowed.",
+        "if #pool.free < pool.low then schedule_work(function() while #pool.free < pool.size do local b = kmalloc(2048, GFP_KERNEL); if not b then break end; pool.free[#pool.free + 1] = b end end) end",
+      },
     },
   },
 }
 
 """#####),
         ("07-dma.lua", #####"""
--- Lesson 7: DMA and physically contiguous memory. Vocabulary: lessons/README.md.
+-- Lesson 7: DMA. Vocabulary: lessons/README.md.
 
-local PAYLOAD = string.rep("packet!", 428) -- 2996 bytes
+local RX_LEN = 6000                 -- more than a page: a vmalloc buffer would span two frames
+local TX = string.rep("0123456789abcdef", 375)   -- 6000 bytes to send
 
-local function new_reports_since(n)
-  local all = reports()
-  local out = {}
-  for i = n + 1, #all do out[#out + 1] = all[i] end
-  return out
+-- The device's view of the bytes at a bus address, or nil.
+local function device_read(dev, dma, n)
+  if math.type(dma) ~= "integer" or dma == DMA_MAPPING_ERROR then return nil end
+  local ok, s = pcall(dev.dma_read, dev, dma, n)
+  if ok then return s end
+  return nil
 end
 
 return lesson{
   id = "07-dma",
-  title = "DMA: what a device needs from memory",
+  title = "DMA: devices see physical memory",
   text = [[
-# DMA: what a device needs from memory
+# DMA: devices see physical memory
 
-A network card does not ask the CPU to copy each received packet. It
-writes the packet into memory itself -- direct memory access -- and raises
-an interrupt when it is done. To do that, the driver tells the device where
-to write, and here is the catch: the device does not go through the CPU's
-MMU. It sees bus addresses, which on a PC without an IOMMU are physical
-addresses, and it moves a transfer of N bytes to N *consecutive* bus
-addresses.
+A network card receiving a packet does not hand it to the CPU byte by
+byte. The driver tells the card *where* in memory to put it, and the card
+writes it there itself, as a bus master: direct memory access. Then it
+raises an interrupt to say it is done.
 
-So a DMA buffer must be physically contiguous for as long as the device
-uses it. kmalloc memory is (lesson 3); vmalloc memory is not, and neither is
-a user buffer. A device handed the physical address of the first page of a
-vmalloc buffer writes straight across whatever frames follow it -- someone
-else's memory.
+## The device has no MMU
 
-## The DMA API
+The CPU's loads and stores go through the page tables (lesson 3). The
+device's do not: it puts an address on the bus, and on a plain PC bus
+that address is a *physical* address. The device writes a buffer from its
+first byte to its last at consecutive physical addresses. So memory for DMA
+must be physically contiguous -- or the device writes into whatever frames
+follow the buffer's first page.
 
-Drivers never compute bus addresses themselves (`__pa` would be wrong with
-an IOMMU, with bounce buffering, with a device that sees memory at an
-offset). They ask the DMA API:
+    kmalloc   one buddy block: consecutive frames        good for DMA
+    vmalloc   one page here, one page there              never hand it to a device
 
-* **Streaming mappings**, for a buffer used for one transfer:
+(Real machines often have an IOMMU, which translates bus addresses like an
+MMU for devices, and the DMA API then hands out I/O virtual addresses.
+kmlab has none: a DMA address is the physical address. The rules below are
+the same either way, because a driver cannot know which machine it runs on.)
 
-      dma = dma_map_single(dev, cpu_addr, size, DMA_FROM_DEVICE)
-      if dma_mapping_error(dev, dma) then ... end  -- always check
-      -- start the device; it writes; its interrupt says it is done
-      dma_unmap_single(dev, dma, size, DMA_FROM_DEVICE)
-      -- only now may the CPU read the data
+## Streaming mappings: dma_map_single
 
-  The direction (DMA_TO_DEVICE, DMA_FROM_DEVICE, DMA_BIDIRECTIONAL) lets the
-  kernel do the right cache maintenance on machines that need it.
-  CONFIG_DMA_API_DEBUG (kmlab has it) reports a driver that never checks
-  `dma_mapping_error`.
+A driver does not compute bus addresses itself (`__pa` is not a bus
+address when there is an IOMMU). It asks the DMA API:
 
-* **Coherent allocations**, for memory shared with the device for its whole
-  life, such as a ring of descriptors:
+    local dev = pci_device{name = "demo", dma_mask_bits = 32}
+    local buf = kmalloc(2048, GFP_KERNEL)
+    local dma = dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE)
+    if dma_mapping_error(dev, dma) then kfree(buf) return -ENOMEM end
+    -- program dma into the device; the device writes; its interrupt says it is done
+    dma_unmap_single(dev, dma, 2048, DMA_FROM_DEVICE)
+    -- only now may the CPU read buf
 
-      cpu, dma = dma_alloc_coherent(dev, size, GFP_KERNEL)
-      dma_free_coherent(dev, size, cpu, dma)
+The direction says who writes: `DMA_TO_DEVICE` (the device reads: a packet
+to send), `DMA_FROM_DEVICE` (the device writes: a received packet),
+`DMA_BIDIRECTIONAL`. Between map and unmap the buffer belongs to the device;
+on machines whose caches are not coherent with DMA, the map and unmap calls
+are where the kernel writes back or invalidates the cache lines, which is
+why the CPU must not touch the buffer in between. Always test the result
+with `dma_mapping_error`: mapping can fail. Unmap with the same size and
+direction. The DMA debugging code (CONFIG_DMA_API_DEBUG, kernel/dma/debug.c;
+kmlab always has it) checks all of this and reports "DMA-API: ..." warnings.
 
-`dma_map_single` of a vmalloc address is refused outright: the kernel
-warns "rejecting DMA map of vmalloc memory" and returns DMA_MAPPING_ERROR.
-A buffer that some other subsystem allocated with vmalloc (or that came
-from user space) has to be copied into a DMA-able buffer first -- a bounce
-buffer -- or mapped page by page with a scatter-gather list
-(`dma_map_sg`; not in kmlab).
+## Coherent allocations: dma_alloc_coherent
 
-In kmlab a device is `pci_device{name=..., irq=..., dma_mask_bits=...}`,
-and the simulated hardware side is `dev:dma_write(dma, bytes)` and
-`dev:dma_read(dma, n)`: they move bytes through bus addresses, contiguously,
-exactly as a bus master would. What kmlab simplifies: no IOMMU (bus address
-= physical address), no cache effects, one device at a time.
+Some memory is shared for as long as the driver runs: a ring of
+descriptors that the driver fills and the device reads and updates. For
+that there is
+
+    local cpu, dma = dma_alloc_coherent(dev, 4096, GFP_KERNEL)   -- zeroed
+    ...
+    dma_free_coherent(dev, 4096, cpu, dma)
+
+which returns both addresses at once: one for the CPU, one to program into
+the device. It picks memory the device can reach.
+
+## vmalloc memory and devices
+
+`dma_map_single` takes a kernel virtual address and converts it with
+`virt_to_page` arithmetic, valid only in the direct map. Given a vmalloc
+address, old kernels (kmlab's `boot{era="2.6"}`) computed a meaningless
+frame, dma-debug warned "device driver maps memory from vmalloc area", and
+the device then wrote on contiguously past the buffer's first page, into
+frames that belong to someone else. Since 5.18 `dma_map_single` refuses:
+
+    demo 0000:00:03.0: rejecting DMA map of vmalloc memory
+
+(a WARN, once) and returns `DMA_MAPPING_ERROR`. The same check catches
+buffers on the stack, which are vmalloc memory with CONFIG_VMAP_STACK.
+To see the corruption on a 6.x machine, hand the device one vmalloc page
+and a length of two pages with `dma_map_page`, which maps from a page on:
+
+    boot{fragmented = true}
+    local dev = pci_device{name = "demo"}
+    local v = vmalloc(8192)
+    local d = dma_map_page(dev, vmalloc_to_page(v), 0, 8192, DMA_FROM_DEVICE)
+    dev:dma_write(d, string.rep("B", 8192))   -- the device side, as kmlab simulates it
+    --> DMA-API: demo 0000:00:03.0: device wrote to frames its mapping does not own ...
+    --> DMA-API: victim pfn 0x... [bytes 4096-8191 of the transfer] owned by ...
+
+and `peek(v + 4096, 4)` shows the second page of your buffer never received
+anything: those bytes went to a stranger's frame.
+
+## DMA masks and GFP_DMA
+
+A device drives only so many address lines. Its DMA mask says which bus
+addresses it can reach: 32 bits for most PCI devices, 64 for modern ones,
+24 for ISA-era devices (and a few broken PCI ones) -- physical memory below
+16 MiB only. That is why x86 has ZONE_DMA (lesson 9): `GFP_DMA` asks for
+memory there. `dma_map_single` of a buffer the mask does not reach fails
+(kmlab prints the kernel's "DMA addr ... overflow" warning; a real kernel
+may instead bounce the data through swiotlb, a pool of low memory, at the
+cost of a copy). `dma_alloc_coherent` looks at the mask itself and picks
+the zone. The kernel's guide (Documentation/core-api/memory-allocation.rst)
+says to prefer the dma_alloc* functions over GFP_DMA where you can.
+
+## Buffers that other code hands you
+
+A driver's transmit function often gets its data from another subsystem:
+a filesystem, a network protocol, a user of your library. It cannot assume
+that memory came from kmalloc. The careful driver checks:
+`is_vmalloc_addr(buf)` (or `virt_addr_valid`); if the buffer is not in the
+direct map, it copies the data into a DMA-able buffer of its own -- a
+*bounce buffer* -- and maps that, or it maps the vmalloc pages one by one
+with `vmalloc_to_page` for a device that takes a list of segments
+(scatter-gather). And a buffer you have passed on to someone else, or one
+the device still owns, is not yours to free or reuse.
 
 ## Exercises
 
-Start with `kmlab lesson 7 --template > a7.lua`. Each task gets a device:
-
-    local dev = pci_device{name = "nic0", irq = 11, dma_mask_bits = 32}
+The devices here are simulated PCI devices: `pci_device{name=, dma_mask_bits=}`.
+The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
 ]],
   exercises = {
     question{
-      id = "why", points = 1,
-      prompt = "Why must a buffer a device writes by DMA be physically contiguous (without an IOMMU)?",
+      id = "why_contig", points = 1,
+      prompt = "Why must a buffer for dma_map_single be physically contiguous?",
       answer = choice{
-        "the device is faster with large pages",
-        "the device does not use the CPU's page tables: it writes a transfer to consecutive bus (physical) addresses",
-        "vmalloc memory is slower",
-        "the kernel cannot free non-contiguous memory from an interrupt handler",
-      correct = 2 },
-      feedback = { a = "Speed is not the issue: correctness is. The device cannot translate virtual addresses." },
-      hints = { "Does the device know about the CPU's virtual addresses?" },
-    },
-    question{
-      id = "bus_addr", points = 2,
-      prompt = "On kmlab's x86_32 machine without an IOMMU, a kmalloc buffer is at virtual address 0xC1A00000. What address does dma_map_single give the device? (a number; \"0x...\" is fine)",
-      answer = numeric(0x01A00000),
+        "the device puts bus (physical) addresses on the bus and writes the buffer at consecutive addresses; it has no page tables",
+        "the CPU cache works only on contiguous memory",
+        "it need not be: the device translates through the CPU's page tables",
+        "contiguous memory is faster to allocate",
+      correct = 1 },
       feedback = {
-        [0xC1A00000] = "That is the CPU's virtual address; the device sees physical (bus) addresses.",
-        [0x1A00] = "That is the page frame number, not an address.",
+        b = "The cache is the CPU's business; the problem is the device, which addresses memory physically.",
+        c = "The device has no access to the CPU's MMU. An IOMMU, where there is one, is a separate translation that the DMA API sets up -- and kmlab has none.",
+        d = "Contiguous memory is in fact harder to get (lesson 8); DMA needs it anyway.",
       },
-      hints = { "Without an IOMMU, bus address = physical address.", "__pa(0xC1A00000)" },
+      hints = { "Which translation does the CPU do on every access that a device on the bus does not?" },
     },
     question{
       id = "vmalloc_map", points = 1,
-      prompt = "What does dma_map_single(dev, vmalloc_buffer, size, dir) do in current kernels?",
+      prompt = "On a 6.x kernel, what does dma_map_single(dev, vmalloc(8192), 8192, DMA_FROM_DEVICE) do?",
       answer = choice{
-        "maps each page of the buffer for the device",
-        "returns the physical address of the first page",
+        "returns the physical address of the buffer's first page",
         "warns \"rejecting DMA map of vmalloc memory\" and returns DMA_MAPPING_ERROR",
-        "copies the buffer into a bounce buffer automatically",
-      correct = 3 },
+        "returns the vmalloc address, which the device uses as is",
+        "remaps the buffer into contiguous frames and returns their address",
+      correct = 2 },
       feedback = {
-        a = "That is what a scatter-gather list (dma_map_sg) is for; dma_map_single maps one contiguous range.",
-        b = "That was the old, silent bug: the device then wrote across other frames. Today the kernel refuses.",
+        a = "That is what 2.6 kernels did -- and the device then wrote past the first page into other frames. Since 5.18 the kernel refuses.",
+        c = "The device does not understand kernel virtual addresses: it needs a bus address.",
+        d = "The DMA API never moves your data for you (swiotlb bounces only for masks, and vmalloc is refused before that).",
       },
-      hints = { "Try it and read dmesg()." },
+      hints = { "Try it: local dev = pci_device{name=\"demo\"}; print(dma_map_single(dev, vmalloc(8192), 8192, DMA_FROM_DEVICE), DMA_MAPPING_ERROR)" },
+    },
+    question{
+      id = "isa_reach", points = 1,
+      prompt = "A device with a 24-bit DMA mask can reach how many bytes of physical memory, counted from address 0? (a size: \"16M\", \"16 MiB\" or a number)",
+      answer = numeric(16 * 1024 * 1024, { units = true }),
+      feedback = {
+        [24] = "24 is the number of address bits; how many bytes do 24 bits address?",
+        [0xffffff] = "0xffffff is the mask, the last reachable address; the size is one more.",
+        [4 * 1024 * 1024 * 1024] = "4 GiB is what a 32-bit mask reaches.",
+        [896 * 1024 * 1024] = "896 MiB is the end of lowmem on x86_32, not a DMA limit.",
+      },
+      hints = { "2^24 bytes", "DMA_BIT_MASK(24) + 1" },
+    },
+    question{
+      id = "ring", points = 1,
+      prompt = "A descriptor ring that the CPU and the device both read and write for as long as the driver is loaded: how do you allocate it?",
+      answer = choice{
+        "dma_alloc_coherent(dev, size, GFP_KERNEL) at probe, kept until remove",
+        "vmalloc(size), mapped with dma_map_single",
+        "kmalloc(size, GFP_KERNEL), mapped and unmapped with dma_map_single around every access",
+        "a Lua table",
+      correct = 1 },
+      feedback = {
+        b = "Never a vmalloc buffer for a device: its frames are scattered, and 6.x refuses to map it.",
+        c = "Streaming mappings are for buffers handed over once (a packet); a ring both sides use all the time is what coherent memory is for.",
+        d = "The device reads physical memory; it cannot see a Lua table.",
+      },
+      hints = { "Which allocation returns both a CPU address and a DMA address, for the lifetime of the driver?" },
     },
     task{
-      id = "map_rx", points = 3, expects = "map_rx", template = "dev",
-      prompt = "Write map_rx(dev): allocate a 4096-byte receive buffer, map it so the device can write into it, check the mapping, and return two values: the buffer's CPU address and its DMA address (nil, nil on failure).",
-      setup = function() return pci_device{ name = "nic0", irq = 11, dma_mask_bits = 32 } end,
-      check = function(r)
-        local dev = r.args[1]
-        local cpu, dma = r.results[1], r.results[2]
-        if math.type(cpu) ~= "integer" or math.type(dma) ~= "integer" then
-          return fail("map_rx should return the CPU address and the DMA address; got " .. tostring(cpu) .. ", " .. tostring(dma) .. ".")
+      id = "rx_map", points = 3, expects = "map_rx", template = "dev, len",
+      prompt = "Write map_rx(dev, len): allocate a buffer the device can write len bytes into, map it for the device, and return the buffer's kernel address and its DMA address (two results); nil if anything fails, freeing what you allocated. It is called with an old device whose DMA mask is 24 bits and len = 6000. The grader then lets the device write len bytes to the DMA address, unmaps the buffer as a receive buffer, and reads it with the CPU.",
+      boot = { fragmented = true },
+      setup = function()
+        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, RX_LEN
+      end,
+      call = function(map_rx, dev, len)
+        local cpu, dma = map_rx(dev, len)
+        if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
+          dev:dma_write(dma, string.rep("R", len))
+          dma_unmap_single(dev, dma, len, DMA_FROM_DEVICE)
         end
-        if dma == DMA_MAPPING_ERROR then return fail("the DMA address is DMA_MAPPING_ERROR: the mapping failed.") end
-        -- The device writes, the driver unmaps; dma-debug says whether the
-        -- driver checked the mapping (so the check must not check it first).
-        local data = string.rep("rx", 2048)
-        local ok = pcall(function() dev:dma_write(dma, data) end)
-        local before = #reports()
-        pcall(dma_unmap_single, dev, dma, 4096, DMA_FROM_DEVICE)
-        for _, rep in ipairs(new_reports_since(before)) do
-          if rep.text:find("failed to check map error", 1, true) then
-            return fail("always check the mapping with dma_mapping_error(dev, dma) before handing the address to the device (CONFIG_DMA_API_DEBUG: \"device driver failed to check map error\").")
+        return cpu, dma
+      end,
+      check = function(r)
+        local cpu, dma = r.results[1], r.results[2]
+        if dma == DMA_MAPPING_ERROR then return fail("map_rx returned DMA_MAPPING_ERROR as the DMA address: test it with dma_mapping_error, and ask yourself why the mapping failed (the device's mask).") end
+        if math.type(dma) ~= "integer" or math.type(cpu) ~= "integer" then
+          return fail("map_rx should return the buffer's kernel address and its DMA address, got " .. tostring(cpu) .. ", " .. tostring(dma) .. ". A 24-bit device reaches only the first 16 MiB: did the mapping fail?")
+        end
+        local ok, got = pcall(peek, cpu, RX_LEN)
+        if not ok or got ~= string.rep("R", RX_LEN) then return fail("after the device wrote and the buffer was unmapped, the CPU does not see the device's bytes at your buffer's address.") end
+        if r.leaked ~= 1 then return fail("exactly one buffer should stay allocated (the receive buffer); " .. r.leaked .. " allocation(s) did.") end
+        return pass()
+      end,
+      hints = {
+        "kmalloc gives contiguous memory, but where? The device reaches only physical addresses below 16 MiB.",
+        "kmalloc(len, GFP_KERNEL | GFP_DMA), then dma_map_single(dev, buf, len, DMA_FROM_DEVICE) and dma_mapping_error.",
+      },
+    },
+    task{
+      id = "tx_any", points = 3, expects = "tx_prepare", template = "dev, buf, len",
+      prompt = "Write tx_prepare(dev, buf, len): another subsystem hands you buf, len bytes to send, and you do not know how buf was allocated: kmalloc or vmalloc. Return a DMA address from which the device can read those len bytes (mapped DMA_TO_DEVICE), and, as a second result, the bounce buffer you allocated for it, if you needed one (or nil). The grader calls it twice, with a kmalloc buffer and a vmalloc buffer; after the device has read, it unmaps len bytes at that DMA address and kfrees your second result.",
+      boot = { fragmented = true },
+      setup = function()
+        local dev = pci_device{ name = "txcard", dma_mask_bits = 32 }
+        local k = kmalloc(#TX, GFP_KERNEL)
+        local v = vmalloc(#TX)
+        poke(k, TX)
+        poke(v, TX)
+        return dev, k, v
+      end,
+      call = function(tx_prepare, dev, k, v)
+        local seen = {}
+        for i, buf in ipairs({ k, v }) do
+          local dma, bounce = tx_prepare(dev, buf, #TX)
+          seen[i] = { dma = dma, data = device_read(dev, dma, #TX) }
+          if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
+            dma_unmap_single(dev, dma, #TX, DMA_TO_DEVICE)
+          end
+          if bounce ~= nil then kfree(bounce) end
+        end
+        return seen
+      end,
+      check = function(r)
+        local seen = r.returned
+        local names = { "the kmalloc buffer", "the vmalloc buffer" }
+        if type(seen) ~= "table" then return fail("the grader could not run your function") end
+        for i = 1, 2 do
+          local s = seen[i]
+          if type(s) ~= "table" then return fail("the grader could not run your function") end
+          if s.dma == DMA_MAPPING_ERROR or s.data == nil then
+            return fail("for " .. names[i] .. " tx_prepare returned no usable DMA address (" .. tostring(s.dma) .. ").")
+          end
+          if s.data ~= TX then
+            return fail("for " .. names[i] .. " the device read other bytes than the data to send" .. (i == 2 and ": a vmalloc buffer's pages are not consecutive frames." or "."))
           end
         end
-        if not ok then return fail("the device could not write 4096 bytes at the DMA address you returned.") end
-        local got_ok, got = pcall(peek, cpu, 4096)
-        if not got_ok or got ~= data then return fail("what the device wrote does not appear at the CPU address you returned.") end
+        if r.leaked ~= 0 then return fail("after the grader's unmaps and kfrees, " .. r.leaked .. " allocation(s) of yours remain.") end
         return pass()
       end,
       hints = {
-        "kmalloc gives physically contiguous memory; dma_map_single(dev, p, 4096, DMA_FROM_DEVICE) gives the device its address.",
-        "if dma_mapping_error(dev, dma) then kfree(p); return nil, nil end",
-      },
-    },
-    task{
-      id = "bounce", points = 3, expects = "send_buffer", template = "dev, buf, len",
-      prompt = "Write send_buffer(dev, buf, len): another subsystem hands you buf, len bytes it allocated with vmalloc, to transmit. Give the device a DMA address from which it can read exactly those bytes, and return that address (the caller unmaps and frees later).",
-      setup = function()
-        local buf = vmalloc(#PAYLOAD)
-        poke(buf, PAYLOAD)
-        return pci_device{ name = "nic0", irq = 11, dma_mask_bits = 32 }, buf, #PAYLOAD
-      end,
-      check = function(r)
-        local dev = r.args[1]
-        local dma = r.returned
-        if math.type(dma) ~= "integer" or dma_mapping_error(dev, dma) then
-          return fail("send_buffer should return a valid DMA address; got " .. tostring(dma) .. ".")
-        end
-        local ok, got = pcall(function() return dev:dma_read(dma, #PAYLOAD) end)
-        if not ok or got ~= PAYLOAD then return fail("the device does not read the buffer's bytes at that DMA address.") end
-        return pass()
-      end,
-      hints = {
-        "dma_map_single refuses vmalloc memory. Where can you put the bytes so that it accepts them?",
-        "local b = kmalloc(len, GFP_KERNEL); memcpy(b, buf, len); then map b DMA_TO_DEVICE and check the mapping.",
+        "is_vmalloc_addr(buf) tells you whether the device could read buf directly.",
+        "If it is vmalloc memory: local b = kmalloc(len, GFP_KERNEL); memcpy(b, buf, len); map b (DMA_TO_DEVICE) and return dma, b. Otherwise map buf itself and return dma, nil.",
       },
     },
   },
@@ -1612,10 +1929,25 @@ Start with `kmlab lesson 9 --template > a9.lua`.
 
 """#####),
         ("10-user-space.lua", #####"""
--- Lesson 10: user space memory and copying across the boundary.
--- Vocabulary: lessons/README.md.
+-- Lesson 10: user space. Vocabulary: lessons/README.md.
 
-local MESSAGE = "hello from the kernel\n"
+local MSG = "kmlab says hello to user space, 64 bytes long, padded out......."
+local INPUT = "ifconfig eth0 up"
+
+-- The user program's bytes at addr, or nil.
+local function user_bytes(addr, n)
+  if math.type(addr) ~= "integer" then return nil end
+  local ok, s = pcall(user.peek, addr, n)
+  if ok then return s end
+  return nil
+end
+
+local function kernel_bytes(addr, n)
+  if math.type(addr) ~= "integer" or math.type(n) ~= "integer" or n < 0 or n > 65536 then return nil end
+  local ok, s = pcall(peek, addr, n)
+  if ok then return s end
+  return nil
+end
 
 return lesson{
   id = "10-user-space",
@@ -1623,390 +1955,548 @@ return lesson{
   text = [[
 # User space
 
-A user program's memory is virtual too, but it is built differently from
-the kernel's.
+So far all memory was the kernel's. A user program's memory works
+differently, and a driver that exchanges data with a program has to cross
+the border between the two carefully.
 
-## malloc is lazy
+## malloc is virtual, and lazy
 
-`malloc` (or the `mmap` underneath it) only reserves a range of virtual
-addresses: a new line in /proc/self/maps. No page frame is allocated and no
-page-table entry written. The first time the program touches a page, the
-MMU finds no translation and raises a page fault; the kernel's fault
-handler (handle_mm_fault) allocates a zeroed frame, maps it, and restarts
-the instruction. Memory that is never touched never costs a frame. That is
-why a process's virtual size (VSZ) can be far larger than what it really
-uses (RSS), and why the kernel can overcommit.
+When a program calls `malloc(n)` for a large n, the C library asks the
+kernel for a new anonymous mapping (`mmap`): the kernel records an area of
+virtual addresses in the process's address space -- a line in
+`/proc/self/maps` -- and does nothing else. No page frame is allocated,
+no page-table entry written. The area is virtually contiguous, like a
+vmalloc buffer, and backed by nothing yet.
 
-In kmlab, the simulated user program is `a.out`:
+The first time the program touches a page, the MMU finds no entry and
+raises a *page fault*. The kernel's fault handler sees that the address is
+inside a valid area, allocates a frame (zeroed: a process must never see
+another's old data), maps it, and restarts the instruction. Each page is
+backed on first touch, one at a time, wherever a frame is free -- with
+`GFP_HIGHUSER_MOVABLE`, so on x86_32 usually in highmem. Memory that is
+never touched never costs a frame. (That is also why `malloc` of more
+memory than the machine has often "succeeds": overcommit.)
 
-    local s0 = stats()
-    local u = user.malloc(64 * 1024)           -- 16 pages reserved, 0 backed
-    print(stats().page_faults - s0.page_faults) --> 0
-    user.poke(u, "hi")                          -- first touch of page 0
-    user.poke(u + 8192, "x")                    -- first touch of page 2
-    print(stats().page_faults - s0.page_faults) --> 2
-    cat("/proc/self/maps")
+In kmlab the script plays the user program with `user.malloc`,
+`user.poke`, `user.peek` and `user.free`:
 
-Consecutive user pages are virtually contiguous; the frames behind them come
-from wherever the page allocator found them, like vmalloc's (lesson 3).
-kmlab simplifies: no swap, no copy-on-write, no huge pages for user memory.
+    local s0 = stats().page_faults
+    local u = user.malloc(10 * PAGE_SIZE)
+    print(stats().page_faults - s0)      --> 0: nothing is backed
+    user.poke(u, "hi")
+    print(stats().page_faults - s0)      --> 1
+    print(proc("/proc/self/maps"))
 
-## Crossing the boundary
+(Simplification: glibc serves small requests from its heap, grown with
+`brk`, and uses `mmap` only for large ones, 128 KiB and up by default;
+`user.malloc` always makes a new mapping of whole pages.)
 
-Kernel code never dereferences a user pointer directly. The pointer comes
-from an untrusted program: it may point into the kernel (an attack), at
-nothing (a bug), or at memory that is not backed yet (a page fault that
-must be allowed to sleep while the page is brought in). So the kernel
-copies:
+## The kernel must not trust a user pointer
 
-    unsigned long copy_to_user(void __user *to, const void *from, unsigned long n);
-    unsigned long copy_from_user(void *to, const void __user *from, unsigned long n);
+A syscall receives addresses from the program: `read(fd, buf, count)`.
+The driver cannot dereference `buf` like its own memory:
 
-Both check the range with `access_ok()` (is it below the user/kernel
-split?), handle faults, and **return the number of bytes that could NOT be
-copied**: 0 on success. The caller turns a non-zero result into `-EFAULT`.
-Both may sleep, so they belong in process context -- a syscall, where
-`current` is the program that passed the pointer. A syscall returns a
-non-negative result or a negative errno (`-EFAULT`, `-ENOMEM`, `-EINVAL`).
+- it may point into the *kernel*: a program asking the kernel to write
+  over kernel memory for it. `access_ok(addr, size)` checks that the whole
+  range lies below the user/kernel split (TASK_SIZE, 0xc0000000 on x86_32),
+  and every `copy_*_user` does that check first;
+- it may be unmapped, or not yet backed: the copy can fault, and the fault
+  handler may allocate memory and sleep -- so `copy_to_user` and
+  `copy_from_user` are for process context only, never under a spinlock
+  (lesson 5);
+- the program can change it at any moment from another thread: copy once
+  into kernel memory, then check the copy, never the original.
 
-    SYSCALL_DEFINE("hello", function(ubuf, len)
-      if copy_to_user(ubuf, kbuf, len) ~= 0 then return -EFAULT end
+The two copy functions return the number of bytes they could **not**
+copy: 0 means success. They do not return an errno. The usual pattern:
+
+    SYSCALL_DEFINE("demo_read", function(ubuf, n)
+      local len = math.min(n, msg_len)
+      if copy_to_user(ubuf, msg, len) ~= 0 then return -EFAULT end
       return len
     end)
-    print(user.syscall("hello", u, 5))
 
-Returning a kernel address to user space, or copying more than the user's
-buffer holds, are classic bugs: the first leaks kernel layout, the second
-corrupts the program's memory.
+Some read() implementations return the bytes that did get copied instead,
+when at least one did (the kernel's `simple_read_from_buffer` does);
+returning -EFAULT for any shortfall is the common, simple choice.
+`copy_from_user` zero-fills the part of the kernel buffer it could not
+fill, so a partial copy never leaves stale kernel data in it.
+
+Sizes come from user space too: a program can pass n = 2^30. Check the
+size against a limit before you allocate with it, and return -EINVAL (or
+-E2BIG, -ENOMEM) instead of asking kmalloc for a gigabyte.
 
 ## Exercises
 
-Start with `kmlab lesson 10 --template > a10.lua`.
+The tasks are syscall handlers; the grader registers them with
+SYSCALL_DEFINE and plays the user program.
 ]],
   exercises = {
     question{
-      id = "lazy", points = 1,
-      prompt = "A program calls malloc(1 MiB) and then writes one byte at the start of each of the first 3 pages. How many page frames does the buffer use now?",
-      answer = numeric(3),
+      id = "faults", points = 1,
+      prompt = "A program calls malloc(10 * 4096) (a new mapping), writes one byte at its start and one byte 5 pages further on. How many page faults did its buffer cause?",
+      answer = numeric(2),
       feedback = {
-        [256] = "malloc only reserves addresses; frames are allocated on first touch, page by page.",
-        [0] = "Writing a byte touches the page: the page fault allocates a frame for it.",
-        [1] = "Each page is faulted in separately: three pages touched, three frames.",
+        [0] = "malloc reserved addresses only; the first write to each page faults, and the kernel backs that page.",
+        [1] = "Each page is backed separately: the second write is to another page.",
+        [10] = "Only the pages that were touched are backed; the other 8 cost nothing.",
+        [6] = "Pages are not backed in ranges: only the two pages written to.",
       },
-      hints = { "Frames are allocated by the page-fault handler, one per page touched.", "Try it with user.malloc, user.poke and stats().page_faults." },
+      hints = { "Try it: s0 = stats().page_faults; u = user.malloc(10 * PAGE_SIZE); user.poke(u, 1); user.poke(u + 5 * PAGE_SIZE, 1); print(stats().page_faults - s0)" },
     },
     question{
-      id = "returns", points = 2,
-      prompt = "What does copy_to_user() return?",
+      id = "frames", points = 1,
+      prompt = "Are the frames behind a 64 KiB user buffer, once every page was touched, physically contiguous?",
       answer = choice{
-        "the number of bytes copied",
-        "the number of bytes that could not be copied (0 on success)",
-        "0 on success or -EFAULT",
-        "nothing: it oopses on a bad pointer",
+        "yes: malloc returns contiguous memory",
+        "not in general: each page got its own frame at its first fault, wherever one was free",
+        "yes, because user pages come from the direct map",
+        "there are no frames: user memory lives in swap",
       correct = 2 },
       feedback = {
-        a = "It is the other way round: the bytes left over, so 0 means everything was copied.",
-        c = "-EFAULT is what the syscall returns to user space; copy_to_user itself returns the count of bytes not copied.",
-        d = "It handles faults on user addresses and reports them in its return value.",
+        a = "Virtually contiguous, like vmalloc; the frames come one page fault at a time.",
+        c = "User pages are allocated with GFP_HIGHUSER_MOVABLE, on x86_32 mostly from highmem, one at a time: not the direct map.",
+        d = "Touched pages are in RAM (until the kernel swaps them out under pressure).",
       },
-      hints = { "Check the man page of the kernel API, or try it on address 0 from a syscall." },
+      hints = { "When, and one how many pages at a time, does a user page get its frame?" },
     },
     question{
-      id = "why_copy", points = 1,
-      prompt = "Why may a syscall handler not simply peek()/memcpy() from the user's pointer?",
+      id = "returns", points = 1,
+      prompt = "copy_to_user(ubuf, kbuf, 100) returns 40. What does that mean?",
       answer = choice{
-        "user memory is in highmem",
-        "the pointer is untrusted: it may point into the kernel or at nothing, and the page may not be backed yet; copy_from_user checks the range and handles the fault",
-        "user space uses different page sizes",
-        "it may, if the program is trusted",
+        "40 bytes could not be copied (the last 40): the syscall should usually return -EFAULT",
+        "40 bytes were copied",
+        "an error: -40 is the errno to return",
+        "success: any non-negative value is success",
+      correct = 1 },
+      feedback = {
+        b = "It is the other way round: copy_to_user returns the number of bytes NOT copied.",
+        c = "It returns a count, not an errno; the driver decides what to return (-EFAULT).",
+        d = "Only 0 is complete success.",
+      },
+      hints = { "What does copy_to_user return when everything went well?" },
+    },
+    question{
+      id = "kernel_ptr", points = 1,
+      prompt = "A program passes the kernel address 0xc1a00000 as the buffer of your read() syscall, and your driver calls copy_to_user on it. What happens?",
+      answer = choice{
+        "the data is written to kernel memory at 0xc1a00000",
+        "access_ok refuses the range: nothing is copied, and copy_to_user returns the whole count",
+        "the kernel Oopses",
+        "the data goes to the user program's own page at 0xc1a00000",
       correct = 2 },
       feedback = {
-        a = "Where the frames sit has nothing to do with it (on 64-bit there is no highmem at all).",
-        d = "The kernel trusts no user pointer: any program can pass any number, including a kernel address.",
+        a = "That is the hole access_ok closes: the copy functions check that the whole range is below the user/kernel split first.",
+        c = "No Oops: the range check fails before any access, and the function reports the bytes it did not copy.",
+        d = "On x86_32 everything at or above 0xc0000000 is the kernel's; the program has no pages there.",
       },
-      hints = { "Who chose the value of that pointer?" },
+      hints = { "Try access_ok(0xc1a00000, 100) -- and what copy_to_user returns for it." },
     },
     task{
-      id = "read", points = 4, expects = "device_read", template = "kbuf, klen, ubuf, ulen",
-      context = "syscall",
-      prompt = "Write device_read(kbuf, klen, ubuf, ulen), the read() of a device whose message is at kernel address kbuf (klen bytes): copy min(klen, ulen) bytes to the user's buffer ubuf and return how many; return -EFAULT if the copy fails. It runs as a syscall, with a 64-byte user buffer, a 5-byte one, and a bad pointer.",
+      id = "msg_read", points = 3, expects = "msg_read", template = "msg, ubuf, n",
+      prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from four syscalls: a big enough user buffer, a small one (n = 10), a kernel address as ubuf, and a user buffer that ends before the data does (it may return -EFAULT, or the number of bytes that did get copied).",
       setup = function()
-        local kbuf = kmalloc(64, GFP_KERNEL)
-        poke(kbuf, MESSAGE)
-        local ubuf = user.malloc(PAGE_SIZE)
-        return kbuf, #MESSAGE, ubuf, 64
+        local k = kmalloc(#MSG, GFP_KERNEL)
+        poke(k, MSG)
+        local area = user.malloc(PAGE_SIZE)
+        return { addr = k, len = #MSG }, area
       end,
-      call = function(f, kbuf, klen, ubuf, ulen)
-        local whole = f(kbuf, klen, ubuf, ulen)
-        local short = f(kbuf, klen, ubuf + 100, 5)
-        local bad = f(kbuf, klen, PAGE_OFFSET + 0x1000, ulen)
-        return whole, short, bad
+      call = function(msg_read, msg, area)
+        local ret = {}
+        local cases = {
+          { area, 200 },
+          { area + 1000, 10 },
+          { msg.addr, 200 },
+          { area + PAGE_SIZE - 20, 200 },
+        }
+        SYSCALL_DEFINE("msg_read", function(ubuf, n) return msg_read(msg, ubuf, n) end)
+        for i, c in ipairs(cases) do ret[i] = user.syscall("msg_read", c[1], c[2]) end
+        return ret, user_bytes(area, #MSG), user_bytes(area + 1000, 10), user_bytes(area + PAGE_SIZE - 20, 20)
       end,
       check = function(r)
-        local ubuf = r.args[3]
-        local whole, short, bad = r.results[1], r.results[2], r.results[3]
-        if whole ~= #MESSAGE then return fail("with a 64-byte buffer the whole " .. #MESSAGE .. "-byte message fits: return " .. #MESSAGE .. "; you returned " .. tostring(whole) .. ".") end
-        if user.peek(ubuf, #MESSAGE) ~= MESSAGE then return fail("the user's buffer does not hold the message.") end
-        if user.peek(ubuf + #MESSAGE, 1) ~= "\0" then return fail("you wrote past the message into the user's buffer.") end
-        if short ~= 5 then return fail("with a 5-byte buffer copy 5 bytes and return 5; you returned " .. tostring(short) .. ".") end
-        if user.peek(ubuf + 100, 6) ~= MESSAGE:sub(1, 5) .. "\0" then return fail("with a 5-byte buffer, exactly 5 bytes must be copied: copying more overwrites the program's memory.") end
-        if bad ~= -EFAULT then return fail("a kernel address passed as the user buffer must fail with -EFAULT (copy_to_user returns the bytes not copied); you returned " .. tostring(bad) .. ".") end
+        local ret, full, small, tail = r.results[1], r.results[2], r.results[3], r.results[4]
+        if type(ret) ~= "table" then return fail("the grader could not run your function") end
+        if ret[1] ~= #MSG then return fail("with a 200-byte user buffer and a " .. #MSG .. "-byte message, msg_read should return " .. #MSG .. ", got " .. tostring(ret[1]) .. ".") end
+        if full ~= MSG then return fail("the user buffer does not hold the message after the first call.") end
+        if ret[2] ~= 10 or small ~= MSG:sub(1, 10) then return fail("with n = 10, copy the first 10 bytes and return 10; got " .. tostring(ret[2]) .. ".") end
+        if ret[3] ~= -EFAULT then
+          if ret[3] == 0 then return fail("a kernel address as ubuf: copy_to_user copies nothing and returns the count of bytes not copied, not an error; return -EFAULT, not 0.") end
+          return fail("a kernel address as ubuf must give -EFAULT, got " .. tostring(ret[3]) .. ".")
+        end
+        if ret[4] ~= -EFAULT and ret[4] ~= 20 then
+          return fail("a user buffer with room for 20 bytes only: return -EFAULT (or 20, the bytes copied), got " .. tostring(ret[4]) .. ".")
+        end
+        if tail ~= MSG:sub(1, 20) then return fail("the last 20 bytes of the user buffer should hold the start of the message.") end
+        if r.leaked ~= 0 then return fail("msg_read should not allocate anything that stays allocated.") end
         return pass()
       end,
       hints = {
-        "n = math.min(klen, ulen); copy_to_user returns the number of bytes NOT copied.",
-        "if copy_to_user(ubuf, kbuf, n) ~= 0 then return -EFAULT end; return n",
+        "copy_to_user returns the bytes NOT copied.",
+        "local len = math.min(n, msg.len); if copy_to_user(ubuf, msg.addr, len) ~= 0 then return -EFAULT end; return len",
       },
     },
     task{
-      id = "faults", points = 2, expects = "faults_touching", template = "ubuf, pages",
-      prompt = "Write faults_touching(ubuf, pages): write one byte (user.poke) to each of the pages pages of a freshly malloc'ed user buffer and return how many page faults that caused (stats().page_faults). Called with a 10-page buffer.",
-      setup = function() return user.malloc(10 * PAGE_SIZE), 10 end,
+      id = "msg_write", points = 3, expects = "msg_write", template = "box, ubuf, n",
+      prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes a short command, then tries n = 2^30, then a kernel address as ubuf.",
+      setup = function()
+        local u = user.malloc(PAGE_SIZE)
+        user.poke(u, INPUT)
+        local k = kmalloc(64, GFP_KERNEL)
+        return u, k
+      end,
+      call = function(msg_write, u, k)
+        local boxes, ret = { {}, {}, {} }, {}
+        local cases = { { u, #INPUT }, { u, 1 << 30 }, { k, 16 } }
+        local i
+        SYSCALL_DEFINE("msg_write", function(ubuf, n) return msg_write(boxes[i], ubuf, n) end)
+        for j, c in ipairs(cases) do
+          i = j
+          ret[j] = user.syscall("msg_write", c[1], c[2])
+        end
+        return ret, boxes
+      end,
       check = function(r)
-        if r.returned ~= 10 then
-          return fail("10 untouched pages fault once each when first written: 10 faults; you returned " .. tostring(r.returned) .. ".")
+        local ret, boxes = r.results[1], r.results[2]
+        if type(ret) ~= "table" or type(boxes) ~= "table" then return fail("the grader could not run your function") end
+        local b = boxes[1]
+        if ret[1] ~= #INPUT then return fail("writing " .. #INPUT .. " bytes should return " .. #INPUT .. ", got " .. tostring(ret[1]) .. ".") end
+        if type(b) ~= "table" or b.len ~= #INPUT or kernel_bytes(b.addr, #INPUT) ~= INPUT then
+          return fail("after the first write, box.addr should point to a kernel copy of the " .. #INPUT .. " bytes and box.len be " .. #INPUT .. ".")
+        end
+        if ret[2] ~= -EINVAL then
+          return fail("n = 2^30 must be refused with -EINVAL before any allocation; got " .. tostring(ret[2]) .. ".")
+        end
+        if ret[3] ~= -EFAULT then
+          return fail("a kernel address as ubuf: copy_from_user copies nothing; return -EFAULT, got " .. tostring(ret[3]) .. ".")
+        end
+        if type(boxes[3]) == "table" and boxes[3].addr ~= nil then return fail("after a failed copy, leave box alone (box.addr is set).") end
+        if r.leaked ~= 1 then
+          return fail("only the first write's buffer should stay allocated; " .. r.leaked .. " allocation(s) did: free your buffer when the copy fails.")
         end
         return pass()
       end,
-      hints = { "local before = stats().page_faults ... return stats().page_faults - before", "for i = 0, pages - 1 do user.poke(ubuf + i * PAGE_SIZE, \"x\") end" },
+      hints = {
+        "Check n first. Then kmalloc(n, GFP_KERNEL); copy_from_user returns the bytes NOT copied.",
+        "if copy_from_user(p, ubuf, n) ~= 0 then kfree(p) return -EFAULT end; box.addr, box.len = p, n; return n",
+      },
     },
   },
 }
 
 """#####),
         ("11-capstone-nic.lua", #####"""
--- Lesson 11: the capstone, a small NIC driver graded end to end.
--- Vocabulary: lessons/README.md.
+-- Lesson 11: capstone, a small NIC driver graded end to end. Vocabulary: lessons/README.md.
 
-local RING, DESC, BUF = 4, 16, 2048
+local RING, DESC, MIN_BUF = 8, 16, 1536
+local IRQ = 19
 
--- The simulated network card: reads the next descriptor of the ring
--- ({u32 dma, u32 size, u32 len, u32 pad}, little-endian) at bus address
--- ring_dma, writes the packet to the buffer it names, stores the length,
--- raises its interrupt. A slot without a buffer (dma 0 or size too small)
--- makes the card drop the packet, as real hardware does.
-local function new_card(dev, ring_dma)
-  local card = { next = 0, dropped = 0 }
-  function card.wire(packet)
-    local desc = ring_dma + card.next * DESC
-    local dma, size = string.unpack("<I4I4", dev:dma_read(desc, 8))
-    card.next = (card.next + 1) % RING
-    if dma == 0 or size < #packet then
-      card.dropped = card.dropped + 1
-      return
-    end
-    dev:dma_write(dma, packet)
-    dev:dma_write(desc + 8, string.pack("<I4", #packet))
-    dev:raise_irq()
-  end
-  return card
+local function packet(i)
+  local body = string.format("frame %03d from 10.0.0.%d ", i, i % 250 + 2)
+  return body .. string.rep(string.char(97 + i % 26), 60 + (i * 37) % 1400 - #body)
 end
 
--- Takes (almost) all free memory, GFP_ATOMIC's reserve included; returns
--- what it took so that it can be given back.
+-- The simulated card, played by the grader: it reads the descriptor the
+-- driver owns next; if that slot has a buffer and is empty (len 0), it
+-- writes the frame into the buffer through physical memory, stores the
+-- length and raises its interrupt. Otherwise the frame is lost (the card
+-- counts it) and the card stays on that slot.
+local function card(dev, ring_dma)
+  local hw = { next = 0, missed = 0 }
+  function hw.send(pkt)
+    local desc = ring_dma + hw.next * DESC
+    local raw = dev:dma_read(desc, 16)
+    local dma, size, len = string.unpack("<I4I4I4", raw)
+    if len ~= 0 or dma == 0 or size < #pkt then
+      hw.missed = hw.missed + 1
+      return false
+    end
+    dev:dma_write(dma, pkt)
+    dev:dma_write(desc + 8, string.pack("<I4", #pkt))
+    hw.next = (hw.next + 1) % RING
+    dev:raise_irq()
+    return true
+  end
+  return hw
+end
+
+-- Memory pressure (as in lesson 6): every page GFP_KERNEL and then
+-- GFP_ATOMIC can get, and every free object left in the kmalloc-2k slabs
+-- (frames freed by nic_read would otherwise feed the handler).
 local function squeeze()
-  local held = {}
-  for order = MAX_PAGE_ORDER, 0, -1 do
+  local hog = { pages = {}, objects = {} }
+  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
     while true do
-      local a = __get_free_pages(__GFP_NOWARN, order)
-      if not a then break end
-      held[#held + 1] = { a, order }
+      local p = __get_free_pages(gfp, 0)
+      if not p then break end
+      hog.pages[#hog.pages + 1] = p
     end
   end
   while true do
-    local p = kmalloc(BUF, GFP_ATOMIC | __GFP_NOWARN)
+    local p = kmalloc(2048, GFP_ATOMIC | __GFP_NOWARN)
     if not p then break end
-    held[#held + 1] = { p }
+    hog.objects[#hog.objects + 1] = p
   end
-  return held
+  return hog
 end
 
-local function release(held)
-  for i = #held, 1, -1 do
-    local h = held[i]
-    if h[2] then free_pages(h[1], h[2]) else kfree(h[1]) end
-  end
+local function release(hog)
+  for i = 1, #hog.objects do kfree(hog.objects[i]) end
+  for i = 1, #hog.pages do free_page(hog.pages[i]) end
 end
 
-local function packet(n) return string.format("frame %02d from 10.0.0.2 ", n) .. string.rep(string.char(65 + n % 26), 40 + n) end
+local function new_card()
+  return pci_device{ name = "kmnic", irq = IRQ, dma_mask_bits = 32 }
+end
+
+-- Runs the learner's probe; returns the ring's DMA address or nil and why.
+local function probe(nic_probe, dev)
+  local ring = nic_probe(dev)
+  if math.type(ring) ~= "integer" or ring <= 0 then
+    return nil, "nic_probe should return the ring's DMA address, got " .. tostring(ring) .. "."
+  end
+  return ring
+end
+
+local function read_all(ubuf, max)
+  local got = {}
+  for _ = 1, max do
+    local n = user.syscall("nic_read", ubuf, 2048)
+    if n < 0 then got.last = n break end
+    got[#got + 1] = user.peek(ubuf, n)
+  end
+  return got
+end
 
 return lesson{
   id = "11-capstone-nic",
-  title = "Capstone: a small network driver, end to end",
+  title = "Capstone: a network driver under pressure",
   text = [[
-# Capstone: tinynic
+# Capstone: a network driver under pressure
 
-Everything so far in one small driver for a simulated network card. It is
-graded end to end: the grader plays the card and a user program, sends a
-stream of packets, squeezes memory in the middle, reads the packets back
-through your syscall, removes the driver and counts what is left.
+Time to put the course together. You will write the receive path of a
+small network card driver, kmnic, and the grader will run it the way a
+busy machine would: probe, a stream of frames, a user program reading
+them, memory running out in the middle of it, and removal. Everything
+counts: contexts (lesson 5), failing allocations (6), DMA (7), user space
+(10), and leaks (1).
 
-## The card
+`examples/nic.lua` in the kmlab sources is a driver of the same shape --
+read it, run it (`kmlab run examples/nic.lua`), break it. It does not
+handle memory pressure; yours must.
 
-The card receives into a ring of 4 descriptors that the driver keeps in
-memory shared with it. Each descriptor is 16 bytes, little-endian:
+## The hardware
 
-    offset 0  u32  bus (DMA) address of a receive buffer
-    offset 4  u32  size of that buffer (2048)
-    offset 8  u32  length of the packet received into it (the card writes it)
-    offset 12 u32  unused
+The card is a PCI device, `pci_device{name="kmnic", irq=19, dma_mask_bits=32}`,
+which the grader creates and passes to your probe. It receives into a
+ring of 8 descriptors in memory that both you and the card read and
+write. Each descriptor is 16 bytes, little-endian 32-bit fields:
 
-For each packet the card takes the next descriptor (0, 1, 2, 3, 0, ...),
-writes the packet to the buffer by DMA, stores its length, and raises its
-interrupt line. If the descriptor has no buffer (dma = 0) or one that is too
-small, the card drops the packet.
+    offset 0   DMA address of a receive buffer (0: no buffer)
+    offset 4   size of that buffer (at least 1536 bytes)
+    offset 8   length of the frame received (0: empty, the card may fill it)
+    offset 12  unused
 
-## Your driver
+    poke(ring + i * 16, string.pack("<I4I4I4I4", dma, 2048, 0, 0))   -- give slot i a buffer
+    local len = string.unpack("<I4", peek(ring + i * 16 + 8, 4))      -- did the card fill it?
 
-Define a function `tinynic()` that returns a table of four functions:
+The card fills slots in order 0, 1, ..., 7, 0, ... For each frame it reads
+the next descriptor; if the slot has a buffer and its length is 0, it
+writes the frame into the buffer (through physical memory: no MMU),
+stores the length and raises irq 19. If the slot has no buffer, or still
+holds an unprocessed frame, the frame is lost and the card stays on that
+slot. Your probe returns the ring's DMA address; the grader programs it
+into the card (the ring-base register a real card would have).
 
-* `probe(dev)`, process context: allocate the descriptor ring so that the
-  card can read it for the driver's whole life (`dma_alloc_coherent`), give
-  every descriptor a receive buffer mapped for the device
-  (kmalloc + `dma_map_single(..., DMA_FROM_DEVICE)`, checked with
-  `dma_mapping_error`), install the interrupt handler on `dev.irq`
-  (`request_irq`), and return the ring's DMA address (or a negative errno).
-* the interrupt handler (hardirq context): take the received packet out of
-  its slot (unmap the buffer; the packet now belongs to the driver's receive
-  queue), and put a fresh buffer in the slot -- with GFP_ATOMIC, because a
-  handler cannot sleep. When that allocation fails (it will: memory gets
-  squeezed), drop the packet instead and give the slot its old buffer back.
-  Never leave a slot empty for long, never sleep, never print warnings for
-  failures you handle.
-* `recv(ubuf, n)`, the handler of a syscall from the user program: copy the
-  oldest queued packet (at most n bytes) to the user buffer with
-  `copy_to_user`, free it, and return its length; `-EAGAIN` if the queue is
-  empty, `-EFAULT` if the copy fails. A spinlock shared with the interrupt
-  handler protects the queue (`spin_lock_irqsave` here, since the handler
-  may interrupt the syscall); copy_to_user may sleep, so do it after
-  unlocking.
-* `remove(dev)`: free the irq, unmap and free every buffer, free the queue's
-  packets and the ring. Nothing may be left: the grader counts allocations.
+## What you write
 
-`examples/nic.lua` in the kmlab repository is a driver much like this one,
-without the memory-pressure part; reading it is allowed.
+- `nic_probe(dev)`, process context (insmod): allocate the ring with
+  `dma_alloc_coherent`, give each slot a 2048-byte buffer from kmalloc
+  mapped with `dma_map_single(..., DMA_FROM_DEVICE)` (check
+  `dma_mapping_error`), `request_irq(dev.irq, your_handler, 0, "kmnic", dev_id)`,
+  and return the ring's DMA address (a negative errno on failure, after
+  freeing what you allocated).
+- your interrupt handler (a local function of yours), hardirq context: for
+  each slot the card filled, from where you left off, unmap the buffer and
+  queue it (buffer and length) for `nic_read`, then give the slot a fresh
+  buffer -- `GFP_ATOMIC`. When that fails, choose: drop the frame and
+  reuse its buffer, or queue it and leave the slot without a buffer for a
+  work item (`schedule_work`) to refill with GFP_KERNEL. Either way the
+  ring must come back to 8 buffers once memory is available again. Return
+  IRQ_HANDLED (IRQ_NONE if no slot was filled).
+- `nic_read(ubuf, n)`, the body of a read() syscall, process context of
+  the user program: take the oldest queued frame (under a lock the handler
+  takes too: `spin_lock_irqsave`), copy min(n, length) bytes to user space
+  *after* releasing the lock, free the buffer, return the bytes copied;
+  `-EAGAIN` if nothing is queued, `-EFAULT` if the copy fails.
+- `nic_remove(dev)`, process context: `free_irq`, `flush_scheduled_work()`
+  (no work item may run after the driver is gone), unmap and free every
+  buffer, queued frames included, and `dma_free_coherent` the ring.
+  After it nothing of yours may remain allocated.
 
-## How it is graded (10 points)
+Keep the driver's state in a local table at the top of your answers file
+(`local nic = {}`); every check loads your file afresh. Put your handler
+(and any helper) above `nic_probe` in the file: a Lua local is visible
+only below its definition. The grader registers `nic_read` as the syscall
+itself (`SYSCALL_DEFINE("nic_read", ...)`) and plays the user program.
 
-* 3: probe works and the first packets reach the user program intact, in
-  order;
-* 3: under memory pressure the driver survives, and after the pressure ends
-  packets flow again;
-* 2: no kernel report at any point (sleeping in atomic context, DMA-API
-  misuse, KASAN, allocation-failure warnings);
-* 2: after remove nothing is left allocated and the irq is free.
+## How it is graded
 
-A Lua error or a kernel Oops anywhere ends the run: 0 points, with the
-message.
+`probe` runs your probe alone and inspects the ring as the card sees it.
+`receive` sends a few frames and reads them back through the syscall.
+`pressure` runs the whole story on a 64 MiB machine: 6 frames read back;
+then memory is exhausted (GFP_ATOMIC fails) while 12 more frames arrive;
+the user program reads what got through; the pressure eases, pending work
+runs; 8 more frames must all arrive; 2 more arrive that nobody reads;
+then `nic_remove`, and the machine must be as it was. Kernel reports fail a check (allocation-failure
+warnings excepted: pass __GFP_NOWARN anyway).
 
-Start with `kmlab lesson 11 --template > a11.lua`.
+Simplifications: one receive queue, no transmit path, no NAPI polling
+(real drivers switch to polling under load), no sk_buffs: the frames are
+plain kmalloc buffers.
 ]],
   exercises = {
     question{
-      id = "ring_memory", points = 1,
-      prompt = "The descriptor ring is read and written by both the CPU and the card for the driver's whole life. Which allocation fits it best?",
-      answer = choice{ "vmalloc", "kmalloc + dma_map_single for each transfer", "dma_alloc_coherent", "a user buffer", correct = 3 },
+      id = "contexts", points = 1,
+      prompt = "Which flags belong where in this driver?",
+      answer = choice{
+        "GFP_ATOMIC everywhere: a driver can be interrupted at any time",
+        "probe and the refill work item: GFP_KERNEL; the interrupt handler: GFP_ATOMIC; nic_read frees, and copies to user space outside the spinlock",
+        "GFP_KERNEL everywhere, under the spinlock so that the handler cannot interfere",
+        "probe: GFP_ATOMIC, because it runs before interrupts are set up",
+      correct = 2 },
       feedback = {
-        a = "The card cannot follow vmalloc's scattered pages (lesson 7).",
-        b = "Streaming mappings are for one transfer at a time; shared, long-lived structures use a coherent allocation.",
+        a = "Being interruptible does not make process context atomic: probe, work items and syscalls may sleep, and should use GFP_KERNEL.",
+        c = "Under a spinlock nothing may sleep: GFP_KERNEL there is the sleeping-in-atomic BUG, and so is copy_to_user.",
+        d = "Probe runs in process context (insmod): GFP_KERNEL.",
       },
-      hints = { "Lesson 7: streaming or coherent?" },
-    },
-    question{
-      id = "irq_refill", points = 1,
-      prompt = "Which flags does the interrupt handler use to allocate the replacement buffer? (the constant or its name)",
-      answer = exact(GFP_ATOMIC | __GFP_NOWARN),
-      accept = { GFP_ATOMIC, "GFP_ATOMIC", "GFP_ATOMIC | __GFP_NOWARN", "GFP_ATOMIC|__GFP_NOWARN" },
-      feedback = { [GFP_KERNEL] = "GFP_KERNEL may sleep: not in an interrupt handler (lesson 5).", ["GFP_KERNEL"] = "GFP_KERNEL may sleep: not in an interrupt handler (lesson 5)." },
-      hints = { "Lessons 5 and 6." },
+      hints = { "Lesson 5: which of probe, the handler, the work item and the syscall run in process context?" },
     },
     task{
-      id = "driver", points = 10, expects = "tinynic", template = "",
-      allow_reports = true, max_instructions = 5000000,
-      prompt = "Write tinynic(): return { probe = function(dev) ... end, recv = function(ubuf, n) ... end, remove = function(dev) ... end } (the interrupt handler is yours to install in probe). See the lesson text for the card and what each function does.",
-      call = function(tinynic)
-        local t = { received = {}, sent = {}, phase = {} }
-        local drv = tinynic()
-        if type(drv) ~= "table" then return t end
-        local probe, recv, remove = rawget(drv, "probe"), rawget(drv, "recv"), rawget(drv, "remove")
-        if type(probe) ~= "function" or type(recv) ~= "function" or type(remove) ~= "function" then return t end
-        local dev = pci_device{ name = "tinynic", irq = 19, dma_mask_bits = 32 }
-        t.ring = probe(dev)
-        if math.type(t.ring) ~= "integer" or t.ring <= 0 then return t end
-        SYSCALL_DEFINE("tinynic_recv", recv)
-        local card = new_card(dev, t.ring)
-        local ubuf = user.malloc(BUF)
-        local function read_all(phase)
-          t.received[phase] = {}
-          for _ = 1, 8 do
-            local n = user.syscall("tinynic_recv", ubuf, BUF)
-            if math.type(n) ~= "integer" or n <= 0 then t.phase[phase .. "_end"] = n; break end
-            t.received[phase][#t.received[phase] + 1] = user.peek(ubuf, n)
-          end
-        end
-        local seq = 0
-        local function send(phase, count)
-          t.sent[phase] = {}
-          for _ = 1, count do
-            seq = seq + 1
-            t.sent[phase][#t.sent[phase] + 1] = packet(seq)
-            card.wire(packet(seq))
-          end
-        end
-        send("before", 3); read_all("before")
-        t.reports_before_pressure = #reports()
-        local held = squeeze()
-        send("pressure", 4); read_all("pressure")
-        release(held)
-        send("after", 6)
-        read_all("after")
-        user.free(ubuf)
-        remove(dev)
-        t.removed = true
-        t.card_dropped = card.dropped
-        return t
-      end,
+      id = "probe", points = 3, expects = "nic_probe", template = "dev",
+      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check calls probe alone and reads the ring as the card would.",
+      setup = function() return new_card() end,
       check = function(r)
-        local t = r.returned
-        if type(t) ~= "table" then return fail("the run produced nothing") end
-        if t.ring == nil then return fail("tinynic() must return a table with probe, recv and remove functions.") end
-        if math.type(t.ring) ~= "integer" or t.ring <= 0 then return fail("probe should return the ring's DMA address; it returned " .. tostring(t.ring) .. ".") end
-        local points, notes = 0, {}
-        -- 3: the first packets arrive intact, in order.
-        local before_ok = type(t.received.before) == "table" and #t.received.before == 3
-        if before_ok then
-          for i = 1, 3 do if t.received.before[i] ~= t.sent.before[i] then before_ok = false end end
+        local ring = r.returned
+        local dev = r.args[1]
+        if math.type(ring) ~= "integer" or ring <= 0 then return fail("nic_probe should return the ring's DMA address, got " .. tostring(ring) .. ".") end
+        local ok, raw = pcall(dev.dma_read, dev, ring, RING * DESC)
+        if not ok then return fail("the card cannot read a ring at the address nic_probe returned.") end
+        local seen = {}
+        for i = 0, RING - 1 do
+          local dma, size, len = string.unpack("<I4I4I4", raw, i * DESC + 1)
+          if dma == 0 then return fail("slot " .. i .. " has no buffer (DMA address 0).") end
+          if size < MIN_BUF then return fail("slot " .. i .. " has a " .. size .. "-byte buffer; frames can be 1514 bytes: at least 1536.") end
+          if len ~= 0 then return fail("slot " .. i .. " should be empty (length 0) so that the card may fill it; it holds " .. len .. ".") end
+          if seen[dma] then return fail("slots share a buffer (DMA address " .. string.format("0x%x", dma) .. ").") end
+          seen[dma] = true
         end
-        if before_ok then points = points + 3
-        else notes[#notes + 1] = "the first 3 packets did not reach the user program intact and in order" end
-        -- 3: under pressure: survive, deliver only intact packets, then recover.
-        local intact = true
-        local sent_set = {}
-        for _, phase in ipairs{ "pressure", "after" } do
-          for _, p in ipairs(t.sent[phase] or {}) do sent_set[p] = true end
-        end
-        for _, phase in ipairs{ "pressure", "after" } do
-          for _, p in ipairs(t.received[phase] or {}) do if not sent_set[p] then intact = false end end
-        end
-        local after = t.received.after or {}
-        local recovered = #after >= 4
-        if t.removed and intact and recovered then points = points + 3
-        elseif not intact then notes[#notes + 1] = "a packet read under or after memory pressure was corrupted or was not one the card sent"
-        else notes[#notes + 1] = "after memory came back, only " .. #after .. " of 6 packets reached the user program: keep every slot supplied with a buffer" end
-        -- 2: no kernel reports.
-        if #r.reports == 0 then points = points + 2
-        else notes[#notes + 1] = "the kernel reported: " .. r.reports[1].headline:gsub("^%-+%[ cut here %]%-+$", "a WARNING") .. (r.reports[1].text:match("\n([^\n]+)") and (" / " .. r.reports[1].text:match("\n([^\n]+)")) or "") end
-        -- 2: clean removal.
-        local irq_free = not proc("/proc/interrupts"):find("tinynic", 1, true)
-        if r.leaked == 0 and irq_free then points = points + 2
-        elseif not irq_free then notes[#notes + 1] = "after remove the irq is still installed (free_irq)"
-        else notes[#notes + 1] = "after remove " .. r.leaked .. " allocation(s) are left" end
-        return partial(points, table.concat(notes, "; "))
+        if not proc("/proc/interrupts"):find("kmnic", 1, true) then return fail("no \"kmnic\" line in /proc/interrupts: request_irq(dev.irq, handler, 0, \"kmnic\", dev_id).") end
+        return pass()
       end,
       hints = {
-        "Start from examples/nic.lua; then handle a failing refill in the handler: drop the packet and map the old buffer again.",
-        "In the handler: local nb = kmalloc(BUF, GFP_ATOMIC | __GFP_NOWARN); if not nb then (re-map the old buffer, rewrite the descriptor, len = 0) and return IRQ_HANDLED end",
-        "remove: free_irq, then for each slot dma_unmap_single + kfree, then kfree every queued packet, then dma_free_coherent.",
+        "local cpu, dma = dma_alloc_coherent(dev, 8 * 16, GFP_KERNEL) for the ring; then for each slot kmalloc(2048, GFP_KERNEL), dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE), poke the descriptor.",
+        "Write the descriptor with poke(ring_cpu + i * 16, string.pack(\"<I4I4I4I4\", buf_dma, 2048, 0, 0)); return ring_dma at the end.",
+      },
+    },
+    task{
+      id = "receive", points = 3, expects = "nic_read", template = "ubuf, n",
+      allow_reports = { "allocation-failure" },
+      prompt = "Write nic_read(ubuf, n) and your interrupt handler (see the lesson text). This check probes, sends 3 frames, and reads 4 times with a 2048-byte user buffer (the last read finds nothing: -EAGAIN), then once more with n = 10 after a fourth frame.",
+      setup = function() return new_card() end,
+      call = function(nic_read, dev)
+        local nic_probe = learner_function("nic_probe")
+        if not nic_probe then return nil, "define nic_probe too: this check probes the card first." end
+        local ring, why = probe(nic_probe, dev)
+        if not ring then return nil, why end
+        SYSCALL_DEFINE("nic_read", function(ubuf, n) return nic_read(ubuf, n) end)
+        local hw = card(dev, ring)
+        local ubuf = user.malloc(2048)
+        for i = 1, 3 do hw.send(packet(i)) end
+        local got = read_all(ubuf, 4)
+        hw.send(packet(4))
+        local short = user.syscall("nic_read", ubuf, 10)
+        return got, short, user.peek(ubuf, 10)
+      end,
+      check = function(r)
+        local got, short, head = r.results[1], r.results[2], r.results[3]
+        if got == nil then return fail(tostring(short)) end
+        if type(got) ~= "table" then return fail("the grader could not run your driver") end
+        for i = 1, 3 do
+          if got[i] ~= packet(i) then
+            return fail("read " .. i .. " should return frame " .. i .. " (" .. #packet(i) .. " bytes) into the user buffer" .. (got[i] and (", got " .. #got[i] .. " bytes that differ") or "; it returned an error") .. ".")
+          end
+        end
+        if #got ~= 3 or got.last ~= -EAGAIN then return fail("the fourth read finds no frame: nic_read should return -EAGAIN, got " .. tostring(got.last) .. ".") end
+        if short ~= 10 or head ~= packet(4):sub(1, 10) then return fail("with n = 10, nic_read should copy the first 10 bytes of the frame and return 10; got " .. tostring(short) .. ".") end
+        return pass()
+      end,
+      hints = {
+        "The handler: while the slot at nic.next has a length > 0, dma_unmap_single its buffer, append {buf, len} to a queue, refill the slot, advance nic.next.",
+        "nic_read: local flags = spin_lock_irqsave(lock); local pkt = table.remove(queue, 1); spin_unlock_irqrestore(lock, flags); then copy_to_user(ubuf, pkt.buf, math.min(n, pkt.len)) and kfree(pkt.buf).",
+      },
+    },
+    task{
+      id = "pressure", points = 5, expects = "nic_remove", template = "dev",
+      boot = { ram = "64M" },
+      allow_reports = { "allocation-failure" },
+      prompt = "Write nic_remove(dev) (see the lesson text). This check runs the whole driver on a 64 MiB machine: probe, 6 frames read back, 12 frames while memory is exhausted (read what got through), the pressure eases and pending work runs, 8 more frames which must all arrive, 2 frames nobody reads, then nic_remove: nothing of yours may remain allocated.",
+      setup = function() return new_card() end,
+      call = function(nic_remove, dev)
+        local nic_probe, nic_read = learner_function("nic_probe"), learner_function("nic_read")
+        if not nic_probe or not nic_read then return nil, "define nic_probe and nic_read too: this check runs the whole driver." end
+        local ring, why = probe(nic_probe, dev)
+        if not ring then return nil, why end
+        SYSCALL_DEFINE("nic_read", function(ubuf, n) return nic_read(ubuf, n) end)
+        local hw = card(dev, ring)
+        local ubuf = user.malloc(2048)
+        local story = {}
+        for i = 1, 6 do hw.send(packet(i)) end
+        story.calm = read_all(ubuf, 7)
+        local hog = squeeze()
+        for i = 7, 18 do hw.send(packet(i)) end
+        story.storm = read_all(ubuf, 13)
+        release(hog)
+        flush_scheduled_work()
+        for i = 19, 26 do hw.send(packet(i)) end
+        story.after = read_all(ubuf, 9)
+        story.missed = hw.missed
+        for i = 27, 28 do hw.send(packet(i)) end   -- still queued at removal
+        nic_remove(dev)
+        user.free(ubuf)
+        return story
+      end,
+      check = function(r)
+        local story, why = r.results[1], r.results[2]
+        if story == nil then return fail(tostring(why)) end
+        if type(story) ~= "table" or type(story.calm) ~= "table" or type(story.storm) ~= "table" or type(story.after) ~= "table" then
+          return fail("the grader could not run your driver")
+        end
+        for i = 1, 6 do
+          if story.calm[i] ~= packet(i) then return fail("before the pressure, read " .. i .. " should return frame " .. i .. ".") end
+        end
+        if #story.calm ~= 6 then return fail("before the pressure, 6 frames were sent; " .. #story.calm .. " were read.") end
+        local last = 6
+        for _, f in ipairs(story.storm) do
+          local n = tonumber(f:match("^frame (%d+)"))
+          if not n or n <= last or n > 18 or f ~= packet(n) then
+            return fail("during the pressure, a read returned something other than the next frame that got through (frames must arrive intact and in order).")
+          end
+          last = n
+        end
+        if #story.after ~= 8 then
+          return fail("after the pressure eased, 8 frames were sent and " .. #story.after .. " arrived (the card lost " .. tostring(story.missed) .. " frames in all): the ring must be back to 8 buffers once memory is available -- refill from a work item with GFP_KERNEL, or reuse the buffer of a dropped frame.")
+        end
+        for i = 1, 8 do
+          if story.after[i] ~= packet(18 + i) then return fail("after the pressure eased, read " .. i .. " should return frame " .. (18 + i) .. ".") end
+        end
+        if r.leaked ~= 0 then
+          return fail("after nic_remove, " .. r.leaked .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")
+        end
+        return pass(#story.storm .. " of the 12 frames sent under pressure got through.")
+      end,
+      hints = {
+        "When GFP_ATOMIC fails in the handler, either keep the frame's buffer in the slot (drop the frame: just set its length back to 0 and do not unmap it), or queue the frame, zero the descriptor and schedule_work a refill that uses GFP_KERNEL.",
+        "nic_remove: free_irq(dev.irq, dev_id); flush_scheduled_work(); for each slot with a buffer dma_unmap_single + kfree; kfree every queued frame; dma_free_coherent(dev, 8 * 16, ring_cpu, ring_dma).",
       },
     },
   },

@@ -352,9 +352,12 @@ enum Feedback {
         s.count <= n ? s : String(s.prefix(n)) + "..."
     }
 
-    /// The line that says what happened (a WARN starts with a "cut here" rule).
+    /// The line that says what happened (a WARN starts with a "cut here"
+    /// rule, a lockdep report with an empty line and a rule of "=").
     static func summary(of lines: [String]) -> String {
-        lines.first { !$0.hasPrefix("------------[ cut here") && !$0.isEmpty } ?? lines.first ?? ""
+        lines.first { line in
+            !line.hasPrefix("------------[ cut here") && !line.allSatisfy { $0 == "=" || $0 == " " }
+        } ?? lines.first ?? ""
     }
 
     /// A sentence on what a kind of report usually means in a learner's code.
@@ -368,6 +371,9 @@ enum Feedback {
         case "slab-out-of-bounds", "vmalloc-out-of-bounds": return " (an access past the end of the allocation)"
         case "debug-virtual": return " (__pa/virt_to_page work only on direct-map addresses: not vmalloc, highmem or user addresses)"
         case "sleeping-in-atomic": return " (something that may sleep ran where sleeping is not allowed)"
+        case "dma-api": return " (the DMA API's debug checks caught a misuse: what was mapped, how, or whether the result was checked)"
+        case "dma-corruption": return " (the device reached physical memory outside its mapping: the buffer was not physically contiguous, or the address was wrong)"
+        case "inconsistent-lock-state": return " (a lock that an interrupt handler takes was taken with interrupts enabled: use spin_lock_irqsave)"
         case "null-pointer-dereference": return " (a NULL pointer was used: check what an allocation returned before using it)"
         case "page-fault": return " (an address that is not mapped was used)"
         default: return ""

@@ -66,6 +66,14 @@ enum GradingDriver {
       t.__answer = "choice"
       return t
     end
+    -- The learner's global function `name`, read raw from the real globals
+    -- (nil if it is not a function): for a task whose `call` drives several
+    -- of the learner's functions (a driver's probe, syscall and remove).
+    function P.learner_function(name)
+      local f = rawget(_G, name)
+      if type(f) == "function" then return f end
+      return nil
+    end
     function P.pass(feedback) return true, feedback end
     function P.fail(feedback) return false, feedback end
     function P.partial(points, feedback) return points, feedback end

@@ -1,28 +1,32 @@
--- Common mistake: GFP_KERNEL everywhere, including an interrupt handler and
--- under a spinlock: the sleeping-in-atomic BUG.
--- expect score: 5
--- expect irq_flags: fail GFP_KERNEL can sleep
--- expect irq_alloc: bug BUG: sleeping function called from invalid context
--- expect under_lock: bug BUG: sleeping function called from invalid context
--- expect syscall_alloc: pass
+-- Common mistakes: GFP_KERNEL in an interrupt handler and under a spinlock;
+-- believing a syscall stays process context whatever locks it holds.
+-- expect score: 2
+-- expect irq_flags: fail GFP_KERNEL can sleep; an interrupt handler cannot
+-- expect spinlock: fail The spinlock disabled preemption
+-- expect irq_event: bug BUG: sleeping function called from invalid context
+-- expect push_msg: bug BUG: sleeping function called from invalid context
 answers = answers or {}
-answers.irq_flags = GFP_KERNEL
-answers.kernel_value = "0xcc0"
-answers.syscall = "b"
+answers.syscall_flags = "a"
+answers.irq_flags = "abc"
+answers.sleep_bit = "0x400"
+answers.spinlock = "a"
 
-function rx_alloc(len)
-  return kmalloc(len, GFP_KERNEL)
+function record_event(irq)
+  local p = kzalloc(32, GFP_KERNEL)
+  if not p then return nil end
+  poke(p, irq)
+  return p
 end
 
-function new_node(value)
-  local node = kmalloc(16, GFP_KERNEL)
-  if not node then return nil end
-  poke(node, string.pack("<I4", value))
-  return node
-end
-
-function sys_setup_buffer(size)
-  device_buffer = kmalloc(size, GFP_KERNEL)
-  if not device_buffer then return -ENOMEM end
+function push_msg(q, s)
+  local flags = spin_lock_irqsave(q.lock)
+  local p = kmalloc(#s, GFP_KERNEL)
+  if not p then
+    spin_unlock_irqrestore(q.lock, flags)
+    return -ENOMEM
+  end
+  poke(p, s)
+  q.items[#q.items + 1] = p
+  spin_unlock_irqrestore(q.lock, flags)
   return 0
 end
