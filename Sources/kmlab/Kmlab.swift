@@ -14,6 +14,13 @@ struct Kmlab: ParsableCommand {
         syscalls and DMA, with the reports a debug kernel prints on misuse.
         """,
         version: version,
-        subcommands: [RunCommand.self, BenchCommand.self]
+        // One subcommand per line; the REPL is the default (`kmlab` alone).
+        subcommands: [
+            ReplShellCommand.self,
+            RunCommand.self,
+            DocCommand.self,
+            BenchCommand.self,
+        ],
+        defaultSubcommand: ReplShellCommand.self
     )
 }
