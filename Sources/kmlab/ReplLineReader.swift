@@ -36,7 +36,6 @@ final class ReplLineReader {
         // '.' and ':' are not word breaks (`user.ma`, `dev:dma`); '"' is, so
         // a path inside `cat("` is a word of its own.
         kmlab_rl_set_word_break_characters(ReplLineReader.wordBreaks)
-        kmlab_rl_set_append_character(0)
         history?.load()
     }
 
@@ -79,6 +78,8 @@ final class ReplLineReader {
 
     static let complete: kmlab_rl_completion_fn = { text, start, _ in
         kmlab_rl_disable_default_completion()
+        // readline resets this before every completion: no space after a name.
+        kmlab_rl_set_append_character(0)
         guard let text, let completer = ReplLineReader.completer else { return nil }
         let word = String(cString: text)
         let lineBytes = kmlab_rl_line_buffer().map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) } ?? []

@@ -57,7 +57,7 @@ final class ReplSession: ReplContext {
     var banner: String {
         let layout = kernel.machine.layout
         let ram = layout.totalPages >= 262144 ? "\(layout.totalPages >> 18) GiB" : "\(layout.totalPages >> 8) MiB"
-        return "kmlab \(Kmlab.version) (Lua \(String(cString: kmlab_version()))): a simulated Linux kernel, \(kernel.machine.config.arch.rawValue), \(ram) of RAM.\n"
+        return "kmlab \(Kmlab.version) (\(String(cString: kmlab_version()))): a simulated Linux kernel, \(kernel.machine.config.arch.rawValue), \(ram) of RAM.\n"
             + "help() lists the kernel API, help(kmalloc) explains a name, .help lists REPL commands. Ctrl-D exits."
     }
 
@@ -159,6 +159,7 @@ final class ReplSession: ReplContext {
     private func show(_ failure: LuaFailure) {
         switch failure.kind {
         case .interrupted:
+            if reader.interactive { say("") }
             complain("interrupted (Ctrl-C); the machine keeps its state")
         case .error where failure.payload is ReportText:
             complain("the task was killed by a kernel Oops (see the report above)")
