@@ -45,9 +45,15 @@ import Testing
         let sparse = MemoryMap.cell(counts, frames: 128)
         #expect(sparse.category == .vmalloc && !sparse.full && sparse.usedFrames == 1)
         counts[MemoryCategory.slab.rawValue] = 80
+        counts[MemoryCategory.vmalloc.rawValue] = 1
         counts[MemoryCategory.free.rawValue] = 47
         let slab = MemoryMap.cell(counts, frames: 128)
         #expect(slab.category == .slab && slab.full)
+        var background = [UInt64](repeating: 0, count: MemoryCategory.allCases.count)
+        background[MemoryCategory.pagecache.rawValue] = 120
+        background[MemoryCategory.vmalloc.rawValue] = 1
+        let learner = MemoryMap.cell(background, frames: 128)
+        #expect(learner.category == .vmalloc && !learner.full && learner.usedFrames == 121, "what the learner allocated shows through")
         let empty = MemoryMap.cell([UInt64](repeating: 0, count: MemoryCategory.allCases.count), frames: 128)
         #expect(empty.category == .free)
     }

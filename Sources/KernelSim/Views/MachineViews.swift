@@ -107,22 +107,32 @@ extension Machine {
 }
 
 extension MemoryMap {
-    /// Picks a cell's owner: the non-free category with the most frames
-    /// (ties: the lower category), or free when nothing is allocated.
+    /// Picks a cell's owner. What a learner allocates (slab, kmalloc-large,
+    /// alloc_pages, vmalloc, user, DMA) wins over page tables, which win over
+    /// the background (page cache, other kernel memory, reserved), so one
+    /// vmalloc page among a cell of page cache still shows (as `v`); within
+    /// a tier the owner with the most frames wins (ties: the lower
+    /// category). Free only when nothing in the cell is allocated.
     static func cell(_ counts: [UInt64], frames: UInt64) -> Cell {
-        var best: MemoryCategory = .free
-        var bestCount: UInt64 = 0
         var used: UInt64 = 0
-        for c in MemoryCategory.allCases where c != .free && c != .hole {
-            let n = counts[c.rawValue]
-            used &+= n
-            if n > bestCount { best = c; bestCount = n }
+        for c in MemoryCategory.allCases where c != .free && c != .hole { used &+= counts[c.rawValue] }
+        for tier in MemoryCategory.tiers {
+            var best: MemoryCategory?
+            var bestCount: UInt64 = 0
+            for c in tier where counts[c.rawValue] > bestCount { best = c; bestCount = counts[c.rawValue] }
+            if let best { return Cell(category: best, full: bestCount * 2 >= frames, usedFrames: used) }
         }
-        if bestCount == 0 {
-            let holes = counts[MemoryCategory.hole.rawValue]
-            if holes > 0 && holes * 2 >= frames { return Cell(category: .hole, full: true, usedFrames: 0) }
-            return Cell(category: .free, full: true, usedFrames: 0)
-        }
-        return Cell(category: best, full: bestCount * 2 >= frames, usedFrames: used)
+        let holes = counts[MemoryCategory.hole.rawValue]
+        if holes > 0 && holes * 2 >= frames { return Cell(category: .hole, full: true, usedFrames: 0) }
+        return Cell(category: .free, full: true, usedFrames: 0)
     }
+}
+
+extension MemoryCategory {
+    /// Precedence groups for a cell's owner, first wins (see `MemoryMap.cell`).
+    static let tiers: [[MemoryCategory]] = [
+        [.slab, .kmallocLarge, .pages, .vmalloc, .user, .dma],
+        [.pagetable],
+        [.pagecache, .kernel, .reserved],
+    ]
 }

@@ -30,7 +30,7 @@ public struct MemoryMap: Sendable {
     }
 
     public struct Cell: Sendable, Equatable {
-        /// The owner holding most of the cell's allocated frames (free only when all are free).
+        /// The owner the cell shows (see `MemoryMap.cell` for the rule; free only when all frames are free).
         public let category: MemoryCategory
         /// That owner holds at least half of the cell's frames.
         public let full: Bool

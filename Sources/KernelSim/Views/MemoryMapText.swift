@@ -22,7 +22,7 @@ public enum MemoryMapText {
             legend += "  " + paint(c, c.glyph, color) + " " + c.name
         }
         out.append(legend)
-        out.append("(a lower-case letter or + marks a cell that owner holds less than half of)")
+        out.append("(lower case or +: the owner holds less than half the cell; allocations show over page cache and kernel memory)")
         let counts = map.categoriesPresent.filter { $0 != .hole }.map { "\($0.name) \(map.frameCounts[$0] ?? 0)" }
         out.append("Frames: " + counts.joined(separator: ", "))
         out += vmallocLines(map, color: color)
