@@ -107,8 +107,9 @@ extension Machine {
 }
 
 extension MemoryMap {
-    /// Picks a cell's owner. What a learner allocates (slab, kmalloc-large,
-    /// alloc_pages, vmalloc, user, DMA) wins over page tables, which win over
+    /// Picks a cell's owner. Kernel allocations a script makes (slab,
+    /// kmalloc-large, alloc_pages, vmalloc, DMA) win over user pages and
+    /// page tables, which win over
     /// the background (page cache, other kernel memory, reserved), so one
     /// vmalloc page among a cell of page cache still shows (as `v`); within
     /// a tier the owner with the most frames wins (ties: the lower
@@ -131,8 +132,8 @@ extension MemoryMap {
 extension MemoryCategory {
     /// Precedence groups for a cell's owner, first wins (see `MemoryMap.cell`).
     static let tiers: [[MemoryCategory]] = [
-        [.slab, .kmallocLarge, .pages, .vmalloc, .user, .dma],
-        [.pagetable],
+        [.slab, .kmallocLarge, .pages, .vmalloc, .dma],
+        [.user, .pagetable],
         [.pagecache, .kernel, .reserved],
     ]
 }

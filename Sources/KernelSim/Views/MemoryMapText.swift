@@ -22,9 +22,15 @@ public enum MemoryMapText {
             legend += "  " + paint(c, c.glyph, color) + " " + c.name
         }
         out.append(legend)
-        out.append("(lower case or +: the owner holds less than half the cell; allocations show over page cache and kernel memory)")
+        out.append("(lower case or +: the owner holds under half the cell; kernel allocations show over other owners)")
         let counts = map.categoriesPresent.filter { $0 != .hole }.map { "\($0.name) \(map.frameCounts[$0] ?? 0)" }
-        out.append("Frames: " + counts.joined(separator: ", "))
+        var line = "Frames:"
+        for (i, item) in counts.enumerated() {
+            let piece = " " + item + (i < counts.count - 1 ? "," : "")
+            if line.count + piece.count > 80 { out.append(line); line = "       " }
+            line += piece
+        }
+        out.append(line)
         out += vmallocLines(map, color: color)
         return out.joined(separator: "\n") + "\n"
     }
@@ -49,8 +55,8 @@ public enum MemoryMapText {
                 phys += ("0x" + String(pfn, radix: 16)).padding(toLength: width + 1, withPad: " ", startingAt: 0)
             }
             if area.pfns.count > maxPages { virt += "…"; phys += "… (\(area.pfns.count - maxPages) more)" }
-            out.append(virt)
-            out.append(phys)
+            out.append(String(virt.reversed().drop(while: { $0 == " " }).reversed()))
+            out.append(String(phys.reversed().drop(while: { $0 == " " }).reversed()))
         }
         if map.vmallocAreas.count > maxAreas {
             out.append("  … \(map.vmallocAreas.count - maxAreas) more areas (see /proc/vmallocinfo)")
