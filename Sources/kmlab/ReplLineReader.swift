@@ -26,7 +26,8 @@ final class ReplLineReader {
 
     init(interactive: Bool, history: ReplHistory?, completer: ReplCompleter?) {
         self.interactive = interactive
-        self.history = history
+        // Piped input is not typed: it does not go into the history.
+        self.history = interactive ? history : nil
         kmlab_sigint_install()
         guard interactive else { return }
         kmlab_rl_set_name("kmlab")

@@ -20,6 +20,15 @@ import Testing
         #expect(r.stderr == "")
     }
 
+    @Test func pipedLinesDoNotGoIntoTheHistory() throws {
+        let dir = try ScratchDirectory()
+        var env = ProcessInfo.processInfo.environment
+        env["XDG_STATE_HOME"] = dir.url.path
+        let r = try KmlabProcess.run([], stdin: "x = 1\n", environment: env)
+        #expect(r.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("kmlab/history").path))
+    }
+
     @Test func kmlabReplIsTheSameAsNoArguments() throws {
         let r = try repl("6 * 7\n", arguments: ["repl"])
         #expect(r.stdout == "42\n")
