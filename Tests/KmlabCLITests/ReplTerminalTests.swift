@@ -125,6 +125,26 @@ struct ReplTerminalTests {
         #expect(t.waitFor { $0.contains("> string.upper") })
     }
 
+    @Test func tabCompletesMethodsWithoutRunningMetamethods() throws {
+        let t = try TmuxTerminal()
+        #expect(t.waitForPrompt())
+        try t.type("dev = setmetatable({}, {__index = {dma_write = print, dma_read = print}})")
+        try t.press("Enter")
+        try t.type("trap = setmetatable({}, {__index = function() ran_index = true end})")
+        try t.press("Enter")
+        #expect(t.waitForPrompt(count: 3))
+        try t.type("dev:dma_w")
+        try t.press("Tab")
+        #expect(t.waitFor { $0.contains("> dev:dma_write") })
+        try t.press("C-u")
+        try t.type("trap.x")
+        try t.press("Tab")
+        try t.press("C-u")
+        try t.type("ran_index == nil")
+        try t.press("Enter")
+        #expect(t.waitFor { $0.contains("> ran_index == nil\ntrue") })
+    }
+
     @Test func ctrlCInterruptsARunningStatementAndTheNextLineWorks() throws {
         let t = try TmuxTerminal()
         #expect(t.waitForPrompt())
