@@ -33,6 +33,7 @@ public final class KernelEnvironment {
         MachineAPI.install(into: self)
         MemoryAPI.install(into: self)
         ContextAPI.install(into: self)
+        ViewsAPI.install(into: self)
     }
 
     /// Replaces the machine (what `boot{}` does once it has a valid config).

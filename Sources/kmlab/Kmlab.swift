@@ -14,12 +14,16 @@ struct Kmlab: ParsableCommand {
         syscalls and DMA, with the reports a debug kernel prints on misuse.
         """,
         version: version,
+        // One subcommand per line; the REPL is the default (`kmlab` alone).
         subcommands: [
+            ReplShellCommand.self,
             RunCommand.self,
-            BenchCommand.self,
+            DocCommand.self,
             LessonsCommand.self,
             LessonCommand.self,
             CheckCommand.self,
-        ]
+            BenchCommand.self,
+        ],
+        defaultSubcommand: ReplShellCommand.self
     )
 }

@@ -1,0 +1,121 @@
+import Foundation
+import CLua
+import KernelLua
+import LuaBridge
+
+/// Tab completion: what a word at the cursor can become. Candidates come
+/// from the live Lua globals (read raw: no `__index` or other metamethod
+/// runs, so completing can never run learner code), the documented API
+/// names (`KernelEnvironment.docs`, which every API file fills), Lua
+/// keywords, REPL commands, and /proc paths inside `cat("` / `proc("`.
+final class ReplCompleter {
+    let kernel: KernelEnvironment
+    let commandNames: () -> [String]
+
+    init(kernel: KernelEnvironment, commandNames: @escaping () -> [String]) {
+        self.kernel = kernel
+        self.commandNames = commandNames
+    }
+
+    static let keywords = ["and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if",
+                           "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while"]
+
+    /// Full replacements for `word`, sorted; `lineBefore` is the line up to the word.
+    func completions(for word: String, lineBefore: String) -> [String] {
+        let trimmed = lineBefore.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty && word.hasPrefix(".") {
+            return Array(Set(commandNames().map { "." + $0 }.filter { $0.hasPrefix(word) })).sorted()
+        }
+        if ReplCompleter.isInsidePathArgument(lineBefore) {
+            return kernel.machine.procPaths.filter { $0.hasPrefix(word) }
+        }
+        if let sep = word.lastIndex(where: { $0 == "." || $0 == ":" }) {
+            let path = String(word[..<sep])
+            let partial = String(word[word.index(after: sep)...])
+            let methodsOnly = word[sep] == ":"
+            var names = Set(fieldNames(ofPath: path, functionsOnly: methodsOnly))
+            if !methodsOnly {
+                for name in kernel.docs.keys where name.hasPrefix(path + ".") {
+                    let rest = name.dropFirst(path.count + 1)
+                    if !rest.contains(".") { names.insert(String(rest)) }
+                }
+            }
+            return names.filter { $0.hasPrefix(partial) }.map { path + String(word[sep]) + $0 }.sorted()
+        }
+        var names = Set(fieldNames(ofPath: nil, functionsOnly: false))
+        for name in kernel.docs.keys where !name.contains(".") { names.insert(name) }
+        names.formUnion(ReplCompleter.keywords)
+        return names.filter { $0.hasPrefix(word) }.sorted()
+    }
+
+    /// Whether the cursor is in the string argument of `cat` or `proc`.
+    static func isInsidePathArgument(_ lineBefore: String) -> Bool {
+        var s = Substring(lineBefore)
+        guard let quote = s.last, quote == "\"" || quote == "'" else { return false }
+        s = s.dropLast()
+        while s.last == " " { s = s.dropLast() }
+        if s.last == "(" { s = s.dropLast() }
+        while s.last == " " { s = s.dropLast() }
+        return s.hasSuffix("cat") || s.hasSuffix("proc")
+    }
+
+    /// The identifier keys of the table at `path` (nil: the globals), read
+    /// raw; for a value whose metatable has a table `__index` (a device, a
+    /// page), that table's keys too (the methods `dev:` completes).
+    func fieldNames(ofPath path: String?, functionsOnly: Bool) -> [String] {
+        let L = kernel.lua.L
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+        if let path {
+            for part in path.split(separator: ".", omittingEmptySubsequences: false) {
+                guard !part.isEmpty, lua_type(L, -1) == LUA_TTABLE else { return [] }
+                lua_pushstring(L, String(part))
+                lua_rawget(L, -2)
+                kmlab_remove(L, -2)
+            }
+        }
+        var names: [String] = []
+        collectKeys(L, functionsOnly: functionsOnly, into: &names)
+        // Methods: a metatable's table __index (one level, raw).
+        if lua_getmetatable(L, -1) != 0 {
+            lua_pushstring(L, "__index")
+            lua_rawget(L, -2)
+            if lua_type(L, -1) == LUA_TTABLE { collectKeys(L, functionsOnly: functionsOnly, into: &names) }
+            kmlab_pop(L, 2)
+        }
+        return names
+    }
+
+    private func collectKeys(_ L: OpaquePointer, functionsOnly: Bool, into names: inout [String]) {
+        guard lua_type(L, -1) == LUA_TTABLE, lua_checkstack(L, 4) != 0 else { return }
+        let t = lua_absindex(L, -1)
+        lua_pushnil(L)
+        var budget = 10_000
+        while lua_next(L, t) != 0 {
+            budget -= 1
+            if lua_type(L, -2) == LUA_TSTRING, !functionsOnly || lua_type(L, -1) == LUA_TFUNCTION,
+               let key = kernel.lua.string(at: -2), ReplCompleter.isIdentifier(key) {
+                names.append(key)
+            }
+            kmlab_pop(L, 1)
+            if budget <= 0 { kmlab_pop(L, 1); break }
+        }
+    }
+
+    static func isIdentifier(_ s: String) -> Bool {
+        guard let first = s.utf8.first, !(48...57).contains(first) else { return false }
+        return s.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+    }
+
+    static func commonPrefix(_ words: [String]) -> String {
+        guard var prefix = words.first.map({ Array($0.utf8) }) else { return "" }
+        for w in words.dropFirst() {
+            let b = Array(w.utf8)
+            var n = 0
+            while n < prefix.count && n < b.count && prefix[n] == b[n] { n += 1 }
+            prefix = Array(prefix.prefix(n))
+        }
+        return String(decoding: prefix, as: UTF8.self)
+    }
+}
