@@ -85,12 +85,18 @@ extension Machine {
         try checkAddress(addr, count, "peek")
         if count == 0 { return [] }
         kasanCheck(addr, count, write: false, function: "")
-        var out = [UInt8](repeating: 0, count: count)
-        try out.withUnsafeMutableBufferPointer { buf in
-            guard let base = buf.baseAddress else { return }
-            try forEachPage(addr, count, write: false) { pa, off, len in
-                phys.read(pa >> 12, Int(pa & 4095), len, into: base + off)
+        // The buffer grows page by page: a read that runs into an unmapped
+        // page Oopses before the host allocates for the rest, and the host
+        // memory it may take is bounded like the memory contents.
+        var out: [UInt8] = []
+        out.reserveCapacity(min(count, 1 << 20))
+        var page = [UInt8](repeating: 0, count: 4096)
+        try forEachPage(addr, count, write: false) { pa, _, len in
+            guard out.count + len <= phys.limit else { throw SimulatorLimitError.memoryLimitExceeded(limit: phys.limit) }
+            page.withUnsafeMutableBufferPointer { b in
+                if let base = b.baseAddress { phys.read(pa >> 12, Int(pa & 4095), len, into: base) }
             }
+            out.append(contentsOf: page[0..<len])
         }
         stats.bytesRead &+= UInt64(count)
         return out
@@ -200,6 +206,7 @@ extension Machine {
     /// Bytes past the end of RAM read as 0xff.
     public func readPhysical(_ paddr: UInt64, count: Int) throws -> [UInt8] {
         guard count >= 0 else { throw KernelArgumentError("dma_read", "count", "must be a non-negative integer, got \(count)") }
+        guard count <= phys.limit else { throw SimulatorLimitError.memoryLimitExceeded(limit: phys.limit) }
         var out = [UInt8](repeating: 0, count: count)
         var done = 0
         out.withUnsafeMutableBufferPointer { buf in

@@ -35,24 +35,18 @@ public enum TaintFlag: Int, Sendable, CaseIterable {
 }
 
 extension Machine {
-    /// print_tainted(): "Not tainted" or "Tainted: G    B   W          ".
-    public var taintString: String {
-        if taint.isEmpty { return "Not tainted" }
-        var s = "Tainted: "
-        for f in TaintFlag.allCases { s.append(taint.contains(f) ? f.letters.0 : f.letters.1) }
-        return s
+    /// print_tainted(): "Not tainted" or "Tainted: G    B   W          ",
+    /// of the machine's one taint set (kept by `contexts`).
+    public var taintString: String { contexts.taintString }
+
+    public func addTaint(_ flag: TaintFlag) {
+        if let t = Taint(rawValue: flag.rawValue) { contexts.addTaint(t) }
     }
 
-    public func addTaint(_ flag: TaintFlag) { taint.insert(flag) }
+    /// dump_stack_print_info(): the same CPU/PID/Comm line as every other report.
+    public var cpuLine: String { contexts.cpuLine() }
 
-    /// dump_stack_print_info(): "CPU: 0 PID: 1 Comm: insmod Not tainted 6.10.0 #1".
-    public var cpuLine: String {
-        "CPU: 0 PID: \(contexts.currentPid) Comm: \(String(contexts.currentComm.prefix(20))) \(taintString) \(layout.kernelRelease) #1"
-    }
-
-    public var hardwareLine: String {
-        "Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.3-debian-1.16.3-2 04/01/2014"
-    }
+    public var hardwareLine: String { "Hardware name: \(contexts.hardwareName)" }
 
     /// The Lua call stack as trace lines, or a stand-in frame outside Lua.
     var scriptFrames: [String] {
@@ -121,12 +115,13 @@ extension Machine {
         if let m = message { l.append(m) }
         l.append("WARNING: CPU: 0 PID: \(contexts.currentPid) at \(site.0):\(site.1) \(symbol(function))")
         l.append("Modules linked in: kmlab(O)")
-        addTaint(.warn)
         l.append(cpuLine)
         l.append(hardwareLine)
         l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + symbol(function))
         l += callTraceBlock(kernelFrames: [])
         l.append("---[ end trace 0000000000000000 ]---")
+        // kernel/panic.c __warn(): add_taint(TAINT_WARN) after the report is printed.
+        addTaint(.warn)
         return l
     }
 
