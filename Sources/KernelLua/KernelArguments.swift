@@ -59,7 +59,8 @@ enum SimulatorErrors {
         // Named after the Lua function called (virt_to_phys, not the __pa it shares code with).
         case let e as KernelArgumentError: return "\(function): \(e.argument) \(e.message)"
         case let e as BootError: return e.description
-        case let e as ProcError: return e.description
+        case let e as ProcError:
+            return "\(function): \(e.path): No such file or directory (known: \(e.known.joined(separator: ", ")))"
         case let e as ContextError: return "\(function): \(e.description)"
         default: return nil
         }

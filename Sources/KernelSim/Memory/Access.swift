@@ -63,8 +63,40 @@ extension Machine {
         throw accessFault(va, write: write)
     }
 
+    /// How far an access may run before an unmapped page stops it and still
+    /// be carried out byte for byte. A longer overrun (memset of 1 TiB) faults
+    /// at once without touching memory first: the real machine would be dead
+    /// long before the fault, and simulating gigabytes of writes would only
+    /// burn host time and memory.
+    static let overrunLimit = 16 << 20
+
+    /// The offset of the first unmapped byte in [va, va+n), or nil: a walk
+    /// of the page tables (no TLB, no charge) that steps over whole mappings.
+    func firstUnmapped(_ va: UInt64, _ n: Int) -> Int? {
+        var a = va
+        while a &- va < UInt64(n) {
+            if layout.arch == .x86_32 && a >= 1 << 32 { return Int(a &- va) }
+            if !isCanonical(a) { return Int(a &- va) }
+            let w = walk(a)
+            if w.paddr == nil { return Int(a &- va) }
+            let next = (a | ((UInt64(1) << w.shift) - 1)) &+ 1
+            if next <= a { return nil }
+            a = next
+        }
+        return nil
+    }
+
+    /// Faults at once for an access that would run more than `overrunLimit`
+    /// bytes before reaching an unmapped page.
+    func checkOverrun(_ va: UInt64, _ n: Int, write: Bool) throws {
+        if n > Machine.overrunLimit, let bad = firstUnmapped(va, n), bad > Machine.overrunLimit {
+            throw accessFault(layout.arch == .x86_32 ? (va &+ UInt64(bad)) & 0xFFFF_FFFF : va &+ UInt64(bad), write: write)
+        }
+    }
+
     /// Walks [va, va+n) page by page: `body(pa, offsetInBuffer, length)`.
     func forEachPage(_ va: UInt64, _ n: Int, write: Bool, _ body: (UInt64, Int, Int) throws -> Void) throws {
+        try checkOverrun(va, n, write: write)
         var done = 0
         while done < n {
             let a = va &+ UInt64(done)
@@ -150,6 +182,8 @@ extension Machine {
         if n == 0 { return }
         kasanCheck(src, n, write: false, function: "memcpy")
         kasanCheck(dst, n, write: true, function: "memcpy")
+        try checkOverrun(src, n, write: false)
+        try checkOverrun(dst, n, write: true)
         var buf = [UInt8](repeating: 0, count: min(n, 1 << 20))
         var done = 0
         while done < n {
@@ -176,6 +210,8 @@ extension Machine {
         if n == 0 { return 0 }
         kasanCheck(a, n, write: false, function: "memcmp")
         kasanCheck(b, n, write: false, function: "memcmp")
+        try checkOverrun(a, n, write: false)
+        try checkOverrun(b, n, write: false)
         var done = 0
         while done < n {
             let chunk = min(n - done, 1 << 16)
