@@ -128,8 +128,10 @@ import LuaBridge
             assert(proc("/proc/meminfo"):find("\\nHighTotal:", 1, true))
             assert(proc("/proc/buddyinfo"):find("Node 0, zone   Normal", 1, true))
             assert(proc("/proc/slabinfo"):find("slabinfo - version: 2.1\\n", 1, true))
-            local v = vmalloc(4 * PAGE_SIZE)
-            assert(proc("/proc/vmallocinfo"):match("^0xf8800000%-0xf8805000   20480 .* pages=4 vmalloc\\n$"), proc("/proc/vmallocinfo"))
+            local function my_driver_init() return vmalloc(4 * PAGE_SIZE) end
+            local v = my_driver_init()
+            -- mm/vmalloc.c s_show(): the caller is the function that called vmalloc.
+            assert(proc("/proc/vmallocinfo") == "0xf8800000-0xf8805000   20480 my_driver_init [test:5] pages=4 vmalloc\\n", proc("/proc/vmallocinfo"))
             assert(proc("/proc/zoneinfo"):find("Node 0, zone  HighMem", 1, true))
             cat("/proc/buddyinfo")
             local ok, e = pcall(cat, "/proc/nope")
@@ -212,6 +214,28 @@ import LuaBridge
             assert(n > 1000)
             assert(dmesg():find("insmod: page allocation failure: order:0, mode:0x820(GFP_ATOMIC), nodemask=(null)", 1, true), dmesg())
             """)
+    }
+
+    @Test func allocationAndFreeStacksNameTheRightLuaFunctions() throws {
+        // The call traces are memoized per stack: different call sites must still differ.
+        let h = try KernelHarness()
+        h.check("""
+            local function alloc_here() return kmalloc(32, GFP_KERNEL) end
+            local function alloc_there() return kmalloc(32, GFP_KERNEL) end
+            local function free_it(p) kfree(p) end
+            local a, b = alloc_here(), alloc_there()
+            for i = 1, 3 do kfree(kmalloc(32, GFP_KERNEL)) end
+            free_it(b)
+            local x = peek(b + 1)
+            """)
+        let r = try #require(h.reports.first { $0.kind == .useAfterFree })
+        let text = r.text
+        let allocated = try #require(text.range(of: "Allocated by task"))
+        let freed = try #require(text.range(of: "Freed by task"))
+        #expect(text[allocated.upperBound..<freed.lowerBound].contains("alloc_there [test:2]"))
+        #expect(!text[allocated.upperBound..<freed.lowerBound].contains("alloc_here"))
+        #expect(text[freed.upperBound...].contains("free_it [test:3]"))
+        #expect(r.headline.hasPrefix("BUG: KASAN: slab-use-after-free in <chunk> [test:7]"))
     }
 
     @Test func sizeClassesFromLua() throws {

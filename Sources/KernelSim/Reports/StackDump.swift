@@ -64,6 +64,18 @@ extension Machine {
         return symbol("init_module", module: "kmlab")
     }
 
+    /// The innermost frame of the script's own code (a Lua function, not the
+    /// kernel API function it called), as `%pS` of a caller: what
+    /// /proc/vmallocinfo names as the caller of vmalloc and KASAN as the
+    /// function doing the bad access.
+    var scriptCallerSite: String {
+        for line in callTrace() where line.contains(" [") {
+            let trimmed = line.drop { $0 == " " }
+            if !trimmed.isEmpty { return String(trimmed) }
+        }
+        return symbol("init_module", module: "kmlab")
+    }
+
     /// "Call Trace:", " <TASK>", the kernel's own frames, the script's
     /// frames, " </TASK>" (arch/x86/kernel/dumpstack.c).
     public func callTraceBlock(kernelFrames: [String]) -> [String] {
