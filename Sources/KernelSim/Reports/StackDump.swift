@@ -155,7 +155,14 @@ extension Machine {
         }
         warnAllocCount += 1
         if warnAllocCount > 10 { return }
-        var lines = ["\(contexts.currentComm): \(what), mode:\(gfp.mode), nodemask=(null),cpuset=/,mems_allowed=0"]
+        var lines: [String]
+        if config.era == .v2_6, let r = what.range(of: "page allocation failure: ") {
+            // 2.6.18 __alloc_pages(): "%s: page allocation failure. order:%d, mode:0x%x".
+            lines = ["\(contexts.currentComm): page allocation failure. \(what[r.upperBound...]), mode:0x\(String(gfp.rawValue, radix: 16))"]
+        } else {
+            // 6.x warn_alloc(): "%s: %pV, mode:%#x(%pGg), nodemask=%*pbl" + cpuset_print_current_mems_allowed().
+            lines = ["\(contexts.currentComm): \(what), mode:\(gfp.mode), nodemask=(null),cpuset=/,mems_allowed=0"]
+        }
         lines += dumpStackLines(kernelFrames: ["warn_alloc+0x13a/0x1b0", "__alloc_pages_slowpath.constprop.0+0xc2b/0xd90",
                                                 "__alloc_pages+0x2f6/0x330"])
         lines += showMemLines()
