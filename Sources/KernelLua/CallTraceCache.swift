@@ -28,7 +28,7 @@ final class CallTraceCache {
         return t
     }
 
-    /// FNV-1a over the frames' source, current line, first line and kind (24 frames at most, as LuaStack).
+    /// FNV-1a over the frames' chunk, current line, first line and kind (24 frames at most, as LuaStack).
     private func stackKey() -> UInt64 {
         let T = lua.currentThread
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -40,9 +40,12 @@ final class CallTraceCache {
             guard lua_getinfo(T, "Sl", &ar) != 0 else { continue }
             mix(UInt64(bitPattern: Int64(ar.currentline)))
             mix(UInt64(bitPattern: Int64(ar.linedefined)))
-            withUnsafeBytes(of: ar.short_src) { raw in
-                for b in raw { if b == 0 { break }; mix(UInt64(b)) }
-            }
+            // The chunk: its source string's address and length, and the first
+            // bytes of its printable name (cheaper than hashing the whole name,
+            // and a recycled address would also need the same name and lines).
+            mix(UInt64(UInt(bitPattern: ar.source)))
+            mix(UInt64(ar.srclen))
+            mix(withUnsafeBytes(of: ar.short_src) { $0.loadUnaligned(as: UInt64.self) })
             if let w = ar.what { mix(UInt64(UInt8(bitPattern: w.pointee))) }
             mix(0xff)
         }

@@ -48,7 +48,7 @@ extension Machine {
         }
         l.append(cpuLine)
         l.append(hardwareLine)
-        l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + scriptCaller)
+        l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + scriptCallerSite)
         l += callTraceBlock(kernelFrames: ["? __die+0x23/0x70", "? page_fault_oops+0x171/0x4e0",
                                            "? exc_page_fault+0x7f/0x180", "? asm_exc_page_fault+0x26/0x30"])
         l.append("Modules linked in: kmlab(O)")
