@@ -56,9 +56,11 @@ enum SimulatorErrors {
     /// The message for an error the simulator threw, or nil if it is not one of its own.
     static func message(for error: Error, function: String) -> String? {
         switch error {
-        case let e as KernelArgumentError: return e.description
+        // Named after the Lua function called (virt_to_phys, not the __pa it shares code with).
+        case let e as KernelArgumentError: return "\(function): \(e.argument) \(e.message)"
         case let e as BootError: return e.description
-        case let e as ProcError: return e.description
+        case let e as ProcError:
+            return "\(function): \(e.path): No such file or directory (known: \(e.known.joined(separator: ", ")))"
         case let e as ContextError: return "\(function): \(e.description)"
         default: return nil
         }

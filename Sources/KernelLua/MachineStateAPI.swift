@@ -57,6 +57,12 @@ enum MachineStateAPI {
     /// PAGE_SIZE, PAGE_OFFSET, ... of the current layout, and the GFP flags.
     static func installConstants(into env: KernelEnvironment) {
         let layout = env.machine.layout
+        // Names the new layout lacks (MAX_PAGE_ORDER after boot{era="2.6"},
+        // PKMAP_BASE on x86_64) must not keep the old machine's values.
+        let present = Set(layout.constants.map { $0.name })
+        for name in layoutConstantNames where !present.contains(name) {
+            env.lua.setGlobal(name) { lua_pushnil($0.L) }
+        }
         for (name, value) in layout.constants {
             env.constant(name, Int64(bitPattern: value), doc: APIDoc(topic: "Constants",
                 signature: "\(name) = \(hexOrDecimal(value))", summary: constantSummary(name)))
@@ -67,6 +73,11 @@ enum MachineStateAPI {
                 kernel: "include/linux/gfp_types.h"))
         }
     }
+
+    /// Every layout constant any machine defines.
+    static let layoutConstantNames = ["PAGE_SIZE", "PAGE_SHIFT", "PAGE_OFFSET", "KMALLOC_MAX_SIZE",
+        "KMALLOC_MAX_CACHE_SIZE", "MAX_ORDER", "MAX_PAGE_ORDER", "NR_PAGE_ORDERS", "VMALLOC_START", "VMALLOC_END",
+        "PKMAP_BASE", "LAST_PKMAP", "FIXADDR_START", "FIXADDR_TOP"]
 
     static func hexOrDecimal(_ v: UInt64) -> String { v >= 0x10000 ? "0x" + String(v, radix: 16) : String(v) }
 

@@ -12,6 +12,8 @@ enum MemoryAPI {
         installAddresses(into: env)
         installContents(into: env)
         MachineStateAPI.install(into: env)
+        env.installCachedCallTrace()
+        env.onMachineReplaced { _ in env.installCachedCallTrace() }
     }
 
     // MARK: Allocation

@@ -24,8 +24,11 @@ public final class Machine {
     public let layout: KernelLayout
     /// Counters (`stats()`).
     @exclusivity(unchecked) public internal(set) var stats = MemoryStats()
-    /// Taint flags set by warnings, KASAN reports and Oopses.
-    @exclusivity(unchecked) public internal(set) var taint: Set<TaintFlag> = []
+    /// Taint flags set by warnings, KASAN reports and Oopses: one set for the
+    /// whole machine, kept by `contexts` (whose reports print it too).
+    public var taint: Set<TaintFlag> {
+        Set(contexts.taints.compactMap { TaintFlag(rawValue: $0.rawValue) })
+    }
     /// Extra /proc files (`/proc/interrupts`, `/proc/self/maps`, ...) added
     /// by other parts of the simulator: path → text producer.
     @exclusivity(unchecked) public var procProviders: [String: (Machine) throws -> String] = [:]

@@ -125,6 +125,14 @@ import Testing
         #expect(m.log.reports.count == 1)
     }
 
+    @Test func era26PrintsItsOwnFailureLine() throws {
+        let m = try testMachine(era: .v2_6)
+        #expect(try m.allocPages(.kernel, order: 12) == nil)
+        let m2 = try testMachine(ram: 64 << 20, era: .v2_6)
+        while try m2.allocPages(.atomic, order: 0) != nil {}
+        #expect(m2.reports(.allocationFailure).first?.headline == "insmod: page allocation failure. order:0, mode:0x820")
+    }
+
     @Test func fragmentedMachinesHaveFewHighOrderBlocks() throws {
         let fresh = try testMachine(seed: 1), aged = try testMachine(seed: 1, fragmented: true)
         let f = try fresh.buddyinfoCounts("Normal"), a = try aged.buddyinfoCounts("Normal")

@@ -38,6 +38,7 @@ import Testing
         let m64 = try testMachine(.x86_64, ram: 1 << 30)
         _ = try #require(try m64.vmalloc(4096))
         #expect(try m64.proc("/proc/vmallocinfo").hasPrefix("0xffffc90000000000-0xffffc90000002000    8192 "))
+        #expect(try m64.proc("/proc/vmallocinfo").hasSuffix(" pages=1 vmalloc N0=1\n"))
     }
 
     @Test func vfreeUnmapsFlushesAndFreesThePages() throws {

@@ -48,7 +48,7 @@ extension Machine {
         }
         l.append(cpuLine)
         l.append(hardwareLine)
-        l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + scriptCaller)
+        l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + scriptCallerSite)
         l += callTraceBlock(kernelFrames: ["? __die+0x23/0x70", "? page_fault_oops+0x171/0x4e0",
                                            "? exc_page_fault+0x7f/0x180", "? asm_exc_page_fault+0x26/0x30"])
         l.append("Modules linked in: kmlab(O)")
@@ -63,8 +63,40 @@ extension Machine {
         throw accessFault(va, write: write)
     }
 
+    /// How far an access may run before an unmapped page stops it and still
+    /// be carried out byte for byte. A longer overrun (memset of 1 TiB) faults
+    /// at once without touching memory first: the real machine would be dead
+    /// long before the fault, and simulating gigabytes of writes would only
+    /// burn host time and memory.
+    static let overrunLimit = 16 << 20
+
+    /// The offset of the first unmapped byte in [va, va+n), or nil: a walk
+    /// of the page tables (no TLB, no charge) that steps over whole mappings.
+    func firstUnmapped(_ va: UInt64, _ n: Int) -> Int? {
+        var a = va
+        while a &- va < UInt64(n) {
+            if layout.arch == .x86_32 && a >= 1 << 32 { return Int(a &- va) }
+            if !isCanonical(a) { return Int(a &- va) }
+            let w = walk(a)
+            if w.paddr == nil { return Int(a &- va) }
+            let next = (a | ((UInt64(1) << w.shift) - 1)) &+ 1
+            if next <= a { return nil }
+            a = next
+        }
+        return nil
+    }
+
+    /// Faults at once for an access that would run more than `overrunLimit`
+    /// bytes before reaching an unmapped page.
+    func checkOverrun(_ va: UInt64, _ n: Int, write: Bool) throws {
+        if n > Machine.overrunLimit, let bad = firstUnmapped(va, n), bad > Machine.overrunLimit {
+            throw accessFault(layout.arch == .x86_32 ? (va &+ UInt64(bad)) & 0xFFFF_FFFF : va &+ UInt64(bad), write: write)
+        }
+    }
+
     /// Walks [va, va+n) page by page: `body(pa, offsetInBuffer, length)`.
     func forEachPage(_ va: UInt64, _ n: Int, write: Bool, _ body: (UInt64, Int, Int) throws -> Void) throws {
+        try checkOverrun(va, n, write: write)
         var done = 0
         while done < n {
             let a = va &+ UInt64(done)
@@ -85,12 +117,18 @@ extension Machine {
         try checkAddress(addr, count, "peek")
         if count == 0 { return [] }
         kasanCheck(addr, count, write: false, function: "")
-        var out = [UInt8](repeating: 0, count: count)
-        try out.withUnsafeMutableBufferPointer { buf in
-            guard let base = buf.baseAddress else { return }
-            try forEachPage(addr, count, write: false) { pa, off, len in
-                phys.read(pa >> 12, Int(pa & 4095), len, into: base + off)
+        // The buffer grows page by page: a read that runs into an unmapped
+        // page Oopses before the host allocates for the rest, and the host
+        // memory it may take is bounded like the memory contents.
+        var out: [UInt8] = []
+        out.reserveCapacity(min(count, 1 << 20))
+        var page = [UInt8](repeating: 0, count: 4096)
+        try forEachPage(addr, count, write: false) { pa, _, len in
+            guard out.count + len <= phys.limit else { throw SimulatorLimitError.memoryLimitExceeded(limit: phys.limit) }
+            page.withUnsafeMutableBufferPointer { b in
+                if let base = b.baseAddress { phys.read(pa >> 12, Int(pa & 4095), len, into: base) }
             }
+            out.append(contentsOf: page[0..<len])
         }
         stats.bytesRead &+= UInt64(count)
         return out
@@ -144,6 +182,8 @@ extension Machine {
         if n == 0 { return }
         kasanCheck(src, n, write: false, function: "memcpy")
         kasanCheck(dst, n, write: true, function: "memcpy")
+        try checkOverrun(src, n, write: false)
+        try checkOverrun(dst, n, write: true)
         var buf = [UInt8](repeating: 0, count: min(n, 1 << 20))
         var done = 0
         while done < n {
@@ -170,6 +210,8 @@ extension Machine {
         if n == 0 { return 0 }
         kasanCheck(a, n, write: false, function: "memcmp")
         kasanCheck(b, n, write: false, function: "memcmp")
+        try checkOverrun(a, n, write: false)
+        try checkOverrun(b, n, write: false)
         var done = 0
         while done < n {
             let chunk = min(n - done, 1 << 16)
@@ -200,6 +242,7 @@ extension Machine {
     /// Bytes past the end of RAM read as 0xff.
     public func readPhysical(_ paddr: UInt64, count: Int) throws -> [UInt8] {
         guard count >= 0 else { throw KernelArgumentError("dma_read", "count", "must be a non-negative integer, got \(count)") }
+        guard count <= phys.limit else { throw SimulatorLimitError.memoryLimitExceeded(limit: phys.limit) }
         var out = [UInt8](repeating: 0, count: count)
         var done = 0
         out.withUnsafeMutableBufferPointer { buf in

@@ -119,7 +119,7 @@ extension Machine {
         let bad = firstBad ?? addr
         let (bug, kind) = kasanBugType(bad)
         var l = ["==================================================================",
-                 "BUG: KASAN: \(bug) in \(scriptCaller)",
+                 "BUG: KASAN: \(bug) in \(scriptCallerSite)",
                  "\(write ? "Write" : "Read") of size \(size) at addr \(px(addr)) by task \(contexts.currentComm)/\(contexts.currentPid)",
                  ""]
         var frames = ["print_report+0xcf/0x620", "kasan_report+0xb9/0xf0"]
@@ -140,7 +140,7 @@ extension Machine {
     func kasanInvalidFree(_ addr: UInt64, double: Bool, function: String) {
         let bug = double ? "double-free" : "invalid-free"
         var l = ["==================================================================",
-                 "BUG: KASAN: \(bug) in \(scriptCaller)",
+                 "BUG: KASAN: \(bug) in \(scriptCallerSite)",
                  "Free of addr \(px(addr)) by task \(contexts.currentComm)/\(contexts.currentPid)",
                  ""]
         l += dumpStackLines(kernelFrames: ["print_report+0xcf/0x620", "kasan_report_invalid_free+0xb4/0xe0",

@@ -245,7 +245,8 @@ extension Machine {
 
     // MARK: /proc/vmallocinfo
 
-    /// s_show(): "0x%pK-0x%pK %7ld %pS pages=%d vmalloc".
+    /// s_show() (mm/vmalloc.c): "0x%pK-0x%pK %7ld %pS pages=%d vmalloc", " vpages"
+    /// when the page array itself was vmalloc'ed, then the NUMA counts.
     func vmallocinfo() -> String {
         var out = ""
         for a in vm.areas {
@@ -253,6 +254,8 @@ extension Machine {
             if !a.pages.isEmpty { out += " pages=\(a.pages.count)" }
             out += " vmalloc"
             if a.pages.count * layout.pointerSize > 4096 { out += " vpages" }
+            // show_numa_info(): x86_64 kernels are built with CONFIG_NUMA (one node here).
+            if layout.arch == .x86_64 && !a.pages.isEmpty { out += " N0=\(a.pages.count)" }
             out += "\n"
         }
         return out

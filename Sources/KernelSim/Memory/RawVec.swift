@@ -65,12 +65,26 @@ final class InternTable {
         return id
     }
 
+    /// The last trace interned, to recognise the same array instance (a
+    /// memoizing provider hands back the same one) without hashing strings.
+    @exclusivity(unchecked) private var lastTrace: [String] = []
+    @exclusivity(unchecked) private var lastTraceId: Int32 = 0
+
     @inline(__always) func trace(_ t: [String]) -> Int32 {
         if t.isEmpty { return 0 }
-        if let i = traceIndex[t] { return i }
+        if t.withUnsafeBufferPointer({ a in lastTrace.withUnsafeBufferPointer { $0.baseAddress == a.baseAddress } }) {
+            return lastTraceId
+        }
+        if let i = traceIndex[t] {
+            lastTrace = t
+            lastTraceId = i
+            return i
+        }
         let id = Int32(traces.count)
         traces.append(t)
         traceIndex[t] = id
+        lastTrace = t
+        lastTraceId = id
         return id
     }
 }

@@ -157,7 +157,7 @@ extension Machine {
         }
         var info = newAllocInfo()
         info.size = size
-        let a = VmArea(id: id, start: start, size: areaSize, requested: size, pages: pages, caller: scriptCaller,
+        let a = VmArea(id: id, start: start, size: areaSize, requested: size, pages: pages, caller: scriptCallerSite,
                        info: info)
         vm.insert(a)
         charge(Cost.vmallocSetup)

@@ -65,7 +65,10 @@ public struct KernelReport: Equatable, Sendable {
                 fields: [String: String] = [:]) {
         self.kind = kind
         self.severity = severity
-        self.headline = lines.first ?? kind.rawValue
+        // The first line that says something: not KASAN's "=====" rule nor
+        // WARN's "[ cut here ]" marker ("BUG: KASAN: ...", "kernel BUG at ...").
+        self.headline = lines.first { !$0.hasPrefix("=====") && !$0.hasPrefix("------------[ cut here ]") }
+            ?? lines.first ?? kind.rawValue
         self.lines = lines
         self.address = address
         self.size = size

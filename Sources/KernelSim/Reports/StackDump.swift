@@ -35,24 +35,18 @@ public enum TaintFlag: Int, Sendable, CaseIterable {
 }
 
 extension Machine {
-    /// print_tainted(): "Not tainted" or "Tainted: G    B   W          ".
-    public var taintString: String {
-        if taint.isEmpty { return "Not tainted" }
-        var s = "Tainted: "
-        for f in TaintFlag.allCases { s.append(taint.contains(f) ? f.letters.0 : f.letters.1) }
-        return s
+    /// print_tainted(): "Not tainted" or "Tainted: G    B   W          ",
+    /// of the machine's one taint set (kept by `contexts`).
+    public var taintString: String { contexts.taintString }
+
+    public func addTaint(_ flag: TaintFlag) {
+        if let t = Taint(rawValue: flag.rawValue) { contexts.addTaint(t) }
     }
 
-    public func addTaint(_ flag: TaintFlag) { taint.insert(flag) }
+    /// dump_stack_print_info(): the same CPU/PID/Comm line as every other report.
+    public var cpuLine: String { contexts.cpuLine() }
 
-    /// dump_stack_print_info(): "CPU: 0 PID: 1 Comm: insmod Not tainted 6.10.0 #1".
-    public var cpuLine: String {
-        "CPU: 0 PID: \(contexts.currentPid) Comm: \(String(contexts.currentComm.prefix(20))) \(taintString) \(layout.kernelRelease) #1"
-    }
-
-    public var hardwareLine: String {
-        "Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.16.3-debian-1.16.3-2 04/01/2014"
-    }
+    public var hardwareLine: String { "Hardware name: \(contexts.hardwareName)" }
 
     /// The Lua call stack as trace lines, or a stand-in frame outside Lua.
     var scriptFrames: [String] {
@@ -66,6 +60,18 @@ extension Machine {
         if let first = t.first {
             let trimmed = first.drop { $0 == " " }
             return trimmed.isEmpty ? symbol("init_module", module: "kmlab") : String(trimmed)
+        }
+        return symbol("init_module", module: "kmlab")
+    }
+
+    /// The innermost frame of the script's own code (a Lua function, not the
+    /// kernel API function it called), as `%pS` of a caller: what
+    /// /proc/vmallocinfo names as the caller of vmalloc and KASAN as the
+    /// function doing the bad access.
+    var scriptCallerSite: String {
+        for line in callTrace() where line.contains(" [") {
+            let trimmed = line.drop { $0 == " " }
+            if !trimmed.isEmpty { return String(trimmed) }
         }
         return symbol("init_module", module: "kmlab")
     }
@@ -121,12 +127,13 @@ extension Machine {
         if let m = message { l.append(m) }
         l.append("WARNING: CPU: 0 PID: \(contexts.currentPid) at \(site.0):\(site.1) \(symbol(function))")
         l.append("Modules linked in: kmlab(O)")
-        addTaint(.warn)
         l.append(cpuLine)
         l.append(hardwareLine)
         l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + symbol(function))
         l += callTraceBlock(kernelFrames: [])
         l.append("---[ end trace 0000000000000000 ]---")
+        // kernel/panic.c __warn(): add_taint(TAINT_WARN) after the report is printed.
+        addTaint(.warn)
         return l
     }
 
@@ -148,7 +155,14 @@ extension Machine {
         }
         warnAllocCount += 1
         if warnAllocCount > 10 { return }
-        var lines = ["\(contexts.currentComm): \(what), mode:\(gfp.mode), nodemask=(null),cpuset=/,mems_allowed=0"]
+        var lines: [String]
+        if config.era == .v2_6, let r = what.range(of: "page allocation failure: ") {
+            // 2.6.18 __alloc_pages(): "%s: page allocation failure. order:%d, mode:0x%x".
+            lines = ["\(contexts.currentComm): page allocation failure. \(what[r.upperBound...]), mode:0x\(String(gfp.rawValue, radix: 16))"]
+        } else {
+            // 6.x warn_alloc(): "%s: %pV, mode:%#x(%pGg), nodemask=%*pbl" + cpuset_print_current_mems_allowed().
+            lines = ["\(contexts.currentComm): \(what), mode:\(gfp.mode), nodemask=(null),cpuset=/,mems_allowed=0"]
+        }
         lines += dumpStackLines(kernelFrames: ["warn_alloc+0x13a/0x1b0", "__alloc_pages_slowpath.constprop.0+0xc2b/0xd90",
                                                 "__alloc_pages+0x2f6/0x330"])
         lines += showMemLines()
