@@ -110,7 +110,9 @@ public final class LuaState {
         let b = budget.pointee
         if b.mem_limit == 0 { return true }
         if b.exceeded & Int32(KMLAB_EXCEEDED_MEMORY) != 0 { return false }
-        return bytes >= 0 && b.mem_used.addingReportingOverflow(bytes).partialValue <= b.mem_limit
+        guard bytes >= 0 else { return false }
+        let (total, overflow) = b.mem_used.addingReportingOverflow(bytes)
+        return !overflow && total <= b.mem_limit
     }
 
     /// Marks the memory budget as exceeded (used when host-side state that

@@ -40,6 +40,16 @@ import Testing
         #expect(s.lua.memoryUsed < (64 << 20))
     }
 
+    /// Host-side state that scales with a script asks before it grows: a
+    /// request so large that used + request overflows is refused, not wrapped.
+    @Test func canAllocateRefusesRequestsThatOverflow() throws {
+        let s = try CapturedState(limits: LuaLimits(maxInstructions: 0, maxMemory: 8 << 20))
+        #expect(s.lua.canAllocate(1 << 20))
+        #expect(!s.lua.canAllocate(16 << 20))
+        #expect(!s.lua.canAllocate(Int.max))
+        #expect(!s.lua.canAllocate(-1))
+    }
+
     @Test func memoryBudgetHitWhileSwiftPushesResults() throws {
         let s = try CapturedState(limits: LuaLimits(maxInstructions: 0, maxMemory: 8 << 20))
         // Pushes ~12 MiB of results from Swift: the allocator must not fail
