@@ -45,9 +45,9 @@ not raise, it does not return an error code: every caller checks.
             return -ENOMEM;
 
 Using the NULL pointer anyway is a `BUG: kernel NULL pointer dereference`
-Oops, which kills the task. (kmlab simplifies here: passing `nil` to `poke`
-or `memcpy` is a Lua error naming the function, while `poke(0, ...)` gives
-you the kernel's Oops.)
+Oops, which kills the task. In kmlab `nil` is NULL wherever the kernel would
+dereference the pointer: `memset(nil, 0, 16)` or `poke(nil, "x")` gives you
+that Oops, exactly as the C code would.
 
 ## Size classes and ksize()
 

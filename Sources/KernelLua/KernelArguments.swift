@@ -17,6 +17,13 @@ extension LuaCall {
         isNil(i) ? nil : try address(i, name)
     }
 
+    /// A pointer the kernel dereferences (memset, memcpy, peek, poke...):
+    /// nil is the C NULL, address 0, so passing an unchecked failed
+    /// allocation gets the kernel's own NULL-pointer Oops, as in C.
+    func pointer(_ i: Int32, _ name: String) throws -> UInt64 {
+        isNil(i) ? 0 : try address(i, name)
+    }
+
     /// A size in bytes: a non-negative integer.
     func size(_ i: Int32, _ name: String = "size") throws -> Int { try count(i, name) }
 

@@ -271,30 +271,31 @@ enum MemoryAPI {
         env.define("memset", doc: APIDoc(topic: topic, signature: "memset(p, byte, n)",
             summary: "Fills n bytes at p with byte. " + mmu, failure: "KASAN report or Oops on a bad access",
             kernel: "lib/string.c memset()")) { call in
-            try env.machine.memset(try call.address(1, "p"), try call.byte(2, "byte"), try call.size(3, "n"))
+            try env.machine.memset(try call.pointer(1, "p"), try call.byte(2, "byte"), try call.size(3, "n"))
             return 0
         }
         env.define("memcpy", doc: APIDoc(topic: topic, signature: "memcpy(dst, src, n)",
             summary: "Copies n bytes from src to dst. " + mmu, failure: "KASAN report or Oops on a bad access",
             kernel: "arch/x86/lib/memcpy_64.S")) { call in
-            try env.machine.memcpy(try call.address(1, "dst"), try call.address(2, "src"), try call.size(3, "n"))
+            try env.machine.memcpy(try call.pointer(1, "dst"), try call.pointer(2, "src"), try call.size(3, "n"))
             return 0
         }
         env.define("memcmp", doc: APIDoc(topic: topic, signature: "memcmp(a, b, n) -> integer",
             summary: "Compares n bytes: 0 when equal, negative or positive as the first differing byte of a is smaller or larger. " + mmu,
             kernel: "lib/string.c memcmp()")) { call in
-            call.push(Int64(try env.machine.memcmp(try call.address(1, "a"), try call.address(2, "b"), try call.size(3, "n"))))
+            call.push(Int64(try env.machine.memcmp(try call.pointer(1, "a"), try call.pointer(2, "b"), try call.size(3, "n"))))
             return 1
         }
         env.define("peek", doc: APIDoc(topic: topic, signature: "peek(addr [, n]) -> byte | string",
             summary: "Reads memory: one byte as an integer, or n bytes as a Lua string. " + mmu,
             failure: "KASAN report or Oops on a bad access")) { call in
-            let addr = try call.address(1, "addr")
+            let addr = try call.pointer(1, "addr")
             if call.isNil(2) {
                 call.push(Int64(try env.machine.readByte(addr)))
             } else {
                 let n = try call.size(2, "n")
-                guard call.state.canAllocate(n) else { throw LuaCallError.message("peek: memory limit exceeded") }
+                // A string that big would not fit the script's memory budget: refuse it up front.
+                guard call.state.canAllocate(n) else { throw call.error("n (\(n) bytes) exceeds the memory limit") }
                 call.push(bytes: try env.machine.read(addr, count: n))
             }
             return 1
@@ -302,7 +303,7 @@ enum MemoryAPI {
         env.define("poke", doc: APIDoc(topic: topic, signature: "poke(addr, byte_or_string)",
             summary: "Writes memory: one byte (an integer 0..255) or the bytes of a string. " + mmu,
             failure: "KASAN report or Oops on a bad access")) { call in
-            let addr = try call.address(1, "addr")
+            let addr = try call.pointer(1, "addr")
             if call.type(2) == LUA_TSTRING {
                 try env.machine.write(addr, bytes: try call.bytes(2, "value"))
             } else {

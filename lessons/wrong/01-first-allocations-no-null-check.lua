@@ -3,7 +3,7 @@
 -- expect score: 7
 -- expect q2: fail kmalloc returns a pointer
 -- expect size_class: fail returned 200, the size you asked for
--- expect null_check: error poke: addr must be an address
+-- expect null_check: bug BUG: kernel NULL pointer dereference
 -- expect kstrdup: pass
 answers = answers or {}
 answers.q1 = "128"

@@ -3,7 +3,7 @@
 -- expect score: 4
 -- expect lowmem_end: fail the vmalloc area, pkmap and fixmap need the last 128 MiB
 -- expect kmalloc_highmem: fail That is the common misconception
--- expect highmem_write: error poke: addr must be an address
+-- expect highmem_write: bug a NULL pointer was used
 -- expect phys_of: pass
 answers = answers or {}
 answers.lowmem_end = "1G"
