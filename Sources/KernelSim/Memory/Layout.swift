@@ -202,6 +202,11 @@ enum KernelSite {
     static func vmallocMightSleep(_ era: Era) -> (String, Int) {
         era == .v6 ? ("mm/vmalloc.c", 1672) : ("mm/slab.c", 2903)
     }
+    /// __get_vm_area_node(): BUG_ON(in_interrupt()) — vmalloc from an
+    /// interrupt is a BUG before anything could sleep (approximate lines).
+    static func vmallocInInterrupt(_ era: Era) -> (String, Int) {
+        era == .v6 ? ("mm/vmalloc.c", 3101) : ("mm/vmalloc.c", 186)
+    }
     /// vfree(): might_sleep() (6.8, approximate).
     static func vfreeMightSleep(_ era: Era) -> (String, Int) {
         era == .v6 ? ("mm/vmalloc.c", 2917) : ("mm/vmalloc.c", 343)

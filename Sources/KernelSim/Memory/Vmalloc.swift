@@ -95,6 +95,10 @@ extension Machine {
     /// __vmalloc_node_range() (mm/vmalloc.c).
     func vmallocCore(_ size: Int, _ gfp: GFP, function: String) throws -> UInt64? {
         guard size >= 0 else { throw KernelArgumentError(function, "size", "must be a non-negative integer, got \(size)") }
+        if contexts.inInterrupt {
+            let bug = KernelSite.vmallocInInterrupt(config.era)
+            throw kernelBug(file: bug.0, line: bug.1, function: "__get_vm_area_node")
+        }
         let site = KernelSite.vmallocMightSleep(config.era)
         mightSleep(file: site.0, line: site.1)
         runKswapdIfPending()
