@@ -41,7 +41,11 @@ public struct Grader: Sendable {
         self.limits = limits
     }
 
-    public func grade(source: [UInt8], submissionID: String) -> SubmissionResult {
+    /// `onExercise` sees each exercise's result as soon as it is judged (the
+    /// batch worker streams them, so a submission killed by the wall clock
+    /// keeps the results it earned before the exercise that hung).
+    public func grade(source: [UInt8], submissionID: String,
+                      onExercise: ((ExerciseResult) -> Void)? = nil) -> SubmissionResult {
         let chunkName = "@" + submissionID
         // Questions: one state, the answers file run once.
         let state: LessonState
@@ -60,13 +64,16 @@ public struct Grader: Sendable {
         let answers = readAnswers(state)
         var results: [ExerciseResult] = []
         for (index, exercise) in lesson.exercises.enumerated() {
+            let result: ExerciseResult
             switch exercise.kind {
             case .question(let spec):
-                results.append(judgeQuestion(exercise, spec: spec, answer: answers?[exercise.id], answersTable: answers != nil))
+                result = judgeQuestion(exercise, spec: spec, answer: answers?[exercise.id], answersTable: answers != nil)
             case .task(let expects, _, let allowed):
-                results.append(runTask(exercise, index: index + 1, expects: expects, allowed: allowed,
-                                       source: source, chunkName: chunkName))
+                result = runTask(exercise, index: index + 1, expects: expects, allowed: allowed,
+                                 source: source, chunkName: chunkName)
             }
+            results.append(result)
+            onExercise?(result)
         }
         return SubmissionResult(id: submissionID, status: .graded, exercises: results)
     }

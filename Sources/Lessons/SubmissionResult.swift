@@ -39,10 +39,13 @@ public struct SubmissionResult: Codable, Equatable, Sendable {
     /// `graded`: the answers file ran and every exercise was judged;
     /// `error`: the answers file itself failed (syntax error, error or
     /// kernel Oops at top level, exceeded budget), so no exercise could pass;
-    /// `grader-error`: the lesson or the grader failed.
+    /// `grader-error`: the lesson or the grader failed;
+    /// `unreadable`: the batch grader could not read the file (see the
+    /// exercises' feedback), so nothing ran.
     public enum Status: String, Codable, Sendable {
         case graded, error
         case graderError = "grader-error"
+        case unreadable
     }
 
     public var id: String

@@ -20,6 +20,7 @@ struct Kmlab: ParsableCommand {
             LessonsCommand.self,
             LessonCommand.self,
             CheckCommand.self,
+            GradeCommand.self, GradeWorkerCommand.self,
         ]
     )
 }
