@@ -106,6 +106,10 @@ struct GradeCommand: ParsableCommand {
     private func gradedRecords() throws -> (Lesson, [GradeRecord]) {
         let lessonValue = try LessonCLI.lesson(lesson ?? "")
         var ids = SubmissionFinder.ids(submissions)
+        if ids.isEmpty {
+            Terminal.error("kmlab grade: no submissions: no *.lua files in \(submissions.joined(separator: ", "))")
+            throw ExitCode(2)
+        }
         if let shard, let s = Shard(shard) { ids = s.select(ids) }
         let limits = GradingLimits(maxInstructions: maxInstructions, maxMemory: parseByteSize(maxMemory) ?? GradingLimits.default.maxMemory)
         let settings = BatchSettings(lesson: lessonValue, limits: limits, jobs: jobs, timeoutSeconds: timeout,

@@ -211,7 +211,7 @@ public final class BatchGrader {
         let verdict: Verdict = timedOut ? .timeout : .graderError
         let seconds = settings.timeoutSeconds == settings.timeoutSeconds.rounded() ? "\(Int(settings.timeoutSeconds))" : "\(settings.timeoutSeconds)"
         let reason = timedOut
-            ? "grading stopped after the wall-clock limit of \(seconds) s (twice): a computation that never ends inside one library call, such as a pathological string pattern?"
+            ? "grading stopped at the wall-clock limit of \(seconds) s per submission (twice): something ran too long inside one library call, where the instruction budget cannot stop it (a pathological string pattern?)"
             : "the grading worker crashed (\(how)) twice on this submission"
         let exercises = settings.lesson.exercises
         var rows: [ExerciseResult] = []
