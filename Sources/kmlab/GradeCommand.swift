@@ -220,5 +220,11 @@ enum GradeSignals {
     static func install() {
         signal(SIGINT) { _ in GradeSignals.flag = 1 }
         signal(SIGTERM) { _ in GradeSignals.flag = 1 }
+        // A parent may have started us with them blocked (test runners do).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }

@@ -37,8 +37,16 @@ final class WorkerProcess {
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
         let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // No signal blocked in the worker, whatever the parent inherited.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
         close(toChild[0])
         close(fromChild[1])
         guard rc == 0 else {
