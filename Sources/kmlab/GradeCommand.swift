@@ -113,7 +113,7 @@ struct GradeCommand: ParsableCommand {
         if let shard, let s = Shard(shard) { ids = s.select(ids) }
         let limits = GradingLimits(maxInstructions: maxInstructions, maxMemory: parseByteSize(maxMemory) ?? GradingLimits.default.maxMemory)
         let settings = BatchSettings(lesson: lessonValue, limits: limits, jobs: jobs, timeoutSeconds: timeout,
-                                     workerCommand: GradeWorkerCommand.command(lesson: lessonValue, limits: limits),
+                                     workerCommand: GradeWorkerCommand.command(limits: limits),
                                      toolVersion: Kmlab.version)
         let resultsPath = results ?? GradeOutput.defaultResultsPath(nextTo: out)
         var previous: [GradeRecord] = []
@@ -129,8 +129,8 @@ struct GradeCommand: ParsableCommand {
                                          onRecord: { progress.update($0, reused: $1) },
                                          shouldStop: { GradeSignals.stopRequested })
             progress.finish()
-            if timings && !quiet {
-                Terminal.error("kmlab grade: peak worker RSS \(grader.peakWorkerRSS >> 20) MiB; workers replaced: \(grader.workersLost); results in \(resultsPath)")
+            if timings {
+                Terminal.error("kmlab grade: peak worker RSS \(grader.peakWorkerRSS >> 20) MiB; workers lost (crash, timeout): \(grader.workersLost); recycled: \(grader.workersRecycled); results in \(resultsPath)")
             }
             return (lessonValue, records)
         } catch let i as BatchInterrupted {

@@ -14,16 +14,23 @@ struct GradeWorkerCommand: ParsableCommand {
         shouldDisplay: false
     )
 
-    @Option var lesson: String
     @Option(name: .customLong("max-instructions")) var maxInstructions: Int64
     @Option(name: .customLong("max-memory")) var maxMemory: Int
-    @Option(name: .customLong("lesson-sha256")) var lessonSHA256: String?
+    @Option(name: .customLong("recycle-rss")) var recycleRSS: Int = 0
 
-    /// The command line `kmlab grade` starts its workers with: this very executable.
-    static func command(lesson: Lesson, limits: GradingLimits) -> [String] {
-        [executablePath(), "grade-worker", "--lesson", lesson.id,
+    /// The command line `kmlab grade` starts its workers with: this very
+    /// executable. The lesson itself comes first on stdin.
+    static func command(limits: GradingLimits) -> [String] {
+        [executablePath(), "grade-worker",
          "--max-instructions", "\(limits.maxInstructions)", "--max-memory", "\(limits.maxMemory)",
-         "--lesson-sha256", SHA256.hex(lesson.source)]
+         "--recycle-rss", "\(recycleThreshold(limits))"]
+    }
+
+    /// A worker ends after a job that left it above this resident size, and
+    /// the pool starts a fresh one: 96 MiB, or more when the memory budget
+    /// lets one check legitimately need more.
+    static func recycleThreshold(_ limits: GradingLimits) -> Int {
+        max(96 << 20, limits.maxMemory &* 2 &+ (32 << 20))
     }
 
     static func executablePath() -> String {
@@ -38,14 +45,30 @@ struct GradeWorkerCommand: ParsableCommand {
         let devNull = open("/dev/null", O_WRONLY)
         if devNull >= 0 { dup2(devNull, 1); close(devNull) }
         Self.exitWithParent()
-        let lessonValue = try LessonCLI.lesson(lesson)
-        if let lessonSHA256, SHA256.hex(lessonValue.source) != lessonSHA256 {
-            Terminal.error("kmlab grade-worker: lesson \(lesson) is not the one the batch was started with")
+        Self.keepFreedMemory()
+        let crash = ProcessInfo.processInfo.environment["KMLAB_GRADE_TEST_CRASH"].map { Array($0.utf8) }
+        do {
+            try GradeWorker.run(limits: GradingLimits(maxInstructions: maxInstructions, maxMemory: maxMemory),
+                                input: 0, output: protocolOut, recycleRSS: recycleRSS, crashMarker: crash)
+        } catch {
+            Terminal.error("kmlab grade-worker: \(error)")
             throw ExitCode(1)
         }
-        let grader = Grader(lesson: lessonValue, limits: GradingLimits(maxInstructions: maxInstructions, maxMemory: maxMemory))
-        let crash = ProcessInfo.processInfo.environment["KMLAB_GRADE_TEST_CRASH"].map { Array($0.utf8) }
-        GradeWorker.run(grader: grader, input: 0, output: protocolOut, crashMarker: crash)
+    }
+
+    /// Every check allocates and frees the same large blocks (a Lua state,
+    /// a machine, a lesson's big strings). glibc would map and unmap each
+    /// block above 128 KiB, and the kernel would zero its pages every time;
+    /// keeping freed memory in the heap instead saves that. Peak RSS is
+    /// unchanged: it is bounded by the largest check.
+    static func keepFreedMemory() {
+        // <malloc.h> is not in Swift's Glibc module: look mallopt up.
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        let M_TRIM_THRESHOLD: Int32 = -1, M_MMAP_THRESHOLD: Int32 = -3
+        _ = mallopt(M_MMAP_THRESHOLD, 32 << 20)
+        _ = mallopt(M_TRIM_THRESHOLD, 256 << 20)
     }
 
     /// A worker busy in a CPU bomb would not notice its stdin closing: a

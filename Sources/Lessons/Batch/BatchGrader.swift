@@ -51,6 +51,8 @@ public final class BatchGrader {
     public private(set) var peakWorkerRSS = 0
     /// Workers killed or lost so far (timeouts and crashes).
     public private(set) var workersLost = 0
+    /// Workers that ended between jobs (recycled, see `GradeWorker`).
+    public private(set) var workersRecycled = 0
 
     private var workers: [WorkerProcess] = []
     private var sequence = 0
@@ -105,11 +107,11 @@ public final class BatchGrader {
             if shouldStop() { throw BatchInterrupted(graded: done.count, total: ids.count) }
             // Enough workers for the work in sight.
             let pending = waiting == nil ? 0 : 1 + queue.count + (ids.count - next)
-            while workers.count < settings.jobs && workers.filter({ $0.job == nil }).count < pending {
+            while workers.count < settings.jobs && workers.filter({ $0.job == nil && !$0.retiring }).count < pending {
                 try startWorker()
             }
             // Hand out jobs to idle, ready workers.
-            for w in workers where w.ready && w.job == nil {
+            for w in workers where w.ready && w.job == nil && !w.retiring {
                 guard let job = waiting else { break }
                 sequence += 1
                 if w.send(job, seq: sequence) {
@@ -126,7 +128,7 @@ public final class BatchGrader {
     // MARK: The pool
 
     private func startWorker() throws {
-        workers.append(try WorkerProcess(command: settings.workerCommand))
+        workers.append(try WorkerProcess(command: settings.workerCommand, lesson: settings.lesson))
     }
 
     /// Waits (at most until the nearest deadline) for worker output and
@@ -146,6 +148,7 @@ public final class BatchGrader {
             let (messages, ended) = w.receive()
             for m in messages {
                 if m.ready == true { w.ready = true; startFailures = 0 }
+                if m.recycling == true { w.retiring = true }
                 guard w.job != nil, m.seq == w.seq else { continue }
                 if let e = m.exercise { w.partial.append(e) }
                 if let r = m.result, var job = w.job {
@@ -164,14 +167,16 @@ public final class BatchGrader {
             workers.removeAll { $0 === w }
             let (how, rss) = w.stop(kill: true)
             peakWorkerRSS = max(peakWorkerRSS, rss)
-            workersLost += 1
             guard var job = w.job else {
-                if !w.ready {
+                if w.ready {
+                    workersRecycled += 1
+                } else {
                     startFailures += 1
                     if startFailures >= 3 { throw BatchError.workers("the grading worker failed to start (\(how)): see the messages above") }
                 }
                 continue
             }
+            workersLost += 1
             job.elapsedNanoseconds &+= after &- w.sentAt
             if w.partial.count > job.best.count { job.best = w.partial }
             if job.attempt == 1 {

@@ -38,10 +38,15 @@ enum BatchSummary {
         // The exercises that most often did not pass.
         var failing: [(id: String, count: Int, feedback: [(String, Int)])] = []
         for e in lesson.exercises {
-            let rows = results.filter { $0.status != .unreadable }.compactMap { r in r.exercises.first { $0.id == e.id } }.filter { $0.status != .pass }
+            // Feedback with the file's own path in it (Lua errors name
+            // their chunk) is grouped across files as "answers.lua".
+            let rows = results.filter { $0.status != .unreadable }.compactMap { r -> (ExerciseResult, String)? in
+                guard let row = r.exercises.first(where: { $0.id == e.id }), row.status != .pass else { return nil }
+                return (row, firstLine(row.feedback).replacingOccurrences(of: r.id + ":", with: "answers.lua:"))
+            }
             guard !rows.isEmpty else { continue }
             var byText: [String: Int] = [:]
-            for row in rows { byText[row.status.rawValue + ": " + firstLine(row.feedback), default: 0] += 1 }
+            for (row, text) in rows { byText[row.status.rawValue + ": " + text, default: 0] += 1 }
             let top = byText.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(3).map { ($0.key, $0.value) }
             failing.append((e.id, rows.count, top))
         }

@@ -8,6 +8,8 @@ final class WorkerProcess {
     let toWorker: Int32
     let fromWorker: Int32
     var ready = false
+    /// Said it is leaving after its last result: send it nothing more.
+    var retiring = false
     var job: BatchJob?
     /// The sequence number the current job was sent with.
     var seq = 0
@@ -19,7 +21,7 @@ final class WorkerProcess {
 
     /// Starts `command` (executable path first) with pipes on fds 0 and 1;
     /// stderr is inherited so a crash message reaches the instructor.
-    init(command: [String]) throws {
+    init(command: [String], lesson: Lesson) throws {
         var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
         guard pipe(&toChild) == 0 else { throw BatchError.workers("cannot create a pipe: \(String(cString: strerror(errno)))") }
         guard pipe(&fromChild) == 0 else {
@@ -57,6 +59,8 @@ final class WorkerProcess {
         toWorker = toChild[1]
         fromWorker = fromChild[0]
         _ = fcntl(fromWorker, F_SETFL, fcntl(fromWorker, F_GETFL) | O_NONBLOCK)
+        // A worker that dies at once is noticed by the pool (its stdout ends).
+        _ = writeAll(toWorker, WorkerProtocol.lessonFrame(lesson))
     }
 
     /// Sends a job; false if the worker is gone.

@@ -3,26 +3,34 @@ import Foundation
 /// The pipe protocol between `kmlab grade` and its `kmlab grade-worker`
 /// processes.
 ///
-/// To the worker (its stdin): per job, a header line
+/// To the worker (its stdin): first the lesson, as a header line
+/// `lesson CHUNKNAME_BYTES SOURCE_BYTES` followed by the raw bytes (so the
+/// worker grades with exactly the lesson text the parent loaded, and loads
+/// no other lesson); then per job a header line
 /// `job SEQ ID_BYTES SOURCE_BYTES` followed by the id's and the source's
 /// raw bytes (no escaping, so any source arrives unchanged).
 ///
 /// From the worker (its stdout), JSON lines: `{"ready":true}` once the
 /// lesson is loaded; `{"seq":N,"exercise":{...}}` for each exercise as soon
 /// as it is judged; `{"seq":N,"result":{...}}` when the submission is done.
+/// A worker may leave between jobs (see `GradeWorker.run`'s `recycleRSS`):
+/// it then says `{"recycling":true}` after its last result and exits; the
+/// pool starts another.
 enum WorkerProtocol {
+    static func lessonFrame(_ lesson: Lesson) -> [UInt8] {
+        let name = Array(lesson.chunkName.utf8)
+        return Array("lesson \(name.count) \(lesson.source.count)\n".utf8) + name + lesson.source
+    }
+
     static func jobHeader(seq: Int, id: [UInt8], source: [UInt8]) -> [UInt8] {
         Array("job \(seq) \(id.count) \(source.count)\n".utf8)
     }
 
     static let ready = "{\"ready\":true}\n"
+    static let recycling = "{\"recycling\":true}\n"
 
     static func exerciseLine(seq: Int, _ e: ExerciseResult) -> String {
-        let one = SubmissionResult(id: "", status: .graded, exercises: [e]).json
-        // The exercise object is the array's only element in `one`.
-        guard let open = one.range(of: "\"exercises\":[") else { return "" }
-        let object = one[open.upperBound...].dropLast(2)
-        return "{\"seq\":\(seq),\"exercise\":\(object)}\n"
+        "{\"seq\":\(seq),\"exercise\":\(e.json)}\n"
     }
 
     static func resultLine(seq: Int, _ r: SubmissionResult) -> String {
@@ -31,17 +39,34 @@ enum WorkerProtocol {
 
     struct Message: Decodable {
         var ready: Bool?
+        var recycling: Bool?
         var seq: Int?
         var exercise: ExerciseResult?
         var result: SubmissionResult?
     }
 }
 
-/// The worker side: grades jobs from `input` one after another with one
-/// `Grader`, writing results to `output`. Returns when `input` closes.
+/// The worker side: reads the lesson, then grades jobs from `input` one
+/// after another with one `Grader`, writing results to `output`. Returns
+/// when `input` closes, or after a job that left the process's resident
+/// memory above `recycleRSS` bytes (0: never): state that outlives a check
+/// (a leak anywhere below) then costs a fresh process, not unbounded memory.
 public enum GradeWorker {
-    public static func run(grader: Grader, input: Int32, output: Int32, crashMarker: [UInt8]? = nil) {
+    public static func run(limits: GradingLimits, input: Int32, output: Int32, recycleRSS: Int = 0,
+                           crashMarker: [UInt8]? = nil) throws {
         var reader = FDReader(fd: input)
+        guard let header = reader.line() else { return }
+        let parts = header.split(separator: " ")
+        guard parts.count == 3, parts[0] == "lesson", let nameCount = Int(parts[1]), let sourceCount = Int(parts[2]),
+              nameCount >= 0, sourceCount >= 0,
+              let name = reader.bytes(nameCount), let source = reader.bytes(sourceCount) else {
+            throw BatchError.workers("grade-worker: expected the lesson first on stdin")
+        }
+        let lesson = try LessonCatalog.load(source: source, chunkName: String(decoding: name, as: UTF8.self))
+        serve(Grader(lesson: lesson, limits: limits), reader: &reader, output: output, recycleRSS: recycleRSS, crashMarker: crashMarker)
+    }
+
+    static func serve(_ grader: Grader, reader: inout FDReader, output: Int32, recycleRSS: Int, crashMarker: [UInt8]?) {
         writeAll(output, Array(WorkerProtocol.ready.utf8))
         while let header = reader.line() {
             let parts = header.split(separator: " ")
@@ -60,7 +85,20 @@ public enum GradeWorker {
                 writeAll(output, Array(WorkerProtocol.exerciseLine(seq: seq, e).utf8))
             }
             writeAll(output, Array(WorkerProtocol.resultLine(seq: seq, result).utf8))
+            if recycleRSS > 0 && residentBytes() > recycleRSS {
+                // Said before leaving, so that no job is sent meanwhile.
+                writeAll(output, Array(WorkerProtocol.recycling.utf8))
+                return
+            }
         }
+    }
+
+    /// The process's resident set now (from /proc/self/statm), in bytes.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages &* Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
