@@ -26,12 +26,10 @@ struct GradeWorkerCommand: ParsableCommand {
          "--recycle-rss", "\(recycleThreshold(limits))"]
     }
 
-    /// A worker ends after a job that left it above this resident size, and
-    /// the pool starts a fresh one: 96 MiB, or more when the memory budget
-    /// lets one check legitimately need more.
-    static func recycleThreshold(_ limits: GradingLimits) -> Int {
-        max(96 << 20, limits.maxMemory &* 2 &+ (32 << 20))
-    }
+    /// A worker ends after a job that left it above this resident size (96
+    /// MiB), and the pool starts a fresh one. A check that legitimately uses
+    /// its whole memory budget only costs a restart.
+    static func recycleThreshold(_ limits: GradingLimits) -> Int { 96 << 20 }
 
     static func executablePath() -> String {
         if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
