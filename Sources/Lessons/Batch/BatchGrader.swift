@@ -148,8 +148,8 @@ public final class BatchGrader {
             let (messages, ended) = w.receive()
             for m in messages {
                 if m.ready == true { w.ready = true; startFailures = 0 }
-                if m.recycling == true { w.retiring = true }
                 guard w.job != nil, m.seq == w.seq else { continue }
+                if m.recycling == true { w.retiring = true }
                 if let e = m.exercise { w.partial.append(e) }
                 if let r = m.result, var job = w.job {
                     job.elapsedNanoseconds &+= monotonicNanoseconds() &- w.sentAt

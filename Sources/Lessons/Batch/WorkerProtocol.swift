@@ -14,7 +14,7 @@ import Foundation
 /// lesson is loaded; `{"seq":N,"exercise":{...}}` for each exercise as soon
 /// as it is judged; `{"seq":N,"result":{...}}` when the submission is done.
 /// A worker may leave between jobs (see `GradeWorker.run`'s `recycleRSS`):
-/// it then says `{"recycling":true}` after its last result and exits; the
+/// its last result line then also has `"recycling":true`, and it exits; the
 /// pool starts another.
 enum WorkerProtocol {
     static func lessonFrame(_ lesson: Lesson) -> [UInt8] {
@@ -27,14 +27,13 @@ enum WorkerProtocol {
     }
 
     static let ready = "{\"ready\":true}\n"
-    static let recycling = "{\"recycling\":true}\n"
 
     static func exerciseLine(seq: Int, _ e: ExerciseResult) -> String {
         "{\"seq\":\(seq),\"exercise\":\(e.json)}\n"
     }
 
-    static func resultLine(seq: Int, _ r: SubmissionResult) -> String {
-        "{\"seq\":\(seq),\"result\":\(r.json)}\n"
+    static func resultLine(seq: Int, _ r: SubmissionResult, leaving: Bool = false) -> String {
+        "{\"seq\":\(seq),\"result\":\(r.json)\(leaving ? ",\"recycling\":true" : "")}\n"
     }
 
     struct Message: Decodable {
@@ -84,12 +83,11 @@ public enum GradeWorker {
             let result = grader.grade(source: source, submissionID: id) { e in
                 writeAll(output, Array(WorkerProtocol.exerciseLine(seq: seq, e).utf8))
             }
-            writeAll(output, Array(WorkerProtocol.resultLine(seq: seq, result).utf8))
-            if recycleRSS > 0 && residentBytes() > recycleRSS {
-                // Said before leaving, so that no job is sent meanwhile.
-                writeAll(output, Array(WorkerProtocol.recycling.utf8))
-                return
-            }
+            // Leaving is said in the result's own line, so that the pool
+            // knows before it could send another job.
+            let leaving = recycleRSS > 0 && residentBytes() > recycleRSS
+            writeAll(output, Array(WorkerProtocol.resultLine(seq: seq, result, leaving: leaving).utf8))
+            if leaving { return }
         }
     }
 
