@@ -61,6 +61,9 @@ public struct Grader: Sendable {
         } catch {
             return graderFailure(submissionID, "\(error)")
         }
+        // Frees the state when done (see `LuaState.close`; a worker grades
+        // thousands of submissions), and keeps it alive until then.
+        defer { state.lua.close() }
         let answers = readAnswers(state)
         var results: [ExerciseResult] = []
         for (index, exercise) in lesson.exercises.enumerated() {
@@ -85,6 +88,8 @@ public struct Grader: Sendable {
     /// when the lesson or the grader does.
     func prepareState(source: [UInt8], chunkName: String) throws -> LessonState {
         let state = try LessonState(limits: limits.lua)
+        var ready = false
+        defer { if !ready { state.lua.close() } }
         try state.loadLesson(source: lesson.source, chunkName: lesson.chunkName)
         state.lua.setGlobal("answers") { kmlab_newtable($0.L) }
         state.lua.resetBudgets()
@@ -92,6 +97,7 @@ public struct Grader: Sendable {
             throw LearnerFailure(f)
         }
         if let f = state.restoreLibraries() { throw LessonError.graderSetup(f.message) }
+        ready = true
         return state
     }
 
@@ -153,6 +159,7 @@ public struct Grader: Sendable {
         } catch {
             return result(.graderError, 0, "\(error)")
         }
+        defer { state.lua.close() }
         let lua = state.lua
         let L = lua.L
         lua_settop(L, 0)

@@ -1,4 +1,7 @@
 import Foundation
+import KernelLua
+import KernelSim
+import LuaBridge
 import Testing
 @testable import Lessons
 
@@ -124,6 +127,27 @@ import Testing
         #expect(grade?["score"] as? Int == 0)
         #expect((grade?["tests"] as? [[String: Any]])?.first?["status"] as? String == "failed")
         #expect((grade?["tests"] as? [[String: Any]])?.first?["max_score"] as? Int == 2)
+    }
+
+    /// A worker makes thousands of grading states: each must be freed,
+    /// Lua state, kernel environment and machine alike (they used to form
+    /// reference cycles through the closures registered in the state).
+    @Test func aGradingStateIsFreedWhenDone() throws {
+        weak var lua: LuaState?
+        weak var env: KernelEnvironment?
+        weak var machine: Machine?
+        do {
+            let state = try LessonState(limits: GradingLimits.default.lua)
+            let ran = state.lua.run("boot{ ram = '64M' } assert(kmalloc(64, GFP_KERNEL))", chunkName: "=probe")
+            if case .failure(let f) = ran { Issue.record("\(f.message)") }
+            lua = state.lua
+            env = state.kernel
+            machine = state.kernel.machine
+            state.lua.close()  // as the Grader does when done with a state
+        }
+        #expect(lua == nil)
+        #expect(env == nil)
+        #expect(machine == nil)
     }
 
     @Test func theWorkerProtocolCarriesAnySourceUnchanged() throws {
