@@ -170,7 +170,7 @@ enum DeviceAPI {
         env.constant("DMA_MAPPING_ERROR", Int64(bitPattern: env.machine.dmaMappingError), doc: APIDoc(topic: topic,
             signature: "DMA_MAPPING_ERROR", summary: "What a failed dma_map_single returns: all ones in a dma_addr_t (0xffffffff on x86_32). Prefer dma_mapping_error(dev, dma).",
             kernel: "include/linux/dma-mapping.h"))
-        env.onMachineReplaced { m in
+        env.onMachineReplaced { [unowned env] m in
             env.lua.setGlobal("DMA_MAPPING_ERROR") { lua_pushinteger($0.L, Int64(bitPattern: m.dmaMappingError)) }
         }
         env.define("dma_unmap_single", doc: APIDoc(topic: topic, signature: "dma_unmap_single(dev, dma, size, dir)",

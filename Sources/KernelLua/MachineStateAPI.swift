@@ -8,7 +8,7 @@ enum MachineStateAPI {
     static func install(into env: KernelEnvironment) {
         let topic = "Machine"
         installConstants(into: env)
-        env.onMachineReplaced { _ in installConstants(into: env) }
+        env.onMachineReplaced { [unowned env] _ in installConstants(into: env) }
 
         env.define("boot", doc: APIDoc(topic: topic,
             signature: "boot{arch=\"x86_32\"|\"x86_64\", ram=\"1G\", era=\"6.x\"|\"2.6\", seed=0, fragmented=false}",

@@ -13,7 +13,7 @@ enum MemoryAPI {
         installContents(into: env)
         MachineStateAPI.install(into: env)
         env.installCachedCallTrace()
-        env.onMachineReplaced { _ in env.installCachedCallTrace() }
+        env.onMachineReplaced { [unowned env] _ in env.installCachedCallTrace() }
     }
 
     // MARK: Allocation

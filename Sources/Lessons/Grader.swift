@@ -41,7 +41,11 @@ public struct Grader: Sendable {
         self.limits = limits
     }
 
-    public func grade(source: [UInt8], submissionID: String) -> SubmissionResult {
+    /// `onExercise` sees each exercise's result as soon as it is judged (the
+    /// batch worker streams them, so a submission killed by the wall clock
+    /// keeps the results it earned before the exercise that hung).
+    public func grade(source: [UInt8], submissionID: String,
+                      onExercise: ((ExerciseResult) -> Void)? = nil) -> SubmissionResult {
         let chunkName = "@" + submissionID
         // Questions: one state, the answers file run once.
         let state: LessonState
@@ -57,21 +61,27 @@ public struct Grader: Sendable {
         } catch {
             return graderFailure(submissionID, "\(error)")
         }
+        // Frees the state when done (see `LuaState.close`; a worker grades
+        // thousands of submissions), and keeps it alive until then.
+        defer { state.lua.close() }
         let answers = readAnswers(state)
         // The first task reuses this state: nothing has run in it since the
         // answers file but raw reads.
         var unused: LessonState? = state
         var results: [ExerciseResult] = []
         for (index, exercise) in lesson.exercises.enumerated() {
+            let result: ExerciseResult
             switch exercise.kind {
             case .question(let spec):
-                results.append(judgeQuestion(exercise, spec: spec, answer: answers?[exercise.id], answersTable: answers != nil,
-                                             strayKeys: answers?[Self.strayKeysField]))
+                result = judgeQuestion(exercise, spec: spec, answer: answers?[exercise.id], answersTable: answers != nil,
+                                       strayKeys: answers?[Self.strayKeysField])
             case .task(let expects, _, let allowed):
-                results.append(runTask(exercise, index: index + 1, expects: expects, allowed: allowed,
-                                       source: source, chunkName: chunkName, state: unused))
+                result = runTask(exercise, index: index + 1, expects: expects, allowed: allowed,
+                                 source: source, chunkName: chunkName, state: unused)
                 unused = nil
             }
+            results.append(result)
+            onExercise?(result)
         }
         return SubmissionResult(id: submissionID, status: .graded, exercises: results)
     }
@@ -83,6 +93,8 @@ public struct Grader: Sendable {
     /// when the lesson or the grader does.
     func prepareState(source: [UInt8], chunkName: String) throws -> LessonState {
         let state = try LessonState(limits: limits.lua)
+        var ready = false
+        defer { if !ready { state.lua.close() } }
         try state.loadLesson(source: lesson.source, chunkName: lesson.chunkName)
         state.lua.setGlobal("answers") { kmlab_newtable($0.L) }
         state.lua.resetBudgets()
@@ -90,6 +102,7 @@ public struct Grader: Sendable {
             throw LearnerFailure(f)
         }
         if let f = state.restoreLibraries() { throw LessonError.graderSetup(f.message) }
+        ready = true
         return state
     }
 
@@ -199,6 +212,7 @@ public struct Grader: Sendable {
         } catch {
             return result(.graderError, 0, "\(error)")
         }
+        defer { state.lua.close() }
         let lua = state.lua
         let L = lua.L
         lua_settop(L, 0)

@@ -32,6 +32,11 @@ public struct ExerciseResult: Codable, Equatable, Sendable {
         case maxScore = "max_score"
         case feedback
     }
+
+    /// The result as one JSON object, keys in schema order.
+    public var json: String {
+        "{\"id\":\(JSONText.string(id)),\"status\":\(JSONText.string(status.rawValue)),\"score\":\(score),\"max_score\":\(maxScore),\"feedback\":\(JSONText.string(feedback))}"
+    }
 }
 
 /// A whole submission's result.
@@ -39,10 +44,13 @@ public struct SubmissionResult: Codable, Equatable, Sendable {
     /// `graded`: the answers file ran and every exercise was judged;
     /// `error`: the answers file itself failed (syntax error, error or
     /// kernel Oops at top level, exceeded budget), so no exercise could pass;
-    /// `grader-error`: the lesson or the grader failed.
+    /// `grader-error`: the lesson or the grader failed;
+    /// `unreadable`: the batch grader could not read the file (see the
+    /// exercises' feedback), so nothing ran.
     public enum Status: String, Codable, Sendable {
         case graded, error
         case graderError = "grader-error"
+        case unreadable
     }
 
     public var id: String
@@ -71,7 +79,7 @@ public struct SubmissionResult: Codable, Equatable, Sendable {
         var s = "{\"id\":\(JSONText.string(id)),\"score\":\(score),\"max_score\":\(maxScore),\"status\":\(JSONText.string(status.rawValue)),\"exercises\":["
         for (i, e) in exercises.enumerated() {
             if i > 0 { s += "," }
-            s += "{\"id\":\(JSONText.string(e.id)),\"status\":\(JSONText.string(e.status.rawValue)),\"score\":\(e.score),\"max_score\":\(e.maxScore),\"feedback\":\(JSONText.string(e.feedback))}"
+            s += e.json
         }
         return s + "]}"
     }

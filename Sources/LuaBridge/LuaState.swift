@@ -61,8 +61,22 @@ public final class LuaState {
     }
 
     deinit {
-        lua_close(L)
+        if !closed { lua_close(L) }
         budget.deallocate()
+    }
+    private var closed = false
+
+    /// Closes the Lua state now (running its finalizers) and lets go of the
+    /// Swift closures registered in it. Those closures usually capture the
+    /// object that owns this state (a `KernelEnvironment`): a reference
+    /// cycle that `deinit` alone never breaks. An owner that makes states
+    /// over and over (the grader: several per submission) calls this when
+    /// done with one. The state must not be used afterwards.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        lua_close(L)
+        functionBoxes.removeAll()
     }
 
     // MARK: Budgets

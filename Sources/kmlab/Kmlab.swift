@@ -22,6 +22,8 @@ struct Kmlab: ParsableCommand {
             LessonsCommand.self,
             LessonCommand.self,
             CheckCommand.self,
+            GradeCommand.self,
+            GradeWorkerCommand.self,
             BenchCommand.self,
         ],
         defaultSubcommand: ReplShellCommand.self

@@ -1,0 +1,159 @@
+/// The reports of a graded batch. Pure functions of the lesson and the
+/// sorted results, so the same inputs give the same bytes whichever way
+/// they were produced (one run, a resumed run, merged shards). Timings
+/// appear only when asked for.
+public struct BatchReport {
+    public enum Format: String, CaseIterable, Sendable {
+        case text, json, csv, junit, gradescope
+    }
+
+    /// The JSON report's schema name; bump on an incompatible change.
+    public static let schema = "kmlab-grade/1"
+
+    public var lesson: Lesson
+    public var toolVersion: String
+    /// Sorted by id.
+    public var results: [SubmissionResult]
+    /// Milliseconds per submission (same order), when `--timings` asked for them.
+    public var timings: [Int]?
+
+    public init(lesson: Lesson, toolVersion: String, records: [GradeRecord], timings: Bool) {
+        self.lesson = lesson
+        self.toolVersion = toolVersion
+        let sorted = records.sorted { SubmissionFinder.byteOrder($0.result.id, $1.result.id) }
+        results = sorted.map(\.result)
+        self.timings = timings ? sorted.map(\.ms) : nil
+    }
+
+    public func render(_ format: Format) -> String {
+        switch format {
+        case .text: return BatchSummary.render(self)
+        case .json: return json()
+        case .csv: return csv()
+        case .junit: return junit()
+        case .gradescope: return gradescope()
+        }
+    }
+
+    // MARK: JSON
+
+    /// `{"schema": "kmlab-grade/1", "kmlab": VERSION, "lesson": ID,
+    /// "max_score": M, "submissions": [{"id", "score", "max_score", "status",
+    /// "exercises": [{"id", "status", "score", "max_score", "feedback"}]}]}`,
+    /// one submission per line; with --timings each submission also has `time_ms`.
+    func json() -> String {
+        var s = "{\"schema\":\(JSONText.string(Self.schema)),\"kmlab\":\(JSONText.string(toolVersion)),\"lesson\":\(JSONText.string(lesson.id)),\"max_score\":\(lesson.maxScore),\"submissions\":["
+        for (i, r) in results.enumerated() {
+            s += i == 0 ? "\n" : ",\n"
+            var one = r.json
+            if let timings {
+                one.removeLast()
+                one += ",\"time_ms\":\(timings[i])}"
+            }
+            s += one
+        }
+        return s + "\n]}\n"
+    }
+
+    // MARK: CSV (RFC 4180)
+
+    /// A header row, then one row per submission: id, score, max_score, then
+    /// each exercise's points (columns named by exercise id); CRLF line ends.
+    func csv() -> String {
+        var rows = [(["id", "score", "max_score"] + lesson.exercises.map(\.id) + (timings != nil ? ["time_ms"] : []))]
+        for (i, r) in results.enumerated() {
+            var row = [r.id, "\(r.score)", "\(r.maxScore)"]
+            for e in lesson.exercises {
+                row.append(r.exercises.first { $0.id == e.id }.map { "\($0.score)" } ?? "0")
+            }
+            if let timings { row.append("\(timings[i])") }
+            rows.append(row)
+        }
+        return rows.map { $0.map(Self.csvField).joined(separator: ",") }.map { $0 + "\r\n" }.joined()
+    }
+
+    static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    // MARK: JUnit XML
+
+    /// A testsuite per submission, a testcase per exercise: `fail` is a
+    /// `<failure>`, the other non-pass verdicts an `<error>`, with the
+    /// verdict as `type` and the feedback as text.
+    func junit() -> String {
+        func counts(_ r: SubmissionResult) -> (failures: Int, errors: Int) {
+            (r.exercises.filter { $0.status == .fail }.count, r.exercises.filter { $0.status != .fail && $0.status != .pass }.count)
+        }
+        let total = results.reduce(0) { $0 + $1.exercises.count }
+        let failures = results.reduce(0) { $0 + counts($1).failures }
+        let errors = results.reduce(0) { $0 + counts($1).errors }
+        var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        s += "<testsuites name=\(Self.xmlAttribute("kmlab grade " + lesson.id)) tests=\"\(total)\" failures=\"\(failures)\" errors=\"\(errors)\">\n"
+        for (i, r) in results.enumerated() {
+            let c = counts(r)
+            let time = timings.map { " time=\"\(Double($0[i]) / 1000)\"" } ?? ""
+            s += "  <testsuite name=\(Self.xmlAttribute(r.id)) tests=\"\(r.exercises.count)\" failures=\"\(c.failures)\" errors=\"\(c.errors)\"\(time)>\n"
+            s += "    <properties><property name=\"score\" value=\"\(r.score)\"/><property name=\"max_score\" value=\"\(r.maxScore)\"/><property name=\"status\" value=\(Self.xmlAttribute(r.status.rawValue))/></properties>\n"
+            for e in r.exercises {
+                let open = "    <testcase classname=\(Self.xmlAttribute(r.id)) name=\(Self.xmlAttribute(e.id))"
+                if e.status == .pass {
+                    s += open + "/>\n"
+                } else {
+                    let tag = e.status == .fail ? "failure" : "error"
+                    let message = "\(e.status.rawValue) (\(e.score)/\(e.maxScore))"
+                    s += open + ">\n      <\(tag) type=\(Self.xmlAttribute(e.status.rawValue)) message=\(Self.xmlAttribute(message))>\(Self.xmlText(e.feedback))</\(tag)>\n    </testcase>\n"
+                }
+            }
+            s += "  </testsuite>\n"
+        }
+        return s + "</testsuites>\n"
+    }
+
+    /// Escapes markup and replaces characters XML 1.0 cannot carry at all.
+    static func xmlText(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(u)
+            default:
+                if u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF { out += "\u{FFFD}" } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out
+    }
+
+    static func xmlAttribute(_ s: String) -> String {
+        "\"" + xmlText(s).replacingOccurrences(of: "\n", with: "&#10;").replacingOccurrences(of: "\r", with: "&#13;").replacingOccurrences(of: "\t", with: "&#9;") + "\""
+    }
+
+    // MARK: Gradescope
+
+    /// Gradescope's autograder `results.json`: total `score`, and a test
+    /// per exercise with `name`, `score`, `max_score`, `status`
+    /// (passed/failed) and `output` (the feedback). Gradescope grades one
+    /// student at a time; when several files were graded, test names are
+    /// prefixed with the file and the score is the sum.
+    func gradescope() -> String {
+        let prefix = results.count > 1
+        var tests: [String] = []
+        for r in results {
+            for e in r.exercises {
+                let name = prefix ? "\(r.id): \(e.id)" : e.id
+                let output = e.status == .pass ? e.feedback : e.status.rawValue + ": " + e.feedback
+                tests.append("{\"name\":\(JSONText.string(name)),\"score\":\(e.score),\"max_score\":\(e.maxScore),\"status\":\"\(e.status == .pass ? "passed" : "failed")\",\"output\":\(JSONText.string(output))}")
+            }
+        }
+        let score = results.reduce(0) { $0 + $1.score }
+        let max = results.reduce(0) { $0 + $1.maxScore }
+        let output = "kmlab \(toolVersion), lesson \(lesson.id): \(score)/\(max)"
+        let time = timings.map { ",\"execution_time\":\(Double($0.reduce(0, +)) / 1000)" } ?? ""
+        return "{\"score\":\(score)\(time),\"output\":\(JSONText.string(output)),\"tests\":[\n" + tests.joined(separator: ",\n") + "\n]}\n"
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// One line of a results file: a submission's result with what it was
+/// graded against. `--resume` reuses a record only when every field of
+/// its `key` matches (same file content, lesson text, kmlab version and
+/// budgets); feedback names the file, so the id is part of the key too.
+public struct GradeRecord: Codable, Equatable, Sendable {
+    public var kmlab: String
+    public var lesson: String
+    public var lessonSHA256: String
+    public var limits: String
+    public var sha256: String
+    /// Wall-clock milliseconds the grading took (shown only with `--timings`).
+    public var ms: Int
+    public var result: SubmissionResult
+
+    public init(kmlab: String, lesson: String, lessonSHA256: String, limits: String, sha256: String, ms: Int, result: SubmissionResult) {
+        self.kmlab = kmlab
+        self.lesson = lesson
+        self.lessonSHA256 = lessonSHA256
+        self.limits = limits
+        self.sha256 = sha256
+        self.ms = ms
+        self.result = result
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kmlab, lesson
+        case lessonSHA256 = "lesson_sha256"
+        case limits, sha256, ms, result
+    }
+
+    public var key: String { [result.id, sha256, lesson, lessonSHA256, kmlab, limits].joined(separator: "\u{0}") }
+
+    /// One JSON line, keys in a fixed order.
+    public var line: String {
+        "{\"kmlab\":\(JSONText.string(kmlab)),\"lesson\":\(JSONText.string(lesson)),\"lesson_sha256\":\(JSONText.string(lessonSHA256)),\"limits\":\(JSONText.string(limits)),\"sha256\":\(JSONText.string(sha256)),\"ms\":\(ms),\"result\":\(result.json)}\n"
+    }
+}
+
+/// The JSON Lines file results are appended to as soon as they are known.
+///
+/// Each record is written with one `write` and then `fsync`ed, so a kill at
+/// any moment leaves every earlier record intact and at most a torn last
+/// line, which `read` ignores and `open(resuming:)` cuts off before
+/// appending.
+public final class ResultsFile {
+    public let path: String
+    private let fd: Int32
+
+    /// Opens `path` for appending: emptied first unless `resuming`.
+    public init(path: String, resuming: Bool) throws {
+        self.path = path
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (resuming ? 0 : O_TRUNC)
+        let fd = open(path, flags, 0o644)
+        guard fd >= 0 else { throw BatchError.io("cannot open the results file \(path): \(String(cString: strerror(errno)))") }
+        self.fd = fd
+        if resuming {
+            // Drop a torn last line so the next record starts on a line of its own.
+            let keep = ResultsFile.completeLength(path)
+            if ftruncate(fd, off_t(keep)) != 0 {
+                close(fd)
+                throw BatchError.io("cannot repair the results file \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        lseek(fd, 0, SEEK_END)
+    }
+
+    deinit { close(fd) }
+
+    public func append(_ record: GradeRecord) throws {
+        let bytes = Array(record.line.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw BatchError.io("cannot write the results file \(path): \(String(cString: strerror(errno)))")
+            }
+            written += n
+        }
+        fsync(fd)
+    }
+
+    /// The length of the file up to and including its last newline.
+    static func completeLength(_ path: String) -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+        guard let last = data.lastIndex(of: UInt8(ascii: "\n")) else { return 0 }
+        return last - data.startIndex + 1
+    }
+
+    /// The records of a results file in file order; lines that are not a
+    /// complete record (a torn last line, anything else) are skipped and
+    /// counted.
+    public static func read(_ path: String) throws -> (records: [GradeRecord], skipped: Int) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatchError.io("cannot read the results file \(path)")
+        }
+        let decoder = JSONDecoder()
+        var records: [GradeRecord] = []
+        var skipped = 0
+        for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+            if let r = try? decoder.decode(GradeRecord.self, from: Data(line)) { records.append(r) } else { skipped += 1 }
+        }
+        return (records, skipped)
+    }
+}
+
+public enum BatchError: Error, CustomStringConvertible, Equatable {
+    /// Reading or writing the results or report failed.
+    case io(String)
+    /// The worker processes could not be started or kept running.
+    case workers(String)
+    /// The command line or the results files do not make sense together.
+    case usage(String)
+
+    public var description: String {
+        switch self {
+        case .io(let m), .workers(let m), .usage(let m): return m
+        }
+    }
+}

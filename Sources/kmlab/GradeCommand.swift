@@ -1,0 +1,230 @@
+import ArgumentParser
+import Foundation
+import Lessons
+import LuaBridge
+
+/// `kmlab grade --lesson ID SUBMISSIONS...`: grades a class's answers files
+/// in a pool of worker processes and prints one report. The work is done by
+/// `BatchGrader` (Sources/Lessons/Batch); this file parses options, shows
+/// progress and writes the report.
+struct GradeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grade",
+        abstract: "Grade many answers files (a class) against a lesson: one report, resumable, shardable.",
+        discussion: """
+        SUBMISSIONS are files and directories (searched recursively for *.lua); each
+        submission's id is its path as given, and reports list them sorted by it.
+        Every submission is graded in a separate worker process, under the
+        instruction and memory budgets per check and a wall-clock limit per
+        submission; a worker that crashes or runs out of time is replaced and the
+        submission retried once. Each result is appended to the results file
+        (JSON Lines, fsynced) as soon as it is known; --resume skips submissions
+        already graded there (same content, lesson, kmlab version and budgets).
+        --shard K/N grades the submissions at positions K, K+N, K+2N, ... (1-based)
+        of the sorted list; `kmlab grade --merge shard-*.jsonl` reports on them
+        together, byte for byte as one unsharded run would.
+        Formats: text (summary), json (schema kmlab-grade/1), csv (gradebook),
+        junit (CI), gradescope (results.json). See README "Grading a class".
+        Exit status: 0 when the batch was graded (whatever the scores), 2 on a
+        usage error, 1 on an internal failure, 130 when interrupted.
+        """
+    )
+
+    @Option(help: "The lesson: number, id or slug (with --merge: taken from the results).")
+    var lesson: String?
+
+    @Argument(help: "Answers files and directories (with --merge: results files).")
+    var submissions: [String] = []
+
+    @Option(help: "Worker processes (default: the number of cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Wall-clock seconds per submission before its worker is killed.")
+    var timeout: Double = 10
+
+    @Option(name: .customLong("max-instructions"), help: "Lua instructions per check (the answers file, each task call).")
+    var maxInstructions: Int64 = GradingLimits.default.maxInstructions
+
+    @Option(name: .customLong("max-memory"), help: "Memory per check, with K/M/G suffixes.")
+    var maxMemory: String = "64M"
+
+    @Option(help: "The results file (JSON Lines). Default: kmlab-results.jsonl next to --out, else in the current directory.")
+    var results: String?
+
+    @Flag(help: "Keep the results file and skip submissions already graded in it.")
+    var resume = false
+
+    @Option(help: "Report format: text, json, csv, junit, gradescope.")
+    var format: String = "text"
+
+    @Option(help: "Write the report to this file instead of stdout.")
+    var out: String?
+
+    @Option(help: "Grade only shard K of N (e.g. 2/4).")
+    var shard: String?
+
+    @Flag(help: "Combine results files (the arguments) into one report.")
+    var merge = false
+
+    @Flag(help: "Include grading times in the report (they vary from run to run).")
+    var timings = false
+
+    @Flag(help: "No progress on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard BatchReport.Format(rawValue: format) != nil else {
+            throw ValidationError("--format must be one of: \(BatchReport.Format.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard jobs >= 1 && jobs <= 256 else { throw ValidationError("--jobs must be between 1 and 256") }
+        guard timeout > 0 && timeout <= 86_400 else { throw ValidationError("--timeout must be a number of seconds above 0") }
+        guard maxInstructions > 0 else { throw ValidationError("--max-instructions must be a positive integer") }
+        guard let m = parseByteSize(maxMemory), m > 0 else {
+            throw ValidationError("--max-memory must be a size such as 64M or 1G, got '\(maxMemory)'")
+        }
+        if let shard, Shard(shard) == nil { throw ValidationError("--shard must be K/N with 1 <= K <= N, got '\(shard)'") }
+        if submissions.isEmpty {
+            throw ValidationError(merge ? "--merge needs the results files to combine" : "no submissions: give answers files or directories")
+        }
+        if merge {
+            if shard != nil || resume || results != nil { throw ValidationError("--merge reads results files; --shard, --resume and --results do not apply") }
+        } else if lesson == nil {
+            throw ValidationError("--lesson is required (the lesson the submissions answer)")
+        }
+    }
+
+    func run() throws {
+        let reportFormat = BatchReport.Format(rawValue: format) ?? .text
+        let (lessonValue, records) = merge ? try mergedRecords() : try gradedRecords()
+        let version = records.first?.kmlab ?? Kmlab.version
+        let report = BatchReport(lesson: lessonValue, toolVersion: version, records: records, timings: timings)
+        try GradeOutput.write(report.render(reportFormat), to: out)
+    }
+
+    // MARK: Grading
+
+    private func gradedRecords() throws -> (Lesson, [GradeRecord]) {
+        let lessonValue = try LessonCLI.lesson(lesson ?? "")
+        var ids = SubmissionFinder.ids(submissions)
+        if ids.isEmpty {
+            Terminal.error("kmlab grade: no submissions: no *.lua files in \(submissions.joined(separator: ", "))")
+            throw ExitCode(2)
+        }
+        if let shard, let s = Shard(shard) { ids = s.select(ids) }
+        let limits = GradingLimits(maxInstructions: maxInstructions, maxMemory: parseByteSize(maxMemory) ?? GradingLimits.default.maxMemory)
+        let settings = BatchSettings(lesson: lessonValue, limits: limits, jobs: jobs, timeoutSeconds: timeout,
+                                     workerCommand: GradeWorkerCommand.command(limits: limits),
+                                     toolVersion: Kmlab.version)
+        let resultsPath = results ?? GradeOutput.defaultResultsPath(nextTo: out)
+        var previous: [GradeRecord] = []
+        if resume && FileManager.default.fileExists(atPath: resultsPath) {
+            previous = try orInternalFailure { try ResultsFile.read(resultsPath).records }
+        }
+        let file = try orInternalFailure { try ResultsFile(path: resultsPath, resuming: resume) }
+        let progress = GradeProgress(total: ids.count, quiet: quiet)
+        let grader = BatchGrader(settings: settings)
+        GradeSignals.install()
+        do {
+            let records = try grader.run(ids: ids, previous: previous, results: file,
+                                         onRecord: { progress.update($0, reused: $1) },
+                                         shouldStop: { GradeSignals.stopRequested })
+            progress.finish()
+            if timings {
+                Terminal.error("kmlab grade: peak worker RSS \(grader.peakWorkerRSS >> 20) MiB; workers lost (crash, timeout): \(grader.workersLost); recycled: \(grader.workersRecycled); results in \(resultsPath)")
+            }
+            return (lessonValue, records)
+        } catch let i as BatchInterrupted {
+            progress.finish()
+            Terminal.error("kmlab grade: interrupted; \(i.graded) of \(i.total) graded and saved in \(resultsPath). Run the same command with --resume to finish.")
+            throw ExitCode(130)
+        } catch {
+            progress.finish()
+            Terminal.error("kmlab grade: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    // MARK: Merging
+
+    private func mergedRecords() throws -> (Lesson, [GradeRecord]) {
+        var byID: [String: GradeRecord] = [:]
+        var first: GradeRecord?
+        for path in submissions {
+            let (records, _) = try orUsageError { try ResultsFile.read(path) }
+            for r in records {
+                if let f = first, f.lesson != r.lesson || f.lessonSHA256 != r.lessonSHA256 || f.kmlab != r.kmlab || f.limits != r.limits {
+                    Terminal.error("kmlab grade: \(path): results of \(r.lesson) (kmlab \(r.kmlab), \(r.limits)) cannot be merged with results of \(f.lesson) (kmlab \(f.kmlab), \(f.limits))")
+                    throw ExitCode(2)
+                }
+                first = first ?? r
+                byID[r.result.id] = r
+            }
+        }
+        guard let first else {
+            Terminal.error("kmlab grade: no results in \(submissions.joined(separator: ", "))")
+            throw ExitCode(2)
+        }
+        let lessonValue = try LessonCLI.lesson(lesson ?? first.lesson)
+        if lessonValue.id != first.lesson {
+            Terminal.error("kmlab grade: the results are for lesson \(first.lesson), not \(lessonValue.id)")
+            throw ExitCode(2)
+        }
+        return (lessonValue, Array(byID.values))
+    }
+
+    private func orInternalFailure<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch {
+            Terminal.error("kmlab grade: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func orUsageError<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch {
+            Terminal.error("kmlab grade: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// Where reports and results go.
+enum GradeOutput {
+    static func defaultResultsPath(nextTo out: String?) -> String {
+        guard let out else { return "kmlab-results.jsonl" }
+        return URL(fileURLWithPath: out).deletingLastPathComponent().appendingPathComponent("kmlab-results.jsonl").path
+    }
+
+    /// Writes the report to stdout, or to `path` through a temporary file
+    /// renamed over it (a reader never sees half a report).
+    static func write(_ text: String, to path: String?) throws {
+        guard let path else {
+            Terminal.out(Array(text.utf8))
+            return
+        }
+        let temporary = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)), rename(temporary, path) == 0 else {
+            unlink(temporary)
+            Terminal.error("kmlab grade: cannot write the report to \(path)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Ctrl-C and SIGTERM ask the batch to stop between results; the results
+/// file already holds everything graded so far.
+enum GradeSignals {
+    nonisolated(unsafe) private static var flag: sig_atomic_t = 0
+
+    static var stopRequested: Bool { flag != 0 }
+
+    static func install() {
+        signal(SIGINT) { _ in GradeSignals.flag = 1 }
+        signal(SIGTERM) { _ in GradeSignals.flag = 1 }
+        // A parent may have started us with them blocked (test runners do).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+}
