@@ -17,17 +17,7 @@ struct LessonsCommand: ParsableCommand {
 
     func run() throws {
         let catalog = try LessonCLI.catalog()
-        let progress = ProgressStore.standard().load()
-        let width = catalog.lessons.map(\.id.count).max() ?? 0
-        var lines: [String] = []
-        for lesson in catalog.lessons {
-            let p = progress.lessons[lesson.id]
-            let mark: String
-            if let p, p.completed { mark = "done \(p.bestScore)/\(p.maxScore)" }
-            else if let p { mark = "best \(p.bestScore)/\(lesson.maxScore)" }
-            else { mark = "new  \(lesson.maxScore) points" }
-            lines.append("  \(lesson.id)\(String(repeating: " ", count: width - lesson.id.count))  \(mark.padding(toLength: 16, withPad: " ", startingAt: 0))  \(lesson.title)")
-        }
+        var lines = LessonCLI.listing(catalog, progress: ProgressStore.standard().load())
         lines.append("")
         lines.append("Read one with `kmlab lesson 1`; check your answers with `kmlab check 1 answers.lua`.")
         Terminal.out(Array((lines.joined(separator: "\n") + "\n").utf8))
@@ -54,16 +44,16 @@ struct LessonCommand: ParsableCommand {
     func run() throws {
         let lesson = try LessonCLI.lesson(id)
         if template {
-            let text = AnswerTemplate.text(for: lesson)
             guard let output else {
-                Terminal.out(Array(text.utf8))
+                Terminal.out(Array(AnswerTemplate.text(for: lesson).utf8))
                 return
             }
-            if FileManager.default.fileExists(atPath: output) {
+            switch LessonCLI.writeTemplate(for: lesson, to: output) {
+            case .written: break
+            case .exists:
                 Terminal.error("kmlab: \(output) already exists; not overwriting it")
                 throw ExitCode(2)
-            }
-            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
+            case .failed:
                 Terminal.error("kmlab: cannot write \(output)")
                 throw ExitCode(1)
             }
@@ -75,8 +65,38 @@ struct LessonCommand: ParsableCommand {
     }
 }
 
-/// Shared by the lesson commands: the catalog, and lesson lookup with usage errors.
+/// Shared by the lesson commands (and the REPL's): the catalog, lesson
+/// lookup with usage errors, the listing, the starting answers file.
 enum LessonCLI {
+    /// One line per lesson: id, progress, title (`kmlab lessons`, the REPL's
+    /// `.lesson`). `current` (the REPL's lesson) is marked with `*`.
+    static func listing(_ catalog: LessonCatalog, progress: ProgressRecord, current: String? = nil) -> [String] {
+        let width = catalog.lessons.map(\.id.count).max() ?? 0
+        return catalog.lessons.map { lesson in
+            let p = progress.lessons[lesson.id]
+            let mark: String
+            if let p, p.completed { mark = "done \(p.bestScore)/\(p.maxScore)" }
+            else if let p { mark = "best \(p.bestScore)/\(lesson.maxScore)" }
+            else { mark = "new  \(lesson.maxScore) points" }
+            let id = lesson.id.padding(toLength: width, withPad: " ", startingAt: 0)
+            return "\(lesson.id == current ? "*" : " ") \(id)  \(mark.padding(toLength: 16, withPad: " ", startingAt: 0))  \(lesson.title)"
+        }
+    }
+
+    enum TemplateWrite { case written, exists, failed }
+
+    /// Writes `lesson`'s starting answers file (AnswerTemplate) to `path`;
+    /// never overwrites an existing file.
+    static func writeTemplate(for lesson: Lesson, to path: String) -> TemplateWrite {
+        if FileManager.default.fileExists(atPath: path) { return .exists }
+        do {
+            try Data(AnswerTemplate.text(for: lesson).utf8).write(to: URL(fileURLWithPath: path), options: .withoutOverwriting)
+            return .written
+        } catch {
+            return FileManager.default.fileExists(atPath: path) ? .exists : .failed
+        }
+    }
+
     static func catalog() throws -> LessonCatalog {
         do {
             return try LessonCatalog.standard()
