@@ -118,24 +118,64 @@ enum LessonCLI {
 }
 
 /// Shows long text through `less -R` on a terminal, plainly otherwise.
+///
+/// less is started with posix_spawn in kmlab's own process group:
+/// Foundation's `Process` puts its child in a new group, which is not the
+/// terminal's foreground group, so less's reads of /dev/tty fail (EIO) and
+/// it quits at once, having shown the whole text unpaged. While less runs,
+/// kmlab ignores SIGINT (less handles Ctrl-C itself) and SIGPIPE (quitting
+/// less before the end closes the pipe).
 enum Pager {
     static func show(_ text: String) {
-        guard Terminal.stdoutIsTTY, let less = ["/usr/bin/less", "/bin/less"].first(where: FileManager.default.isExecutableFile) else {
+        guard Terminal.stdoutIsTTY, let less = ["/usr/bin/less", "/bin/less"].first(where: FileManager.default.isExecutableFile),
+              page(text, with: less) else {
             Terminal.out(Array(text.utf8))
             return
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: less)
-        p.arguments = ["-R", "-F", "-X"]
-        let pipe = Pipe()
-        p.standardInput = pipe
-        do {
-            try p.run()
-            pipe.fileHandleForWriting.write(Data(text.utf8))
-            try? pipe.fileHandleForWriting.close()
-            p.waitUntilExit()
-        } catch {
-            Terminal.out(Array(text.utf8))
+    }
+
+    /// Pipes `text` into `less -R -F -X`; false when it could not start.
+    private static func page(_ text: String, with less: String) -> Bool {
+        fflush(stdout)
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return false }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(less), strdup("-R"), strdup("-F"), strdup("-X"), nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, less, &actions, nil, argv, environ)
+        close(fds[0])
+        guard spawned == 0 else {
+            close(fds[1])
+            return false
         }
+        // sigaction, not signal(): the REPL's SIGINT handler must come back
+        // with its own flags (no SA_RESTART).
+        var ignore = sigaction(), oldInt = sigaction(), oldPipe = sigaction()
+        ignore.__sigaction_handler.sa_handler = SIG_IGN
+        sigemptyset(&ignore.sa_mask)
+        sigaction(SIGINT, &ignore, &oldInt)
+        sigaction(SIGPIPE, &ignore, &oldPipe)
+        defer {
+            sigaction(SIGINT, &oldInt, nil)
+            sigaction(SIGPIPE, &oldPipe, nil)
+        }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }   // less quit early (EPIPE)
+            offset += n
+        }
+        close(fds[1])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return true
     }
 }

@@ -112,9 +112,9 @@ struct ReplLessonFlow {
         let path = FileManager.default.currentDirectoryPath + "/" + answers
         switch LessonCLI.writeTemplate(for: lesson, to: answers) {
         case .written:
-            ctx.say("Now on lesson \(lesson.id). Your answers file: \(path) (new, from the template).")
+            ctx.say("Now on lesson \(lesson.id).\nYour answers file: \(path) (new, from the template).")
         case .exists:
-            ctx.say("Now on lesson \(lesson.id). Your answers file: \(path) (already there, kept as it is).")
+            ctx.say("Now on lesson \(lesson.id).\nYour answers file: \(path) (already there, kept as it is).")
         case .failed:
             ctx.say("Now on lesson \(lesson.id).")
             ctx.complain(".lesson: cannot write \(path); `.check FILE` grades an answers file kept elsewhere")

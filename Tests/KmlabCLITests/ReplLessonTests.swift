@@ -137,3 +137,33 @@ import Testing
         #expect(noFile.stderr.contains(".check: cannot open nowhere.lua: no such file\n"))
     }
 }
+
+/// `.lesson` in a real terminal: the text is paged (less waits for a key,
+/// Ctrl-C inside less does not end the REPL), and the prompt works after.
+@Suite(.serialized, .enabled(if: TmuxTerminal.available && FileManager.default.isExecutableFile(atPath: "/usr/bin/less")))
+struct ReplLessonTerminalTests {
+    @Test func theLessonTextIsPagedAndTheReplGoesOnAfterIt() throws {
+        let cwd = try ScratchDirectory()
+        let t = try TmuxTerminal()
+        #expect(t.waitForPrompt())
+        // The same REPL again, with the scratch directory as current directory.
+        let command = "cd " + TmuxTerminal.shellQuote(cwd.url.path) + " && env XDG_STATE_HOME=" + TmuxTerminal.shellQuote(t.state.url.path)
+            + " TERM=xterm " + TmuxTerminal.shellQuote(KmlabProcess.binary.path)
+        try t.tmux(["respawn-pane", "-k", "-t", "0", command])
+        #expect(t.waitFor { $0.contains("help() lists the kernel API") })
+        try t.type(".lesson 5")
+        try t.press("Enter")
+        // less shows the first screen and waits at its ':' prompt.
+        #expect(t.waitFor { $0.contains("Contexts and GFP flags") && $0.components(separatedBy: "\n").contains(":") })
+        try t.press("C-c")
+        usleep(300_000)
+        #expect(!t.screen.contains("Now on lesson"), "still paging after Ctrl-C")
+        try t.press("q")
+        #expect(t.waitFor { $0.contains("Now on lesson 05-contexts-gfp.\nYour answers file: ") })
+        #expect(t.waitForPrompt())
+        try t.type("6 * 7")
+        try t.press("Enter")
+        #expect(t.waitFor { $0.contains("\n42\n") })
+        #expect(FileManager.default.fileExists(atPath: cwd.url.appendingPathComponent("answers-05-contexts-gfp.lua").path))
+    }
+}
