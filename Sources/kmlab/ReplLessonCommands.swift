@@ -186,11 +186,22 @@ struct ReplLessonFlow {
 
     // MARK: .check
 
+    /// The lesson an answers file is named after (`answers-ID.lua`, as `.lesson` creates them).
+    private func lessonNamed(byAnswersFile file: String) -> ReplCurrentLesson? {
+        let name = URL(fileURLWithPath: file).lastPathComponent
+        guard name.hasPrefix("answers-"), name.hasSuffix(".lua"), name.count > 12,
+              let lesson = try? catalog()?.lesson(id: String(name.dropFirst(8).dropLast(4))) else { return nil }
+        return ReplCurrentLesson(lesson: lesson, answers: file)
+    }
+
     func check(_ args: String) {
         let words = args.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         let hint = words.contains("--hint")
         let file = words.filter { $0 != "--hint" }.joined(separator: " ")
-        guard let current = requireCurrent("check") else { return }
+        // `.check answers-05-contexts-gfp.lua` is graded against lesson 5,
+        // current lesson or not: the name says which (a learner back the
+        // next day, or one switching between lessons).
+        guard let current = lessonNamed(byAnswersFile: file) ?? self.current ?? requireCurrent("check") else { return }
         let answers = file.isEmpty ? current.answers : file
         switch CheckCommand.check(current.lesson, answers: answers, hint: hint) {
         case .failure(let problem):

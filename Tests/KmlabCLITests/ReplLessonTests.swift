@@ -123,6 +123,18 @@ import Testing
         #expect(r.stdout.hasSuffix("score: 12/12\ntrue\ttrue\ttrue\n128\n"))
     }
 
+    @Test func anAnswersFileNamedAfterItsLessonNeedsNoCurrentLesson() throws {
+        try solution("01-first-allocations.lua").write(to: answers)
+        let r = try repl(".check \(answersName)\n.step\n")
+        #expect(r.stdout.hasSuffix("\nscore: 12/12\n"))
+        #expect(r.stderr == ".step: no current lesson; start one with .lesson ID (.lesson lists them)\n")
+        // The name wins over the current lesson.
+        try solution("05-contexts-gfp.lua").write(to: cwd.url.appendingPathComponent("answers-05-contexts-gfp.lua"))
+        let other = try repl(".lesson 1\n.check answers-05-contexts-gfp.lua\n")
+        #expect(other.stdout.contains("\nlesson 05-contexts-gfp: "))
+        #expect(other.stdout.hasSuffix("\nscore: 11/11\n"))
+    }
+
     @Test func misuseGetsClearMessages() throws {
         let r = try repl(".check\n.step\n.hint\n.lesson 99\n.lesson firts-allocations\n.lesson 1\n")
         #expect(r.stderr.contains(".check: no current lesson; start one with .lesson ID (.lesson lists them)\n"))
