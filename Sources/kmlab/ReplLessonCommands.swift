@@ -64,14 +64,15 @@ struct ReplLessonFlow {
     }
 
     /// The catalog, read once per session (reading it runs every lesson file).
-    func catalog() -> LessonCatalog? {
+    /// A catalog that cannot be read is reported under `command`'s name.
+    func catalog(for command: String = "lesson") -> LessonCatalog? {
         if let c = ctx.userInfo[Self.catalogKey] as? LessonCatalog { return c }
         do {
             let c = try LessonCatalog.standard()
             ctx.userInfo[Self.catalogKey] = c
             return c
         } catch {
-            ctx.complain(".lesson: \(error)")
+            ctx.complain(".\(command): \(error)")
             return nil
         }
     }
@@ -190,7 +191,7 @@ struct ReplLessonFlow {
     private func lessonNamed(byAnswersFile file: String) -> ReplCurrentLesson? {
         let name = URL(fileURLWithPath: file).lastPathComponent
         guard name.hasPrefix("answers-"), name.hasSuffix(".lua"), name.count > 12,
-              let lesson = try? catalog()?.lesson(id: String(name.dropFirst(8).dropLast(4))) else { return nil }
+              let lesson = try? catalog(for: "check")?.lesson(id: String(name.dropFirst(8).dropLast(4))) else { return nil }
         return ReplCurrentLesson(lesson: lesson, answers: file)
     }
 
