@@ -20,11 +20,8 @@ public enum CheckReport {
                     lines.append("      | " + l)
                 }
             }
-            if let n = hints[r.id], let e = lesson.exercises.first(where: { $0.id == r.id }), n >= 1, n <= e.hints.count {
-                let wrapped = wrap(e.hints[n - 1], width: 68)
-                for (i, l) in wrapped.enumerated() {
-                    lines.append(i == 0 ? "      hint \(n)/\(e.hints.count): \(l)" : "        \(l)")
-                }
+            if let n = hints[r.id], let e = lesson.exercises.first(where: { $0.id == r.id }) {
+                lines += hintLines(e, number: n, indent: "      ")
             }
         }
         lines.append("")
@@ -37,6 +34,16 @@ public enum CheckReport {
         }
         lines.append("score: \(result.score)/\(result.maxScore)")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Hint `number` (1-based) of `exercise` as `hint n/N: text`, wrapped,
+    /// each line after `indent` (none when there is no such hint). Shared by
+    /// the report and the REPL's `.hint`.
+    public static func hintLines(_ exercise: Exercise, number n: Int, indent: String) -> [String] {
+        guard n >= 1, n <= exercise.hints.count else { return [] }
+        return wrap(exercise.hints[n - 1], width: 68).enumerated().map { i, l in
+            i == 0 ? "\(indent)hint \(n)/\(exercise.hints.count): \(l)" : "\(indent)  \(l)"
+        }
     }
 
     /// Greedy word wrap that keeps existing line breaks.
@@ -61,7 +68,10 @@ public enum CheckReport {
 /// A lesson's text for the terminal: the markdown-ish source with headings
 /// and code set off (ANSI colour only when asked), then the exercises.
 public enum LessonText {
-    public static func render(_ lesson: Lesson, color: Bool) -> String {
+    /// `closing`: the lines that say how to answer (default: the
+    /// `kmlab lesson --template` / `kmlab check` commands; the REPL says
+    /// `.check` instead).
+    public static func render(_ lesson: Lesson, color: Bool, closing: [String]? = nil) -> String {
         let bold = color ? "\u{1B}[1m" : "", code = color ? "\u{1B}[36m" : "", reset = color ? "\u{1B}[0m" : ""
         var lines: [String] = []
         for line in lesson.text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -78,16 +88,26 @@ public enum LessonText {
         lines.append(bold + "Exercises (\(lesson.maxScore) points)" + reset)
         for e in lesson.exercises {
             lines.append("")
-            let what = e.expectedName.map { "task: define \($0)" } ?? "question: set answers.\(e.id)"
-            lines.append("\(bold)\(e.id)\(reset) (\(e.points) point\(e.points == 1 ? "" : "s"), \(what))")
-            for l in CheckReport.wrap(e.prompt, width: 74) { lines.append("  " + l) }
-            if case .question(.choice(let options, _)) = e.kind {
-                for (i, o) in options.enumerated() { lines.append("    \(AnswerMatcher.letter(i))) \(o)") }
-            }
+            lines += exercise(e, color: color)
         }
         lines.append("")
-        lines.append("Start an answers file with `kmlab lesson \(lesson.id) --template > answers.lua`,")
-        lines.append("then `kmlab check \(lesson.id) answers.lua` (add --hint when stuck).")
+        lines += closing ?? [
+            "Start an answers file with `kmlab lesson \(lesson.id) --template > answers.lua`,",
+            "then `kmlab check \(lesson.id) answers.lua` (add --hint when stuck).",
+        ]
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One exercise as the lesson text lists it: id, points and what to
+    /// write, the prompt, the options of a choice. Shared with the REPL's `.step`.
+    public static func exercise(_ e: Exercise, color: Bool) -> [String] {
+        let bold = color ? "\u{1B}[1m" : "", reset = color ? "\u{1B}[0m" : ""
+        let what = e.expectedName.map { "task: define \($0)" } ?? "question: set answers.\(e.id)"
+        var lines = ["\(bold)\(e.id)\(reset) (\(e.points) point\(e.points == 1 ? "" : "s"), \(what))"]
+        for l in CheckReport.wrap(e.prompt, width: 74) { lines.append("  " + l) }
+        if case .question(.choice(let options, _)) = e.kind {
+            for (i, o) in options.enumerated() { lines.append("    \(AnswerMatcher.letter(i))) \(o)") }
+        }
+        return lines
     }
 }

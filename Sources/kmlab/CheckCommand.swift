@@ -27,17 +27,22 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let lesson = try LessonCLI.lesson(id)
-        let source: [UInt8]
-        switch ScriptFile.read(answers) {
-        case .success(let bytes): source = bytes
+        switch CheckCommand.check(lesson, answers: answers, hint: hint) {
         case .failure(let problem):
             Terminal.error("kmlab: \(problem)")
             throw ExitCode(2)
+        case .success(let (result, text)):
+            Terminal.out(Array(text.utf8))
+            if result.status == .graderError { throw ExitCode(1) }
         }
-        let (result, text) = LearnerCheck.run(lesson: lesson, source: source, submissionID: answers,
-                                              hint: hint, store: ProgressStore.standard())
-        Terminal.out(Array(text.utf8))
-        if result.status == .graderError { throw ExitCode(1) }
+    }
+
+    /// Reads the answers file and runs the learner's check (progress in the
+    /// standard store); shared with the REPL's `.check`.
+    static func check(_ lesson: Lesson, answers: String, hint: Bool) -> Result<(result: SubmissionResult, text: String), ScriptFileProblem> {
+        ScriptFile.read(answers).map { source in
+            LearnerCheck.run(lesson: lesson, source: source, submissionID: answers, hint: hint, store: ProgressStore.standard())
+        }
     }
 }
 

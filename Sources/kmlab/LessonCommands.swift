@@ -17,17 +17,7 @@ struct LessonsCommand: ParsableCommand {
 
     func run() throws {
         let catalog = try LessonCLI.catalog()
-        let progress = ProgressStore.standard().load()
-        let width = catalog.lessons.map(\.id.count).max() ?? 0
-        var lines: [String] = []
-        for lesson in catalog.lessons {
-            let p = progress.lessons[lesson.id]
-            let mark: String
-            if let p, p.completed { mark = "done \(p.bestScore)/\(p.maxScore)" }
-            else if let p { mark = "best \(p.bestScore)/\(lesson.maxScore)" }
-            else { mark = "new  \(lesson.maxScore) points" }
-            lines.append("  \(lesson.id)\(String(repeating: " ", count: width - lesson.id.count))  \(mark.padding(toLength: 16, withPad: " ", startingAt: 0))  \(lesson.title)")
-        }
+        var lines = LessonCLI.listing(catalog, progress: ProgressStore.standard().load())
         lines.append("")
         lines.append("Read one with `kmlab lesson 1`; check your answers with `kmlab check 1 answers.lua`.")
         Terminal.out(Array((lines.joined(separator: "\n") + "\n").utf8))
@@ -54,16 +44,16 @@ struct LessonCommand: ParsableCommand {
     func run() throws {
         let lesson = try LessonCLI.lesson(id)
         if template {
-            let text = AnswerTemplate.text(for: lesson)
             guard let output else {
-                Terminal.out(Array(text.utf8))
+                Terminal.out(Array(AnswerTemplate.text(for: lesson).utf8))
                 return
             }
-            if FileManager.default.fileExists(atPath: output) {
+            switch LessonCLI.writeTemplate(for: lesson, to: output) {
+            case .written: break
+            case .exists:
                 Terminal.error("kmlab: \(output) already exists; not overwriting it")
                 throw ExitCode(2)
-            }
-            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
+            case .failed:
                 Terminal.error("kmlab: cannot write \(output)")
                 throw ExitCode(1)
             }
@@ -75,8 +65,38 @@ struct LessonCommand: ParsableCommand {
     }
 }
 
-/// Shared by the lesson commands: the catalog, and lesson lookup with usage errors.
+/// Shared by the lesson commands (and the REPL's): the catalog, lesson
+/// lookup with usage errors, the listing, the starting answers file.
 enum LessonCLI {
+    /// One line per lesson: id, progress, title (`kmlab lessons`, the REPL's
+    /// `.lesson`). `current` (the REPL's lesson) is marked with `*`.
+    static func listing(_ catalog: LessonCatalog, progress: ProgressRecord, current: String? = nil) -> [String] {
+        let width = catalog.lessons.map(\.id.count).max() ?? 0
+        return catalog.lessons.map { lesson in
+            let p = progress.lessons[lesson.id]
+            let mark: String
+            if let p, p.completed { mark = "done \(p.bestScore)/\(p.maxScore)" }
+            else if let p { mark = "best \(p.bestScore)/\(lesson.maxScore)" }
+            else { mark = "new  \(lesson.maxScore) points" }
+            let id = lesson.id.padding(toLength: width, withPad: " ", startingAt: 0)
+            return "\(lesson.id == current ? "*" : " ") \(id)  \(mark.padding(toLength: 16, withPad: " ", startingAt: 0))  \(lesson.title)"
+        }
+    }
+
+    enum TemplateWrite { case written, exists, failed }
+
+    /// Writes `lesson`'s starting answers file (AnswerTemplate) to `path`;
+    /// never overwrites an existing file.
+    static func writeTemplate(for lesson: Lesson, to path: String) -> TemplateWrite {
+        if FileManager.default.fileExists(atPath: path) { return .exists }
+        do {
+            try Data(AnswerTemplate.text(for: lesson).utf8).write(to: URL(fileURLWithPath: path), options: .withoutOverwriting)
+            return .written
+        } catch {
+            return FileManager.default.fileExists(atPath: path) ? .exists : .failed
+        }
+    }
+
     static func catalog() throws -> LessonCatalog {
         do {
             return try LessonCatalog.standard()
@@ -98,24 +118,64 @@ enum LessonCLI {
 }
 
 /// Shows long text through `less -R` on a terminal, plainly otherwise.
+///
+/// less is started with posix_spawn in kmlab's own process group:
+/// Foundation's `Process` puts its child in a new group, which is not the
+/// terminal's foreground group, so less's reads of /dev/tty fail (EIO) and
+/// it quits at once, having shown the whole text unpaged. While less runs,
+/// kmlab ignores SIGINT (less handles Ctrl-C itself) and SIGPIPE (quitting
+/// less before the end closes the pipe).
 enum Pager {
     static func show(_ text: String) {
-        guard Terminal.stdoutIsTTY, let less = ["/usr/bin/less", "/bin/less"].first(where: FileManager.default.isExecutableFile) else {
+        guard Terminal.stdoutIsTTY, let less = ["/usr/bin/less", "/bin/less"].first(where: FileManager.default.isExecutableFile),
+              page(text, with: less) else {
             Terminal.out(Array(text.utf8))
             return
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: less)
-        p.arguments = ["-R", "-F", "-X"]
-        let pipe = Pipe()
-        p.standardInput = pipe
-        do {
-            try p.run()
-            pipe.fileHandleForWriting.write(Data(text.utf8))
-            try? pipe.fileHandleForWriting.close()
-            p.waitUntilExit()
-        } catch {
-            Terminal.out(Array(text.utf8))
+    }
+
+    /// Pipes `text` into `less -R -F -X`; false when it could not start.
+    private static func page(_ text: String, with less: String) -> Bool {
+        fflush(stdout)
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return false }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(less), strdup("-R"), strdup("-F"), strdup("-X"), nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, less, &actions, nil, argv, environ)
+        close(fds[0])
+        guard spawned == 0 else {
+            close(fds[1])
+            return false
         }
+        // sigaction, not signal(): the REPL's SIGINT handler must come back
+        // with its own flags (no SA_RESTART).
+        var ignore = sigaction(), oldInt = sigaction(), oldPipe = sigaction()
+        ignore.__sigaction_handler.sa_handler = SIG_IGN
+        sigemptyset(&ignore.sa_mask)
+        sigaction(SIGINT, &ignore, &oldInt)
+        sigaction(SIGPIPE, &ignore, &oldPipe)
+        defer {
+            sigaction(SIGINT, &oldInt, nil)
+            sigaction(SIGPIPE, &oldPipe, nil)
+        }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }   // less quit early (EPIPE)
+            offset += n
+        }
+        close(fds[1])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return true
     }
 }
