@@ -90,7 +90,8 @@ enum ReplCommands {
             lines += ["", "Type Lua: an expression prints its value (kmalloc(64, GFP_KERNEL)); an unfinished",
                       "statement continues on the next line. help() lists the kernel API, help(kmalloc) one name.",
                       "Tab completes names, fields (user.), GFP flags and /proc paths in cat(\". Ctrl-C interrupts,",
-                      "Ctrl-D exits."]
+                      "Ctrl-D exits.",
+                      "Lessons: .lesson lists them; .lesson 1 starts the first and writes your answers file."]
             ctx.say(lines.joined(separator: "\n"))
             return .continue
         },
