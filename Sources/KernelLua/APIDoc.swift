@@ -26,11 +26,31 @@ public struct APIDoc: Sendable, Equatable {
     }
 
     /// The text `help(name)` prints.
-    public func render(name: String) -> String {
-        var lines = [signature, "", summary]
-        if !context.isEmpty { lines += ["", "Context: " + context] }
-        if !failure.isEmpty { lines.append("On failure: " + failure) }
-        if !kernel.isEmpty { lines.append("Kernel: " + kernel) }
+    /// Paragraphs are wrapped at word boundaries to `width` columns, so the
+    /// page reads well in an 80-column terminal and in `kmlab doc`.
+    public func render(name: String, width: Int = 78) -> String {
+        var lines = [signature, ""] + APIDoc.wrap(summary, width: width)
+        if !context.isEmpty { lines += [""] + APIDoc.wrap("Context: " + context, width: width) }
+        if !failure.isEmpty { lines += APIDoc.wrap("On failure: " + failure, width: width) }
+        if !kernel.isEmpty { lines += APIDoc.wrap("Kernel: " + kernel, width: width) }
         return lines.joined(separator: "\n")
+    }
+
+    /// Greedy word wrap; a word longer than the width stands on a line of its own.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+            if line.isEmpty {
+                line = String(word)
+            } else if line.count + 1 + word.count <= width {
+                line += " " + word
+            } else {
+                lines.append(line)
+                line = String(word)
+            }
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
     }
 }

@@ -17,3 +17,15 @@ import LuaBridge
         #expect(m?.contains("size") == true)
     }
 }
+
+/// help(name) pages are wrapped at word boundaries for an 80-column terminal.
+@Suite struct APIDocWrapTests {
+    @Test func helpPagesWrapAtWordsWithinTheWidth() throws {
+        let h = try KernelHarness()
+        let text = try #require(h.env.helpText(for: "kmalloc"))
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.allSatisfy { $0.count <= 78 })
+        #expect(text.contains("kmalloc-8 ... kmalloc-8k"))
+        #expect(lines.prefix(3) == ["kmalloc", "=======", "kmalloc(size, flags) -> address | nil"])
+    }
+}
