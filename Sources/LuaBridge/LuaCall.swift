@@ -15,7 +15,9 @@ public enum LuaCallError: Error {
 
 final class LuaFunctionBox {
     let name: String
-    unowned let state: LuaState
+    /// The state owns the box (`LuaState.functionBoxes`) and outlives every
+    /// call through it, so no reference counting is needed on the call path.
+    unowned(unsafe) let state: LuaState
     let body: LuaFunction
     init(name: String, state: LuaState, body: @escaping LuaFunction) {
         self.name = name
@@ -29,11 +31,21 @@ final class LuaFunctionBox {
 /// returns a negative sentinel.
 let luaBridgeDispatch: kmlab_SwiftFunction = { L, rawBox in
     guard let L, let rawBox else { return 0 }
-    let box = Unmanaged<LuaFunctionBox>.fromOpaque(rawBox).takeUnretainedValue()
+    // The Lua closure's upvalue keeps no reference; the state's list does.
+    return Unmanaged<LuaFunctionBox>.fromOpaque(rawBox)._withUnsafeGuaranteedRef { dispatch($0, rawBox, L) }
+}
+
+/// Runs one Swift function for Lua (every call from Lua passes here: keep it lean).
+@inline(__always)
+private func dispatch(_ box: LuaFunctionBox, _ identity: UnsafeMutableRawPointer, _ L: OpaquePointer) -> Int32 {
     let state = box.state
-    let previous = state.currentThread
+    let previous = state.currentThread, previousFunction = state.currentFunction
     state.currentThread = L
-    defer { state.currentThread = previous }
+    state.currentFunction = UnsafeRawPointer(identity)
+    defer {
+        state.currentThread = previous
+        state.currentFunction = previousFunction
+    }
     do {
         return try box.body(LuaCall(L: L, state: state, functionName: box.name))
     } catch LuaCallError.valueOnStack {
@@ -57,7 +69,8 @@ let luaBridgeDispatch: kmlab_SwiftFunction = { L, rawBox in
 public struct LuaCall {
     /// The thread the call runs on (may be a coroutine: always use this one).
     public let L: OpaquePointer
-    public let state: LuaState
+    /// Alive for the whole call (a `LuaCall` never outlives it): no retain needed.
+    public unowned(unsafe) let state: LuaState
     /// The Lua-visible name, used in error messages (`kmalloc`, `user.malloc`).
     public let functionName: String
 
