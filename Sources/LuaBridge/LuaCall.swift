@@ -74,7 +74,7 @@ public struct LuaCall {
     /// The Lua-visible name, used in error messages (`kmalloc`, `user.malloc`).
     public let functionName: String
 
-    public var argumentCount: Int32 { lua_gettop(L) }
+    @inlinable public var argumentCount: Int32 { lua_gettop(L) }
 
     /// Lua's type name of argument `i` ("no value" when absent).
     public func typeName(_ i: Int32) -> String {
@@ -82,8 +82,8 @@ public struct LuaCall {
         return String(cString: lua_typename(L, lua_type(L, i)))
     }
 
-    public func isNil(_ i: Int32) -> Bool { i > argumentCount || lua_type(L, i) == LUA_TNIL }
-    public func type(_ i: Int32) -> Int32 { i > argumentCount ? LUA_TNONE : lua_type(L, i) }
+    @inlinable public func isNil(_ i: Int32) -> Bool { i > argumentCount || lua_type(L, i) == LUA_TNIL }
+    @inlinable public func type(_ i: Int32) -> Int32 { i > argumentCount ? LUA_TNONE : lua_type(L, i) }
 
     /// How argument `i` looks in an error message: its type, or the number
     /// itself for numbers that are the wrong kind of number.
@@ -105,8 +105,9 @@ public struct LuaCall {
 
     public func error(_ message: String) -> LuaCallError { .message("\(functionName): \(message)") }
 
-    /// An integer, or a float with an exact integer value.
-    public func integer(_ i: Int32, _ name: String, expected: String = "an integer") throws -> Int64 {
+    /// An integer, or a float with an exact integer value. (Inlinable, as
+    /// the other argument readers on every call's path: see `kmlab bench`.)
+    @inlinable public func integer(_ i: Int32, _ name: String, expected: String = "an integer") throws -> Int64 {
         guard type(i) == LUA_TNUMBER else { throw argumentError(i, name, expected) }
         var ok: Int32 = 0
         let v = lua_tointegerx(L, i, &ok)
@@ -114,12 +115,12 @@ public struct LuaCall {
         return v
     }
 
-    public func optionalInteger(_ i: Int32, _ name: String, default value: Int64, expected: String = "an integer") throws -> Int64 {
+    @inlinable public func optionalInteger(_ i: Int32, _ name: String, default value: Int64, expected: String = "an integer") throws -> Int64 {
         isNil(i) ? value : try integer(i, name, expected: expected)
     }
 
     /// A non-negative integer that fits in `Int`.
-    public func count(_ i: Int32, _ name: String) throws -> Int {
+    @inlinable public func count(_ i: Int32, _ name: String) throws -> Int {
         let v = try integer(i, name, expected: "a non-negative integer")
         guard v >= 0, let n = Int(exactly: v) else { throw argumentError(i, name, "a non-negative integer") }
         return n
@@ -171,7 +172,7 @@ public struct LuaCall {
 
     // MARK: Results
 
-    public func push(_ v: Int64) { lua_pushinteger(L, v) }
+    @inlinable public func push(_ v: Int64) { lua_pushinteger(L, v) }
     public func push(_ v: Int) { lua_pushinteger(L, lua_Integer(v)) }
     public func push(_ v: Double) { lua_pushnumber(L, v) }
     public func push(_ v: Bool) { lua_pushboolean(L, v ? 1 : 0) }
@@ -187,9 +188,9 @@ public struct LuaCall {
     public func push(_ v: LuaValue) { state.push(v, on: L) }
 
     /// Pushes an address as Lua sees it: the 64-bit pattern as a signed integer.
-    public func push(address: UInt64) { lua_pushinteger(L, lua_Integer(bitPattern: address)) }
+    @inlinable public func push(address: UInt64) { lua_pushinteger(L, lua_Integer(bitPattern: address)) }
     /// Pushes an optional address; nil is the C NULL.
-    public func push(address: UInt64?) {
+    @inlinable public func push(address: UInt64?) {
         if let a = address { push(address: a) } else { lua_pushnil(L) }
     }
 }
