@@ -108,6 +108,8 @@ public struct LuaCall {
     /// An integer, or a float with an exact integer value. (Inlinable, as
     /// the other argument readers on every call's path: see `kmlab bench`.)
     @inlinable public func integer(_ i: Int32, _ name: String, expected: String = "an integer") throws -> Int64 {
+        // The common case in one API call (an absent argument is not an integer).
+        if lua_isinteger(L, i) != 0 { return kmlab_tointeger(L, i) }
         guard type(i) == LUA_TNUMBER else { throw argumentError(i, name, expected) }
         var ok: Int32 = 0
         let v = lua_tointegerx(L, i, &ok)
