@@ -4,6 +4,12 @@
 // LuaBridge knows no kernels, KernelLua is glue only, the CLI is thin).
 import PackageDescription
 
+/// The modules on the path of every kernel call from Lua: release builds skip
+/// Swift's dynamic exclusivity checks there (they were ~15% of a kmalloc+kfree
+/// pair in `kmlab bench`). Debug builds and tests keep them, so an overlapping
+/// access still traps where it is developed.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "kmlab",
     products: [
@@ -19,9 +25,9 @@ let package = Package(
         .systemLibrary(name: "CReadline", path: "Modules/CReadline", pkgConfig: "readline",
                        providers: [.apt(["libreadline-dev"])]),
 
-        .target(name: "KernelSim"),
-        .target(name: "LuaBridge", dependencies: ["CLua"]),
-        .target(name: "KernelLua", dependencies: ["KernelSim", "LuaBridge", "CLua"]),
+        .target(name: "KernelSim", swiftSettings: hotPath),
+        .target(name: "LuaBridge", dependencies: ["CLua"], swiftSettings: hotPath),
+        .target(name: "KernelLua", dependencies: ["KernelSim", "LuaBridge", "CLua"], swiftSettings: hotPath),
         .target(name: "Lessons", dependencies: ["KernelSim", "LuaBridge", "KernelLua", "CLua"]),
         .executableTarget(name: "kmlab", dependencies: [
             "KernelSim", "LuaBridge", "KernelLua", "Lessons", "CLua", "CReadline",

@@ -227,12 +227,18 @@ static inline lua_State *kmlab_newstate(kmlab_budget *b) {
  * with the error value pushed. */
 typedef int (*kmlab_SwiftFunction)(lua_State *L, void *box);
 
+/* What a Swift function's Lua closure keeps (its one upvalue, a full
+ * userdata): one lua_touserdata per call finds both. */
+typedef struct kmlab_swiftfunction {
+    kmlab_SwiftFunction fn;
+    void *box;
+} kmlab_swiftfunction;
+
 static inline int kmlab_trampoline(lua_State *L) {
-    kmlab_SwiftFunction fn = (kmlab_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
-    void *box = lua_touserdata(L, lua_upvalueindex(2));
+    const kmlab_swiftfunction *f = (const kmlab_swiftfunction *)lua_touserdata(L, lua_upvalueindex(1));
     kmlab_budget *b = kmlab_getbudget(L);
     b->swift_depth++;
-    int n = fn(L, box);
+    int n = f->fn(L, f->box);
     b->swift_depth--;
     if (n >= 0) return n;
     if (n == KMLAB_RAISE_WITH_WHERE && lua_type(L, -1) == LUA_TSTRING) {
@@ -243,10 +249,12 @@ static inline int kmlab_trampoline(lua_State *L) {
     return lua_error(L);
 }
 
+/* Called from Swift (swift_depth > 0: the allocation cannot fail). */
 static inline void kmlab_pushswiftfunction(lua_State *L, kmlab_SwiftFunction fn, void *box) {
-    lua_pushlightuserdata(L, (void *)fn);
-    lua_pushlightuserdata(L, box);
-    lua_pushcclosure(L, kmlab_trampoline, 2);
+    kmlab_swiftfunction *f = (kmlab_swiftfunction *)lua_newuserdatauv(L, sizeof *f, 0);
+    f->fn = fn;
+    f->box = box;
+    lua_pushcclosure(L, kmlab_trampoline, 1);
 }
 
 /* ------------------------------------------------------------------ */

@@ -56,9 +56,7 @@ public final class KernelEnvironment {
     /// Kernel oopses thrown by the body become Lua errors carrying the report.
     public func define(_ name: String, doc: APIDoc, _ body: @escaping LuaFunction) {
         docs[name] = doc
-        lua.register(name) { [unowned self] call in
-            try self.guardKernel(call) { try body(call) }
-        }
+        lua.register(name) { call in try KernelEnvironment.guarded(call) { try body(call) } }
     }
 
     /// Defines a documented constant.
@@ -74,6 +72,13 @@ public final class KernelEnvironment {
     /// error value (its `tostring` is the report text). A simulated-memory
     /// budget overflow becomes the memory-limit outcome.
     public func guardKernel(_ call: LuaCall, _ body: () throws -> Int32) throws -> Int32 {
+        try KernelEnvironment.guarded(call, body)
+    }
+
+    /// `guardKernel` for `define`: needs nothing but the call (every call
+    /// from Lua passes here, so it captures no environment to retain).
+    @inline(__always)
+    static func guarded(_ call: LuaCall, _ body: () throws -> Int32) throws -> Int32 {
         do {
             return try body()
         } catch let oops as KernelOops {
@@ -81,14 +86,17 @@ public final class KernelEnvironment {
             throw LuaCallError.valueOnStack
         } catch let limit as SimulatorLimitError {
             // Host memory for simulated contents ran out: the memory budget's outcome.
-            lua.markMemoryExceeded()
+            call.state.markMemoryExceeded()
             throw LuaCallError.message("\(call.functionName): \(limit)")
         } catch let error where SimulatorErrors.message(for: error, function: call.functionName) != nil {
             throw LuaCallError.message(SimulatorErrors.message(for: error, function: call.functionName) ?? "")
         }
     }
 
+    /// Gives the machine the Lua call stack, memoized (see `CallTraceCache`):
+    /// at start and after every boot.
     private func installCallTrace() {
-        machine.callTraceProvider = { [unowned self] in LuaStack.callTrace(of: self.lua) }
+        let cache = CallTraceCache(lua: lua)
+        machine.callTraceProvider = { cache.callTrace() }
     }
 }

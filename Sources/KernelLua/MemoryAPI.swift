@@ -12,8 +12,6 @@ enum MemoryAPI {
         installAddresses(into: env)
         installContents(into: env)
         MachineStateAPI.install(into: env)
-        env.installCachedCallTrace()
-        env.onMachineReplaced { [unowned env] _ in env.installCachedCallTrace() }
     }
 
     // MARK: Allocation

@@ -15,7 +15,9 @@ public enum LuaCallError: Error {
 
 final class LuaFunctionBox {
     let name: String
-    unowned let state: LuaState
+    /// The state owns the box (`LuaState.functionBoxes`) and outlives every
+    /// call through it, so no reference counting is needed on the call path.
+    unowned(unsafe) let state: LuaState
     let body: LuaFunction
     init(name: String, state: LuaState, body: @escaping LuaFunction) {
         self.name = name
@@ -29,11 +31,21 @@ final class LuaFunctionBox {
 /// returns a negative sentinel.
 let luaBridgeDispatch: kmlab_SwiftFunction = { L, rawBox in
     guard let L, let rawBox else { return 0 }
-    let box = Unmanaged<LuaFunctionBox>.fromOpaque(rawBox).takeUnretainedValue()
+    // The Lua closure's upvalue keeps no reference; the state's list does.
+    return Unmanaged<LuaFunctionBox>.fromOpaque(rawBox)._withUnsafeGuaranteedRef { dispatch($0, rawBox, L) }
+}
+
+/// Runs one Swift function for Lua (every call from Lua passes here: keep it lean).
+@inline(__always)
+private func dispatch(_ box: LuaFunctionBox, _ identity: UnsafeMutableRawPointer, _ L: OpaquePointer) -> Int32 {
     let state = box.state
-    let previous = state.currentThread
+    let previous = state.currentThread, previousFunction = state.currentFunction
     state.currentThread = L
-    defer { state.currentThread = previous }
+    state.currentFunction = UnsafeRawPointer(identity)
+    defer {
+        state.currentThread = previous
+        state.currentFunction = previousFunction
+    }
     do {
         return try box.body(LuaCall(L: L, state: state, functionName: box.name))
     } catch LuaCallError.valueOnStack {
@@ -57,11 +69,12 @@ let luaBridgeDispatch: kmlab_SwiftFunction = { L, rawBox in
 public struct LuaCall {
     /// The thread the call runs on (may be a coroutine: always use this one).
     public let L: OpaquePointer
-    public let state: LuaState
+    /// Alive for the whole call (a `LuaCall` never outlives it): no retain needed.
+    public unowned(unsafe) let state: LuaState
     /// The Lua-visible name, used in error messages (`kmalloc`, `user.malloc`).
     public let functionName: String
 
-    public var argumentCount: Int32 { lua_gettop(L) }
+    @inlinable public var argumentCount: Int32 { lua_gettop(L) }
 
     /// Lua's type name of argument `i` ("no value" when absent).
     public func typeName(_ i: Int32) -> String {
@@ -69,8 +82,8 @@ public struct LuaCall {
         return String(cString: lua_typename(L, lua_type(L, i)))
     }
 
-    public func isNil(_ i: Int32) -> Bool { i > argumentCount || lua_type(L, i) == LUA_TNIL }
-    public func type(_ i: Int32) -> Int32 { i > argumentCount ? LUA_TNONE : lua_type(L, i) }
+    @inlinable public func isNil(_ i: Int32) -> Bool { i > argumentCount || lua_type(L, i) == LUA_TNIL }
+    @inlinable public func type(_ i: Int32) -> Int32 { i > argumentCount ? LUA_TNONE : lua_type(L, i) }
 
     /// How argument `i` looks in an error message: its type, or the number
     /// itself for numbers that are the wrong kind of number.
@@ -92,8 +105,11 @@ public struct LuaCall {
 
     public func error(_ message: String) -> LuaCallError { .message("\(functionName): \(message)") }
 
-    /// An integer, or a float with an exact integer value.
-    public func integer(_ i: Int32, _ name: String, expected: String = "an integer") throws -> Int64 {
+    /// An integer, or a float with an exact integer value. (Inlinable, as
+    /// the other argument readers on every call's path: see `kmlab bench`.)
+    @inlinable public func integer(_ i: Int32, _ name: String, expected: String = "an integer") throws -> Int64 {
+        // The common case in one API call (an absent argument is not an integer).
+        if lua_isinteger(L, i) != 0 { return kmlab_tointeger(L, i) }
         guard type(i) == LUA_TNUMBER else { throw argumentError(i, name, expected) }
         var ok: Int32 = 0
         let v = lua_tointegerx(L, i, &ok)
@@ -101,12 +117,12 @@ public struct LuaCall {
         return v
     }
 
-    public func optionalInteger(_ i: Int32, _ name: String, default value: Int64, expected: String = "an integer") throws -> Int64 {
+    @inlinable public func optionalInteger(_ i: Int32, _ name: String, default value: Int64, expected: String = "an integer") throws -> Int64 {
         isNil(i) ? value : try integer(i, name, expected: expected)
     }
 
     /// A non-negative integer that fits in `Int`.
-    public func count(_ i: Int32, _ name: String) throws -> Int {
+    @inlinable public func count(_ i: Int32, _ name: String) throws -> Int {
         let v = try integer(i, name, expected: "a non-negative integer")
         guard v >= 0, let n = Int(exactly: v) else { throw argumentError(i, name, "a non-negative integer") }
         return n
@@ -158,7 +174,7 @@ public struct LuaCall {
 
     // MARK: Results
 
-    public func push(_ v: Int64) { lua_pushinteger(L, v) }
+    @inlinable public func push(_ v: Int64) { lua_pushinteger(L, v) }
     public func push(_ v: Int) { lua_pushinteger(L, lua_Integer(v)) }
     public func push(_ v: Double) { lua_pushnumber(L, v) }
     public func push(_ v: Bool) { lua_pushboolean(L, v ? 1 : 0) }
@@ -174,9 +190,9 @@ public struct LuaCall {
     public func push(_ v: LuaValue) { state.push(v, on: L) }
 
     /// Pushes an address as Lua sees it: the 64-bit pattern as a signed integer.
-    public func push(address: UInt64) { lua_pushinteger(L, lua_Integer(bitPattern: address)) }
+    @inlinable public func push(address: UInt64) { lua_pushinteger(L, lua_Integer(bitPattern: address)) }
     /// Pushes an optional address; nil is the C NULL.
-    public func push(address: UInt64?) {
+    @inlinable public func push(address: UInt64?) {
         if let a = address { push(address: a) } else { lua_pushnil(L) }
     }
 }

@@ -34,6 +34,10 @@ public final class LuaState {
     private var functionBoxes: [LuaFunctionBox] = []
     /// The thread a Swift callback is running on (for calls back into Lua).
     public internal(set) var currentThread: OpaquePointer
+    /// Which Swift function is running for Lua now (an opaque identity, nil
+    /// outside calls from Lua): it is the innermost frame of `currentThread`'s
+    /// stack, a C frame `lua_getinfo` cannot tell apart from any other.
+    public internal(set) var currentFunction: UnsafeRawPointer?
     /// Where `print` writes (stdout by default).
     public var output: ([UInt8]) -> Void = { bytes in
         bytes.withUnsafeBufferPointer { buf in _ = fwrite(buf.baseAddress, 1, buf.count, stdout) }
@@ -241,9 +245,13 @@ public final class LuaState {
     }
 
     public func protectedCall(on thread: OpaquePointer, arguments: Int32, results: Int32) -> LuaFailure? {
-        let previous = currentThread
+        let previous = currentThread, previousFunction = currentFunction
         currentThread = thread
-        defer { currentThread = previous }
+        currentFunction = nil // Lua code runs now; a call from it sets its own
+        defer {
+            currentThread = previous
+            currentFunction = previousFunction
+        }
         // The outermost call of a deferred-counting state arms the hook later.
         let armsTimer = thread == L && budget.pointee.swift_depth == 1 && limits.deferredCountingMicroseconds != nil
         if armsTimer { kmlab_arm_after(L, limits.deferredCountingMicroseconds ?? 0) }

@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         discussion: """
         Prints, each as the median of --rounds rounds of process CPU time: the cost of a kmalloc(64)+kfree
         pair called from Lua next to two calls of a trivial builtin (math.type) in the
-        same loop, vmalloc(1 MiB)+vfree, a plain Lua loop, and boot time and host RSS
+        same loop, the same for an empty Swift function (the floor of every call), vmalloc(1 MiB)+vfree, a plain Lua loop, and boot time and host RSS
         growth for 1 GiB, 8 GiB and 64 GiB x86_64 machines.
         """
     )
@@ -63,6 +63,8 @@ struct Benchmark {
                 call.push(Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
                 return 1
             }
+            // The cheapest Swift function: what every call from Lua costs at least.
+            lua.register("bench_nop") { _ in 0 }
             lua.register("bench_rss") { call in
                 call.push(Int64(residentSetBytes()))
                 return 1
@@ -117,6 +119,19 @@ enum Benchmarks {
             return pair, builtin, pair / builtin
             """, format: { m in
                 "kmalloc: \(f1(m[0][0])) ns per kmalloc(64)+kfree pair from Lua; \(f1(m[0][1])) ns per two math.type calls; ratio \(String(format: "%.2f", m[0][2]))x (goal <= 3x)"
+            }),
+        Benchmark(name: "swift-call", script: """
+            local n = 200000
+            local mt, nop = math.type, bench_nop
+            local t0 = bench_clock()
+            for i = 1, n do nop(i) nop(i) end
+            local t1 = bench_clock()
+            for i = 1, n do local a = mt(i) local b = mt(i) end
+            local t2 = bench_clock()
+            local pair, builtin = (t1 - t0) / n, (t2 - t1) / n
+            return pair, builtin, pair / builtin
+            """, format: { m in
+                "swift-call: \(f1(m[0][0])) ns per two calls of an empty Swift function from Lua; \(f1(m[0][1])) ns per two math.type calls; ratio \(String(format: "%.2f", m[0][2]))x"
             }),
         Benchmark(name: "vmalloc", script: """
             local n = 200

@@ -238,6 +238,23 @@ import LuaBridge
         #expect(r.headline.hasPrefix("BUG: KASAN: slab-use-after-free in <chunk> [test:7]"))
     }
 
+    @Test func aFreeOnTheAllocationsLineIsNamedKfreeInFreedBy() throws {
+        // kmalloc and kfree called from the same Lua frame and line: the
+        // memoized traces must still name the Swift function that ran.
+        let h = try KernelHarness()
+        h.check("""
+            local p = kmalloc(64, GFP_KERNEL) kfree(p)
+            kfree(p)
+            """)
+        let r = try #require(h.reports.first { $0.kind == .doubleFree })
+        let text = r.text
+        let allocated = try #require(text.range(of: "Allocated by task"))
+        let freed = try #require(text.range(of: "Freed by task"))
+        #expect(text[allocated.upperBound..<freed.lowerBound].contains(" kmalloc\n"))
+        #expect(text[freed.upperBound...].contains(" kfree\n <chunk> [test:1]"))
+        #expect(!text[freed.upperBound...].contains(" kmalloc\n"))
+    }
+
     @Test func sizeClassesFromLua() throws {
         let h = try KernelHarness()
         h.check("""

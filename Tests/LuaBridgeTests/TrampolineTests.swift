@@ -83,6 +83,32 @@ import Testing
         s.lua.setLimits(LuaLimits(maxInstructions: 1_000_000, maxMemory: 0))
         #expect(s.failure("pcall(callTwice, function() while true do end end) while true do end")?.kind == .instructionLimit)
     }
+
+    /// `currentFunction` names the Swift function running for Lua (the call
+    /// traces tell same-line calls apart by it): set during a call, nil while
+    /// Lua code runs from Swift, restored after a nested call.
+    @Test func currentFunctionIsTheRunningSwiftFunction() throws {
+        let s = try CapturedState()
+        var seen: [String: UnsafeRawPointer?] = [:]
+        s.lua.register("inner") { call in
+            seen["inner"] = call.state.currentFunction
+            return 0
+        }
+        s.lua.register("outer") { call in
+            seen["outerBefore"] = call.state.currentFunction
+            lua_pushvalueShim(call)
+            if let failure = call.state.protectedCall(on: call.L, arguments: 0, results: 0) { throw failure }
+            seen["outerAfter"] = call.state.currentFunction
+            return 0
+        }
+        #expect(s.lua.currentFunction == nil)
+        _ = s.values("outer(function() inner() end)")
+        let before = try #require(seen["outerBefore"] ?? nil)
+        let inner = try #require(seen["inner"] ?? nil)
+        #expect(before != inner)
+        #expect(seen["outerAfter"] == before)
+        #expect(s.lua.currentFunction == nil)
+    }
 }
 
 import CLua

@@ -65,26 +65,34 @@ final class InternTable {
         return id
     }
 
-    /// The last trace interned, to recognise the same array instance (a
-    /// memoizing provider hands back the same one) without hashing strings.
-    @exclusivity(unchecked) private var lastTrace: [String] = []
-    @exclusivity(unchecked) private var lastTraceId: Int32 = 0
+    /// The traces interned last, to recognise the same array instances (a
+    /// memoizing provider hands the same few back in turn: a loop's kmalloc
+    /// and kfree stacks) by address, without hashing strings. The slots keep
+    /// their arrays alive, so an address cannot be reused while it is there.
+    private static let recentSlots = 4
+    @exclusivity(unchecked) private var recentTraces = [[String]](repeating: [], count: InternTable.recentSlots)
+    @exclusivity(unchecked) private var recentIds = [Int32](repeating: 0, count: InternTable.recentSlots)
+    @exclusivity(unchecked) private var recentNext = 0
+
+    @inline(__always) private static func address(_ t: [String]) -> UnsafeRawPointer? {
+        t.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+    }
 
     @inline(__always) func trace(_ t: [String]) -> Int32 {
         if t.isEmpty { return 0 }
-        if t.withUnsafeBufferPointer({ a in lastTrace.withUnsafeBufferPointer { $0.baseAddress == a.baseAddress } }) {
-            return lastTraceId
-        }
+        let a = InternTable.address(t)
+        for i in 0..<InternTable.recentSlots where InternTable.address(recentTraces[i]) == a { return recentIds[i] }
+        let id: Int32
         if let i = traceIndex[t] {
-            lastTrace = t
-            lastTraceId = i
-            return i
+            id = i
+        } else {
+            id = Int32(traces.count)
+            traces.append(t)
+            traceIndex[t] = id
         }
-        let id = Int32(traces.count)
-        traces.append(t)
-        traceIndex[t] = id
-        lastTrace = t
-        lastTraceId = id
+        recentTraces[recentNext] = t
+        recentIds[recentNext] = id
+        recentNext = (recentNext + 1) % InternTable.recentSlots
         return id
     }
 }
