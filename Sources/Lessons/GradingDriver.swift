@@ -108,7 +108,9 @@ enum GradingDriver {
     end
 
     function D.load_lesson(source, chunkname)
-      local chunk, err = load(source, chunkname, "t", P)
+      -- A precompiled chunk (its _ENV already P) or the lesson's text.
+      local chunk, err = source, nil
+      if type(source) ~= "function" then chunk, err = load(source, chunkname, "t", P) end
       if not chunk then error(err, 0) end
       local lesson = chunk()
       if type(lesson) ~= "table" or lesson.__kind ~= "lesson" then

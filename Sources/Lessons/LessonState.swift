@@ -48,7 +48,14 @@ final class LessonState {
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         pushDriverField("load_lesson")
-        lua.push(.string(source))
+        if let bytecode = LessonBytecode.shared.bytecode(for: source, chunkName: chunkName, using: lua),
+           lua.load(bytecode, chunkName: chunkName, mode: "b") == nil {
+            // The chunk's only upvalue is _ENV: the driver's pristine environment.
+            pushDriverField("P")
+            _ = lua_setupvalue(L, -2, 1)
+        } else {
+            lua.push(.string(source))   // the driver's load reports the syntax error
+        }
         lua.push(.string(chunkName))
         if let failure = lua.protectedCall(arguments: 2, results: 1) {
             throw LessonError.badLesson(failure.message)

@@ -1,0 +1,22 @@
+import CLua
+
+extension LuaState {
+    /// Compiles a text chunk to Lua bytecode (`lua_dump`, debug info kept so
+    /// errors still name file and line). For trusted code that many states
+    /// load — a lesson file is parsed once per process instead of once per
+    /// grading state. Load the result with `load(_:chunkName:mode: "b")`.
+    public func compile(_ source: [UInt8], chunkName: String) -> Result<[UInt8], LuaFailure> {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        if let failure = load(source, chunkName: chunkName) { return .failure(failure) }
+        var bytes: [UInt8] = []
+        let writer: lua_Writer = { _, p, size, ud in
+            guard let p, let ud else { return 0 }
+            ud.assumingMemoryBound(to: [UInt8].self).pointee
+                .append(contentsOf: UnsafeRawBufferPointer(start: p, count: size))
+            return 0
+        }
+        _ = withUnsafeMutablePointer(to: &bytes) { lua_dump(L, writer, $0, 0) }
+        return .success(bytes)
+    }
+}
