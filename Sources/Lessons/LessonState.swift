@@ -21,7 +21,9 @@ final class LessonState {
         let lua = try LuaState(profile: .sandbox, limits: limits)
         let kernel = KernelEnvironment(lua: lua)
         let top = lua_gettop(lua.L)
-        if let failure = lua.load(Array(GradingDriver.source.utf8), chunkName: "=kmlab.grader") {
+        let driverSource = Array(GradingDriver.source.utf8)
+        let driverChunk = LessonBytecode.shared.bytecode(for: driverSource, chunkName: "=kmlab.grader", using: lua)
+        if let failure = lua.load(driverChunk ?? driverSource, chunkName: "=kmlab.grader", mode: driverChunk == nil ? "t" : "b") {
             throw LessonError.graderSetup(failure.message)
         }
         if let failure = lua.protectedCall(arguments: 0, results: 1) {

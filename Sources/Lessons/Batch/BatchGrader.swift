@@ -2,7 +2,12 @@ import Foundation
 
 /// What a batch is graded with.
 public struct BatchSettings: Sendable {
-    public var lesson: Lesson
+    public var lesson: Lesson {
+        didSet { lessonSHA256 = SHA256.hex(lesson.source) }
+    }
+    /// The lesson text's SHA-256, recorded with every result (computed once,
+    /// not per submission).
+    public private(set) var lessonSHA256: String
     public var limits: GradingLimits
     /// Worker processes (at least 1).
     public var jobs: Int
@@ -18,6 +23,7 @@ public struct BatchSettings: Sendable {
     public init(lesson: Lesson, limits: GradingLimits, jobs: Int, timeoutSeconds: Double,
                 workerCommand: [String], toolVersion: String) {
         self.lesson = lesson
+        self.lessonSHA256 = SHA256.hex(lesson.source)
         self.limits = limits
         self.jobs = max(1, jobs)
         self.timeoutSeconds = timeoutSeconds
@@ -27,7 +33,6 @@ public struct BatchSettings: Sendable {
 
     /// The budgets as recorded in results files.
     public var limitsText: String { "instructions=\(limits.maxInstructions),memory=\(limits.maxMemory)" }
-    public var lessonSHA256: String { SHA256.hex(lesson.source) }
 }
 
 /// The batch was interrupted (Ctrl-C, SIGTERM) before every submission was graded.
