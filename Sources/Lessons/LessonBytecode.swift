@@ -9,23 +9,19 @@ import LuaBridge
 final class LessonBytecode: @unchecked Sendable {
     static let shared = LessonBytecode()
     private let lock = NSLock()
-    private var compiled: [Key: [UInt8]] = [:]
-
-    private struct Key: Hashable {
-        var chunkName: String
-        var source: [UInt8]
-    }
+    /// By chunk name; a hit also needs the same source (usually the very same
+    /// array, which `==` recognises without reading it).
+    private var compiled: [String: (source: [UInt8], bytecode: [UInt8])] = [:]
 
     /// The bytecode of `source`, compiled with `lua` the first time; nil if it
     /// does not compile (the caller loads the text and reports the error).
     func bytecode(for source: [UInt8], chunkName: String, using lua: LuaState) -> [UInt8]? {
-        let key = Key(chunkName: chunkName, source: source)
         lock.lock()
         defer { lock.unlock() }
-        if let b = compiled[key] { return b }
+        if let entry = compiled[chunkName], entry.source == source { return entry.bytecode }
         guard case .success(let b) = lua.compile(source, chunkName: chunkName) else { return nil }
         if compiled.count >= 64 { compiled.removeAll() }
-        compiled[key] = b
+        compiled[chunkName] = (source, b)
         return b
     }
 }

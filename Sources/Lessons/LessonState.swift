@@ -94,6 +94,12 @@ final class LessonState {
 
     /// Runs inside `boot{}`, which may be called from a coroutine: works on
     /// the running thread's stack, raw access only.
+    /// The names boot{} may reinstall, sorted (a fixed order keeps the
+    /// pristine table's layout the same in every run); computed once.
+    private lazy var constantNames: [String] = kernel.docs
+        .filter { $0.value.topic == "Constants" || $0.value.topic == "GFP flags" }
+        .map(\.key).sorted()
+
     private func refreshConstants() {
         let T = lua.currentThread
         guard lua_checkstack(T, 8) != 0 else { return }
@@ -108,8 +114,7 @@ final class LessonState {
         let globals = lua_gettop(T)
         // Only the constants boot{} reinstalls: a learner's `kmalloc = 0`
         // must not reach the pristine environment.
-        for (name, doc) in kernel.docs.sorted(by: { $0.key < $1.key })
-        where doc.topic == "Constants" || doc.topic == "GFP flags" {
+        for name in constantNames {
             lua_pushstring(T, name)
             lua_rawget(T, globals)
             if lua_type(T, -1) == LUA_TNUMBER {
