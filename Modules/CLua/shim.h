@@ -66,6 +66,9 @@ typedef struct kmlab_budget {
      * no Lua API call, so it cannot raise). */
     void (*write_fn)(void *ctx, const char *bytes, size_t len);
     void *write_ctx;
+    /* The one Swift entry point every Swift function's closure calls
+     * (LuaBridge's dispatcher); set when a Swift function is pushed. */
+    int (*dispatch)(lua_State *L, void *box);
 } kmlab_budget;
 
 static inline kmlab_budget *kmlab_getbudget(lua_State *L) {
@@ -227,18 +230,13 @@ static inline lua_State *kmlab_newstate(kmlab_budget *b) {
  * with the error value pushed. */
 typedef int (*kmlab_SwiftFunction)(lua_State *L, void *box);
 
-/* What a Swift function's Lua closure keeps (its one upvalue, a full
- * userdata): one lua_touserdata per call finds both. */
-typedef struct kmlab_swiftfunction {
-    kmlab_SwiftFunction fn;
-    void *box;
-} kmlab_swiftfunction;
-
+/* A Swift function's Lua closure keeps its box as its one upvalue, a light
+ * userdata: one lua_touserdata per call, and no userdata block to read. */
 static inline int kmlab_trampoline(lua_State *L) {
-    const kmlab_swiftfunction *f = (const kmlab_swiftfunction *)lua_touserdata(L, lua_upvalueindex(1));
+    void *box = lua_touserdata(L, lua_upvalueindex(1));
     kmlab_budget *b = kmlab_getbudget(L);
     b->swift_depth++;
-    int n = f->fn(L, f->box);
+    int n = b->dispatch(L, box);
     b->swift_depth--;
     if (n >= 0) return n;
     if (n == KMLAB_RAISE_WITH_WHERE && lua_type(L, -1) == LUA_TSTRING) {
@@ -251,9 +249,8 @@ static inline int kmlab_trampoline(lua_State *L) {
 
 /* Called from Swift (swift_depth > 0: the allocation cannot fail). */
 static inline void kmlab_pushswiftfunction(lua_State *L, kmlab_SwiftFunction fn, void *box) {
-    kmlab_swiftfunction *f = (kmlab_swiftfunction *)lua_newuserdatauv(L, sizeof *f, 0);
-    f->fn = fn;
-    f->box = box;
+    kmlab_getbudget(L)->dispatch = fn;
+    lua_pushlightuserdata(L, box);
     lua_pushcclosure(L, kmlab_trampoline, 1);
 }
 

@@ -4,12 +4,17 @@ import LuaBridge
 
 /// A memoized `LuaStack.callTrace`: the machine asks for the Lua call stack
 /// at every allocation and free (for KASAN's "Allocated by" / "Freed by"
-/// stacks and kmemleak), which made building strings the main cost of a
-/// kmalloc from Lua. The frames are identified by a hash of what
-/// `lua_getinfo("Sl")` reports (source, line, function start, kind) without
-/// allocating; the strings are built only the first time a stack is seen,
-/// and the same array instance is handed back afterwards, so the machine's
-/// intern table recognises it by identity.
+/// stacks and kmemleak), which made building strings, and then working out
+/// line numbers, the main cost of a kmalloc from Lua. A stack is identified
+/// by a hash instead; the strings are built and interned in the machine only
+/// the first time a stack is seen, and afterwards the cache hands the
+/// machine the interned id.
+///
+/// The hash, where the Lua library passes shim `callsite.h`'s self-test, is
+/// of the instruction each frame is executing (no line tables decoded);
+/// the functions of every cached stack are kept alive so that no new code
+/// can reuse those instruction addresses while the cache remembers them.
+/// Elsewhere it falls back to what `lua_getinfo("Sl")` reports.
 ///
 /// The innermost frame is the Swift function running now (a C frame, which
 /// `lua_getinfo` describes as "[C]" whatever the function): it is
@@ -17,12 +22,14 @@ import LuaBridge
 /// tells `kfree(kmalloc(n, f))`'s two calls apart (one line, same Lua frame).
 final class CallTraceCache {
     private let lua: LuaState
-    private var cache: [UInt64: [String]] = [:]
+    /// Stack key → the trace's id in the machine's intern table.
+    private var cache: [UInt64: Int32] = [:]
     /// The stacks seen last: a loop allocates and frees from the same few
     /// stacks again and again, and this spares the dictionary's hashing.
     private static let recentSlots = 4
-    private var recentKeys = [UInt64](repeating: 0, count: CallTraceCache.recentSlots)
-    private var recentTraces = [[String]](repeating: [], count: CallTraceCache.recentSlots)
+    /// (Plain buffers: on every call, arrays' uniqueness and bounds checks showed.)
+    private let recentKeys = UnsafeMutablePointer<UInt64>.allocate(capacity: CallTraceCache.recentSlots)
+    private let recentIds = UnsafeMutablePointer<Int32>.allocate(capacity: CallTraceCache.recentSlots)
     private var recentNext = 0
     /// Bound the cache: a script that calls from ever new lines cannot grow it without limit.
     private static let maxEntries = 4096
@@ -32,31 +39,83 @@ final class CallTraceCache {
     /// Reused by every `stackKey` (a `lua_Debug` is ~200 bytes to clear).
     private let ar = UnsafeMutablePointer<lua_Debug>.allocate(capacity: 1)
 
+    /// Whether this process's Lua has the CallInfo layout `callsite.h` reads.
+    static let identifiesByInstruction: Bool = kmlab_callsite_selftest() != 0
+    /// The registry key of the table that keeps cached stacks' functions alive.
+    nonisolated(unsafe) private static let anchorKey = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+    /// The functions of the cached stacks are anchored (a new table after a reset).
+    private var anchorsReset = true
+    /// `identifiesByInstruction`, read once (a static's lazy check costs on every call).
+    private let fast: Bool
+
     init(lua: LuaState) {
         self.lua = lua
+        fast = CallTraceCache.identifiesByInstruction
         ar.initialize(to: lua_Debug())
+        recentKeys.initialize(repeating: 0, count: CallTraceCache.recentSlots)
+        recentIds.initialize(repeating: -1, count: CallTraceCache.recentSlots)
     }
 
-    deinit { ar.deallocate() }
+    deinit {
+        ar.deallocate()
+        recentKeys.deallocate()
+        recentIds.deallocate()
+    }
 
-    /// The call trace, from the cache when this stack was seen before.
-    func callTrace() -> [String] {
-        let key = stackKey()
-        for i in 0..<CallTraceCache.recentSlots where recentKeys[i] == key && !recentTraces[i].isEmpty {
-            return recentTraces[i]
+    /// Makes `machine` ask this cache for its call traces.
+    func install(on machine: Machine) {
+        machine.callTraceIdProvider = { [self] m in traceId(in: m) }
+        machine.callTraceProvider = { [self, unowned machine] in machine.internedTrace(traceId(in: machine)) }
+    }
+
+    /// The current stack's id in `machine`'s intern table, from the cache
+    /// when this stack was seen before (one cache serves one machine).
+    func traceId(in machine: Machine) -> Int32 {
+        let key = fast ? instructionKey() : stackKey()
+        for i in 0..<CallTraceCache.recentSlots where recentKeys[i] == key && recentIds[i] >= 0 {
+            return recentIds[i]
         }
-        let t: [String]
+        let id: Int32
         if let cached = cache[key] {
-            t = cached
+            id = cached
         } else {
-            t = LuaStack.callTrace(of: lua, maxFrames: Int(CallTraceCache.maxFrames))
-            if cache.count >= CallTraceCache.maxEntries { cache.removeAll(keepingCapacity: true) }
-            cache[key] = t
+            id = machine.internTrace(LuaStack.callTrace(of: lua, maxFrames: Int(CallTraceCache.maxFrames)))
+            if cache.count >= CallTraceCache.maxEntries { forgetAll() }
+            if fast {
+                // Cached only once its functions are kept alive.
+                let anchored = kmlab_anchor_stack(lua.currentThread, CallTraceCache.anchorKey, firstLuaLevel,
+                                                  CallTraceCache.maxFrames - firstLuaLevel, anchorsReset ? 1 : 0)
+                guard anchored != 0 else { return id }
+                anchorsReset = false
+            }
+            cache[key] = id
         }
         recentKeys[recentNext] = key
-        recentTraces[recentNext] = t
+        recentIds[recentNext] = id
         recentNext = (recentNext + 1) % CallTraceCache.recentSlots
-        return t
+        return id
+    }
+
+    /// Empties the cache (it is bounded); the anchored functions may go.
+    private func forgetAll() {
+        cache.removeAll(keepingCapacity: true)
+        for i in 0..<CallTraceCache.recentSlots { recentKeys[i] = 0; recentIds[i] = -1 }
+        anchorsReset = true
+    }
+
+    /// The first level `callTrace` describes from the Lua stack (0 is the
+    /// running Swift function, named by its identity when there is one).
+    private var firstLuaLevel: Int32 { lua.currentFunction == nil ? 0 : 1 }
+
+    /// The running Swift function's identity, then `kmlab_stack_key`.
+    private func instructionKey() -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var level: Int32 = 0
+        if let f = lua.currentFunction {
+            h = kmlab_fnv_mix(kmlab_fnv_mix(h, UInt64(UInt(bitPattern: f))), 0xfe)
+            level = 1
+        }
+        return kmlab_stack_key(lua.currentThread, level, CallTraceCache.maxFrames - level, h)
     }
 
     /// FNV-1a over the frames' chunk, current line, first line and kind

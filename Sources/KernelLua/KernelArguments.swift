@@ -14,7 +14,9 @@ extension LuaCall {
 
     /// An address or nil (the C NULL).
     func optionalAddress(_ i: Int32, _ name: String) throws -> UInt64? {
-        isNil(i) ? nil : try address(i, name)
+        // The common case first, in one test (kfree's path).
+        if lua_isinteger(L, i) != 0 { return UInt64(bitPattern: kmlab_tointeger(L, i)) }
+        return isNil(i) ? nil : try address(i, name)
     }
 
     /// A pointer the kernel dereferences (memset, memcpy, peek, poke...):

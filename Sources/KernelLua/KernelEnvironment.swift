@@ -96,7 +96,6 @@ public final class KernelEnvironment {
     /// Gives the machine the Lua call stack, memoized (see `CallTraceCache`):
     /// at start and after every boot.
     private func installCallTrace() {
-        let cache = CallTraceCache(lua: lua)
-        machine.callTraceProvider = { cache.callTrace() }
+        CallTraceCache(lua: lua).install(on: machine)
     }
 }

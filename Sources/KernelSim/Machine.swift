@@ -14,6 +14,11 @@ public final class Machine {
     /// It is called at every allocation and free (for kmemleak and KASAN's
     /// "Allocated by" / "Freed by" stacks), so it should be cheap.
     @exclusivity(unchecked) public var callTraceProvider: (() -> [String])?
+    /// Supplied by the Lua glue too, when it can do better than
+    /// `callTraceProvider`: the current stack's id in this machine's intern
+    /// table (`internTrace`), so that the allocation path hands over a small
+    /// integer it remembers instead of an array to be looked up.
+    @exclusivity(unchecked) public var callTraceIdProvider: ((Machine) -> Int32)?
     /// Simulated time since boot, in nanoseconds (`ktime_get_ns`). The
     /// memory model advances it by the cycles it charges (see `Cost`).
     @exclusivity(unchecked) public internal(set) var clockNanoseconds: UInt64 = 0
@@ -114,4 +119,20 @@ public final class Machine {
 
     /// The Lua call stack as Call Trace lines, or nothing outside Lua.
     public func callTrace() -> [String] { callTraceProvider?() ?? [] }
+
+    /// The current call trace as an interned id (0: none), as allocation
+    /// records keep it.
+    @inline(__always) func currentTraceId() -> Int32 {
+        if let idOf = callTraceIdProvider { return idOf(self) }
+        return callTraceProvider == nil ? 0 : interned.trace(callTrace())
+    }
+
+    /// The id of `trace` in this machine's intern table (0 for an empty one).
+    public func internTrace(_ trace: [String]) -> Int32 { interned.trace(trace) }
+
+    /// The trace interned as `id` (empty for an unknown id).
+    public func internedTrace(_ id: Int32) -> [String] {
+        let i = Int(id)
+        return i >= 0 && i < interned.traces.count ? interned.traces[i] : []
+    }
 }

@@ -17,11 +17,13 @@ final class LuaFunctionBox {
     let name: String
     /// The state owns the box (`LuaState.functionBoxes`) and outlives every
     /// call through it, so no reference counting is needed on the call path.
-    unowned(unsafe) let state: LuaState
+    /// (Unmanaged, not `unowned(unsafe)`: the compiler retained an
+    /// unowned(unsafe) reference for the length of the call, atomically.)
+    let state: Unmanaged<LuaState>
     let body: LuaFunction
     init(name: String, state: LuaState, body: @escaping LuaFunction) {
         self.name = name
-        self.state = state
+        self.state = Unmanaged.passUnretained(state)
         self.body = body
     }
 }
@@ -32,13 +34,14 @@ final class LuaFunctionBox {
 let luaBridgeDispatch: kmlab_SwiftFunction = { L, rawBox in
     guard let L, let rawBox else { return 0 }
     // The Lua closure's upvalue keeps no reference; the state's list does.
-    return Unmanaged<LuaFunctionBox>.fromOpaque(rawBox)._withUnsafeGuaranteedRef { dispatch($0, rawBox, L) }
+    return Unmanaged<LuaFunctionBox>.fromOpaque(rawBox)._withUnsafeGuaranteedRef { box in
+        box.state._withUnsafeGuaranteedRef { dispatch(box, $0, rawBox, L) }
+    }
 }
 
 /// Runs one Swift function for Lua (every call from Lua passes here: keep it lean).
 @inline(__always)
-private func dispatch(_ box: LuaFunctionBox, _ identity: UnsafeMutableRawPointer, _ L: OpaquePointer) -> Int32 {
-    let state = box.state
+private func dispatch(_ box: LuaFunctionBox, _ state: LuaState, _ identity: UnsafeMutableRawPointer, _ L: OpaquePointer) -> Int32 {
     let previous = state.currentThread, previousFunction = state.currentFunction
     state.currentThread = L
     state.currentFunction = UnsafeRawPointer(identity)

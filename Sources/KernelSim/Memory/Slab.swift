@@ -32,6 +32,9 @@ final class KmemCache {
     let type: KmallocType
     /// Object size (s->size == s->object_size without debugging).
     let size: Int
+    /// log2(size) when the size is a power of two, else -1: most size
+    /// classes are, and a shift spares kfree a 64-bit division.
+    let sizeShift: Int
     /// Slab order (oo) and the fallback order (s->min).
     let order: Int
     let minOrder: Int
@@ -82,6 +85,7 @@ final class KmemCache {
         owner = Owner.slabBase + UInt32(index)
         self.type = type
         self.size = size
+        sizeShift = size > 0 && size & (size - 1) == 0 ? size.trailingZeroBitCount : -1
         self.order = order
         self.minOrder = minOrder
         self.objsPerSlab = objsPerSlab
@@ -99,6 +103,14 @@ final class KmemCache {
     deinit {
         slabPfn.free(); slabAddr.free(); slabObjects.free(); slabOrder.free(); slabInuse.free()
         slabFree.free(); slabState.free(); objNext.free(); objReq.free(); objInfo.free()
+    }
+
+    /// The object at byte `offset` of a slab, and whether the offset is its
+    /// start. (Offsets are below 4 MiB: 32-bit division where no shift does.)
+    @inline(__always) func object(atOffset offset: Int) -> (index: Int, exact: Bool) {
+        if sizeShift >= 0 { return (offset >> sizeShift, offset & (size - 1) == 0) }
+        let (q, r) = UInt32(truncatingIfNeeded: offset).quotientAndRemainder(dividingBy: UInt32(truncatingIfNeeded: size))
+        return (Int(q), r == 0)
     }
 
     /// Objects free in slabs on the partial list (what SLUB's slabinfo
@@ -266,7 +278,7 @@ extension Machine {
     @inline(__always) func newAllocInfo() -> AllocInfo {
         allocSequence &+= 1
         return AllocInfo(pid: Int32(truncatingIfNeeded: contexts.currentPid), commId: interned.comm(contexts.currentComm),
-                         traceId: callTraceProvider == nil ? 0 : interned.trace(callTrace()),
+                         traceId: currentTraceId(),
                          time: clockNanoseconds, seq: allocSequence)
     }
 
@@ -314,7 +326,7 @@ extension Machine {
 
     /// kmalloc of a size_t (callers have rejected negative values).
     func kmallocBytes(_ size: UInt64, _ flags: GFP, function: String) throws -> UInt64? {
-        if flags.allowsBlocking {
+        if flags.allowsBlocking && !contexts.canSleep {
             let site = KernelSite.allocMightSleep(config.era)
             mightSleep(file: site.0, line: site.1)
         }
@@ -565,8 +577,10 @@ extension Machine {
             return
         }
         let off = Int(p &- c.slabAddr[si])
-        let obj = off / c.size
-        guard off % c.size == 0, obj < Int(c.slabObjects[si]) else {
+        // (A slab spans at most 4 MiB: farther is outside it, and the 32-bit
+        // division below must not see it.)
+        let (obj, exact) = off < c.objsPerSlab * c.size ? c.object(atOffset: off) : (Int.max, false)
+        guard exact, obj < Int(c.slabObjects[si]) else {
             kasanInvalidFree(p, double: false, function: "kfree")
             return
         }
@@ -588,7 +602,7 @@ extension Machine {
         c.objReq[idx] = -1
         let ip = c.objInfo.ptr + idx
         ip.pointee.freePid = Int32(truncatingIfNeeded: contexts.currentPid)
-        ip.pointee.freeTraceId = callTraceProvider == nil ? 0 : interned.trace(callTrace())
+        ip.pointee.freeTraceId = currentTraceId()
         charge(Cost.slabFast)
         let state = c.slabState[si]
         if state == 1 { return }
