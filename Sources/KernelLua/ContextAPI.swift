@@ -139,11 +139,15 @@ enum ContextAPI {
     // MARK: errno
 
     static func installErrno(into env: KernelEnvironment) {
-        for e in Errno.allCases {
-            env.constant("\(e)", Int64(e.rawValue), doc: APIDoc(topic: "Syscalls and user space",
-                signature: "\(e) = \(e.rawValue)",
-                summary: "An error number (include/uapi/asm-generic/errno*.h). Kernel functions return it negated: return -\(e).",
+        for (name, value) in errnoNames {
+            env.constant(name, value, doc: APIDoc(topic: "Syscalls and user space",
+                signature: "\(name) = \(value)",
+                summary: "An error number (include/uapi/asm-generic/errno*.h). Kernel functions return it negated: return -\(name).",
                 kernel: "include/uapi/asm-generic/errno-base.h"))
         }
     }
+
+    /// The errno names and values, spelled once per process: `"\(e)"` goes
+    /// through reflection, and every grading state installs all of them.
+    static let errnoNames: [(String, Int64)] = Errno.allCases.map { ("\($0)", Int64($0.rawValue)) }
 }

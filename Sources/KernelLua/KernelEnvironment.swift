@@ -18,12 +18,17 @@ public final class KernelEnvironment {
     /// Called after `boot{}` replaced the machine (the Lua side rebinds state).
     var onBoot: [(Machine) -> Void] = []
 
+    /// Every constant `boot{}` may (re)install on any machine (layout
+    /// constants and GFP flags), sorted.
+    public static var bootConstantNames: [String] { MachineStateAPI.constantNames }
+
     /// Registers code to run whenever `boot{}` replaces the machine.
     public func onMachineReplaced(_ hook: @escaping (Machine) -> Void) { onBoot.append(hook) }
 
     public init(lua: LuaState, machine: Machine = Machine()) {
         self.lua = lua
         self.machine = machine
+        docs.reserveCapacity(640) // every name of the API, without rehashing
         KernelEnvironment.bound(machine, to: lua)
         lua.errorPayloadExtractor = { state, index in
             ReportValue.report(in: state, at: index)

@@ -67,12 +67,18 @@ enum MachineStateAPI {
             env.constant(name, Int64(bitPattern: value), doc: APIDoc(topic: "Constants",
                 signature: "\(name) = \(hexOrDecimal(value))", summary: constantSummary(name)))
         }
-        for (name, value) in GFP.names {
-            env.constant(name, Int64(value), doc: APIDoc(topic: "GFP flags",
-                signature: "\(name) = 0x\(String(value, radix: 16))", summary: gfpSummary(name),
-                kernel: "include/linux/gfp_types.h"))
-        }
+        for (name, value, doc) in gfpConstants { env.constant(name, value, doc: doc) }
     }
+
+    /// The GFP flags with their docs, written once per process (every state
+    /// installs them, and again at every boot{}).
+    static let gfpConstants: [(String, Int64, APIDoc)] = GFP.names.map { name, value in
+        (name, Int64(value), APIDoc(topic: "GFP flags", signature: "\(name) = 0x\(String(value, radix: 16))",
+                                    summary: gfpSummary(name), kernel: "include/linux/gfp_types.h"))
+    }
+
+    /// Every name `installConstants` may define, on any machine, sorted.
+    static let constantNames: [String] = (layoutConstantNames + GFP.names.map(\.name)).sorted()
 
     /// Every layout constant any machine defines.
     static let layoutConstantNames = ["PAGE_SIZE", "PAGE_SHIFT", "PAGE_OFFSET", "KMALLOC_MAX_SIZE",

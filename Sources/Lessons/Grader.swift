@@ -46,11 +46,11 @@ public struct Grader: Sendable {
     /// keeps the results it earned before the exercise that hung).
     public func grade(source: [UInt8], submissionID: String,
                       onExercise: ((ExerciseResult) -> Void)? = nil) -> SubmissionResult {
-        let chunkName = "@" + submissionID
+        let answers = AnswersChunk(source: source, name: "@" + submissionID)
         // Questions: one state, the answers file run once.
         let state: LessonState
         do {
-            state = try prepareState(source: source, chunkName: chunkName)
+            state = try prepareState(answers)
         } catch let failure as LearnerFailure {
             let results = lesson.exercises.map { e in
                 ExerciseResult(id: e.id, status: failure.verdict, score: 0, maxScore: e.points,
@@ -64,7 +64,7 @@ public struct Grader: Sendable {
         // Frees the state when done (see `LuaState.close`; a worker grades
         // thousands of submissions), and keeps it alive until then.
         defer { state.lua.close() }
-        let answers = readAnswers(state)
+        let given = readAnswers(state)
         // The first task reuses this state: nothing has run in it since the
         // answers file but raw reads.
         var unused: LessonState? = state
@@ -73,11 +73,11 @@ public struct Grader: Sendable {
             let result: ExerciseResult
             switch exercise.kind {
             case .question(let spec):
-                result = judgeQuestion(exercise, spec: spec, answer: answers?[exercise.id], answersTable: answers != nil,
-                                       strayKeys: answers?[Self.strayKeysField])
+                result = judgeQuestion(exercise, spec: spec, answer: given?[exercise.id], answersTable: given != nil,
+                                       strayKeys: given?[Self.strayKeysField])
             case .task(let expects, _, let allowed):
                 result = runTask(exercise, index: index + 1, expects: expects, allowed: allowed,
-                                 source: source, chunkName: chunkName, state: unused)
+                                 answers: answers, state: unused)
                 unused = nil
             }
             results.append(result)
@@ -91,14 +91,14 @@ public struct Grader: Sendable {
     /// A fresh state with the lesson loaded and the answers file run.
     /// Throws `LearnerFailure` when the answers file fails, anything else
     /// when the lesson or the grader does.
-    func prepareState(source: [UInt8], chunkName: String) throws -> LessonState {
+    func prepareState(_ answers: AnswersChunk) throws -> LessonState {
         let state = try LessonState(limits: limits.lua)
         var ready = false
         defer { if !ready { state.lua.close() } }
         try state.loadLesson(source: lesson.source, chunkName: lesson.chunkName)
         state.lua.setGlobal("answers") { kmlab_newtable($0.L) }
         state.lua.resetBudgets()
-        if case .failure(let f) = state.lua.run(source, chunkName: chunkName) {
+        if let f = answers.load(into: state.lua) ?? state.lua.protectedCall(arguments: 0, results: 0) {
             throw LearnerFailure(f)
         }
         if let f = state.restoreLibraries() { throw LessonError.graderSetup(f.message) }
@@ -200,13 +200,13 @@ public struct Grader: Sendable {
     // MARK: Tasks
 
     func runTask(_ e: Exercise, index: Int, expects: String, allowed: ReportAllowance,
-                 source: [UInt8], chunkName: String, state fresh: LessonState? = nil) -> ExerciseResult {
+                 answers: AnswersChunk, state fresh: LessonState? = nil) -> ExerciseResult {
         func result(_ v: Verdict, _ score: Int, _ feedback: String, report: String? = nil) -> ExerciseResult {
             ExerciseResult(id: e.id, status: v, score: score, maxScore: e.points, feedback: Feedback.clip(feedback, 600), report: report)
         }
         let state: LessonState
         do {
-            state = try fresh ?? prepareState(source: source, chunkName: chunkName)
+            state = try fresh ?? prepareState(answers)
         } catch let failure as LearnerFailure {
             return result(failure.verdict, 0, failure.feedback, report: failure.report)
         } catch {
@@ -324,6 +324,31 @@ public struct Grader: Sendable {
             ExerciseResult(id: $0.id, status: .graderError, score: 0, maxScore: $0.points, feedback: Feedback.clip(message, 600))
         }
         return SubmissionResult(id: id, status: .graderError, exercises: results)
+    }
+}
+
+/// A submission's answers file, parsed once per submission: the first
+/// state loads the text and keeps its bytecode, the others load that (a
+/// submission runs in a fresh state per check, and parsing the same text
+/// again was a sixth of a grading worker's time). The bytecode is the
+/// compiler's own output for this text, debug info kept, so errors still
+/// name the file and line; learners cannot hand the grader bytecode.
+final class AnswersChunk {
+    let source: [UInt8]
+    let name: String
+    private var bytecode: [UInt8]?
+
+    init(source: [UInt8], name: String) {
+        self.source = source
+        self.name = name
+    }
+
+    /// Pushes the chunk's function onto `lua`'s stack, or returns the syntax error.
+    func load(into lua: LuaState) -> LuaFailure? {
+        if let bytecode { return lua.load(bytecode, chunkName: name, mode: "b") }
+        if let failure = lua.load(source, chunkName: name) { return failure }
+        bytecode = lua.dumpFunction()
+        return nil
     }
 }
 

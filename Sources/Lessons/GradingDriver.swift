@@ -12,6 +12,9 @@
 ///
 /// The chunk returns the driver table `D`; Swift keeps it in the registry.
 enum GradingDriver {
+    /// `source` as bytes, made once (every grading state loads the driver).
+    static let bytes = Array(source.utf8)
+
     static let source = #"""
     local _G, next, type, rawget, rawset, load, error, select, tostring, math_type =
       _G, next, type, rawget, rawset, load, error, select, tostring, math.type

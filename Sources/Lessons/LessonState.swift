@@ -21,7 +21,7 @@ final class LessonState {
         let lua = try LuaState(profile: .sandbox, limits: limits)
         let kernel = KernelEnvironment(lua: lua)
         let top = lua_gettop(lua.L)
-        let driverSource = Array(GradingDriver.source.utf8)
+        let driverSource = GradingDriver.bytes
         let driverChunk = LessonBytecode.shared.bytecode(for: driverSource, chunkName: "=kmlab.grader", using: lua)
         if let failure = lua.load(driverChunk ?? driverSource, chunkName: "=kmlab.grader", mode: driverChunk == nil ? "t" : "b") {
             throw LessonError.graderSetup(failure.message)
@@ -95,10 +95,8 @@ final class LessonState {
     /// Runs inside `boot{}`, which may be called from a coroutine: works on
     /// the running thread's stack, raw access only.
     /// The names boot{} may reinstall, sorted (a fixed order keeps the
-    /// pristine table's layout the same in every run); computed once.
-    private lazy var constantNames: [String] = kernel.docs
-        .filter { $0.value.topic == "Constants" || $0.value.topic == "GFP flags" }
-        .map(\.key).sorted()
+    /// pristine table's layout the same in every run).
+    private var constantNames: [String] { KernelEnvironment.bootConstantNames }
 
     private func refreshConstants() {
         let T = lua.currentThread

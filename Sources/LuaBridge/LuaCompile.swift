@@ -9,6 +9,15 @@ extension LuaState {
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         if let failure = load(source, chunkName: chunkName) { return .failure(failure) }
+        return .success(dumpFunction())
+    }
+
+    /// The bytecode of the Lua function on top of the stack (left there),
+    /// debug info kept. Makes no allocation in Lua: it cannot raise.
+    public func dumpFunction() -> [UInt8] { LuaState.dumpFunction(on: L) }
+
+    /// `dumpFunction` for any lua_State (a scratch state compiling a prelude).
+    static func dumpFunction(on L: OpaquePointer) -> [UInt8] {
         var bytes: [UInt8] = []
         let writer: lua_Writer = { _, p, size, ud in
             guard let p, let ud else { return 0 }
@@ -17,6 +26,6 @@ extension LuaState {
             return 0
         }
         _ = withUnsafeMutablePointer(to: &bytes) { lua_dump(L, writer, $0, 0) }
-        return .success(bytes)
+        return bytes
     }
 }

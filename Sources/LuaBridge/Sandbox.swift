@@ -56,11 +56,20 @@ extension LuaState {
                 lua_rawset(s.L, -3)
             }
         }
-        let prelude = profile == .sandbox ? LuaState.sandboxPrelude + LuaState.commonPrelude : LuaState.commonPrelude
-        if case .failure(let f) = run(Array(prelude.utf8), chunkName: "=kmlab.prelude") {
+        let prelude = profile == .sandbox ? LuaState.sandboxPreludeChunk : LuaState.commonPreludeChunk
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        if let f = load(prelude.bytes, chunkName: "=kmlab.prelude", mode: prelude.mode)
+            ?? protectedCall(arguments: 0, results: 0) {
             throw LuaSetupError("prelude failed: \(f.message)")
         }
     }
+
+    /// The preludes compiled once per process: every state runs one, and a
+    /// grader opens thousands of states (parsing it was a tenth of a state's
+    /// set-up). Text if compiling fails, so the error shows when it runs.
+    static let sandboxPreludeChunk = PreludeChunk(LuaState.sandboxPrelude + LuaState.commonPrelude)
+    static let commonPreludeChunk = PreludeChunk(LuaState.commonPrelude)
 
     /// coroutine.create/wrap give every new thread the count hook, so no
     /// coroutine escapes the instruction budget (whatever the main thread's
@@ -178,4 +187,31 @@ extension LuaState {
     end
 
     """
+}
+
+/// A prelude's bytecode (our own text, compiled in a scratch state).
+struct PreludeChunk: Sendable {
+    let bytes: [UInt8]
+    let mode: String
+
+    init(_ text: String) {
+        let source = Array(text.utf8)
+        guard let L = luaL_newstate() else {
+            (bytes, mode) = (source, "t")
+            return
+        }
+        defer { lua_close(L) }
+        let status = source.withUnsafeBufferPointer { buf in
+            buf.baseAddress.map { base in
+                base.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                    luaL_loadbufferx(L, $0, buf.count, "=kmlab.prelude", "t")
+                }
+            } ?? LUA_ERRSYNTAX
+        }
+        guard status == LUA_OK else {
+            (bytes, mode) = (source, "t")
+            return
+        }
+        (bytes, mode) = (LuaState.dumpFunction(on: L), "b")
+    }
 }

@@ -10,7 +10,7 @@ import Foundation
 /// - x86_64 (4-level paging): 64 MiB ... 1 TiB.
 /// RAM is contiguous from physical address 0 (the PCI hole below 4 GiB is not
 /// modelled) and is truncated to whole pages.
-public struct MachineConfig: Sendable, Equatable {
+public struct MachineConfig: Sendable, Hashable {
     public enum Arch: String, Sendable, CaseIterable {
         case x86_32
         case x86_64

@@ -7,10 +7,12 @@ struct RawVec<T> {
     private(set) var count: Int
     private(set) var capacity: Int
 
+    /// Empty, without allocating (a machine boots ~50 caches of ~10 of
+    /// these, mostly never used): `ptr` is a placeholder until the first append.
     init() {
-        ptr = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        ptr = UnsafeMutablePointer<T>(bitPattern: MemoryLayout<T>.alignment) ?? .allocate(capacity: 1)
         count = 0
-        capacity = 1
+        capacity = 0
     }
 
     @inline(__always) subscript(i: Int) -> T {
@@ -20,11 +22,13 @@ struct RawVec<T> {
 
     mutating func append(_ value: T, count n: Int) {
         if count + n > capacity {
-            var cap = capacity
+            var cap = max(capacity, 1)
             while cap < count + n { cap *= 2 }
             let p = UnsafeMutablePointer<T>.allocate(capacity: cap)
-            p.moveInitialize(from: ptr, count: count)
-            ptr.deallocate()
+            if capacity > 0 {
+                p.moveInitialize(from: ptr, count: count)
+                ptr.deallocate()
+            }
             ptr = p
             capacity = cap
         }
@@ -35,6 +39,7 @@ struct RawVec<T> {
     mutating func append(_ value: T) { append(value, count: 1) }
 
     func free() {
+        guard capacity > 0 else { return }
         ptr.deinitialize(count: count)
         ptr.deallocate()
     }

@@ -133,6 +133,20 @@ final class SlabAllocator {
     @exclusivity(unchecked) var lookupFlat: [Int] = []
     let sizes: [Int]
     let v6: Bool
+    /// The 6.x cache names by type and size index (spelled once per process:
+    /// every boot makes all 52 caches).
+    static let v6CacheNames: [[String]] = KmallocType.allCases.map { type in
+        let prefix: String
+        switch type {
+        case .normal: prefix = "kmalloc-"
+        case .reclaim: prefix = "kmalloc-rcl-"
+        case .dma: prefix = "dma-kmalloc-"
+        case .cgroup: prefix = "kmalloc-cg-"
+        }
+        return [0, 96, 192, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192].map { size in
+            prefix + (size >= 1024 ? "\(size / 1024)k" : "\(size)")
+        }
+    }
     /// size_index[] of mm/slab_common.c for requests up to 192 bytes.
     static let sizeIndex: [Int] = [3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1, 7, 7, 7, 7, 2, 2, 2, 2, 2, 2, 2, 2]
 
@@ -147,20 +161,12 @@ final class SlabAllocator {
                 for i in [3, 4, 5, 6, 1, 7, 2, 8, 9, 10, 11, 12, 13] {
                     let size = sizes[i]
                     let order = SlabAllocator.slubOrder(size)
-                    let prefix: String
-                    switch type {
-                    case .normal: prefix = "kmalloc-"
-                    case .reclaim: prefix = "kmalloc-rcl-"
-                    case .dma: prefix = "dma-kmalloc-"
-                    case .cgroup: prefix = "kmalloc-cg-"
-                    }
-                    let sizeName = size >= 1024 ? "\(size / 1024)k" : "\(size)"
                     var flags: GFP = order > 0 ? [.comp] : []
                     if type == .dma { flags.insert(.dma) }
                     if type == .reclaim { flags.insert(.reclaimable) }
                     var ilog = 0
                     while (1 << (ilog + 1)) <= size { ilog += 1 }
-                    let c = KmemCache(name: prefix + sizeName, index: caches.count, type: type, size: size,
+                    let c = KmemCache(name: SlabAllocator.v6CacheNames[type.rawValue][i], index: caches.count, type: type, size: size,
                                       order: order, minOrder: 0, objsPerSlab: (4096 << order) / size,
                                       freePointerOffset: (size / 2) & ~(ptr - 1), mgmtSize: 0, colourCount: 0,
                                       colourOff: 0, minPartial: max(5, min(10, ilog / 2)), limit: 0, batchcount: 0,

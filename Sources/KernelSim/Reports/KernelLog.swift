@@ -20,6 +20,9 @@ public final class KernelLog {
         }
     }
 
+    /// Appends lines already stamped (boot messages, replayed from a cache).
+    func appendStamped(_ stamped: ArraySlice<String>) { lines.append(contentsOf: stamped) }
+
     /// Records a report and prints its lines.
     public func record(_ report: KernelReport, timeNanoseconds: UInt64) {
         reports.append(report)
