@@ -139,15 +139,16 @@ enum ContextAPI {
     // MARK: errno
 
     static func installErrno(into env: KernelEnvironment) {
-        for (name, value) in errnoNames {
-            env.constant(name, value, doc: APIDoc(topic: "Syscalls and user space",
-                signature: "\(name) = \(value)",
-                summary: "An error number (include/uapi/asm-generic/errno*.h). Kernel functions return it negated: return -\(name).",
-                kernel: "include/uapi/asm-generic/errno-base.h"))
-        }
+        for (name, value, doc) in errnoConstants { env.constant(name, value, doc: doc) }
     }
 
-    /// The errno names and values, spelled once per process: `"\(e)"` goes
-    /// through reflection, and every grading state installs all of them.
+    /// The errno constants with their docs, written once per process
+    /// (every grading state installs all of them).
+    static let errnoConstants: [(String, Int64, APIDoc)] = errnoNames.map { name, value in
+        (name, value, APIDoc(topic: "Syscalls and user space", signature: "\(name) = \(value)",
+                             summary: "An error number (include/uapi/asm-generic/errno*.h). Kernel functions return it negated: return -\(name).",
+                             kernel: "include/uapi/asm-generic/errno-base.h"))
+    }
+
     static let errnoNames: [(String, Int64)] = Errno.allCases.map { ("\($0)", Int64($0.rawValue)) }
 }

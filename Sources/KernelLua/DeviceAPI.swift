@@ -167,7 +167,7 @@ enum DeviceAPI {
             call.push(env.machine.dmaMappingErrorCheck(dev, try call.address(2, "dma")))
             return 1
         }
-        env.constant("DMA_MAPPING_ERROR", Int64(bitPattern: env.machine.dmaMappingError), doc: APIDoc(topic: topic,
+        env.constant("DMA_MAPPING_ERROR", Int64(bitPattern: env.layout.pointerSize == 8 ? UInt64.max : 0xffff_ffff), doc: APIDoc(topic: topic,
             signature: "DMA_MAPPING_ERROR", summary: "What a failed dma_map_single returns: all ones in a dma_addr_t (0xffffffff on x86_32). Prefer dma_mapping_error(dev, dma).",
             kernel: "include/linux/dma-mapping.h"))
         env.onMachineReplaced { [unowned env] m in

@@ -11,8 +11,19 @@ import LuaBridge
 /// defined with its `APIDoc` through `define`.
 public final class KernelEnvironment {
     public let lua: LuaState
-    /// The machine the script is running on; `boot{}` replaces it.
-    public internal(set) var machine: Machine
+    /// The machine the script is running on; `boot{}` replaces it. The
+    /// default machine boots the first time anything needs it: a grading
+    /// state whose task boots a machine of its own never pays for it.
+    public var machine: Machine { current ?? bootDefaultMachine() }
+    private var current: Machine?
+
+    /// The current machine's layout; before the default machine has booted,
+    /// the default layout (the API's constants are installed from it).
+    public var layout: KernelLayout { current?.layout ?? KernelEnvironment.defaultLayout }
+    static let defaultLayout = KernelLayout(config: .standard)
+
+    /// Whether a machine exists yet (see `machine`).
+    public var hasMachine: Bool { current != nil }
     /// Every documented name, by Lua name.
     public private(set) var docs: [String: APIDoc] = [:]
     /// Called after `boot{}` replaced the machine (the Lua side rebinds state).
@@ -25,15 +36,15 @@ public final class KernelEnvironment {
     /// Registers code to run whenever `boot{}` replaces the machine.
     public func onMachineReplaced(_ hook: @escaping (Machine) -> Void) { onBoot.append(hook) }
 
-    public init(lua: LuaState, machine: Machine = Machine()) {
+    /// With no machine, the default one (`MachineConfig.standard`) boots
+    /// when first needed.
+    public init(lua: LuaState, machine: Machine? = nil) {
         self.lua = lua
-        self.machine = machine
         docs.reserveCapacity(640) // every name of the API, without rehashing
-        KernelEnvironment.bound(machine, to: lua)
+        if let machine { take(machine) }
         lua.errorPayloadExtractor = { state, index in
             ReportValue.report(in: state, at: index)
         }
-        installCallTrace()
         ReportValue.installMetatable(in: lua)
         MachineAPI.install(into: self)
         MemoryAPI.install(into: self)
@@ -43,10 +54,22 @@ public final class KernelEnvironment {
 
     /// Replaces the machine (what `boot{}` does once it has a valid config).
     public func adopt(_ newMachine: Machine) {
-        KernelEnvironment.bound(newMachine, to: lua)
-        machine = newMachine
-        installCallTrace()
+        take(newMachine)
         for hook in onBoot { hook(newMachine) }
+    }
+
+    private func take(_ newMachine: Machine) {
+        KernelEnvironment.bound(newMachine, to: lua)
+        current = newMachine
+        installCallTrace()
+    }
+
+    /// The default machine, as `Machine()` boots it (deterministic whenever
+    /// it happens; the API's constants already hold its layout's values).
+    private func bootDefaultMachine() -> Machine {
+        let m = Machine()
+        take(m)
+        return m
     }
 
     /// The simulated memory contents count against the script's memory
@@ -101,6 +124,7 @@ public final class KernelEnvironment {
     /// Gives the machine the Lua call stack, memoized (see `CallTraceCache`):
     /// at start and after every boot.
     private func installCallTrace() {
-        CallTraceCache(lua: lua).install(on: machine)
+        guard let current else { return }
+        CallTraceCache(lua: lua).install(on: current)
     }
 }

@@ -56,7 +56,7 @@ enum MachineStateAPI {
 
     /// PAGE_SIZE, PAGE_OFFSET, ... of the current layout, and the GFP flags.
     static func installConstants(into env: KernelEnvironment) {
-        let layout = env.machine.layout
+        let layout = env.layout
         // Names the new layout lacks (MAX_PAGE_ORDER after boot{era="2.6"},
         // PKMAP_BASE on x86_64) must not keep the old machine's values.
         let present = Set(layout.constants.map { $0.name })

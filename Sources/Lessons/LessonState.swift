@@ -78,7 +78,7 @@ final class LessonState {
     func pushDriverField(_ name: String) {
         let L = lua.L
         lua.push(driver)
-        lua_pushstring(L, name)
+        lua.pushName(name, on: L)
         lua_rawget(L, -2)
         kmlab_remove(L, -2)
     }
@@ -113,10 +113,10 @@ final class LessonState {
         // Only the constants boot{} reinstalls: a learner's `kmalloc = 0`
         // must not reach the pristine environment.
         for name in constantNames {
-            lua_pushstring(T, name)
+            lua.pushName(name, on: T)
             lua_rawget(T, globals)
             if lua_type(T, -1) == LUA_TNUMBER {
-                lua_pushstring(T, name)
+                lua.pushName(name, on: T)
                 lua_rotate(T, -2, 1)
                 lua_rawset(T, env)
             } else {

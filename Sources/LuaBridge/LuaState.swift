@@ -151,10 +151,21 @@ public final class LuaState {
     /// Sets a global with a raw set (a script's `__newindex` on `_G` cannot intercept it).
     public func setGlobal(_ name: String, push: (LuaState) -> Void) {
         lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-        lua_pushstring(L, name)
+        pushName(name, on: L)
         push(self)
         lua_rawset(L, -3)
         kmlab_pop(L, 1)
+    }
+
+    /// Pushes a Swift string as a Lua string without making a C string of
+    /// it first (`lua_pushstring(L, name)` would copy it into a new array:
+    /// a grading state pushes hundreds of names when it installs the API).
+    @inline(__always) public func pushName(_ name: String, on L: OpaquePointer) {
+        var name = name
+        name.withUTF8 { u in
+            guard let base = u.baseAddress else { _ = lua_pushlstring(L, "", 0); return }
+            base.withMemoryRebound(to: CChar.self, capacity: u.count) { _ = lua_pushlstring(L, $0, u.count) }
+        }
     }
 
     /// Registers a Swift function as the global `name`.
@@ -165,17 +176,17 @@ public final class LuaState {
     /// Registers `functions` as fields of the global table `table` (created if missing).
     public func register(table: String, _ functions: [(String, LuaFunction)]) {
         lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-        lua_pushstring(L, table)
+        pushName(table, on: L)
         lua_rawget(L, -2)
         if lua_type(L, -1) != LUA_TTABLE {
             kmlab_pop(L, 1)
             kmlab_newtable(L)
-            lua_pushstring(L, table)
+            pushName(table, on: L)
             lua_pushvalue(L, -2)
             lua_rawset(L, -4)
         }
         for (name, body) in functions {
-            lua_pushstring(L, name)
+            pushName(name, on: L)
             pushFunction(named: "\(table).\(name)", body)
             lua_rawset(L, -3)
         }
@@ -196,7 +207,7 @@ public final class LuaState {
     /// Reads a global with raw access (metatables on `_G` are ignored).
     public func pushGlobal(_ name: String) {
         lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-        lua_pushstring(L, name)
+        pushName(name, on: L)
         lua_rawget(L, -2)
         kmlab_remove(L, -2)
     }

@@ -97,7 +97,7 @@ public struct KernelLayout: Sendable {
     /// log2 of the direct map's largest page (22: 4 MiB PSE; 30: 1 GiB).
     public let directMapShift: UInt64
 
-    init(config: MachineConfig) {
+    public init(config: MachineConfig) {
         arch = config.arch
         era = config.era
         let pages = config.ram >> 12

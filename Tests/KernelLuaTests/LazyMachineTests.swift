@@ -1,0 +1,31 @@
+import KernelSim
+import Testing
+
+/// The default machine boots when first needed (a grading state whose task
+/// boots its own machine never pays for it); nothing a script sees changes.
+@Suite struct LazyDefaultMachineTests {
+    @Test func installingTheAPIBootsNoMachine() throws {
+        let h = try KernelHarness()
+        #expect(!h.env.hasMachine)
+        // The constants come from the default layout before any boot.
+        h.check("assert(PAGE_OFFSET == 0xC0000000 and DMA_MAPPING_ERROR == 0xffffffff)")
+        #expect(!h.env.hasMachine)
+    }
+
+    @Test func theFirstUseBootsTheStandardMachine() throws {
+        let lazy = try KernelHarness()
+        let eager = try KernelHarness()
+        _ = eager.machine
+        #expect(eager.env.hasMachine)
+        let script = "local p = kmalloc(100, GFP_KERNEL); return p, __pa(p), virt_to_pfn and 0 or 1, cat('/proc/buddyinfo')"
+        #expect(lazy.values(script) == eager.values(script))
+        #expect(lazy.env.hasMachine)
+        #expect(lazy.machine.config == MachineConfig.standard)
+    }
+
+    @Test func aBootBeforeAnyUseSkipsTheDefaultMachine() throws {
+        let h = try KernelHarness()
+        h.check("boot{arch='x86_64', ram='2G'}; assert(PAGE_OFFSET == -0x778000000000)")
+        #expect(h.machine.config.arch == .x86_64)
+    }
+}
