@@ -412,6 +412,20 @@ static inline void kmlab_pop(lua_State *L, int n) { lua_pop(L, n); }
 static inline void kmlab_newtable(lua_State *L) { lua_newtable(L); }
 static inline int kmlab_upvalueindex(int i) { return lua_upvalueindex(i); }
 static inline int kmlab_registryindex(void) { return LUA_REGISTRYINDEX; }
+
+/* Pauses the collector while trusted set-up code builds a state (an
+ * incremental collector would traverse the growing heap again and again);
+ * returns whether it was running, for kmlab_gc_resume. lua_gc is variadic,
+ * which Swift cannot call. */
+static inline int kmlab_gc_pause(lua_State *L) {
+    int running = lua_gc(L, LUA_GCISRUNNING);
+    lua_gc(L, LUA_GCSTOP);
+    return running;
+}
+
+static inline void kmlab_gc_resume(lua_State *L, int was_running) {
+    if (was_running) lua_gc(L, LUA_GCRESTART);
+}
 static inline const char *kmlab_tocstring(lua_State *L, int i) { return lua_tostring(L, i); }
 static inline lua_Number kmlab_tonumber(lua_State *L, int i) { return lua_tonumber(L, i); }
 static inline lua_Integer kmlab_tointeger(lua_State *L, int i) { return lua_tointeger(L, i); }

@@ -24,8 +24,15 @@ public final class KernelEnvironment {
 
     /// Whether a machine exists yet (see `machine`).
     public var hasMachine: Bool { current != nil }
-    /// Every documented name, by Lua name.
-    public private(set) var docs: [String: APIDoc] = [:]
+    /// Every documented name, by Lua name. An environment made with
+    /// `documented: false` (a grading state: thousands per batch, and no one
+    /// reads their docs) builds them only if asked, in a scratch environment
+    /// on a machine like its own.
+    public var docs: [String: APIDoc] {
+        documented ? collectedDocs : KernelEnvironment.documentation(for: current?.config ?? .standard)
+    }
+    private var collectedDocs: [String: APIDoc] = [:]
+    private let documented: Bool
     /// Called after `boot{}` replaced the machine (the Lua side rebinds state).
     var onBoot: [(Machine) -> Void] = []
 
@@ -38,18 +45,21 @@ public final class KernelEnvironment {
 
     /// With no machine, the default one (`MachineConfig.standard`) boots
     /// when first needed.
-    public init(lua: LuaState, machine: Machine? = nil) {
+    public init(lua: LuaState, machine: Machine? = nil, documented: Bool = true) {
         self.lua = lua
-        docs.reserveCapacity(640) // every name of the API, without rehashing
+        self.documented = documented
+        if documented { collectedDocs.reserveCapacity(640) } // every name of the API, without rehashing
         if let machine { take(machine) }
         lua.errorPayloadExtractor = { state, index in
             ReportValue.report(in: state, at: index)
         }
-        ReportValue.installMetatable(in: lua)
-        MachineAPI.install(into: self)
-        MemoryAPI.install(into: self)
-        ContextAPI.install(into: self)
-        ViewsAPI.install(into: self)
+        lua.withCollectorPaused {
+            ReportValue.installMetatable(in: lua)
+            MachineAPI.install(into: self)
+            MemoryAPI.install(into: self)
+            ContextAPI.install(into: self)
+            ViewsAPI.install(into: self)
+        }
     }
 
     /// Replaces the machine (what `boot{}` does once it has a valid config).
@@ -82,19 +92,30 @@ public final class KernelEnvironment {
 
     /// Defines global `name` as a Swift function with its documentation.
     /// Kernel oopses thrown by the body become Lua errors carrying the report.
-    public func define(_ name: String, doc: APIDoc, _ body: @escaping LuaFunction) {
-        docs[name] = doc
+    public func define(_ name: String, doc: @autoclosure () -> APIDoc, _ body: @escaping LuaFunction) {
+        if documented { collectedDocs[name] = doc() }
         lua.register(name) { call in try KernelEnvironment.guarded(call) { try body(call) } }
     }
 
     /// Defines a documented constant.
-    public func constant(_ name: String, _ value: Int64, doc: APIDoc) {
-        docs[name] = doc
+    public func constant(_ name: String, _ value: Int64, doc: @autoclosure () -> APIDoc) {
+        if documented { collectedDocs[name] = doc() }
         lua.setGlobal(name) { lua_pushinteger($0.L, value) }
     }
 
     /// Records documentation for a name installed some other way (a table field such as `user.malloc`).
-    public func document(_ name: String, _ doc: APIDoc) { docs[name] = doc }
+    public func document(_ name: String, _ doc: @autoclosure () -> APIDoc) {
+        if documented { collectedDocs[name] = doc() }
+    }
+
+    /// The docs of a documented environment on a machine booted with `config`.
+    static func documentation(for config: MachineConfig) -> [String: APIDoc] {
+        guard let lua = try? LuaState(profile: .trusted, limits: .unlimited) else { return [:] }
+        defer { lua.close() }
+        let env = KernelEnvironment(lua: lua)
+        if config != .standard, let m = try? Machine(config: config) { env.adopt(m) }
+        return env.collectedDocs
+    }
 
     /// Runs a body that may throw `KernelOops`: the report becomes the Lua
     /// error value (its `tostring` is the report text). A simulated-memory

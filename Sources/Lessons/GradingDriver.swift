@@ -20,30 +20,16 @@ enum GradingDriver {
       _G, next, type, rawget, rawset, load, error, select, tostring, math.type
     local pack, unpack = table.pack, table.unpack
 
-    local P, saved = {}, {}
-    for k, v in next, _G do P[k] = v end
-    for k, v in next, _G do
-      if type(v) == "table" and k ~= "_G" then
-        local copy, orig = {}, {}
-        for kk, vv in next, v do copy[kk] = vv; orig[kk] = vv end
-        P[k] = copy
-        saved[#saved + 1] = { v, orig }
-      end
-    end
+    -- P, the pristine globals (every library table copied), and `saved`,
+    -- each library table with its original contents: built by the host
+    -- before anything else ran (Modules/CLua/pristine.h), as is `restore`.
+    local P, saved, restore_saved = ...
     P._G = P
 
     local D = { P = P }
 
     -- Puts every library table of the real globals back as it was.
-    function D.restore()
-      for i = 1, #saved do
-        local t, orig = saved[i][1], saved[i][2]
-        local extra = {}
-        for k in next, t do if rawget(orig, k) == nil then extra[#extra + 1] = k end end
-        for j = 1, #extra do rawset(t, extra[j], nil) end
-        for k, v in next, orig do rawset(t, k, v) end
-      end
-    end
+    function D.restore() restore_saved(saved) end
 
     -- The grading vocabulary (documented in lessons/README.md).
     local function tagged(kind)

@@ -19,18 +19,28 @@ final class LessonState {
 
     init(limits: LuaLimits) throws {
         let lua = try LuaState(profile: .sandbox, limits: limits)
-        let kernel = KernelEnvironment(lua: lua)
-        let top = lua_gettop(lua.L)
-        let driverSource = GradingDriver.bytes
-        let driverChunk = LessonBytecode.shared.bytecode(for: driverSource, chunkName: "=kmlab.grader", using: lua)
-        if let failure = lua.load(driverChunk ?? driverSource, chunkName: "=kmlab.grader", mode: driverChunk == nil ? "t" : "b") {
-            throw LessonError.graderSetup(failure.message)
+        let kernel = KernelEnvironment(lua: lua, documented: false)
+        // Trusted set-up: the collector waits (see `withCollectorPaused`).
+        driver = try lua.withCollectorPaused {
+            let top = lua_gettop(lua.L)
+            defer { lua_settop(lua.L, top) }
+            let driverSource = GradingDriver.bytes
+            let driverChunk = LessonBytecode.shared.bytecode(for: driverSource, chunkName: "=kmlab.grader", using: lua)
+            if let failure = lua.load(driverChunk ?? driverSource, chunkName: "=kmlab.grader", mode: driverChunk == nil ? "t" : "b") {
+                throw LessonError.graderSetup(failure.message)
+            }
+            // The driver's arguments: P and saved (from the globals as they
+            // are now, before any lesson or learner code), and restore.
+            lua_pushcclosure(lua.L, kmlab_pristine_globals_function(), 0)
+            if let failure = lua.protectedCall(arguments: 0, results: 2) {
+                throw LessonError.graderSetup(failure.message)
+            }
+            lua_pushcclosure(lua.L, kmlab_restore_saved_function(), 0)
+            if let failure = lua.protectedCall(arguments: 3, results: 1) {
+                throw LessonError.graderSetup(failure.message)
+            }
+            return lua.reference(at: -1)
         }
-        if let failure = lua.protectedCall(arguments: 0, results: 1) {
-            throw LessonError.graderSetup(failure.message)
-        }
-        driver = lua.reference(at: -1)
-        lua_settop(lua.L, top)
         self.lua = lua
         self.kernel = kernel
         lua.output = { [weak self] bytes in
@@ -46,6 +56,10 @@ final class LessonState {
     /// Loads a lesson file into the pristine environment. Throws the lesson's
     /// own error (a lesson file is trusted code; its errors are the author's).
     func loadLesson(source: [UInt8], chunkName: String) throws {
+        try lua.withCollectorPaused { try loadLessonPaused(source: source, chunkName: chunkName) }
+    }
+
+    private func loadLessonPaused(source: [UInt8], chunkName: String) throws {
         let L = lua.L
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }

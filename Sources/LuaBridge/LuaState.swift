@@ -60,8 +60,18 @@ public final class LuaState {
         self.currentThread = state
         applyLimits(limits)
         kmlab_install_hook(L, max(1, limits.hookInterval))
-        try openLibraries()
+        try withCollectorPaused { try openLibraries() }
         if limits.deferredCountingMicroseconds != nil { kmlab_remove_hook(L) }
+    }
+
+    /// Runs trusted set-up code (libraries, the kernel API, a lesson) with
+    /// the garbage collector paused: an incremental collector traverses the
+    /// growing heap again and again while a state is built, which was a good
+    /// part of a grading state's cost. Learner code never runs paused.
+    public func withCollectorPaused<T>(_ body: () throws -> T) rethrows -> T {
+        let wasRunning = kmlab_gc_pause(L)
+        defer { kmlab_gc_resume(L, wasRunning) }
+        return try body()
     }
 
     deinit {

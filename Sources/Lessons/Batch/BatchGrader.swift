@@ -155,7 +155,7 @@ public final class BatchGrader {
                 if m.ready == true { w.ready = true; startFailures = 0 }
                 guard w.job != nil, m.seq == w.seq else { continue }
                 if m.recycling == true { w.retiring = true }
-                if let e = m.exercise { w.partial.append(e) }
+                if let line = m.exerciseLine { w.partialLines.append(line) }
                 if let r = m.result, var job = w.job {
                     job.elapsedNanoseconds &+= monotonicNanoseconds() &- w.sentAt
                     w.job = nil
@@ -183,7 +183,8 @@ public final class BatchGrader {
             }
             workersLost += 1
             job.elapsedNanoseconds &+= after &- w.sentAt
-            if w.partial.count > job.best.count { job.best = w.partial }
+            let partial = w.partial
+            if partial.count > job.best.count { job.best = partial }
             if job.attempt == 1 {
                 job.attempt = 2
                 try retry(job)

@@ -14,9 +14,18 @@ final class WorkerProcess {
     /// The sequence number the current job was sent with.
     var seq = 0
     var sentAt: UInt64 = 0
-    /// Exercises streamed for the current job, in lesson order.
-    var partial: [ExerciseResult] = []
+    /// Exercises streamed for the current job, in lesson order, as the JSON
+    /// lines they came in: decoded only if the worker dies before its
+    /// result (which repeats them), so a batch decodes each exercise once.
+    var partialLines: [Data] = []
+    /// `partialLines`, decoded.
+    var partial: [ExerciseResult] {
+        let decoder = JSONDecoder()
+        return partialLines.compactMap { try? decoder.decode(WorkerProtocol.Message.self, from: $0).exercise }
+    }
     private var buffer: [UInt8] = []
+    /// Reused by every read (a fresh zeroed 64 KiB array per read showed).
+    private var chunk = [UInt8](repeating: 0, count: 1 << 16)
     private var closed = false
 
     /// Starts `command` (executable path first) with pipes on fds 0 and 1;
@@ -67,7 +76,7 @@ final class WorkerProcess {
     func send(_ job: BatchJob, seq: Int) -> Bool {
         self.job = job
         self.seq = seq
-        partial = []
+        partialLines = []
         sentAt = monotonicNanoseconds()
         let id = Array(job.id.utf8)
         return writeAll(toWorker, WorkerProtocol.jobHeader(seq: seq, id: id, source: job.source) + id + job.source)
@@ -76,7 +85,6 @@ final class WorkerProcess {
     /// Reads what is available: the decoded messages, and whether the
     /// worker's stdout reached its end (it exited or crashed).
     func receive() -> (messages: [WorkerProtocol.Message], ended: Bool) {
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var ended = false
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fromWorker, $0.baseAddress, $0.count) }
@@ -87,11 +95,17 @@ final class WorkerProcess {
         }
         var messages: [WorkerProtocol.Message] = []
         let decoder = JSONDecoder()
-        while let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-            let line = Data(buffer[..<nl])
-            buffer.removeSubrange(...nl)
-            if let m = try? decoder.decode(WorkerProtocol.Message.self, from: line) { messages.append(m) }
+        var start = buffer.startIndex
+        while let nl = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            let line = Data(buffer[start..<nl])
+            start = nl + 1
+            if let seq = WorkerProtocol.exerciseLineSeq(line) {
+                messages.append(WorkerProtocol.Message(seq: seq, exerciseLine: line))
+            } else if let m = try? decoder.decode(WorkerProtocol.Message.self, from: line) {
+                messages.append(m)
+            }
         }
+        buffer.removeSubrange(..<start)
         return (messages, ended)
     }
 

@@ -42,6 +42,31 @@ enum WorkerProtocol {
         var seq: Int?
         var exercise: ExerciseResult?
         var result: SubmissionResult?
+        /// An exercise line kept undecoded (see `WorkerProcess.partialLines`).
+        var exerciseLine: Data?
+
+        enum CodingKeys: String, CodingKey { case ready, recycling, seq, exercise, result }
+
+        init(seq: Int, exerciseLine: Data) {
+            self.seq = seq
+            self.exerciseLine = exerciseLine
+        }
+    }
+
+    /// The sequence number of an `exerciseLine` (`{"seq":N,"exercise":...`),
+    /// or nil for any other line.
+    static func exerciseLineSeq(_ line: Data) -> Int? {
+        let head = Array("{\"seq\":".utf8), tail = Array(",\"exercise\":".utf8)
+        guard line.starts(with: head) else { return nil }
+        var i = line.startIndex + head.count
+        var seq = 0, digits = 0
+        while i < line.endIndex, let d = Int(exactly: line[i]) , d >= 48, d <= 57, digits < 18 {
+            seq = seq * 10 + (d - 48)
+            digits += 1
+            i += 1
+        }
+        guard digits > 0, line[i...].starts(with: tail) else { return nil }
+        return seq
     }
 }
 
