@@ -93,13 +93,17 @@ static inline uint64_t kmlab_stack_key(lua_State *L, int level, int max_frames, 
     for (int n = 0; n < max_frames; n++) {
         const char *previous = kmlab_ci_previous(ci);
         if (previous == NULL) break; /* the base CallInfo is not a level */
+        /* One multiply per frame (they are a serial chain: the key's cost):
+         * the status bits go above the instruction address, which is a
+         * user-space pointer (below 2^56 on x86_64 and arm64). */
         unsigned short status = kmlab_ci_callstatus(ci);
+        uint64_t frame = (uint64_t)(status & KMLAB_CIST_NAMING) << 56;
         if (!(status & KMLAB_CIST_C)) {
-            h = kmlab_fnv_mix(h, (uint64_t)kmlab_ci_savedpc(ci));
+            frame ^= (uint64_t)kmlab_ci_savedpc(ci);
             if (kmlab_ci_callstatus(previous) & KMLAB_CIST_C) /* called from C */
                 h = kmlab_fnv_mix(h, (uint64_t)kmlab_ci_closure(ci));
         }
-        h = kmlab_fnv_mix(h, (uint64_t)(status & KMLAB_CIST_NAMING) | 0x10000);
+        h = kmlab_fnv_mix(h, frame);
         ci = previous;
     }
     return h;

@@ -112,7 +112,7 @@ final class CallTraceCache {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         var level: Int32 = 0
         if let f = lua.currentFunction {
-            h = kmlab_fnv_mix(kmlab_fnv_mix(h, UInt64(UInt(bitPattern: f))), 0xfe)
+            h = kmlab_fnv_mix(h, UInt64(UInt(bitPattern: f)) ^ (0xfe << 56))
             level = 1
         }
         return kmlab_stack_key(lua.currentThread, level, CallTraceCache.maxFrames - level, h)

@@ -13,7 +13,7 @@ extension LuaCall {
     }
 
     /// An address or nil (the C NULL).
-    func optionalAddress(_ i: Int32, _ name: String) throws -> UInt64? {
+    @inline(__always) func optionalAddress(_ i: Int32, _ name: String) throws -> UInt64? {
         // The common case first, in one test (kfree's path).
         if lua_isinteger(L, i) != 0 { return UInt64(bitPattern: kmlab_tointeger(L, i)) }
         return isNil(i) ? nil : try address(i, name)
@@ -27,10 +27,10 @@ extension LuaCall {
     }
 
     /// A size in bytes: a non-negative integer.
-    func size(_ i: Int32, _ name: String = "size") throws -> Int { try count(i, name) }
+    @inline(__always) func size(_ i: Int32, _ name: String = "size") throws -> Int { try count(i, name) }
 
     /// A GFP mask: an integer made of the `GFP_*` / `__GFP_*` constants.
-    func gfp(_ i: Int32, _ name: String = "flags") throws -> GFP {
+    @inline(__always) func gfp(_ i: Int32, _ name: String = "flags") throws -> GFP {
         let expected = "a GFP flags integer such as GFP_KERNEL"
         let v = try integer(i, name, expected: expected)
         guard v >= 0, v <= Int64(UInt32.max) else { throw argumentError(i, name, expected) }

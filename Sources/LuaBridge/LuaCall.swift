@@ -110,9 +110,16 @@ public struct LuaCall {
 
     /// An integer, or a float with an exact integer value. (Inlinable, as
     /// the other argument readers on every call's path: see `kmlab bench`.)
-    @inlinable public func integer(_ i: Int32, _ name: String, expected: String = "an integer") throws -> Int64 {
-        // The common case in one API call (an absent argument is not an integer).
+    @inlinable @inline(__always)
+    public func integer(_ i: Int32, _ name: String, expected: String = "an integer") throws -> Int64 {
+        // The common case inline (an absent argument is not an integer);
+        // the rest out of line, so every call site stays small.
         if lua_isinteger(L, i) != 0 { return kmlab_tointeger(L, i) }
+        return try integerOtherwise(i, name, expected: expected)
+    }
+
+    /// `integer` for a float with an integer value, or the error.
+    @usableFromInline func integerOtherwise(_ i: Int32, _ name: String, expected: String) throws -> Int64 {
         guard type(i) == LUA_TNUMBER else { throw argumentError(i, name, expected) }
         var ok: Int32 = 0
         let v = lua_tointegerx(L, i, &ok)
@@ -125,7 +132,7 @@ public struct LuaCall {
     }
 
     /// A non-negative integer that fits in `Int`.
-    @inlinable public func count(_ i: Int32, _ name: String) throws -> Int {
+    @inlinable @inline(__always) public func count(_ i: Int32, _ name: String) throws -> Int {
         let v = try integer(i, name, expected: "a non-negative integer")
         guard v >= 0, let n = Int(exactly: v) else { throw argumentError(i, name, "a non-negative integer") }
         return n
