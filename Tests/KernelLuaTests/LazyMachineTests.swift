@@ -1,3 +1,5 @@
+import KernelLua
+import LuaBridge
 import KernelSim
 import Testing
 
@@ -27,5 +29,28 @@ import Testing
         let h = try KernelHarness()
         h.check("boot{arch='x86_64', ram='2G'}; assert(PAGE_OFFSET == -0x778000000000)")
         #expect(h.machine.config.arch == .x86_64)
+    }
+}
+
+/// A grading state's environment records no docs while it installs the API
+/// (`documented: false`); asked for them, it builds the same ones.
+@Suite struct UndocumentedEnvironmentTests {
+    @Test func docsAskedOfAnUndocumentedEnvironmentAreTheUsualOnes() throws {
+        let plain = try KernelHarness()
+        let lua = try LuaState(profile: .sandbox, limits: .runDefault)
+        defer { lua.close() }
+        let quiet = KernelEnvironment(lua: lua, documented: false)
+        #expect(Set(quiet.docs.keys) == Set(plain.env.docs.keys))
+        #expect(quiet.helpText(for: "kmalloc") == plain.env.helpText(for: "kmalloc"))
+    }
+
+    @Test func theConstantsDocsFollowTheBootedMachine() throws {
+        let lua = try LuaState(profile: .sandbox, limits: .runDefault)
+        defer { lua.close() }
+        let quiet = KernelEnvironment(lua: lua, documented: false)
+        let before = try #require(quiet.docs["PAGE_OFFSET"]).signature
+        quiet.adopt(try Machine(config: MachineConfig(arch: .x86_64, ram: 2 << 30)))
+        let after = try #require(quiet.docs["PAGE_OFFSET"]).signature
+        #expect(before.contains("0xc0000000") && after.contains("0xffff888000000000"), "\(before) / \(after)")
     }
 }

@@ -138,3 +138,27 @@ import Testing
         }
     }
 }
+
+/// Boot messages are formatted once per configuration and process, then
+/// replayed: what a machine logs must not depend on which booted first.
+@Suite struct BootMessageCacheTests {
+    private func bootLog(_ config: MachineConfig) throws -> [String] {
+        try Machine(config: config).log.lines.filter { $0.hasPrefix("[    0.000000]") }
+    }
+
+    @Test func aReplayedBootLogIsTheFormattedOne() throws {
+        let config = MachineConfig(arch: .x86_64, ram: 3 << 30, seed: 41)
+        let first = try bootLog(config)
+        let second = try bootLog(config)
+        #expect(first == second)
+        #expect(first.contains { $0.contains("BIOS-e820: [mem 0x0000000000100000-0x00000000bfffffff] usable") }, "\(first)")
+    }
+
+    @Test func eachConfigurationHasItsOwnLog() throws {
+        let small = try bootLog(MachineConfig(arch: .x86_32, ram: 512 << 20))
+        let large = try bootLog(MachineConfig(arch: .x86_32, ram: 2 << 30))
+        #expect(small != large)
+        #expect(small.contains { $0.contains("512MB LOWMEM available.") })
+        #expect(large.contains { $0.contains("HIGHMEM available.") })
+    }
+}
