@@ -94,7 +94,7 @@ public final class KernelEnvironment {
     /// Kernel oopses thrown by the body become Lua errors carrying the report.
     public func define(_ name: String, doc: @autoclosure () -> APIDoc, _ body: @escaping LuaFunction) {
         if documented { collectedDocs[name] = doc() }
-        lua.register(name) { call in try KernelEnvironment.guarded(call) { try body(call) } }
+        lua.register(name, guardedBy: KernelEnvironment.kernelGuard, body)
     }
 
     /// Defines a documented constant.
@@ -123,6 +123,9 @@ public final class KernelEnvironment {
     public func guardKernel(_ call: LuaCall, _ body: () throws -> Int32) throws -> Int32 {
         try KernelEnvironment.guarded(call, body)
     }
+
+    /// `guarded` as every defined function's guard (one closure for all).
+    static let kernelGuard: LuaCallGuard = { call, body in try guarded(call) { try body(call) } }
 
     /// `guardKernel` for `define`: needs nothing but the call (every call
     /// from Lua passes here, so it captures no environment to retain).

@@ -5,6 +5,11 @@ import CLua
 /// an error (never `lua_error`): see `LuaState`'s rule.
 public typealias LuaFunction = (LuaCall) throws -> Int32
 
+/// Runs a function's body for Lua, around it what every function of a
+/// family shares (the kernel glue turns kernel oopses into Lua errors so).
+/// One non-capturing guard serves every function: no closure per function.
+public typealias LuaCallGuard = (LuaCall, LuaFunction) throws -> Int32
+
 /// Errors a Swift function raises in Lua.
 public enum LuaCallError: Error {
     /// A message; the Lua caller's `chunk:line: ` is prefixed, as `luaL_error` does.
@@ -21,9 +26,11 @@ final class LuaFunctionBox {
     /// unowned(unsafe) reference for the length of the call, atomically.)
     let state: Unmanaged<LuaState>
     let body: LuaFunction
-    init(name: String, state: LuaState, body: @escaping LuaFunction) {
+    let guardedBy: LuaCallGuard?
+    init(name: String, state: LuaState, guardedBy: LuaCallGuard? = nil, body: @escaping LuaFunction) {
         self.name = name
         self.state = Unmanaged.passUnretained(state)
+        self.guardedBy = guardedBy
         self.body = body
     }
 }
@@ -50,7 +57,9 @@ private func dispatch(_ box: LuaFunctionBox, _ state: LuaState, _ identity: Unsa
         state.currentFunction = previousFunction
     }
     do {
-        return try box.body(LuaCall(L: L, state: state, functionName: box.name))
+        let call = LuaCall(L: L, state: state, functionName: box.name)
+        if let guardedBy = box.guardedBy { return try guardedBy(call, box.body) }
+        return try box.body(call)
     } catch LuaCallError.valueOnStack {
         return Int32(KMLAB_RAISE)
     } catch LuaCallError.message(let m) {

@@ -180,7 +180,12 @@ public final class LuaState {
 
     /// Registers a Swift function as the global `name`.
     public func register(_ name: String, _ body: @escaping LuaFunction) {
-        setGlobal(name) { $0.pushFunction(named: name, body) }
+        setGlobal(name) { $0.pushFunction(on: $0.L, named: name, body) }
+    }
+
+    /// Registers a Swift function whose calls run through `guardedBy`.
+    public func register(_ name: String, guardedBy: @escaping LuaCallGuard, _ body: @escaping LuaFunction) {
+        setGlobal(name) { $0.pushFunction(on: $0.L, named: name, guardedBy: guardedBy, body) }
     }
 
     /// Registers `functions` as fields of the global table `table` (created if missing).
@@ -208,8 +213,9 @@ public final class LuaState {
         pushFunction(on: L, named: name, body)
     }
 
-    public func pushFunction(on thread: OpaquePointer, named name: String, _ body: @escaping LuaFunction) {
-        let box = LuaFunctionBox(name: name, state: self, body: body)
+    public func pushFunction(on thread: OpaquePointer, named name: String, guardedBy: LuaCallGuard? = nil,
+                             _ body: @escaping LuaFunction) {
+        let box = LuaFunctionBox(name: name, state: self, guardedBy: guardedBy, body: body)
         functionBoxes.append(box)
         kmlab_pushswiftfunction(thread, luaBridgeDispatch, Unmanaged.passUnretained(box).toOpaque())
     }

@@ -25,6 +25,11 @@ extension LuaState {
     public static let sandboxRemovedGlobals = ["dofile", "loadfile", "require", "io", "debug", "package"]
 
     func openLibraries() throws {
+        // A presized globals table, in place before anything captured the
+        // first one: the kernel API adds some 600 names, and a table grown
+        // to that rehashes itself again and again (in every grading state).
+        lua_createtable(L, 0, 1000)
+        lua_rawseti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
         var libs: [(String, lua_CFunction?)] = [
             ("_G", kmlab_luaopen_base()), ("string", kmlab_luaopen_string()),
             ("table", kmlab_luaopen_table()), ("math", kmlab_luaopen_math()),
