@@ -20,7 +20,7 @@ import LuaBridge
 /// `lua_getinfo` describes as "[C]" whatever the function): it is
 /// identified by `LuaState.currentFunction` instead, which is cheaper and
 /// tells `kfree(kmalloc(n, f))`'s two calls apart (one line, same Lua frame).
-final class CallTraceCache {
+final class CallTraceCache: CallTraceSource {
     private let lua: LuaState
     /// Stack key → the trace's id in the machine's intern table.
     private var cache: [UInt64: Int32] = [:]
@@ -52,6 +52,7 @@ final class CallTraceCache {
         self.lua = lua
         fast = CallTraceCache.identifiesByInstruction
         ar.initialize(to: lua_Debug())
+        super.init()
         recentKeys.initialize(repeating: 0, count: CallTraceCache.recentSlots)
         recentIds.initialize(repeating: -1, count: CallTraceCache.recentSlots)
     }
@@ -64,13 +65,13 @@ final class CallTraceCache {
 
     /// Makes `machine` ask this cache for its call traces.
     func install(on machine: Machine) {
-        machine.callTraceIdProvider = { [self] m in traceId(in: m) }
+        machine.callTraceSource = self
         machine.callTraceProvider = { [self, unowned machine] in machine.internedTrace(traceId(in: machine)) }
     }
 
     /// The current stack's id in `machine`'s intern table, from the cache
     /// when this stack was seen before (one cache serves one machine).
-    func traceId(in machine: Machine) -> Int32 {
+    override func traceId(in machine: Machine) -> Int32 {
         let key = fast ? instructionKey() : stackKey()
         for i in 0..<CallTraceCache.recentSlots where recentKeys[i] == key && recentIds[i] >= 0 {
             return recentIds[i]

@@ -18,7 +18,12 @@ public final class Machine {
     /// `callTraceProvider`: the current stack's id in this machine's intern
     /// table (`internTrace`), so that the allocation path hands over a small
     /// integer it remembers instead of an array to be looked up.
-    @exclusivity(unchecked) public var callTraceIdProvider: ((Machine) -> Int32)?
+    public var callTraceSource: CallTraceSource? {
+        didSet { callTraceSourceRef = callTraceSource.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `callTraceSource` for the allocation path: calling through it retains
+    /// nothing (the property above keeps the source alive).
+    @exclusivity(unchecked) private var callTraceSourceRef: Unmanaged<CallTraceSource>?
     /// Simulated time since boot, in nanoseconds (`ktime_get_ns`). The
     /// memory model advances it by the cycles it charges (see `Cost`).
     @exclusivity(unchecked) public internal(set) var clockNanoseconds: UInt64 = 0
@@ -123,7 +128,7 @@ public final class Machine {
     /// The current call trace as an interned id (0: none), as allocation
     /// records keep it.
     @inline(__always) func currentTraceId() -> Int32 {
-        if let idOf = callTraceIdProvider { return idOf(self) }
+        if let source = callTraceSourceRef { return source._withUnsafeGuaranteedRef { $0.traceId(in: self) } }
         return callTraceProvider == nil ? 0 : interned.trace(callTrace())
     }
 
@@ -135,4 +140,13 @@ public final class Machine {
         let i = Int(id)
         return i >= 0 && i < interned.traces.count ? interned.traces[i] : []
     }
+}
+
+/// Names the current call stack by an id in a machine's intern table (see
+/// `Machine.callTraceSource`). A class rather than a closure: the
+/// allocation path calls it at every kmalloc and kfree.
+open class CallTraceSource {
+    public init() {}
+    /// The current stack's id in `machine`'s intern table (0: none).
+    open func traceId(in machine: Machine) -> Int32 { 0 }
 }

@@ -26,13 +26,16 @@ final class LuaFunctionBox {
     /// unowned(unsafe) reference for the length of the call, atomically.)
     let state: Unmanaged<LuaState>
     let body: LuaFunction
-    let guardedBy: LuaCallGuard?
+    /// (Not optional: unwrapping an optional closure copies it, and the
+    /// copy is retained and released on every call.)
+    let guardedBy: LuaCallGuard
     init(name: String, state: LuaState, guardedBy: LuaCallGuard? = nil, body: @escaping LuaFunction) {
         self.name = name
         self.state = Unmanaged.passUnretained(state)
-        self.guardedBy = guardedBy
+        self.guardedBy = guardedBy ?? LuaFunctionBox.unguarded
         self.body = body
     }
+    static let unguarded: LuaCallGuard = { call, body in try body(call) }
 }
 
 /// The single C-callable entry point for every Swift function: the
@@ -58,8 +61,7 @@ private func dispatch(_ box: LuaFunctionBox, _ state: LuaState, _ identity: Unsa
     }
     do {
         let call = LuaCall(L: L, state: state, functionName: box.name)
-        if let guardedBy = box.guardedBy { return try guardedBy(call, box.body) }
-        return try box.body(call)
+        return try box.guardedBy(call, box.body)
     } catch LuaCallError.valueOnStack {
         return Int32(KMLAB_RAISE)
     } catch LuaCallError.message(let m) {
