@@ -66,3 +66,13 @@ import Testing
         #expect(decoded.exercise?.id == e.id && decoded.exercise?.feedback == e.feedback && decoded.seq == 7)
     }
 }
+
+@Suite struct WorkerEnvironmentTests {
+    @Test func workersGetALargerMallocCacheAndKeepTheRest() {
+        let env = WorkerProcess.environment()
+        let tunables = env.filter { $0.hasPrefix("GLIBC_TUNABLES=") }
+        #expect(tunables.count == 1)
+        #expect(tunables.first?.hasSuffix("glibc.malloc.tcache_count=4096") == true)
+        #expect(env.contains { $0.hasPrefix("PATH=") } == (ProcessInfo.processInfo.environment["PATH"] != nil))
+    }
+}

@@ -56,8 +56,10 @@ final class WorkerProcess {
         sigemptyset(&noSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let envp: [UnsafeMutablePointer<CChar>?] = WorkerProcess.environment().map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
+        let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
         close(toChild[0])
         close(fromChild[1])
         guard rc == 0 else {
@@ -80,6 +82,29 @@ final class WorkerProcess {
         sentAt = monotonicNanoseconds()
         let id = Array(job.id.utf8)
         return writeAll(toWorker, WorkerProtocol.jobHeader(seq: seq, id: id, source: job.source) + id + job.source)
+    }
+
+    /// The worker's environment: the parent's, with a larger glibc thread
+    /// cache of freed blocks. A worker builds and frees a Lua state with
+    /// thousands of small blocks for every check, and with the default cache
+    /// (7 blocks a size) most of them took malloc's slow paths: about a fifth
+    /// of a worker's time. Other C libraries ignore the variable.
+    static func environment() -> [String] {
+        let tunable = "glibc.malloc.tcache_count=4096"
+        var env: [String] = []
+        var tuned = false
+        var p = environ
+        while let entry = p.pointee {
+            var s = String(cString: entry)
+            if s.hasPrefix("GLIBC_TUNABLES=") {
+                s += (s.count > "GLIBC_TUNABLES=".count ? ":" : "") + tunable
+                tuned = true
+            }
+            env.append(s)
+            p += 1
+        }
+        if !tuned { env.append("GLIBC_TUNABLES=" + tunable) }
+        return env
     }
 
     /// Reads what is available: the decoded messages, and whether the
