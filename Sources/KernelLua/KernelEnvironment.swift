@@ -29,9 +29,21 @@ public final class KernelEnvironment {
     /// reads their docs) builds them only if asked, in a scratch environment
     /// on a machine like its own.
     public var docs: [String: APIDoc] {
-        documented ? collectedDocs : KernelEnvironment.documentation(for: current?.config ?? .standard)
+        if documented { return collectedDocs }
+        // Built once per machine configuration: a script calling help() in
+        // a loop must not rebuild an environment every time (host work its
+        // instruction budget would not see).
+        let config = current?.config ?? .standard
+        if let (builtFor, built) = builtDocs, builtFor == config { return built }
+        let built = KernelEnvironment.documentation(for: config)
+        builtDocs = (config, built)
+        docsBuilds += 1
+        return built
     }
     private var collectedDocs: [String: APIDoc] = [:]
+    private var builtDocs: (MachineConfig, [String: APIDoc])?
+    /// How many times `docs` built them (tests).
+    private(set) var docsBuilds = 0
     private let documented: Bool
     /// Called after `boot{}` replaced the machine (the Lua side rebinds state).
     var onBoot: [(Machine) -> Void] = []

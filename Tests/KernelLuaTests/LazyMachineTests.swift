@@ -1,4 +1,4 @@
-import KernelLua
+@testable import KernelLua
 import LuaBridge
 import KernelSim
 import Testing
@@ -52,5 +52,18 @@ import Testing
         quiet.adopt(try Machine(config: MachineConfig(arch: .x86_64, ram: 2 << 30)))
         let after = try #require(quiet.docs["PAGE_OFFSET"]).signature
         #expect(before.contains("0xc0000000") && after.contains("0xffff888000000000"), "\(before) / \(after)")
+    }
+}
+
+extension UndocumentedEnvironmentTests {
+    @Test func helpInALoopBuildsTheDocsOnce() throws {
+        let lua = try LuaState(profile: .sandbox, limits: .runDefault)
+        defer { lua.close() }
+        let quiet = KernelEnvironment(lua: lua, documented: false)
+        if case .failure(let f) = lua.run("for i = 1, 200 do help('kmalloc') end") { Issue.record("\(f.message)") }
+        #expect(quiet.docs["kmalloc"] != nil)
+        #expect(quiet.docsBuilds == 1)
+        quiet.adopt(try Machine(config: MachineConfig(arch: .x86_64, ram: 2 << 30)))
+        #expect(quiet.docs["kmalloc"] != nil && quiet.docsBuilds == 2)
     }
 }
