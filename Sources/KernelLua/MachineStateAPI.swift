@@ -12,7 +12,7 @@ enum MachineStateAPI {
 
         env.define("boot", doc: APIDoc(topic: topic,
             signature: "boot{arch=\"x86_32\"|\"x86_64\", ram=\"1G\", era=\"6.x\"|\"2.6\", seed=0, fragmented=false}",
-            summary: "Starts a fresh machine with a fresh kernel log: x86_32 with 1 GiB (3G/1G split: lowmem up to 896 MiB, the rest HighMem) by default; x86_64 has DMA, DMA32 and Normal zones and no highmem. era \"2.6\" behaves like the SLAB kernels of 2.6 (size-N caches, 128 KiB kmalloc limit). seed makes memory contents and fragmentation reproducible; fragmented=true ages the machine like a long-running system. Constants such as PAGE_OFFSET follow the new layout.",
+            summary: "Starts a fresh machine with a fresh kernel log: x86_32 with 1 GiB (3G/1G split: lowmem up to 896 MiB, the rest HighMem) by default; x86_64 has DMA, DMA32 and Normal zones and no highmem. era \"2.6\" behaves like the SLAB kernels of 2.6 (size-N caches, 128 KiB kmalloc limit). seed makes memory contents and fragmentation reproducible; fragmented=true ages the machine like a long-running system. Constants such as PAGE_OFFSET follow the new layout. A boot counts as 20,000 instructions against the script's instruction budget (about what it costs the host).",
             failure: "an error naming the bad argument; the current machine is kept", kernel: "what the bootloader and start_kernel() set up")) { call in
             var config = MachineConfig()
             if !call.isNil(1) {
@@ -21,6 +21,7 @@ enum MachineStateAPI {
             }
             let machine = try Machine(config: config)
             env.adopt(machine)
+            call.state.charge(instructions: MachineStateAPI.bootCost)
             return 0
         }
         env.define("cat", doc: APIDoc(topic: topic, signature: "cat(path)",
@@ -79,6 +80,11 @@ enum MachineStateAPI {
 
     /// Every name `installConstants` may define, on any machine, sorted.
     static let constantNames: [String] = (layoutConstantNames + GFP.names.map(\.name)).sorted()
+
+    /// What a boot{} costs the instruction budget: about the host time of a
+    /// boot (some 40 us) in VM instructions. A script that boots in a loop
+    /// runs out of budget instead of out of wall-clock time.
+    static let bootCost: Int64 = 20_000
 
     /// Every layout constant any machine defines.
     static let layoutConstantNames = ["PAGE_SIZE", "PAGE_SHIFT", "PAGE_OFFSET", "KMALLOC_MAX_SIZE",

@@ -120,6 +120,15 @@ public final class LuaState {
         }
     }
 
+    /// Charges host work done for the script to its instruction budget, as
+    /// if it had run `instructions` VM instructions: a loop of calls that
+    /// each cost the host far more than one instruction (a boot) then meets
+    /// the budget as a loop of Lua code would, on every machine alike
+    /// (the wall clock is only the backstop). Enforced at the next count hook.
+    public func charge(instructions: Int64) {
+        budget.pointee.instr_used &+= max(0, instructions)
+    }
+
     /// Asks the running script to stop at its next instruction (Ctrl-C).
     /// Only sets a flag: safe to call from a signal handler's context.
     public func requestInterrupt() { budget.pointee.interrupt_requested = 1 }

@@ -67,3 +67,14 @@ extension UndocumentedEnvironmentTests {
         #expect(quiet.docs["kmalloc"] != nil && quiet.docsBuilds == 2)
     }
 }
+
+@Suite struct BootBudgetTests {
+    @Test func bootingInALoopRunsOutOfInstructions() throws {
+        let h = try KernelHarness(limits: LuaLimits(maxInstructions: 1_000_000, maxMemory: 64 << 20))
+        let failure = h.errorMessage("for i = 1, 1000 do boot{} end")
+        #expect(failure?.contains("instruction limit exceeded") == true, "\(failure ?? "no failure")")
+        // A few boots are well within any budget.
+        let ok = try KernelHarness(limits: LuaLimits(maxInstructions: 1_000_000, maxMemory: 64 << 20))
+        #expect(ok.errorMessage("for i = 1, 10 do boot{} end") == nil)
+    }
+}
