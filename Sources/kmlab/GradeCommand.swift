@@ -72,11 +72,18 @@ struct GradeCommand: ParsableCommand {
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
+    /// A worker leaves after a job that left it above this many MiB of
+    /// resident memory (default 96). Hidden: for tests and profiling (1 makes
+    /// every worker leave after every job).
+    @Option(name: .customLong("worker-recycle-mib"), help: .hidden)
+    var workerRecycleMiB: Int?
+
     func validate() throws {
         guard BatchReport.Format(rawValue: format) != nil else {
             throw ValidationError("--format must be one of: \(BatchReport.Format.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard jobs >= 1 && jobs <= 256 else { throw ValidationError("--jobs must be between 1 and 256") }
+        if let mib = workerRecycleMiB, mib < 1 || mib > 1 << 20 { throw ValidationError("--worker-recycle-mib must be between 1 and 1048576") }
         guard timeout > 0 && timeout <= 86_400 else { throw ValidationError("--timeout must be a number of seconds above 0") }
         guard maxInstructions > 0 else { throw ValidationError("--max-instructions must be a positive integer") }
         guard let m = parseByteSize(maxMemory), m > 0 else {
@@ -113,7 +120,7 @@ struct GradeCommand: ParsableCommand {
         if let shard, let s = Shard(shard) { ids = s.select(ids) }
         let limits = GradingLimits(maxInstructions: maxInstructions, maxMemory: parseByteSize(maxMemory) ?? GradingLimits.default.maxMemory)
         let settings = BatchSettings(lesson: lessonValue, limits: limits, jobs: jobs, timeoutSeconds: timeout,
-                                     workerCommand: GradeWorkerCommand.command(limits: limits),
+                                     workerCommand: GradeWorkerCommand.command(limits: limits, recycleMiB: workerRecycleMiB),
                                      toolVersion: Kmlab.version)
         let resultsPath = results ?? GradeOutput.defaultResultsPath(nextTo: out)
         var previous: [GradeRecord] = []

@@ -20,10 +20,10 @@ struct GradeWorkerCommand: ParsableCommand {
 
     /// The command line `kmlab grade` starts its workers with: this very
     /// executable. The lesson itself comes first on stdin.
-    static func command(limits: GradingLimits) -> [String] {
+    static func command(limits: GradingLimits, recycleMiB: Int? = nil) -> [String] {
         [executablePath(), "grade-worker",
          "--max-instructions", "\(limits.maxInstructions)", "--max-memory", "\(limits.maxMemory)",
-         "--recycle-rss", "\(recycleThreshold(limits))"]
+         "--recycle-rss", "\(recycleMiB.map { $0 << 20 } ?? recycleThreshold(limits))"]
     }
 
     /// A worker ends after a job that left it above this resident size (96

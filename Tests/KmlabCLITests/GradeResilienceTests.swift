@@ -105,3 +105,22 @@ import Testing
         #expect(Set(ids).count == 12, "\(ids)")
     }
 }
+
+extension GradeResilienceTests {
+    /// A worker may take a second job while it grades one; when it leaves
+    /// after a job (its memory grew: here after every job), the job waiting
+    /// for it goes back to the pool, graded once by another worker.
+    @Test func workersThatLeaveAfterEveryJobLoseNothing() throws {
+        let scratch = try ScratchDirectory()
+        try Self.makeClass(scratch, slow: 4)
+        let reference = try grade(["--format", "json", "--results", "reference.jsonl"], in: scratch)
+        let recycled = try KmlabProcess.run(["grade", "--lesson", "1", "class", "--format", "json", "--results", "recycled.jsonl",
+                                             "--jobs", "2", "--worker-recycle-mib", "1"] + Self.common.filter { $0 != "--quiet" },
+                                            currentDirectory: scratch.url)
+        #expect(recycled.status == 0, "\(recycled.stderr)")
+        #expect(recycled.stdout == reference.stdout)
+        // Every submission graded exactly once.
+        let lines = GradeFixtures.lines(scratch.url.appendingPathComponent("recycled.jsonl"))
+        #expect(lines.count == GradeFixtures.lines(scratch.url.appendingPathComponent("reference.jsonl")).count)
+    }
+}

@@ -115,7 +115,8 @@ public final class BatchGrader {
             while workers.count < settings.jobs && workers.filter({ $0.job == nil && !$0.retiring }).count < pending {
                 try startWorker()
             }
-            // Hand out jobs to idle, ready workers.
+            // Hand out jobs to idle, ready workers; then one more behind each
+            // busy one (see `WorkerProcess.send`).
             for w in workers where w.ready && w.job == nil && !w.retiring {
                 guard let job = waiting else { break }
                 sequence += 1
@@ -124,6 +125,12 @@ public final class BatchGrader {
                 } else {
                     w.job = job  // gone: found dead below
                 }
+            }
+            for w in workers {
+                guard let job = waiting, w.canQueue(job) else { continue }
+                sequence += 1
+                if !w.send(job, seq: sequence) { _ = w.takeQueued() } // gone: found dead below; the job stays waiting
+                else { waiting = try nextJob() }
             }
             try pollWorkers(finish: { try finish($0, reused: false) }, retry: { queue.append($0); if waiting == nil { waiting = try nextJob() } })
         }
@@ -154,11 +161,15 @@ public final class BatchGrader {
             for m in messages {
                 if m.ready == true { w.ready = true; startFailures = 0 }
                 guard w.job != nil, m.seq == w.seq else { continue }
-                if m.recycling == true { w.retiring = true }
+                if m.recycling == true {
+                    // It leaves after this result, without reading what waits for it.
+                    w.retiring = true
+                    if let next = w.takeQueued() { try retry(next) }
+                }
                 if let line = m.exerciseLine { w.partialLines.append(line) }
                 if let r = m.result, var job = w.job {
                     job.elapsedNanoseconds &+= monotonicNanoseconds() &- w.sentAt
-                    w.job = nil
+                    w.promote()
                     try finish(record(r, sha256: job.sha256, ms: Int(job.elapsedNanoseconds / 1_000_000)))
                 }
             }
@@ -172,6 +183,8 @@ public final class BatchGrader {
             workers.removeAll { $0 === w }
             let (how, rss) = w.stop(kill: true)
             peakWorkerRSS = max(peakWorkerRSS, rss)
+            // A job queued behind the lost one never started: it goes back as it was.
+            if let next = w.takeQueued() { try retry(next) }
             guard var job = w.job else {
                 if w.ready {
                     workersRecycled += 1
