@@ -8,14 +8,16 @@ import Foundation
 /// worker grades with exactly the lesson text the parent loaded, and loads
 /// no other lesson); then per job a header line
 /// `job SEQ ID_BYTES SOURCE_BYTES` followed by the id's and the source's
-/// raw bytes (no escaping, so any source arrives unchanged).
+/// raw bytes (no escaping, so any source arrives unchanged). The pool may
+/// send a second job while the worker grades one (`WorkerProcess.send`): the
+/// worker simply reads it when it is done, so it never waits for the pool.
 ///
 /// From the worker (its stdout), JSON lines: `{"ready":true}` once the
 /// lesson is loaded; `{"seq":N,"exercise":{...}}` for each exercise as soon
 /// as it is judged; `{"seq":N,"result":{...}}` when the submission is done.
 /// A worker may leave between jobs (see `GradeWorker.run`'s `recycleRSS`):
 /// its last result line then also has `"recycling":true`, and it exits; the
-/// pool starts another.
+/// pool starts another and sends it any job that was waiting.
 enum WorkerProtocol {
     static func lessonFrame(_ lesson: Lesson) -> [UInt8] {
         let name = Array(lesson.chunkName.utf8)
