@@ -126,7 +126,10 @@ public final class BatchGrader {
                     w.job = job  // gone: found dead below
                 }
             }
-            for w in workers {
+            // Not near the end of the batch: there a job waiting behind a slow
+            // submission would wait while another worker ran out of work.
+            let left = waiting == nil ? 0 : 1 + queue.count + (ids.count - next)
+            for w in workers where left >= 2 * settings.jobs {
                 guard let job = waiting, w.canQueue(job) else { continue }
                 sequence += 1
                 if !w.send(job, seq: sequence) { _ = w.takeQueued() } // gone: found dead below; the job stays waiting
