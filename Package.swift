@@ -42,7 +42,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "KernelSimTests", dependencies: ["KernelSim"]),
-        .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge", "CLua"]),
+        .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge", "CLua", "CReadline"]),
         .testTarget(name: "KernelLuaTests", dependencies: ["KernelLua", "LuaBridge", "KernelSim", "CLua"]),
         .testTarget(name: "LessonsTests", dependencies: ["Lessons", "KernelLua", "LuaBridge", "KernelSim"]),
         // Runs the built `kmlab` binary as a subprocess (exit statuses, messages, the REPL through a pty).

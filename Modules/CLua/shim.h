@@ -145,7 +145,8 @@ static inline void kmlab_install_hook(lua_State *L, int interval) {
  * Coroutines always get the hook when they are created (see
  * kmlab_cocreate), so none can escape the budget. Graders and small budgets
  * use exact counting from the first instruction instead. */
-static lua_State *volatile kmlab_alarm_state = NULL;
+/* One copy in the program (a weak definition: see CReadline's shim.h). */
+__attribute__((weak)) lua_State *volatile kmlab_alarm_state = NULL;
 
 static inline void kmlab_alarm_handler(int sig) {
     (void)sig;

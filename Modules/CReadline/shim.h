@@ -44,10 +44,18 @@ static inline void kmlab_rl_set_catch_signals(int on) { rl_catch_signals = on; }
 
 /* ---- SIGINT ---------------------------------------------------------- */
 
+/* The state below is shared by the signal handler and the prompt loop, so
+ * there must be one copy of it in the program. A `static` in this header
+ * would give one copy per object file that uses it, and Swift's release
+ * builds inline across files (the handler then set one copy while the
+ * prompt loop read another: Ctrl-C did nothing). Weak definitions are
+ * merged into one by the linker. */
+#define KMLAB_SHARED __attribute__((weak))
+
 /* Set by the handler; the prompt loop clears it. */
-static volatile sig_atomic_t kmlab_sigint_seen = 0;
+KMLAB_SHARED volatile sig_atomic_t kmlab_sigint_seen = 0;
 /* While a statement runs: the Lua state's interrupt flag (LuaState.interruptFlag). */
-static volatile sig_atomic_t *volatile kmlab_sigint_target = NULL;
+KMLAB_SHARED volatile sig_atomic_t *volatile kmlab_sigint_target = NULL;
 
 static inline void kmlab_sigint_handler(int sig) {
     (void)sig;
@@ -75,8 +83,8 @@ static inline int kmlab_sigint_take(void) {
 
 /* ---- reading a line -------------------------------------------------- */
 
-static char *kmlab_rl_line = NULL;
-static int kmlab_rl_done = 0;
+KMLAB_SHARED char *kmlab_rl_line = NULL;
+KMLAB_SHARED int kmlab_rl_done = 0;
 
 static inline void kmlab_rl_line_handler(char *line) {
     kmlab_rl_line = line;

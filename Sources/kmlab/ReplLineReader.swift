@@ -9,9 +9,9 @@ import Foundation
 /// else (a pipe, a file, a test): plain lines from stdin, no prompt and no
 /// echo, the same semantics otherwise.
 ///
-/// Every use of the shim's static state (the SIGINT flags, the line being
-/// read) is in this file: a `static` variable in a C header gets one copy
-/// per Swift file that touches it in a debug build.
+/// The shim's shared state (the SIGINT flags, the line being read) is
+/// defined weak there, so that there is one copy whichever Swift files the
+/// calls end up in (release builds inline across files).
 final class ReplLineReader {
     enum Input {
         case line(String)
