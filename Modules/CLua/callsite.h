@@ -24,7 +24,11 @@
  * kmlab_callsite_selftest checks that layout once per process against what
  * lua_getstack and lua_getinfo report; if it fails (another Lua), the host
  * keeps using lua_getinfo. The self-test only reads CallInfo records that
- * lua_getstack handed out, so a wrong layout cannot make it crash.
+ * lua_getstack handed out (and the stack slot their first field, `func` in
+ * every 5.4, points to), so a wrong layout cannot make it crash.
+ *
+ * Keys hold addresses, so they differ from run to run; what a report
+ * prints does not (the text comes from lua_getinfo the first time).
  */
 #ifndef KMLAB_CLUA_CALLSITE_H
 #define KMLAB_CLUA_CALLSITE_H
