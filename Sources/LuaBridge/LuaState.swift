@@ -262,15 +262,21 @@ public final class LuaState {
 
     /// Compiles a chunk and leaves the function on the stack, or returns the syntax error.
     public func load(_ source: [UInt8], chunkName: String, mode: String = "t") -> LuaFailure? {
-        let status = source.withUnsafeBufferPointer { buf -> Int32 in
-            buf.baseAddress?.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                luaL_loadbufferx(L, $0, buf.count, chunkName, mode)
-            } ?? luaL_loadbufferx(L, "", 0, chunkName, mode)
-        }
+        let status = LuaState.loadStatus(on: L, source, chunkName: chunkName, mode: mode)
         if status == LUA_OK { return nil }
         let failure = failureFromTop(status: status, kind: .syntax)
         kmlab_pop(L, 1)
         return failure
+    }
+
+    /// `luaL_loadbufferx` of `source` on any lua_State (a scratch state
+    /// compiling a prelude too): the status, the function or error pushed.
+    static func loadStatus(on L: OpaquePointer, _ source: [UInt8], chunkName: String, mode: String) -> Int32 {
+        source.withUnsafeBufferPointer { buf -> Int32 in
+            buf.baseAddress?.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                luaL_loadbufferx(L, $0, buf.count, chunkName, mode)
+            } ?? luaL_loadbufferx(L, "", 0, chunkName, mode)
+        }
     }
 
     /// Calls the function below `arguments` values on the main stack, protected,

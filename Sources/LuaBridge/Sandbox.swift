@@ -206,14 +206,7 @@ struct PreludeChunk: Sendable {
             return
         }
         defer { lua_close(L) }
-        let status = source.withUnsafeBufferPointer { buf in
-            buf.baseAddress.map { base in
-                base.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                    luaL_loadbufferx(L, $0, buf.count, "=kmlab.prelude", "t")
-                }
-            } ?? LUA_ERRSYNTAX
-        }
-        guard status == LUA_OK else {
+        guard LuaState.loadStatus(on: L, source, chunkName: "=kmlab.prelude", mode: "t") == LUA_OK else {
             (bytes, mode) = (source, "t")
             return
         }
