@@ -30,11 +30,10 @@ public final class KernelEnvironment {
     /// on a machine like its own.
     public var docs: [String: APIDoc] {
         if documented { return collectedDocs }
-        // Built once per machine configuration: a script calling help() in
-        // a loop must not rebuild an environment every time (host work its
-        // instruction budget would not see).
+        // Built once per machine layout (the docs differ only in the layout's
+        // constants): a script calling help() in a loop must not rebuild an
+        // environment every time (host work its instruction budget would not see).
         let config = current?.config ?? .standard
-        // (The docs differ only in the layout's constants: a new seed keeps them.)
         if let (builtFor, built) = builtDocs, builtFor.arch == config.arch, builtFor.era == config.era,
            builtFor.ram == config.ram { return built }
         let built = KernelEnvironment.documentation(for: config)

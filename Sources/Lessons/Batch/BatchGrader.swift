@@ -132,8 +132,11 @@ public final class BatchGrader {
             for w in workers where left >= 2 * settings.jobs {
                 guard let job = waiting, w.canQueue(job) else { continue }
                 sequence += 1
-                if !w.send(job, seq: sequence) { _ = w.takeQueued() } // gone: found dead below; the job stays waiting
-                else { waiting = try nextJob() }
+                if w.send(job, seq: sequence) {
+                    waiting = try nextJob()
+                } else {
+                    _ = w.takeQueued()  // gone: found dead below; the job stays waiting
+                }
             }
             try pollWorkers(finish: { try finish($0, reused: false) }, retry: { queue.append($0); if waiting == nil { waiting = try nextJob() } })
         }
