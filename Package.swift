@@ -33,18 +33,20 @@ let package = Package(
                        providers: [.apt(["libreadline-dev"])]),
 
         .target(name: "KernelSim", swiftSettings: hotPath),
+        // Writing whole output files safely (atomic for regular files, in place for devices and FIFOs).
+        .target(name: "SafeOutput"),
         .target(name: "LuaBridge", dependencies: ["CLua"], swiftSettings: hotPath),
-        .target(name: "KernelLua", dependencies: ["KernelSim", "LuaBridge", "CLua"], swiftSettings: hotPath),
-        .target(name: "Lessons", dependencies: ["KernelSim", "LuaBridge", "KernelLua", "CLua"]),
+        .target(name: "KernelLua", dependencies: ["KernelSim", "LuaBridge", "CLua", "SafeOutput"], swiftSettings: hotPath),
+        .target(name: "Lessons", dependencies: ["KernelSim", "LuaBridge", "KernelLua", "CLua", "SafeOutput"]),
         .executableTarget(name: "kmlab", dependencies: [
-            "KernelSim", "LuaBridge", "KernelLua", "Lessons", "CLua", "CReadline",
+            "KernelSim", "LuaBridge", "KernelLua", "Lessons", "CLua", "CReadline", "SafeOutput",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "KernelSimTests", dependencies: ["KernelSim"]),
         .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge", "CLua", "CReadline"]),
         .testTarget(name: "KernelLuaTests", dependencies: ["KernelLua", "LuaBridge", "KernelSim", "CLua"]),
-        .testTarget(name: "LessonsTests", dependencies: ["Lessons", "KernelLua", "LuaBridge", "KernelSim"]),
+        .testTarget(name: "LessonsTests", dependencies: ["Lessons", "KernelLua", "LuaBridge", "KernelSim", "SafeOutput"]),
         // Runs the built `kmlab` binary as a subprocess (exit statuses, messages, the REPL through a pty).
         .testTarget(name: "KmlabCLITests", dependencies: ["kmlab"]),
     ],

@@ -2,6 +2,7 @@ import CLua
 import Foundation
 import KernelSim
 import LuaBridge
+import SafeOutput
 
 /// Pictures of memory: `memmap()`, `memmap{svg="map.svg"}` and
 /// `buddyinfo()`. The pictures are computed and drawn in
@@ -48,9 +49,9 @@ enum ViewsAPI {
                     throw call.error("svg= writes a file, which the sandbox does not allow (run the REPL or kmlab run --trusted)")
                 }
                 do {
-                    try Data(MemoryMapSVG.render(map).utf8).write(to: URL(fileURLWithPath: svgPath))
+                    try OutputFile.write(MemoryMapSVG.render(map), to: svgPath)
                 } catch {
-                    throw call.error("cannot write \(svgPath): \(error.localizedDescription)")
+                    throw call.error("\(error)")
                 }
                 call.state.output(Array("memmap: wrote \(svgPath)\n".utf8))
                 return 0

@@ -1,4 +1,5 @@
 import Foundation
+import SafeOutput
 
 /// A learner's progress through the lessons: best score per lesson, which
 /// exercises passed, how many hints were shown. Kept in
@@ -118,16 +119,12 @@ public struct ProgressStore: Sendable {
         return record
     }
 
-    /// Writes atomically (a temporary file renamed over the old one).
+    /// Writes atomically (a temporary file renamed over the old one; see
+    /// `OutputFile` for links and special files).
     public func save(_ record: ProgressRecord) throws {
         let dir = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".progress.json.\(getpid()).tmp")
-        try record.encoded().write(to: tmp)
-        if rename(tmp.path, url.path) != 0 {
-            try? FileManager.default.removeItem(at: tmp)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
+        try OutputFile.write(Array(record.encoded()), to: url.path)
     }
 
     /// Loads, changes and saves the record.
