@@ -2,6 +2,9 @@
 public enum Verdict: String, Codable, Sendable, CaseIterable {
     case pass, fail, error, bug, timeout, memory
     case graderError = "grader-error"
+    /// Shown by batch reports for a `fail` that earned some points
+    /// (0 < score < max); graders themselves say `fail`.
+    case partial
 }
 
 /// One exercise's result. JSON keys, in this order: id, status, score,

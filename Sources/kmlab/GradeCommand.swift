@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Lessons
 import LuaBridge
+import SafeOutput
 
 /// `kmlab grade --lesson ID SUBMISSIONS...`: grades a class's answers files
 /// in a pool of worker processes and prints one report. The work is done by
@@ -25,8 +26,9 @@ struct GradeCommand: ParsableCommand {
         together, byte for byte as one unsharded run would.
         Formats: text (summary), json (schema kmlab-grade/1), csv (gradebook),
         junit (CI), gradescope (results.json). See README "Grading a class".
-        Exit status: 0 when the batch was graded (whatever the scores), 2 on a
-        usage error, 1 on an internal failure, 130 when interrupted.
+        Exit status: 0 when the batch was graded (whatever the scores), 3 when
+        --fail-under is given and a submission scored below it, 2 on a usage
+        error, 1 on an internal failure, 130 when interrupted.
         """
     )
 
@@ -72,6 +74,8 @@ struct GradeCommand: ParsableCommand {
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
+    @OptionGroup var reportOptions: GradeReportOptions
+
     /// A worker leaves after a job that left it above this many MiB of
     /// resident memory (default 96). Hidden: for tests and profiling (1 makes
     /// every worker leave after every job).
@@ -104,17 +108,20 @@ struct GradeCommand: ParsableCommand {
         let reportFormat = BatchReport.Format(rawValue: format) ?? .text
         let (lessonValue, records) = merge ? try mergedRecords() : try gradedRecords()
         let version = records.first?.kmlab ?? Kmlab.version
-        let report = BatchReport(lesson: lessonValue, toolVersion: version, records: records, timings: timings)
+        var report = BatchReport(lesson: lessonValue, toolVersion: version, records: records, timings: timings)
+        report.csvOptions = reportOptions.csv
         try GradeOutput.write(report.render(reportFormat), to: out)
+        try reportOptions.checkScores(report)
     }
 
     // MARK: Grading
 
     private func gradedRecords() throws -> (Lesson, [GradeRecord]) {
         let lessonValue = try LessonCLI.lesson(lesson ?? "")
+        if let out { try GradeOutput.check(out) }
         var ids = SubmissionFinder.ids(submissions)
         if ids.isEmpty {
-            Terminal.error("kmlab grade: no submissions: no *.lua files in \(submissions.joined(separator: ", "))")
+            GradeOutput.say("kmlab grade: no submissions: no *.lua files in \(submissions.joined(separator: ", "))")
             throw ExitCode(2)
         }
         if let shard, let s = Shard(shard) { ids = s.select(ids) }
@@ -137,16 +144,16 @@ struct GradeCommand: ParsableCommand {
                                          shouldStop: { GradeSignals.stopRequested })
             progress.finish()
             if timings {
-                Terminal.error("kmlab grade: peak worker RSS \(grader.peakWorkerRSS >> 20) MiB; workers lost (crash, timeout): \(grader.workersLost); recycled: \(grader.workersRecycled); results in \(resultsPath)")
+                GradeOutput.say("kmlab grade: peak worker RSS \(grader.peakWorkerRSS >> 20) MiB; workers lost (crash, timeout): \(grader.workersLost); recycled: \(grader.workersRecycled); results in \(resultsPath)")
             }
             return (lessonValue, records)
         } catch let i as BatchInterrupted {
             progress.finish()
-            Terminal.error("kmlab grade: interrupted; \(i.graded) of \(i.total) graded and saved in \(resultsPath). Run the same command with --resume to finish.")
+            GradeOutput.say("kmlab grade: interrupted; \(i.graded) of \(i.total) graded and saved in \(resultsPath). Run the same command with --resume to finish.")
             throw ExitCode(130)
         } catch {
             progress.finish()
-            Terminal.error("kmlab grade: \(error)")
+            GradeOutput.say("kmlab grade: \(error)")
             throw ExitCode(1)
         }
     }
@@ -160,7 +167,7 @@ struct GradeCommand: ParsableCommand {
             let (records, _) = try orUsageError { try ResultsFile.read(path) }
             for r in records {
                 if let f = first, f.lesson != r.lesson || f.lessonSHA256 != r.lessonSHA256 || f.kmlab != r.kmlab || f.limits != r.limits {
-                    Terminal.error("kmlab grade: \(path): results of \(r.lesson) (kmlab \(r.kmlab), \(r.limits)) cannot be merged with results of \(f.lesson) (kmlab \(f.kmlab), \(f.limits))")
+                    GradeOutput.say("kmlab grade: \(path): results of \(r.lesson) (kmlab \(r.kmlab), \(r.limits)) cannot be merged with results of \(f.lesson) (kmlab \(f.kmlab), \(f.limits))")
                     throw ExitCode(2)
                 }
                 first = first ?? r
@@ -168,12 +175,12 @@ struct GradeCommand: ParsableCommand {
             }
         }
         guard let first else {
-            Terminal.error("kmlab grade: no results in \(submissions.joined(separator: ", "))")
+            GradeOutput.say("kmlab grade: no results in \(submissions.joined(separator: ", "))")
             throw ExitCode(2)
         }
         let lessonValue = try LessonCLI.lesson(lesson ?? first.lesson)
         if lessonValue.id != first.lesson {
-            Terminal.error("kmlab grade: the results are for lesson \(first.lesson), not \(lessonValue.id)")
+            GradeOutput.say("kmlab grade: the results are for lesson \(first.lesson), not \(lessonValue.id)")
             throw ExitCode(2)
         }
         return (lessonValue, Array(byID.values))
@@ -181,14 +188,14 @@ struct GradeCommand: ParsableCommand {
 
     private func orInternalFailure<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch {
-            Terminal.error("kmlab grade: \(error)")
+            GradeOutput.say("kmlab grade: \(error)")
             throw ExitCode(1)
         }
     }
 
     private func orUsageError<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch {
-            Terminal.error("kmlab grade: \(error)")
+            GradeOutput.say("kmlab grade: \(error)")
             throw ExitCode(2)
         }
     }
@@ -196,22 +203,39 @@ struct GradeCommand: ParsableCommand {
 
 /// Where reports and results go.
 enum GradeOutput {
+    /// Next to a report written to a file; in the current directory when
+    /// the report goes to stdout or to a device or FIFO (`--out /dev/null`
+    /// must not put a results file in /dev).
     static func defaultResultsPath(nextTo out: String?) -> String {
-        guard let out else { return "kmlab-results.jsonl" }
+        guard let out, OutputFile.isFileTarget(out) else { return "kmlab-results.jsonl" }
         return URL(fileURLWithPath: out).deletingLastPathComponent().appendingPathComponent("kmlab-results.jsonl").path
     }
 
-    /// Writes the report to stdout, or to `path` through a temporary file
-    /// renamed over it (a reader never sees half a report).
+    /// A message on stderr. Paths, ids and Lua errors in it come from
+    /// submissions: control characters are shown escaped (see DisplayText).
+    static func say(_ text: String) {
+        Terminal.error(DisplayText.escapeLines(text))
+    }
+
+    /// Before grading: a report that could never be written is a usage error now, not after the batch.
+    static func check(_ path: String) throws {
+        do { try OutputFile.check(path) } catch {
+            GradeOutput.say("kmlab grade: --out: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// Writes the report to stdout, or to `path` (see `OutputFile`: atomic
+    /// for regular files, in place for devices and FIFOs).
     static func write(_ text: String, to path: String?) throws {
         guard let path else {
             Terminal.out(Array(text.utf8))
             return
         }
-        let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)), rename(temporary, path) == 0 else {
-            unlink(temporary)
-            Terminal.error("kmlab grade: cannot write the report to \(path)")
+        do {
+            try OutputFile.write(text, to: path)
+        } catch {
+            GradeOutput.say("kmlab grade: \(error)")
             throw ExitCode(1)
         }
     }

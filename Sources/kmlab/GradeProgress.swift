@@ -24,7 +24,7 @@ final class GradeProgress {
         guard !quiet else { return }
         let r = record.result
         if !tty {
-            Terminal.error("[\(done)/\(total)] \(r.id): \(r.score)/\(r.maxScore) \(r.status.rawValue)\(reused ? " (saved result)" : "")")
+            Terminal.error("[\(done)/\(total)] \(DisplayText.escape(r.id)): \(r.score)/\(r.maxScore) \(r.status.rawValue)\(reused ? " (saved result)" : "")")
             return
         }
         let now = Date()

@@ -115,8 +115,9 @@ import Testing
         let report = BatchReport(lesson: lesson, toolVersion: "9.9",
                                  records: [Self.record(nasty, score: 0, feedback: "x < y && \"z\"\u{0}")], timings: false)
         let csv = report.render(.csv)
-        #expect(csv.hasPrefix("id,score,max_score,"))
-        #expect(csv.contains("\r\n\"a \"\"b\"\", c\n<d> & 'e'\u{1}.lua\",0,5,"))
+        #expect(csv.hasPrefix("student,submission,total,max,status,"))
+        let quoted = "\"a \"\"b\"\", c\n<d> & 'e'\u{1}.lua\""
+        #expect(csv.contains("\r\n\(quoted),\(quoted),0,5,graded,"))
         let xml = report.render(.junit)
         #expect(xml.contains("name=\"a &quot;b&quot;, c&#10;&lt;d&gt; &amp; &apos;e&apos;\u{FFFD}.lua\""))
         #expect(xml.contains(">x &lt; y &amp;&amp; &quot;z&quot;\u{FFFD}</failure>"))

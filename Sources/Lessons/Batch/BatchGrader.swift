@@ -97,7 +97,7 @@ public final class BatchGrader {
                     try finish(record(unreadable(submission.id, why), sha256: "", ms: 0), reused: false)
                 case .source(let bytes, let hash):
                     let probe = record(SubmissionResult(id: submission.id, status: .graded, exercises: []), sha256: hash, ms: 0)
-                    if let old = reusable[probe.key] {
+                    if let old = reusable[probe.key], old.reusable {
                         try finish(old, reused: true)
                     } else {
                         return BatchJob(id: submission.id, source: bytes, sha256: hash)
@@ -209,7 +209,9 @@ public final class BatchGrader {
                 try retry(job)
             } else {
                 let result = abandoned(job, timedOut: timedOut, how: how)
-                try finish(record(result, sha256: job.sha256, ms: Int(job.elapsedNanoseconds / 1_000_000)))
+                var r = record(result, sha256: job.sha256, ms: Int(job.elapsedNanoseconds / 1_000_000))
+                r.hostFailure = true
+                try finish(r)
             }
         }
     }

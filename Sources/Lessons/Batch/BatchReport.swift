@@ -17,12 +17,28 @@ public struct BatchReport {
     /// Milliseconds per submission (same order), when `--timings` asked for them.
     public var timings: [Int]?
 
+    /// The student each submission belongs to (same order): from
+    /// `--id-from`, else the submission id.
+    public var students: [String]
+    /// How the CSV report is laid out.
+    public var csvOptions = CSVOptions()
+
     public init(lesson: Lesson, toolVersion: String, records: [GradeRecord], timings: Bool) {
         self.lesson = lesson
         self.toolVersion = toolVersion
         let sorted = records.sorted { SubmissionFinder.byteOrder($0.result.id, $1.result.id) }
-        results = sorted.map(\.result)
+        results = sorted.map { Self.showingPartialCredit($0.result) }
+        students = sorted.map { $0.student ?? $0.result.id }
         self.timings = timings ? sorted.map(\.ms) : nil
+    }
+
+    /// A `fail` that earned some points reads `partial` in every report.
+    static func showingPartialCredit(_ r: SubmissionResult) -> SubmissionResult {
+        var r = r
+        for i in r.exercises.indices where r.exercises[i].status == .fail && r.exercises[i].score > 0 && r.exercises[i].score < r.exercises[i].maxScore {
+            r.exercises[i].status = .partial
+        }
+        return r
     }
 
     public func render(_ format: Format) -> String {
@@ -55,28 +71,6 @@ public struct BatchReport {
         return s + "\n]}\n"
     }
 
-    // MARK: CSV (RFC 4180)
-
-    /// A header row, then one row per submission: id, score, max_score, then
-    /// each exercise's points (columns named by exercise id); CRLF line ends.
-    func csv() -> String {
-        var rows = [(["id", "score", "max_score"] + lesson.exercises.map(\.id) + (timings != nil ? ["time_ms"] : []))]
-        for (i, r) in results.enumerated() {
-            var row = [r.id, "\(r.score)", "\(r.maxScore)"]
-            for e in lesson.exercises {
-                row.append(r.exercises.first { $0.id == e.id }.map { "\($0.score)" } ?? "0")
-            }
-            if let timings { row.append("\(timings[i])") }
-            rows.append(row)
-        }
-        return rows.map { $0.map(Self.csvField).joined(separator: ",") }.map { $0 + "\r\n" }.joined()
-    }
-
-    static func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
     // MARK: JUnit XML
 
     /// A testsuite per submission, a testcase per exercise: `fail` is a
@@ -84,7 +78,7 @@ public struct BatchReport {
     /// verdict as `type` and the feedback as text.
     func junit() -> String {
         func counts(_ r: SubmissionResult) -> (failures: Int, errors: Int) {
-            (r.exercises.filter { $0.status == .fail }.count, r.exercises.filter { $0.status != .fail && $0.status != .pass }.count)
+            (r.exercises.filter { $0.status == .fail || $0.status == .partial }.count, r.exercises.filter { $0.status != .fail && $0.status != .partial && $0.status != .pass }.count)
         }
         let total = results.reduce(0) { $0 + $1.exercises.count }
         let failures = results.reduce(0) { $0 + counts($1).failures }
@@ -101,7 +95,7 @@ public struct BatchReport {
                 if e.status == .pass {
                     s += open + "/>\n"
                 } else {
-                    let tag = e.status == .fail ? "failure" : "error"
+                    let tag = e.status == .fail || e.status == .partial ? "failure" : "error"
                     let message = "\(e.status.rawValue) (\(e.score)/\(e.maxScore))"
                     s += open + ">\n      <\(tag) type=\(Self.xmlAttribute(e.status.rawValue)) message=\(Self.xmlAttribute(message))>\(Self.xmlText(e.feedback))</\(tag)>\n    </testcase>\n"
                 }

@@ -9,10 +9,12 @@ enum BatchSummary {
         lines.append("kmlab grade: lesson \(lesson.id) (\(lesson.title)), \(results.count) submission\(results.count == 1 ? "" : "s"), \(lesson.maxScore) points each")
         lines.append("")
         // The table.
-        let width = min(60, max(10, results.map(\.id.count).max() ?? 10))
+        // Ids and feedback come from submissions: escaped (see DisplayText).
+        let ids = results.map { DisplayText.escape($0.id) }
+        let width = min(60, max(10, ids.map(DisplayText.width).max() ?? 10))
         lines.append("  " + pad("submission", width) + "  " + pad("score", 7) + "  status" + (report.timings != nil ? "      time" : ""))
         for (i, r) in results.enumerated() {
-            var row = "  " + pad(clipLeft(r.id, width), width) + "  " + pad("\(r.score)/\(r.maxScore)", 7) + "  " + pad(r.status.rawValue, 12)
+            var row = "  " + pad(clipLeft(ids[i], width), width) + "  " + pad("\(r.score)/\(r.maxScore)", 7) + "  " + pad(r.status.rawValue, 12)
             if let t = report.timings { row += "  \(t[i]) ms" }
             while row.hasSuffix(" ") { row.removeLast() }
             lines.append(row)
@@ -42,7 +44,7 @@ enum BatchSummary {
             // their chunk) is grouped across files as "answers.lua".
             let rows = results.filter { $0.status != .unreadable }.compactMap { r -> (ExerciseResult, String)? in
                 guard let row = r.exercises.first(where: { $0.id == e.id }), row.status != .pass else { return nil }
-                return (row, firstLine(row.feedback).replacingOccurrences(of: r.id + ":", with: "answers.lua:"))
+                return (row, DisplayText.escape(firstLine(row.feedback).replacingOccurrences(of: r.id + ":", with: "answers.lua:")))
             }
             guard !rows.isEmpty else { continue }
             var byText: [String: Int] = [:]
@@ -79,9 +81,9 @@ enum BatchSummary {
         }
     }
 
-    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-    static func clipLeft(_ s: String, _ n: Int) -> String { s.count <= n ? s : "..." + String(s.suffix(n - 3)) }
-    static func clip(_ s: String, _ n: Int) -> String { s.count <= n ? s : String(s.prefix(n - 3)) + "..." }
+    static func pad(_ s: String, _ n: Int) -> String { DisplayText.pad(s, n) }
+    static func clipLeft(_ s: String, _ n: Int) -> String { DisplayText.clipLeft(s, n) }
+    static func clip(_ s: String, _ n: Int) -> String { DisplayText.clip(s, n) }
     static func firstLine(_ s: String) -> String { String(s.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") }
     static func fixed1(_ x: Double) -> String {
         let tenths = Int((x * 10).rounded())

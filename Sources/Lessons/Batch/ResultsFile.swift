@@ -13,8 +13,16 @@ public struct GradeRecord: Codable, Equatable, Sendable {
     /// Wall-clock milliseconds the grading took (shown only with `--timings`).
     public var ms: Int
     public var result: SubmissionResult
+    /// The student the submission belongs to (`--id-from`), if known.
+    public var student: String?
+    /// The result says more about the grading host than the submission: the
+    /// wall clock ran out or the worker crashed (twice). `--resume` grades
+    /// such a submission again (under another `--timeout`, on a quieter
+    /// machine, it may well finish).
+    public var hostFailure: Bool?
 
-    public init(kmlab: String, lesson: String, lessonSHA256: String, limits: String, sha256: String, ms: Int, result: SubmissionResult) {
+    public init(kmlab: String, lesson: String, lessonSHA256: String, limits: String, sha256: String, ms: Int,
+                result: SubmissionResult, student: String? = nil, hostFailure: Bool? = nil) {
         self.kmlab = kmlab
         self.lesson = lesson
         self.lessonSHA256 = lessonSHA256
@@ -22,19 +30,31 @@ public struct GradeRecord: Codable, Equatable, Sendable {
         self.sha256 = sha256
         self.ms = ms
         self.result = result
+        self.student = student
+        self.hostFailure = hostFailure
     }
 
     enum CodingKeys: String, CodingKey {
         case kmlab, lesson
         case lessonSHA256 = "lesson_sha256"
-        case limits, sha256, ms, result
+        case limits, sha256, ms, result, student
+        case hostFailure = "host_failure"
+    }
+
+    /// Whether `--resume` may keep this result instead of grading again.
+    public var reusable: Bool {
+        hostFailure != true && result.status != .graderError
+            && !result.exercises.contains { $0.status == .graderError }
     }
 
     public var key: String { [result.id, sha256, lesson, lessonSHA256, kmlab, limits].joined(separator: "\u{0}") }
 
     /// One JSON line, keys in a fixed order.
     public var line: String {
-        "{\"kmlab\":\(JSONText.string(kmlab)),\"lesson\":\(JSONText.string(lesson)),\"lesson_sha256\":\(JSONText.string(lessonSHA256)),\"limits\":\(JSONText.string(limits)),\"sha256\":\(JSONText.string(sha256)),\"ms\":\(ms),\"result\":\(result.json)}\n"
+        var s = "{\"kmlab\":\(JSONText.string(kmlab)),\"lesson\":\(JSONText.string(lesson)),\"lesson_sha256\":\(JSONText.string(lessonSHA256)),\"limits\":\(JSONText.string(limits)),\"sha256\":\(JSONText.string(sha256)),\"ms\":\(ms)"
+        if let student { s += ",\"student\":\(JSONText.string(student))" }
+        if hostFailure == true { s += ",\"host_failure\":true" }
+        return s + ",\"result\":\(result.json)}\n"
     }
 }
 
@@ -56,6 +76,17 @@ public final class ResultsFile {
     /// Opens `path` for appending: emptied first unless `resuming`.
     public init(path: String, resuming: Bool) throws {
         self.path = path
+        // A device or FIFO (`--results /dev/null`) is written as it is; it
+        // cannot be read back, repaired or resumed.
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        if exists && st.st_mode & S_IFMT == S_IFDIR {
+            throw BatchError.io("cannot open the results file \(path): it is a directory (give a file name)")
+        }
+        let regular = !exists || st.st_mode & S_IFMT == S_IFREG
+        if resuming && !regular {
+            throw BatchError.io("cannot resume from the results file \(path): it is not a regular file")
+        }
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (resuming ? 0 : O_TRUNC)
         let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw BatchError.io("cannot open the results file \(path): \(String(cString: strerror(errno)))") }
@@ -105,6 +136,10 @@ public final class ResultsFile {
     /// complete record (a torn last line, anything else) are skipped and
     /// counted.
     public static func read(_ path: String) throws -> (records: [GradeRecord], skipped: Int) {
+        var st = stat()
+        if stat(path, &st) == 0 && st.st_mode & S_IFMT != S_IFREG {
+            throw BatchError.io("cannot read the results file \(path): it is not a regular file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw BatchError.io("cannot read the results file \(path)")
         }

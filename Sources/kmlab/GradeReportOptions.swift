@@ -1,0 +1,37 @@
+import ArgumentParser
+import Lessons
+
+/// `kmlab grade` options about what the report says and how the run ends
+/// (kept apart from the grading options in GradeCommand).
+struct GradeReportOptions: ParsableArguments {
+    @Option(name: .customLong("csv-style"), help: "CSV columns: kmlab (default: student, submission, total, max, status, exercises, feedback), canvas or moodle (gradebook import).")
+    var csvStyle: String = "kmlab"
+
+    @Flag(name: .customLong("csv-bom"), help: "Start the CSV with a UTF-8 byte-order mark (for Excel).")
+    var csvBOM = false
+
+    @Option(name: .customLong("fail-under"), help: "Exit with status 3 when any submission scores below SCORE: points (8) or a percentage (80%).")
+    var failUnder: String?
+
+    func validate() throws {
+        guard CSVOptions.Style(rawValue: csvStyle) != nil else {
+            throw ValidationError("--csv-style must be one of: \(CSVOptions.Style.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let failUnder, FailUnder(failUnder) == nil {
+            throw ValidationError("--fail-under must be points (8) or a percentage (80%), got '\(failUnder)'")
+        }
+    }
+
+    var csv: CSVOptions { CSVOptions(style: CSVOptions.Style(rawValue: csvStyle) ?? .kmlab, byteOrderMark: csvBOM) }
+
+    /// After the report is written: exit status 3 when a submission scored
+    /// below `--fail-under`, naming them on stderr.
+    func checkScores(_ report: BatchReport) throws {
+        guard let failUnder, let threshold = FailUnder(failUnder) else { return }
+        let below = report.results.filter(threshold.fails)
+        guard !below.isEmpty else { return }
+        let names = below.prefix(10).map { "\(DisplayText.escape($0.id)) (\($0.score)/\($0.maxScore))" }.joined(separator: ", ")
+        GradeOutput.say("kmlab grade: \(below.count) of \(report.results.count) submission\(report.results.count == 1 ? "" : "s") scored below --fail-under \(threshold): \(names)\(below.count > 10 ? ", ..." : "")")
+        throw ExitCode(FailUnder.exitStatus)
+    }
+}
