@@ -28,13 +28,17 @@ public enum CheckReport {
         if result.status == .error {
             lines.append("Your answers file did not run to the end: fix the error above, then check again.")
         } else if result.score < result.maxScore && hints.isEmpty {
-            lines.append("Stuck? `--hint` shows the next hint for each exercise that did not pass.")
+            lines.append(hintAdvice)
         } else if result.score == result.maxScore {
             lines.append("All exercises pass. Well done.")
         }
         lines.append("score: \(result.score)/\(result.maxScore)")
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// The closing line of a report with failures and no hints shown; the
+    /// REPL swaps it for its own commands' wording.
+    public static let hintAdvice = "Stuck? `--hint` shows the next hint for each exercise that did not pass."
 
     /// Hint `number` (1-based) of `exercise` as `hint n/N: text`, wrapped,
     /// each line after `indent` (none when there is no such hint). Shared by
@@ -47,7 +51,7 @@ public enum CheckReport {
     }
 
     /// Greedy word wrap that keeps existing line breaks.
-    static func wrap(_ text: String, width: Int) -> [String] {
+    public static func wrap(_ text: String, width: Int) -> [String] {
         var out: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = ""

@@ -42,6 +42,9 @@ public struct Exercise: Sendable {
     /// (`max_instructions`): where a wrong answer loops through kernel
     /// calls, each costing far more than a Lua instruction.
     public var maxInstructions: Int64?
+    /// "Why this works" (`explain`): shown to the learner once the
+    /// exercise has passed, never before (it gives the answer away).
+    public var explain: String? = nil
 
     public var isTask: Bool { if case .task = kind { return true } else { return false } }
     /// The global the learner's task function must have (nil for a question).

@@ -65,9 +65,11 @@ enum LessonParser {
             guard let n = m.integerValue, n > 0 else { throw fail("\(where_): max_instructions must be a positive integer") }
             budget = n
         }
-        return Exercise(id: id, points: Int(points), prompt: prompt, kind: k, hints: hints,
-                        accept: list(v["accept"]), feedback: feedback, templateHint: v["template"]?.text,
-                        maxInstructions: budget)
+        var exercise = Exercise(id: id, points: Int(points), prompt: prompt, kind: k, hints: hints,
+                                accept: list(v["accept"]), feedback: feedback, templateHint: v["template"]?.text,
+                                maxInstructions: budget)
+        exercise.explain = v["explain"]?.text
+        return exercise
     }
 
     static func answerSpec(_ a: LuaValue, where_: String, fail: (String) -> LessonError) throws -> AnswerSpec {

@@ -22,6 +22,7 @@ struct Kmlab: ParsableCommand {
             LessonsCommand.self,
             LessonCommand.self,
             CheckCommand.self,
+            WatchCommand.self,
             GradeCommand.self,
             GradeWorkerCommand.self,
             BenchCommand.self,

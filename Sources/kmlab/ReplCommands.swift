@@ -32,6 +32,9 @@ protocol ReplContext: AnyObject {
     func say(_ text: String)
     /// Prints an error (red on a terminal) to stderr.
     func complain(_ text: String)
+    /// Prints a remark about the session (dim on a terminal) to stderr, so
+    /// that stdout holds only what the Lua code printed and returned.
+    func note(_ text: String)
     /// Runs Lua source as if typed (results printed, errors shown); returns success.
     @discardableResult
     func evaluate(_ source: String, chunkName: String) -> Bool
@@ -96,7 +99,10 @@ enum ReplCommands {
             return .continue
         },
         ReplCommand(name: "boot", usage: ".boot [OPTIONS]", summary: "a fresh machine: .boot arch=\"x86_64\", ram=\"8G\" runs boot{...}") { ctx, args in
-            ctx.evaluate("boot{" + args + "}", chunkName: "=.boot")
+            if ctx.evaluate("boot{" + args + "}", chunkName: "=.boot") {
+                ctx.note("booted a fresh machine: " + ReplMachineSummary.describe(ctx.kernel.machine.config)
+                        + "; your globals are kept, old addresses are gone.")
+            }
             return .continue
         },
         ReplCommand(name: "stats", summary: "the machine's counters (stats())") { ctx, _ in
@@ -120,7 +126,12 @@ enum ReplCommands {
             guard !path.isEmpty else { ctx.complain(".load: which file? (.load FILE)"); return .continue }
             switch ScriptFile.read(path) {
             case .failure(let problem): ctx.complain(".load: \(problem)")
-            case .success(let bytes): ctx.evaluate(String(decoding: bytes, as: UTF8.self), chunkName: "@" + path)
+            case .success(let bytes):
+                let before = Set(ReplMachineSummary.globalNames(ctx))
+                if ctx.evaluate(String(decoding: bytes, as: UTF8.self), chunkName: "@" + path) {
+                    let added = ReplMachineSummary.globalNames(ctx).filter { !before.contains($0) }.sorted()
+                    ctx.note("loaded \(path)" + (added.isEmpty ? " (no new globals)" : "; new globals: " + added.joined(separator: ", ")))
+                }
             }
             return .continue
         },

@@ -26,8 +26,12 @@ final class ReplCompleter {
         if trimmed.isEmpty && word.hasPrefix(".") {
             return Array(Set(commandNames().map { "." + $0 }.filter { $0.hasPrefix(word) })).sorted()
         }
-        if ReplCompleter.isInsidePathArgument(lineBefore) {
-            return kernel.machine.procPaths.filter { $0.hasPrefix(word) }
+        // A path: readline's word is only what follows the last `/` (a word
+        // break, for division), so the path typed so far is read from the
+        // whole line and each candidate is cut to what replaces the word.
+        if let typed = ReplCompleter.pathArgument(lineBefore + word) {
+            let cut = typed.count - word.count
+            return kernel.machine.procPaths.filter { $0.hasPrefix(typed) }.map { String($0.dropFirst(cut)) }
         }
         if let sep = word.lastIndex(where: { $0 == "." || $0 == ":" }) {
             let path = String(word[..<sep])
@@ -48,15 +52,22 @@ final class ReplCompleter {
         return names.filter { $0.hasPrefix(word) }.sorted()
     }
 
-    /// Whether the cursor is in the string argument of `cat` or `proc`.
-    static func isInsidePathArgument(_ lineBefore: String) -> Bool {
-        var s = Substring(lineBefore)
-        guard let quote = s.last, quote == "\"" || quote == "'" else { return false }
-        s = s.dropLast()
+    /// The path typed so far when the cursor is in the string argument of
+    /// `cat(` or `proc(` (`cat("/proc/bu` → `/proc/bu`), else nil.
+    static func pathArgument(_ textBeforeCursor: String) -> String? {
+        guard let quoteIndex = textBeforeCursor.lastIndex(where: { $0 == "\"" || $0 == "'" }) else { return nil }
+        let typed = textBeforeCursor[textBeforeCursor.index(after: quoteIndex)...]
+        var s = textBeforeCursor[..<quoteIndex]
         while s.last == " " { s = s.dropLast() }
         if s.last == "(" { s = s.dropLast() }
         while s.last == " " { s = s.dropLast() }
-        return s.hasSuffix("cat") || s.hasSuffix("proc")
+        for name in ["cat", "proc"] where s.hasSuffix(name) {
+            let before = s.dropLast(name.count).last
+            if before.map({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == ":" }) != true {
+                return String(typed)
+            }
+        }
+        return nil
     }
 
     /// The identifier keys of the table at `path` (nil: the globals), read

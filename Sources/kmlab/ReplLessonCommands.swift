@@ -187,6 +187,9 @@ struct ReplLessonFlow {
 
     // MARK: .check
 
+    /// The report's closing advice in the REPL's words.
+    static let hintAdvice = "Stuck? `.hint` shows the next hint; `.check --hint` shows one for every exercise that did not pass."
+
     /// The lesson an answers file is named after (`answers-ID.lua`, as `.lesson` creates them).
     private func lessonNamed(byAnswersFile file: String) -> ReplCurrentLesson? {
         let name = URL(fileURLWithPath: file).lastPathComponent
@@ -209,7 +212,7 @@ struct ReplLessonFlow {
             let remedy = file.isEmpty ? "; .lesson \(current.lesson.id) creates it from the template" : ""
             ctx.complain(".check: \(problem)\(remedy)")
         case .success(let (_, text)):
-            ctx.say(text)
+            ctx.say(text.replacingOccurrences(of: CheckReport.hintAdvice, with: ReplLessonFlow.hintAdvice))
         }
     }
 }

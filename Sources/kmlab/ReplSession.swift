@@ -24,8 +24,8 @@ final class ReplSession: ReplContext {
     var userInfo: [String: Any] = [:]
     let commands: [ReplCommand]
 
-    static let prompt = "> "
-    static let continuationPrompt = ">> "
+    static let prompt = ReplPrompt.plain
+    static let continuationPrompt = ReplPrompt.continuation
 
     init(profile: LuaProfile, interactive: Bool, history: ReplHistory?, style: ReplStyle) throws {
         // No instruction budget (Ctrl-C stops runaways); counting starts
@@ -65,7 +65,7 @@ final class ReplSession: ReplContext {
     func run() {
         if reader.interactive { say(style.out(banner, ReplStyle.dim)) }
         while true {
-            switch reader.read(prompt: ReplSession.prompt) {
+            switch reader.read(prompt: ReplPrompt.prompt(for: kernel.machine.contexts)) {
             case .endOfInput:
                 if reader.interactive { say("") }
                 return
@@ -95,7 +95,9 @@ final class ReplSession: ReplContext {
         while true {
             guard let failure = lua.load(Array(source.utf8), chunkName: "=stdin") else {
                 reader.history?.add(source)
+                let note = ReplLocalNote.note(for: source)
                 runLoaded()
+                if let note { self.note(note) }
                 return .continue
             }
             guard failure.kind == .syntax, failure.message.hasSuffix("<eof>") else {
@@ -177,6 +179,10 @@ final class ReplSession: ReplContext {
 
     func complain(_ text: String) {
         Terminal.error(style.err(text, ReplStyle.red))
+    }
+
+    func note(_ text: String) {
+        Terminal.error(style.err(text, ReplStyle.dim))
     }
 }
 

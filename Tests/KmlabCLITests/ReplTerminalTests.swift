@@ -11,13 +11,21 @@ final class TmuxTerminal {
 
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux") }
 
-    init(state: ScratchDirectory? = nil) throws {
+    /// `arguments` are kmlab's (none: the REPL); `directory` is where it
+    /// runs; `before` and `after` are shell text run before kmlab starts and
+    /// once it exits (to look at the terminal it left behind).
+    init(state: ScratchDirectory? = nil, arguments: [String] = [], directory: URL? = nil,
+         before: String? = nil, after: String? = nil) throws {
         self.state = try state ?? ScratchDirectory()
-        try start()
+        try start(arguments: arguments, directory: directory, before: before, after: after)
     }
 
-    func start() throws {
-        let command = "env XDG_STATE_HOME=" + TmuxTerminal.shellQuote(state.url.path) + " TERM=xterm " + TmuxTerminal.shellQuote(KmlabProcess.binary.path)
+    func start(arguments: [String] = [], directory: URL? = nil, before: String? = nil, after: String? = nil) throws {
+        var command = "env XDG_STATE_HOME=" + TmuxTerminal.shellQuote(state.url.path) + " TERM=xterm "
+            + ([KmlabProcess.binary.path] + arguments).map(TmuxTerminal.shellQuote).joined(separator: " ")
+        if let directory { command = "cd " + TmuxTerminal.shellQuote(directory.path) + " && " + command }
+        if let before { command = before + "; " + command }
+        if let after { command += "; " + after }
         // The server this starts inherits the client's stdout: no pipe here,
         // or reading it would wait for the server to exit.
         try tmux(["new-session", "-d", "-x", "120", "-y", "40", command], capture: false)
@@ -123,6 +131,41 @@ struct ReplTerminalTests {
         try t.type("string.upp")
         try t.press("Tab")
         #expect(t.waitFor { $0.contains("> string.upper") })
+    }
+
+    @Test func tabCompletesProcPathsNoGlobalShares() throws {
+        let t = try TmuxTerminal()
+        #expect(t.waitForPrompt())
+        // No global is called zoneinfo: only the path completion gets there.
+        try t.type("#cat(\"/proc/zon")
+        try t.press("Tab")
+        #expect(t.waitFor { $0.contains("> #cat(\"/proc/zoneinfo") })
+        try t.press("C-u")
+        try t.type("proc('/sys/k")
+        try t.press("Tab")
+        #expect(t.waitFor { $0.contains("> proc('/sys/kernel/debug/kmemleak") })
+        try t.press("C-u")
+        // From the bare quote: `/`, then the choices are listed.
+        try t.type("cat(\"")
+        try t.press("Tab")
+        #expect(t.waitFor { $0.contains("> cat(\"/") })
+        try t.press("Tab")
+        try t.press("Tab")
+        #expect(t.waitFor { $0.contains("proc/buddyinfo") && $0.contains("proc/meminfo") })
+    }
+
+    @Test func thePromptShowsAnAtomicCPU() throws {
+        let t = try TmuxTerminal()
+        #expect(t.waitForPrompt())
+        try t.type("s = spin_lock_init(\"nic_lock\"); spin_lock(s)")
+        try t.press("Enter")
+        #expect(t.waitFor { $0.contains("\nkmlab[spin_lock held: &nic_lock]>") })
+        try t.type("local_irq_disable()")
+        try t.press("Enter")
+        #expect(t.waitFor { $0.contains("kmlab[spin_lock held: &nic_lock, irqs off]>") })
+        try t.type("local_irq_enable(); spin_unlock(s)")
+        try t.press("Enter")
+        #expect(t.waitFor { $0.components(separatedBy: "\n").last(where: { !$0.isEmpty }) == ">" })
     }
 
     @Test func tabCompletesMethodsWithoutRunningMetamethods() throws {
