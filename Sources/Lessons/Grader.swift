@@ -312,8 +312,11 @@ public struct Grader: Sendable {
         switch verdict {
         case "pass": return result(.pass, e.points, feedback)
         case "points":
-            let p = min(max(points, 0), e.points)
-            return result(p == e.points ? .pass : .fail, p, feedback)
+            // Out of range is the lesson's mistake: clamping would hide it.
+            guard (0...e.points).contains(points) else {
+                return result(.graderError, 0, "the lesson's check gave \(points) points, outside 0..\(e.points) (partial(points) must be within the exercise's points)")
+            }
+            return result(points == e.points ? .pass : .fail, points, feedback)
         default:
             return result(.fail, 0, feedback.isEmpty ? "your function's result is not what the task asks for" : feedback)
         }

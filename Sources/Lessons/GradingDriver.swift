@@ -65,7 +65,12 @@ enum GradingDriver {
     end
     function P.pass(feedback) return true, feedback end
     function P.fail(feedback) return false, feedback end
-    function P.partial(points, feedback) return points, feedback end
+    function P.partial(points, feedback)
+      if math_type(points) ~= "integer" then
+        error("partial(points, feedback): points must be an integer, got " .. tostring(points), 2)
+      end
+      return points, feedback
+    end
 
     -- Copies a value the learner's code produced into plain data: tables are
     -- copied raw without their metatables (no __eq/__index/__lt can lie to a

@@ -3,17 +3,25 @@ import LuaBridge
 /// Turns the table a lesson file returned into a `Lesson`, with errors that
 /// tell the author which field of which exercise is wrong.
 enum LessonParser {
-    static func parse(_ table: LuaValue, source: [UInt8], chunkName: String) throws -> Lesson {
+    static func parse(_ table: LuaValue, source: [UInt8], chunkName: String,
+                      exerciseCount: ClosedRange<Int> = LessonSchema.exerciseCount) throws -> Lesson {
         let file = chunkName.hasPrefix("@") || chunkName.hasPrefix("=") ? String(chunkName.dropFirst()) : chunkName
         func fail(_ m: String) -> LessonError { .badLesson("\(file): \(m)") }
+        if let first = LessonSchema.unknownKeys(in: table, known: LessonSchema.lessonKeys, what: "lesson{}").first {
+            throw fail(first)
+        }
         guard let id = table["id"]?.text, !id.isEmpty else { throw fail("lesson{} needs an id string") }
         guard let title = table["title"]?.text else { throw fail("lesson{} needs a title string") }
+        if let t = table["text"], t.text == nil { throw fail("lesson{} text must be a string") }
         let text = table["text"]?.text ?? ""
         guard case .table(let entries)? = table["exercises"] else { throw fail("lesson{} needs an exercises list") }
         var exercises: [Exercise] = []
         for entry in entries {
             guard case .integer(let i) = entry.key else { continue }
             exercises.append(try exercise(entry.value, position: Int(i), fail: fail))
+        }
+        guard exerciseCount.contains(exercises.count) else {
+            throw fail("a lesson has \(exerciseCount.lowerBound) to \(exerciseCount.upperBound) exercises; this one has \(exercises.count)")
         }
         var seen = Set<String>()
         for e in exercises where !seen.insert(e.id).inserted {
@@ -29,6 +37,16 @@ enum LessonParser {
         }
         guard let id = v["id"]?.text, !id.isEmpty else { throw fail("exercise #\(position) needs an id string") }
         let where_ = "exercise '\(id)'"
+        let known = kind == "question" ? LessonSchema.questionKeys : LessonSchema.taskKeys
+        if let first = LessonSchema.unknownKeys(in: v, known: known, what: "\(kind ?? "exercise"){} '\(id)'").first {
+            throw fail(first)
+        }
+        for key in ["prompt", "explain", "template"] {
+            if let value = v[key], value != .nil, value.text == nil { throw fail("\(where_): \(key) must be a string") }
+        }
+        if let h = v["hints"], h != .nil {
+            guard case .table = h else { throw fail("\(where_): hints must be a list of strings") }
+        }
         guard let points = v["points"]?.integerValue, points > 0, points <= 1000 else {
             throw fail("\(where_) needs a positive integer points")
         }
@@ -51,13 +69,7 @@ enum LessonParser {
             guard TaskContext.supported.contains(context) else {
                 throw fail("\(where_): context \"\(context)\" is not supported (\(TaskContext.supported.joined(separator: ", ")))")
             }
-            var allowed = ReportAllowance.none
-            switch v["allow_reports"] {
-            case .boolean(true)?: allowed = .all
-            case .table?: allowed = .kinds(Set(list(v["allow_reports"]).compactMap(\.text)))
-            case .string(let b)?: allowed = .kinds([String(decoding: b, as: UTF8.self)])
-            default: break
-            }
+            let allowed = try reportAllowance(v["allow_reports"], where_: where_, fail: fail)
             k = .task(expects: expects, context: context, allowedReports: allowed)
         }
         var budget: Int64?
@@ -70,6 +82,30 @@ enum LessonParser {
                                 maxInstructions: budget)
         exercise.explain = v["explain"]?.text
         return exercise
+    }
+
+    /// `allow_reports`: true, one kind, or a list of kinds, each one of the
+    /// kernel's report kinds (`LessonSchema.reportKinds`).
+    static func reportAllowance(_ v: LuaValue?, where_: String, fail: (String) -> LessonError) throws -> ReportAllowance {
+        let names: [LuaValue]
+        switch v {
+        case nil, .nil?, .boolean(false)?: return .none
+        case .boolean(true)?: return .all
+        case .string?: names = [v ?? .nil]
+        case .table?: names = list(v)
+        default: throw fail("\(where_): allow_reports must be true, a report kind or a list of report kinds")
+        }
+        let kinds = LessonSchema.reportKinds
+        var out = Set<String>()
+        for name in names {
+            guard let kind = name.text else { throw fail("\(where_): allow_reports must list report kinds as strings") }
+            guard kinds.contains(kind) else {
+                let near = LessonSchema.closest(to: kind, in: Set(kinds)).map { "did you mean '\($0)'? " } ?? ""
+                throw fail("\(where_): allow_reports names '\(kind)', which is not a kernel report kind (\(near)known: \(kinds.joined(separator: ", ")))")
+            }
+            out.insert(kind)
+        }
+        return .kinds(out)
     }
 
     static func answerSpec(_ a: LuaValue, where_: String, fail: (String) -> LessonError) throws -> AnswerSpec {

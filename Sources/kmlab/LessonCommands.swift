@@ -21,6 +21,12 @@ struct LessonsCommand: ParsableCommand {
         lines.append("")
         lines.append("Read one with `kmlab lesson 1`; check your answers with `kmlab check 1 answers.lua`.")
         Terminal.out(Array((lines.joined(separator: "\n") + "\n").utf8))
+        // The other lessons work; the broken ones are the author's to fix.
+        let problems = LessonCLI.problemLines(catalog)
+        if !problems.isEmpty {
+            Terminal.error(problems.joined(separator: "\n"))
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -83,6 +89,13 @@ enum LessonCLI {
         }
     }
 
+    /// The lesson files that did not load, each with its error (empty when all did).
+    static func problemLines(_ catalog: LessonCatalog) -> [String] {
+        guard !catalog.problems.isEmpty else { return [] }
+        return ["kmlab: \(catalog.problems.count) lesson file\(catalog.problems.count == 1 ? "" : "s") in \(catalog.origin) cannot be used (the others work):"]
+            + catalog.problems.map { "  \($0.file): \($0.message)" }
+    }
+
     enum TemplateWrite { case written, exists, failed }
 
     /// Writes `lesson`'s starting answers file (AnswerTemplate) to `path`;
@@ -110,6 +123,11 @@ enum LessonCLI {
         let catalog = try catalog()
         do {
             return try catalog.lesson(id: id)
+        } catch let error as LessonError {
+            // A lesson that exists but does not load is the author's problem (1), not a usage error.
+            Terminal.error("kmlab: \(error)")
+            if case .badLesson = error { throw ExitCode(1) }
+            throw ExitCode(2)
         } catch {
             Terminal.error("kmlab: \(error)")
             throw ExitCode(2)

@@ -128,6 +128,8 @@ struct ReplLessonFlow {
         let now = current.map { "You are on \($0.lesson.id) (*). " } ?? ""
         lines.append(now + "Start or switch with `.lesson 1` (a number, id or slug).")
         ctx.say(lines.joined(separator: "\n"))
+        let problems = LessonCLI.problemLines(catalog)
+        if !problems.isEmpty { ctx.complain(problems.joined(separator: "\n")) }
     }
 
     // MARK: .step and .hint

@@ -150,19 +150,33 @@ import Testing
         let dir = try ScratchDirectory()
         try dir.write("README.md", "test lessons\n")
         try dir.write("01-tiny.lua", """
-        return lesson{ id = "01-tiny", title = "Tiny", text = "Just one question.",
-          exercises = { question{ id = "q", points = 1, prompt = "PAGE_SIZE?", answer = numeric(PAGE_SIZE, {units = true}), hints = { "4K" } } } }
+        return lesson{ id = "01-tiny", title = "Tiny", text = "Three questions.",
+          exercises = { question{ id = "q", points = 1, prompt = "PAGE_SIZE?", answer = numeric(PAGE_SIZE, {units = true}), hints = { "4K" } },
+                        question{ id = "r", points = 1, prompt = "PAGE_SHIFT?", answer = 12 },
+                        question{ id = "s", points = 1, prompt = "2+2?", answer = 4 } } }
         """)
-        let answers = try dir.write("a.lua", "answers.q = '4 KiB'\n")
+        let answers = try dir.write("a.lua", "answers.q = '4 KiB'\nanswers.r = 12\nanswers.s = 4\n")
         var e = env
         e["KMLAB_LESSONS"] = dir.url.path
         let r = try kmlab(["check", "tiny", answers], environment: e)
         #expect(r.status == 0)
-        #expect(r.stdout.hasSuffix("\nscore: 1/1\n"))
-        let broken = try dir.write("02-broken.lua", "return 42")
-        _ = broken
+        #expect(r.stdout.hasSuffix("\nscore: 3/3\n"))
+        // One broken lesson (and a misnamed file) is listed with its error;
+        // the other lessons are still listed, shown and graded.
+        try dir.write("02-broken.lua", "return 42")
+        try dir.write("03-syntax.lua", "return lesson{ id = ")
+        try dir.write("lesson4.lua", "return 42")
         let b = try kmlab(["lessons"], environment: e)
         #expect(b.status == 1)
         #expect(b.stderr.contains("02-broken.lua: a lesson file must return lesson{...}"))
+        #expect(b.stderr.contains("03-syntax.lua: 03-syntax.lua:1:"), "\(b.stderr)")
+        #expect(b.stderr.contains("lesson4.lua: not a lesson file name"))
+        #expect(b.stdout.contains("01-tiny"))
+        let again = try kmlab(["check", "1", answers], environment: e)
+        #expect(again.status == 0 && again.stdout.hasSuffix("\nscore: 3/3\n"), "\(again.stderr)")
+        #expect(try kmlab(["lesson", "tiny"], environment: e).status == 0)
+        let shown = try kmlab(["lesson", "2"], environment: e)
+        #expect(shown.status == 1)
+        #expect(shown.stderr.contains("02-broken.lua: a lesson file must return lesson{...}"), "\(shown.stderr)")
     }
 }

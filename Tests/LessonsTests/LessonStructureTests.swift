@@ -74,12 +74,16 @@ import Testing
         }
     }
 
-    @Test func aBrokenLessonFileIsRejectedWithItsName() throws {
-        #expect(throws: LessonError.self) {
-            _ = try LessonCatalog(files: [("01-x.lua", Array("return lesson{ id = '01-x', title = 't', exercises = { question{ id = 'a' } } }".utf8))], origin: "test")
-        }
+    @Test func aBrokenLessonFileIsReportedWithItsName() throws {
+        let bad = LessonCatalog(files: [("01-x.lua", Array("return lesson{ id = '01-x', title = 't', exercises = { question{ id = 'a' } } }".utf8))], origin: "test")
+        #expect(bad.lessons.isEmpty)
+        #expect(bad.problems.map(\.file) == ["01-x.lua"])
+        #expect(throws: LessonError.self) { try bad.lesson(id: "1") }
+        let five = LessonCatalog(files: [("01-x.lua", Array("return 5".utf8))], origin: "test")
+        #expect(five.problems.first?.message == "a lesson file must return lesson{...}")
         do {
-            _ = try LessonCatalog(files: [("01-x.lua", Array("return 5".utf8))], origin: "test")
+            _ = try five.lesson(id: "01-x")
+            Issue.record("a broken lesson was found")
         } catch let e as LessonError {
             #expect(e.description.contains("01-x.lua: a lesson file must return lesson{...}"))
         }

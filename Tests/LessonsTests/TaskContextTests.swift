@@ -42,7 +42,7 @@ import Testing
     """
 
     func lesson() throws -> Lesson {
-        try LessonCatalog(files: [("01-contexts.lua", Array(Self.lessonSource.utf8))], origin: "test").lesson(id: "1")
+        try LessonCatalog(files: [("01-contexts.lua", Array(Self.lessonSource.utf8))], origin: "test", exerciseCount: 1...10).lesson(id: "1")
     }
 
     @Test func theFunctionRunsInTheNamedContext() throws {
@@ -68,7 +68,7 @@ import Testing
             setup = function() return { count = 0 } end,
             check = function(r) return rawget(r.args[1], "count") == 1 and getmetatable(r.args[1]) == nil and r.args[1].count == 1 end } } }
         """
-        let lesson = try LessonCatalog(files: [("01-args.lua", Array(source.utf8))], origin: "t").lesson(id: "1")
+        let lesson = try LessonCatalog(files: [("01-args.lua", Array(source.utf8))], origin: "t", exerciseCount: 1...10).lesson(id: "1")
         let honest = Grader(lesson: lesson).grade(source: Array("function f(t) t.count = t.count + 1 end".utf8), submissionID: "a")
         #expect(honest.score == 1, "\(honest.json)")
         let liar = Grader(lesson: lesson).grade(source: Array("""
