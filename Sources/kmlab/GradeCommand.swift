@@ -25,7 +25,8 @@ struct GradeCommand: ParsableCommand {
         of the sorted list; `kmlab grade --merge shard-*.jsonl` reports on them
         together, byte for byte as one unsharded run would.
         Formats: text (summary), json (schema kmlab-grade/1), csv (gradebook),
-        junit (CI), gradescope (results.json). See README "Grading a class".
+        junit (CI), gradescope (results.json), prairielearn (external grader
+        results.json). See README "Grading a class" and "Running a course".
         Exit status: 0 when the batch was graded (whatever the scores), 3 when
         --fail-under is given and a submission scored below it, 2 on a usage
         error, 1 on an internal failure, 130 when interrupted.
@@ -56,7 +57,7 @@ struct GradeCommand: ParsableCommand {
     @Flag(help: "Keep the results file and skip submissions already graded in it.")
     var resume = false
 
-    @Option(help: "Report format: text, json, csv, junit, gradescope.")
+    @Option(help: "Report format: text, json, csv, junit, gradescope, prairielearn.")
     var format: String = "text"
 
     @Option(help: "Write the report to this file instead of stdout.")

@@ -4,7 +4,7 @@
 /// appear only when asked for.
 public struct BatchReport {
     public enum Format: String, CaseIterable, Sendable {
-        case text, json, csv, junit, gradescope
+        case text, json, csv, junit, gradescope, prairielearn
     }
 
     /// The JSON report's schema name; bump on an incompatible change.
@@ -48,6 +48,7 @@ public struct BatchReport {
         case .csv: return csv()
         case .junit: return junit()
         case .gradescope: return gradescope()
+        case .prairielearn: return PrairieLearnResults.render(lesson: lesson, toolVersion: toolVersion, results: results)
         }
     }
 

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+/// `kmlab autograder`: the Gradescope bundle run end to end in a scratch
+/// /autograder layout, and `autograder run` for both platforms.
+@Suite struct AutograderTests {
+    let root = KmlabProcess.packageRoot
+    var solution: String { root.appendingPathComponent("lessons/solutions/01-first-allocations.lua").path }
+
+    func json(_ path: URL) throws -> [String: Any] {
+        let data = try Data(contentsOf: path)
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    /// Runs a command with only /usr/bin:/bin on the PATH and no library path.
+    func bare(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["-i", "PATH=/usr/bin:/bin", "LD_LIBRARY_PATH="] + extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    /// The bundle made with `binary`, unpacked into `autograder/source` of a
+    /// fresh root, with `upload` (name → contents) in `autograder/submission`;
+    /// run_autograder run from `autograder/`. Returns the results.
+    func runBundle(binary: String, upload: [String: String], scratch: ScratchDirectory) throws -> [String: Any] {
+        let zip = scratch.url.appendingPathComponent("autograder.zip").path
+        if !FileManager.default.fileExists(atPath: zip) {
+            let made = try KmlabProcess.run(["autograder", "gradescope", "--lesson", "1", "--binary", binary, "-o", zip])
+            #expect(made.status == 0, "\(made.stderr)")
+        }
+        let ag = scratch.url.appendingPathComponent("run-\(UUID().uuidString)/autograder")
+        for sub in ["source", "submission", "results"] {
+            try FileManager.default.createDirectory(at: ag.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        #expect(try bare(["unzip", "-q", zip, "-d", ag.appendingPathComponent("source").path]) == 0)
+        for (name, text) in upload {
+            let file = ag.appendingPathComponent("submission/" + name)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: file)
+        }
+        let status = try bare(["bash", ag.appendingPathComponent("source/run_autograder").path], environment: ["AUTOGRADER_ROOT": ag.path])
+        #expect(status == 0)
+        return try json(ag.appendingPathComponent("results/results.json"))
+    }
+
+    @Test func theGradescopeBundleGradesOneUploadInAGradescopeLayout() throws {
+        let scratch = try ScratchDirectory()
+        // The static build when `make static` made one (then the toolchain's
+        // libraries must not be needed); else this build, which needs them.
+        let staticBinary = root.appendingPathComponent(".build-static/release/kmlab").path
+        let isStatic = FileManager.default.isExecutableFile(atPath: staticBinary)
+        let binary = isStatic ? staticBinary : KmlabProcess.binary.path
+        if isStatic {
+            let ldd = Process(), pipe = Pipe()
+            ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+            ldd.arguments = [staticBinary]
+            ldd.standardOutput = pipe
+            try ldd.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            ldd.waitUntilExit()
+            #expect(!text.contains("libswift"), "\(text)")
+        }
+        let solutionText = try String(contentsOfFile: solution, encoding: .utf8)
+        let full = try runBundle(binary: binary, upload: ["answers.lua": solutionText], scratch: scratch)
+        let tests = try #require(full["tests"] as? [[String: Any]])
+        let max = tests.reduce(0) { $0 + ($1["max_score"] as? Int ?? 0) }
+        #expect(max > 0 && full["score"] as? Int == max, "\(full)")
+
+        // A copy and a helper add nothing; the output says they were not graded.
+        let copy = try runBundle(binary: binary, upload: ["answers.lua": solutionText, "copy.lua": solutionText, "helper.lua": "x = 1"], scratch: scratch)
+        #expect(copy["score"] as? Int == max)
+        #expect((copy["output"] as? String)?.contains("copy.lua, helper.lua") == true)
+
+        // Nothing gradable: score 0 and why, never a missing results.json.
+        let empty = try runBundle(binary: binary, upload: ["notes.txt": "hi"], scratch: scratch)
+        #expect(empty["score"] as? Int == 0)
+        #expect((empty["output"] as? String)?.contains("no .lua file") == true)
+
+        // A kernel report reaches the student in full, as code.
+        let buggy = solutionText + "\nfunction kstrdup(s) local p = kmalloc(#s + 1, GFP_KERNEL); kfree(p); kfree(p); return p end\n"
+        let bug = try runBundle(binary: binary, upload: ["answers.lua": buggy], scratch: scratch)
+        let bugTests = try #require(bug["tests"] as? [[String: Any]])
+        let reported = bugTests.compactMap { $0["output"] as? String }.first { $0.contains("```text\n") }
+        #expect(reported?.contains("Call Trace:") == true, "\(bugTests)")
+    }
+
+    @Test func runWritesResultsForBothPlatformsInEveryCase() throws {
+        let scratch = try ScratchDirectory()
+        try scratch.write("up/answers.lua", try String(contentsOfFile: solution, encoding: .utf8))
+        let gs = scratch.url.appendingPathComponent("gs/results.json")
+        let r = try KmlabProcess.run(["autograder", "run", "--for", "gradescope", "--lesson", "1",
+                                      "--submission", scratch.url.appendingPathComponent("up").path, "--out", gs.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("score: 12/12"), "\(r.stdout)")
+        #expect(try json(gs)["score"] as? Int == 12)
+
+        let pl = scratch.url.appendingPathComponent("pl/results.json")
+        try scratch.write("broken/answers.lua", "answers = {")
+        let b = try KmlabProcess.run(["autograder", "run", "--for", "prairielearn", "--lesson", "1",
+                                      "--submission", scratch.url.appendingPathComponent("broken").path, "--out", pl.path])
+        #expect(b.status == 0, "\(b.stderr)")
+        let d = try json(pl)
+        #expect(d["gradable"] as? Bool == false)
+
+        let none = try KmlabProcess.run(["autograder", "run", "--for", "prairielearn", "--lesson", "1",
+                                         "--submission", scratch.url.appendingPathComponent("nowhere").path, "--out", pl.path])
+        #expect(none.status == 0)
+        #expect(try json(pl)["gradable"] as? Bool == false)
+
+        let bad = try KmlabProcess.run(["autograder", "run", "--for", "moodle", "--lesson", "1", "--submission", ".", "--out", pl.path])
+        #expect(bad.status == 64 || bad.status == 2, "\(bad.status)")
+        #expect(bad.stderr.contains("--for must be gradescope or prairielearn"))
+    }
+
+    @Test func gradeWritesPrairieLearnResults() throws {
+        let scratch = try ScratchDirectory()
+        let out = scratch.url.appendingPathComponent("results.json")
+        let r = try KmlabProcess.run(["grade", "--lesson", "1", solution, "--format", "prairielearn", "--out", out.path,
+                                      "--results", scratch.url.appendingPathComponent("r.jsonl").path, "--quiet", "--jobs", "1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let d = try json(out)
+        #expect(d["gradable"] as? Bool == true)
+        #expect(d["score"] as? Int == 1)
+    }
+}
