@@ -216,7 +216,7 @@ good start.
         [0x20] = "__GFP_HIGH (0x20) is about the reserves, not about sleeping.",
         [0xcc0] = "0xcc0 is the whole of GFP_KERNEL; one bit of it allows sleeping.",
       },
-      hints = { "gfpflags_allow_blocking() tests one bit: its name says the caller reclaims *directly*.", "print(string.format('0x%x', __GFP_DIRECT_RECLAIM))" },
+      hints = { "The kernel's gfpflags_allow_blocking() tests one bit: its name says the caller reclaims *directly*.", "print(string.format('0x%x', __GFP_DIRECT_RECLAIM))" },
     },
     question{
       id = "spinlock", points = 1,

@@ -183,7 +183,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
         return pass()
       end,
       hints = {
-        "Start with order = get_order(remaining) (or MAX_PAGE_ORDER); while the allocation fails, order = order - 1.",
+        "Start with the smallest order whose block holds what remains (PAGE_SIZE << order >= remaining), or MAX_PAGE_ORDER; while the allocation fails, order = order - 1.",
         "__get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order) returns an address or nil.",
       },
     },

@@ -936,7 +936,7 @@ good start.
         [0x20] = "__GFP_HIGH (0x20) is about the reserves, not about sleeping.",
         [0xcc0] = "0xcc0 is the whole of GFP_KERNEL; one bit of it allows sleeping.",
       },
-      hints = { "gfpflags_allow_blocking() tests one bit: its name says the caller reclaims *directly*.", "print(string.format('0x%x', __GFP_DIRECT_RECLAIM))" },
+      hints = { "The kernel's gfpflags_allow_blocking() tests one bit: its name says the caller reclaims *directly*.", "print(string.format('0x%x', __GFP_DIRECT_RECLAIM))" },
     },
     question{
       id = "spinlock", points = 1,
@@ -1768,7 +1768,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
         return pass()
       end,
       hints = {
-        "Start with order = get_order(remaining) (or MAX_PAGE_ORDER); while the allocation fails, order = order - 1.",
+        "Start with the smallest order whose block holds what remains (PAGE_SIZE << order >= remaining), or MAX_PAGE_ORDER; while the allocation fails, order = order - 1.",
         "__get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order) returns an address or nil.",
       },
     },

@@ -25,6 +25,8 @@ struct Kmlab: ParsableCommand {
             WatchCommand.self,
             GradeCommand.self,
             GradeWorkerCommand.self,
+            AutograderCommand.self,
+            VerifyCommand.self,
             BenchCommand.self,
         ],
         defaultSubcommand: ReplShellCommand.self

@@ -42,25 +42,3 @@ enum LessonFixtures {
         Grader(lesson: try catalog().lesson(id: id), limits: limits).grade(source: Array(source.utf8), submissionID: "answers.lua")
     }
 }
-
-/// What a wrong answers file says it should score, from its header:
-/// `-- expect score: 9` and `-- expect <exercise>: <status> <feedback substring>`.
-struct WrongFileExpectation {
-    var score: Int?
-    var exercises: [(id: String, status: String, feedback: String)] = []
-
-    init(_ text: String) {
-        for line in text.split(separator: "\n") where line.hasPrefix("-- expect ") {
-            let body = line.dropFirst("-- expect ".count)
-            guard let colon = body.firstIndex(of: ":") else { continue }
-            let key = body[..<colon].trimmingCharacters(in: .whitespaces)
-            let value = body[body.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            if key == "score" {
-                score = Int(value)
-            } else {
-                let parts = value.split(separator: " ", maxSplits: 1).map(String.init)
-                exercises.append((key, parts.first ?? "", parts.count > 1 ? parts[1] : ""))
-            }
-        }
-    }
-}
