@@ -59,6 +59,12 @@ import Testing
         #expect(Self.problem(Self.source(task: "allow_reports = true")) == "(loaded)")
     }
 
+    @Test func theReportKindsAreDocumented() throws {
+        // lessons/README.md lists what allow_reports accepts: every kind the kernel has.
+        let readme = try String(contentsOf: LessonFixtures.lessonsDirectory.appendingPathComponent("README.md"), encoding: .utf8)
+        for kind in LessonSchema.reportKinds { #expect(readme.contains("`\(kind)`"), "\(kind) is not in lessons/README.md") }
+    }
+
     @Test func aLessonHasThreeToSixExercises() {
         for n in [1, 2, 7, 11] {
             #expect(Self.problem(Self.source(count: n)).contains("3 to 6 exercises; this one has \(n)"), "\(n)")
