@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-if ldd "$static" | grep -i 'libswift\|libFoundation'; then
+if ldd "$static" | grep -E 'libswift|libFoundation|lib_FoundationICU|libdispatch|libBlocksRuntime'; then
   echo "FAIL: $static links the Swift runtime dynamically"; exit 1
 fi
 "$kmlab" autograder gradescope --lesson 1 --binary "$static" -o "$scratch/autograder.zip"

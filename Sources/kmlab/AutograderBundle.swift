@@ -142,9 +142,13 @@ struct AutograderBundle {
         let text = String(decoding: data, as: UTF8.self)
         return text.split(separator: "\n").compactMap { line in
             let name = line.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init) ?? ""
-            return name.hasPrefix("libswift") || name.hasPrefix("libFoundation") || name.hasPrefix("lib_FoundationICU") ? name : nil
+            return toolchainLibraryPrefixes.contains(where: name.hasPrefix) ? name : nil
         }
     }
+
+    /// The shared libraries that come with the Swift toolchain (and not
+    /// with a plain Ubuntu image).
+    static let toolchainLibraryPrefixes = ["libswift", "libFoundation", "lib_FoundationICU", "libdispatch", "libBlocksRuntime"]
 
     /// A plain `NAME.lua`, no directories, nothing a shell would expand.
     static func isPlainFileName(_ name: String) -> Bool {

@@ -63,7 +63,9 @@ import Testing
             try ldd.run()
             let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             ldd.waitUntilExit()
-            #expect(!text.contains("libswift"), "\(text)")
+            for library in ["libswift", "libFoundation", "lib_FoundationICU", "libdispatch", "libBlocksRuntime"] {
+                #expect(!text.contains(library), "\(text)")
+            }
         }
         let solutionText = try String(contentsOfFile: solution, encoding: .utf8)
         let full = try runBundle(binary: binary, upload: ["answers.lua": solutionText], scratch: scratch)
@@ -87,6 +89,21 @@ import Testing
         let bugTests = try #require(bug["tests"] as? [[String: Any]])
         let reported = bugTests.compactMap { $0["output"] as? String }.first { $0.contains("```text\n") }
         #expect(reported?.contains("Call Trace:") == true, "\(bugTests)")
+    }
+
+    @Test func theBundleRefusesAMissingBinaryAndWarnsOfADynamicOne() throws {
+        let scratch = try ScratchDirectory()
+        let zip = scratch.url.appendingPathComponent("a.zip").path
+        let missing = try KmlabProcess.run(["autograder", "gradescope", "--lesson", "1", "--binary", "/nonexistent/kmlab", "-o", zip])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("make static"), "\(missing.stderr)")
+        // This debug build loads the toolchain's libraries: shipped anyway, with a warning.
+        let dynamic = try KmlabProcess.run(["autograder", "gradescope", "--lesson", "1", "--binary", KmlabProcess.binary.path, "-o", zip])
+        #expect(dynamic.status == 0, "\(dynamic.stderr)")
+        #expect(dynamic.stderr.contains("needs the Swift runtime"), "\(dynamic.stderr)")
+        #expect(FileManager.default.fileExists(atPath: zip))
+        let badPick = try KmlabProcess.run(["autograder", "gradescope", "--lesson", "1", "--pick", "../x.lua", "-o", zip])
+        #expect(badPick.status != 0 && badPick.stderr.contains("--pick must be a plain .lua file name"))
     }
 
     @Test func runWritesResultsForBothPlatformsInEveryCase() throws {
