@@ -46,6 +46,10 @@ public final class KernelEnvironment {
     /// How many times `docs` built them (tests).
     private(set) var docsBuilds = 0
     private let documented: Bool
+    /// When set, `boot{}` raises this message instead of booting (a grader
+    /// sets it around a learner's call: reports and leaks on the machine
+    /// being graded must not be left behind on a machine the call replaced).
+    public var bootRefusal: String?
     /// Called after `boot{}` replaced the machine (the Lua side rebinds state).
     var onBoot: [(Machine) -> Void] = []
 

@@ -14,6 +14,7 @@ enum MachineStateAPI {
             signature: "boot{arch=\"x86_32\"|\"x86_64\", ram=\"1G\", era=\"6.x\"|\"2.6\", seed=0, fragmented=false}",
             summary: "Starts a fresh machine with a fresh kernel log: x86_32 with 1 GiB (3G/1G split: lowmem up to 896 MiB, the rest HighMem) by default; x86_64 has DMA, DMA32 and Normal zones and no highmem. era \"2.6\" behaves like the SLAB kernels of 2.6 (size-N caches, 128 KiB kmalloc limit). seed makes memory contents and fragmentation reproducible; fragmented=true ages the machine like a long-running system. Constants such as PAGE_OFFSET follow the new layout. A boot counts as 20,000 instructions against the script's instruction budget (about what it costs the host).",
             failure: "an error naming the bad argument; the current machine is kept", kernel: "what the bootloader and start_kernel() set up")) { call in
+            if let refusal = env.bootRefusal { throw BootRefused(message: refusal) }
             var config = MachineConfig()
             if !call.isNil(1) {
                 try call.checkTable(1, "options")
@@ -198,4 +199,10 @@ enum MachineStateAPI {
         default: return String(cString: lua_typename(L, lua_type(L, -1)))
         }
     }
+}
+
+/// `boot{}` while a grader has refused it (see `KernelEnvironment.bootRefusal`).
+struct BootRefused: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

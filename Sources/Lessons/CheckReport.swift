@@ -21,7 +21,7 @@ public enum CheckReport {
                 }
             }
             if let n = hints[r.id], let e = lesson.exercises.first(where: { $0.id == r.id }) {
-                lines += hintLines(e, number: n, indent: "      ")
+                lines += hintLines(e, number: n, indent: "      ", tag: r.hint)
             }
         }
         lines.append("")
@@ -43,10 +43,12 @@ public enum CheckReport {
     /// Hint `number` (1-based) of `exercise` as `hint n/N: text`, wrapped,
     /// each line after `indent` (none when there is no such hint). Shared by
     /// the report and the REPL's `.hint`.
-    public static func hintLines(_ exercise: Exercise, number n: Int, indent: String) -> [String] {
-        guard n >= 1, n <= exercise.hints.count else { return [] }
-        return wrap(exercise.hints[n - 1], width: 68).enumerated().map { i, l in
-            i == 0 ? "\(indent)hint \(n)/\(exercise.hints.count): \(l)" : "\(indent)  \(l)"
+    /// `tag`: the failure's hint key, when the check named one.
+    public static func hintLines(_ exercise: Exercise, number n: Int, indent: String, tag: String? = nil) -> [String] {
+        let hints = exercise.hints(for: tag)
+        guard n >= 1, n <= hints.count else { return [] }
+        return wrap(hints[n - 1], width: 68).enumerated().map { i, l in
+            i == 0 ? "\(indent)hint \(n)/\(hints.count): \(l)" : "\(indent)  \(l)"
         }
     }
 

@@ -35,10 +35,41 @@ public struct GradingLimits: Equatable, Sendable {
 public struct Grader: Sendable {
     public let lesson: Lesson
     public let limits: GradingLimits
+    /// Mixed into task case generators with the learner's seed, so that the
+    /// cases cannot be worked out from what the learner sees. Learner code
+    /// never sees it; an instructor can set their own (`KMLAB_GRADER_SECRET`).
+    public let caseSecret: UInt64
 
-    public init(lesson: Lesson, limits: GradingLimits = .default) {
+    public init(lesson: Lesson, limits: GradingLimits = .default, caseSecret: UInt64 = Grader.defaultCaseSecret) {
         self.lesson = lesson
         self.limits = limits
+        self.caseSecret = caseSecret
+    }
+
+    /// The secret when none is configured.
+    public static let defaultCaseSecret: UInt64 = 0x6b6d_6c61_625f_6373
+
+    /// The learner seed `kmlab grade` uses for a submission: derived from its
+    /// id (FNV-1a), never 0 (seed 0 is the lesson as written).
+    public static func variantSeed(forSubmission id: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h == 0 ? 1 : h
+    }
+
+    /// Grades with the lesson as the learner with `variantSeed` sees it
+    /// (their question variants and option order, and cases drawn from
+    /// that seed and the grader's secret).
+    public func grade(source: [UInt8], submissionID: String, variantSeed: UInt64,
+                      onExercise: ((ExerciseResult) -> Void)? = nil) -> SubmissionResult {
+        let instance: Lesson
+        do {
+            instance = try lesson.variant(seed: variantSeed)
+        } catch {
+            return graderFailure(submissionID, "\(error)")
+        }
+        return Grader(lesson: instance, limits: limits, caseSecret: caseSecret)
+            .grade(source: source, submissionID: submissionID, onExercise: onExercise)
     }
 
     /// `onExercise` sees each exercise's result as soon as it is judged (the
@@ -95,7 +126,8 @@ public struct Grader: Sendable {
         let state = try LessonState(limits: limits.lua)
         var ready = false
         defer { if !ready { state.lua.close() } }
-        try state.loadLesson(source: lesson.source, chunkName: lesson.chunkName)
+        try state.loadLesson(source: lesson.source, chunkName: lesson.chunkName,
+                             variantSeed: lesson.variantSeed, caseSecret: caseSecret)
         state.lua.setGlobal("answers") { kmlab_newtable($0.L) }
         state.lua.resetBudgets()
         if let f = answers.load(into: state.lua) ?? state.lua.protectedCall(arguments: 0, results: 0) {
@@ -194,131 +226,6 @@ public struct Grader: Sendable {
         case .function: return "a function"
         case .elided(let what): return what
         default: return "a value of another type"
-        }
-    }
-
-    // MARK: Tasks
-
-    func runTask(_ e: Exercise, index: Int, expects: String, allowed: ReportAllowance,
-                 answers: AnswersChunk, state fresh: LessonState? = nil) -> ExerciseResult {
-        func result(_ v: Verdict, _ score: Int, _ feedback: String, report: String? = nil) -> ExerciseResult {
-            ExerciseResult(id: e.id, status: v, score: score, maxScore: e.points, feedback: Feedback.clip(feedback, 600), report: report)
-        }
-        let state: LessonState
-        do {
-            state = try fresh ?? prepareState(answers)
-        } catch let failure as LearnerFailure {
-            return result(failure.verdict, 0, failure.feedback, report: failure.report)
-        } catch {
-            return result(.graderError, 0, "\(error)")
-        }
-        defer { state.lua.close() }
-        let lua = state.lua
-        let L = lua.L
-        lua_settop(L, 0)
-        lua.pushGlobal(expects)
-        guard lua_type(L, -1) == LUA_TFUNCTION else {
-            lua_settop(L, 0)
-            return result(.fail, 0, "define the function \(expects) in your answers file (`function \(expects)(...) ... end`)")
-        }
-        // A `call` wrapper goes below the learner's function.
-        lua.resetBudgets()
-        state.pushDriverField("call_for")
-        lua_pushinteger(L, lua_Integer(index))
-        if lua.protectedCall(arguments: 1, results: 1) == nil, lua_type(L, -1) == LUA_TFUNCTION {
-            lua_rotate(L, 1, 1)
-        } else {
-            lua_settop(L, 1)
-        }
-        // The task's machine and setup (trusted).
-        state.pushDriverField("prepare")
-        lua_pushinteger(L, lua_Integer(index))
-        if let f = lua.protectedCall(arguments: 1, results: LUA_MULTRET) {
-            lua_settop(L, 0)
-            return result(.graderError, 0, "task setup failed: \(f.message)")
-        }
-        let argumentCount = lua_gettop(L) - 1
-        let machine = state.kernel.machine
-        let reportsBefore = machine.log.reports.count
-        let liveBefore = machine.liveAllocations().count
-        // The learner's call, under the budgets (the task's own, if smaller).
-        let taskLimits = e.maxInstructions.map { min($0, limits.maxInstructions) }
-        if let n = taskLimits { lua.setLimits(LuaLimits(maxInstructions: n, maxMemory: limits.maxMemory)) }
-        lua.resetBudgets()
-        var callFailure = lua.protectedCall(arguments: argumentCount, results: LUA_MULTRET)
-        // Then the call ends as a module's init does: the debug kernel's
-        // checks (preemption or interrupts left off, locks still held) and
-        // whatever it deferred (tasklets, work), still on the learner's budget.
-        if callFailure == nil {
-            do {
-                try state.kernel.finishScript()
-            } catch let f as LuaFailure {
-                callFailure = f
-            } catch let oops as KernelOops {
-                lua_settop(L, 0)
-                return result(.bug, 0, "your code crashed the kernel: \(Feedback.summary(of: oops.report.lines))\(Feedback.explanation(oops.report.kind.rawValue))",
-                              report: oops.report.text)
-            } catch {
-                if taskLimits != nil { lua.setLimits(limits.lua) }
-                lua_settop(L, 0)
-                return result(.error, 0, "after your function returned: \(error)")
-            }
-        }
-        if taskLimits != nil { lua.setLimits(limits.lua) }
-        if let f = callFailure {
-            lua_settop(L, 0)
-            let failure = LearnerFailure(f)
-            let kind = failure.report.flatMap { text in machine.log.reports.last { $0.text == text }?.kind.rawValue }
-            return result(failure.verdict, 0, failure.feedback + Feedback.explanation(kind ?? ""), report: failure.report)
-        }
-        let resultCount = lua_gettop(L)
-        // `machine` is the task's machine even if the learner's code booted
-        // another; a log that shrank (cleared) has no new reports.
-        let all = machine.log.reports
-        let raised = reportsBefore <= all.count ? Array(all[reportsBefore...]) : []
-        if let bad = raised.first(where: { !allowed.allows($0.kind.rawValue) }) {
-            lua_settop(L, 0)
-            return result(.bug, 0, "your code triggered a kernel report: \(Feedback.summary(of: bad.lines))\(Feedback.explanation(bad.kind.rawValue))", report: bad.text)
-        }
-        let liveAfter = machine.liveAllocations().count
-        // The lesson's check (trusted), on a raw copy of the results.
-        if let f = state.restoreLibraries() {
-            lua_settop(L, 0)
-            return result(.graderError, 0, "restoring the libraries failed: \(f.message)")
-        }
-        lua.resetBudgets()
-        state.pushDriverField("judge")
-        lua_pushinteger(L, lua_Integer(index))
-        lua_pushinteger(L, lua_Integer(reportsBefore))
-        lua_pushinteger(L, lua_Integer(liveBefore))
-        lua_pushinteger(L, lua_Integer(liveAfter))
-        lua_pushnil(L)
-        if resultCount > 0 { lua_rotate(L, 1, 6) }
-        if let f = lua.protectedCall(arguments: 5 + resultCount, results: 3) {
-            lua_settop(L, 0)
-            if f.payload is ReportText {
-                return result(.bug, 0, "checking your result triggered a kernel report: \(Feedback.firstLine(f.message))", report: f.message)
-            }
-            switch f.kind {
-            case .instructionLimit: return result(.timeout, 0, "checking your result ran out of time: \(f.message)")
-            case .memoryLimit: return result(.memory, 0, "checking your result ran out of memory: \(f.message)")
-            default: return result(.graderError, 0, "the lesson's check failed: \(f.message)")
-            }
-        }
-        let verdict = lua.string(at: 1) ?? "fail"
-        let points = lua_type(L, 2) == LUA_TNUMBER ? Int(clamping: kmlab_tointeger(L, 2)) : 0
-        let feedback = lua.string(at: 3) ?? ""
-        lua_settop(L, 0)
-        switch verdict {
-        case "pass": return result(.pass, e.points, feedback)
-        case "points":
-            // Out of range is the lesson's mistake: clamping would hide it.
-            guard (0...e.points).contains(points) else {
-                return result(.graderError, 0, "the lesson's check gave \(points) points, outside 0..\(e.points) (partial(points) must be within the exercise's points)")
-            }
-            return result(points == e.points ? .pass : .fail, points, feedback)
-        default:
-            return result(.fail, 0, feedback.isEmpty ? "your function's result is not what the task asks for" : feedback)
         }
     }
 

@@ -18,7 +18,8 @@ enum GradingDriver {
     static let source = #"""
     local _G, next, type, rawget, rawset, load, error, select, tostring, math_type =
       _G, next, type, rawget, rawset, load, error, select, tostring, math.type
-    local pack, unpack = table.pack, table.unpack
+    local pack, unpack, sort, concat = table.pack, table.unpack, table.sort, table.concat
+    local setmetatable, sbyte, schar, ssub, sformat = setmetatable, string.byte, string.char, string.sub, string.format
 
     -- P, the pristine globals (every library table copied), and `saved`,
     -- each library table with its original contents: built by the host
@@ -63,13 +64,162 @@ enum GradingDriver {
       if type(f) == "function" then return f end
       return nil
     end
+    -- `opts.hint` names the hint (a key of the exercise's `hints`) that
+    -- fits this failure: `fail("why", { hint = "null-check" })`.
     function P.pass(feedback) return true, feedback end
-    function P.fail(feedback) return false, feedback end
-    function P.partial(points, feedback)
+    function P.fail(feedback, opts) return false, feedback, opts end
+    function P.partial(points, feedback, opts)
       if math_type(points) ~= "integer" then
         error("partial(points, feedback): points must be an integer, got " .. tostring(points), 2)
       end
-      return points, feedback
+      return points, feedback, opts
+    end
+
+    -- Seeds (set by the host before the lesson loads): the learner's variant
+    -- seed, which decides what the learner sees (question variants, option
+    -- order), and the grader's secret, mixed into task case generators so
+    -- that the cases cannot be predicted from what the learner sees. Kept in
+    -- locals of this chunk: nothing the learner's code can reach.
+    local VSEED, CSEED = 0, 0
+    function D.set_seeds(v, c) VSEED, CSEED = v, c end
+
+    -- A small deterministic generator (splitmix64): the same seeds give the
+    -- same numbers on every machine; math.random's state is the learner's.
+    local function mix(h)
+      h = (h ~ (h >> 30)) * 0xbf58476d1ce4e5b9
+      h = (h ~ (h >> 27)) * 0x94d049bb133111eb
+      return h ~ (h >> 31)
+    end
+    local RNG = {}
+    RNG.__index = RNG
+    local function new_rng(...)
+      local h = 0xcbf29ce484222325
+      for i = 1, select("#", ...) do
+        local x = select(i, ...)
+        if type(x) == "string" then
+          for k = 1, #x do h = (h ~ sbyte(x, k)) * 0x100000001b3 end
+        else
+          h = mix(h ~ (math_type(x) == "integer" and x or 0))
+        end
+      end
+      return setmetatable({ state = h }, RNG)
+    end
+    function RNG:next()
+      self.state = self.state + 0x9e3779b97f4a7c15
+      return mix(self.state)
+    end
+    -- rng:int(lo, hi): an integer in [lo, hi]; rng:int(n): in [1, n].
+    function RNG:int(lo, hi)
+      if hi == nil then lo, hi = 1, lo end
+      if hi < lo then error("rng:int: empty range", 2) end
+      return lo + (self:next() >> 1) % (hi - lo + 1)
+    end
+    function RNG:float() return (self:next() >> 11) * (1.0 / 9007199254740992) end
+    function RNG:pick(t) return t[self:int(1, #t)] end
+    -- Shuffles the list in place (and returns it).
+    function RNG:shuffle(t)
+      for i = #t, 2, -1 do
+        local j = self:int(1, i)
+        t[i], t[j] = t[j], t[i]
+      end
+      return t
+    end
+    -- k distinct elements of t, in random order.
+    function RNG:sample(t, k)
+      local copy = {}
+      for i = 1, #t do copy[i] = t[i] end
+      self:shuffle(copy)
+      local out = {}
+      for i = 1, k < #copy and k or #copy do out[i] = copy[i] end
+      return out
+    end
+    -- Lesson files may make their own generators (a per-case machine seed).
+    P.new_rng = function(...) return new_rng("lesson", ...) end
+
+    -- The variant of each exercise (what `variant(rng)` returned), by index.
+    local VARIANTS = {}
+    -- Fields that may be functions of the variant.
+    local VARIANT_FIELDS = { "prompt", "answer", "accept", "feedback", "hints", "template", "explain" }
+
+    local function letter_index(k, n)
+      if math_type(k) == "integer" and k >= 1 and k <= n then return k end
+      if type(k) == "string" and #k == 1 then
+        local i = sbyte(k) - 96
+        if i >= 1 and i <= n then return i end
+        i = sbyte(k) - 64
+        if i >= 1 and i <= n then return i end
+      end
+      return nil
+    end
+
+    -- Shuffles a choice's options; the correct answers, feedback keys and
+    -- accepted letters follow their options.
+    local function shuffle_choice(ex, rng)
+      local ans = ex.answer
+      local n = #ans
+      local perm = {}
+      for i = 1, n do perm[i] = i end
+      rng:shuffle(perm)
+      local newpos, old = {}, {}
+      for j = 1, n do newpos[perm[j]] = j; old[j] = ans[j] end
+      for j = 1, n do ans[j] = old[perm[j]] end
+      local function remap(k)
+        if math_type(k) == "integer" then
+          local i = letter_index(k, n)
+          return i and newpos[i] or k
+        end
+        if type(k) == "string" and #k >= 1 and #k <= n then
+          local out = {}
+          for c = 1, #k do
+            local i = letter_index(ssub(k, c, c), n)
+            if i == nil then return k end
+            out[#out + 1] = schar(96 + newpos[i])
+          end
+          sort(out)
+          return concat(out)
+        end
+        return k
+      end
+      local c = ans.correct
+      if type(c) == "table" then
+        local out = {}
+        for i = 1, #c do out[i] = remap(c[i]) end
+        ans.correct = out
+      else
+        ans.correct = remap(c)
+      end
+      if type(ex.feedback) == "table" then
+        local fb = {}
+        for k, v in next, ex.feedback do fb[remap(k)] = v end
+        ex.feedback = fb
+      end
+      if type(ex.accept) == "table" then
+        for i = 1, #ex.accept do ex.accept[i] = remap(ex.accept[i]) end
+      end
+    end
+
+    -- Resolves every exercise for the learner's seed: `variant(rng)` once,
+    -- then each field that is a function of the variant, then the option
+    -- order of choices (seed 0 is the lesson as written).
+    local function instantiate(lesson)
+      local exercises = lesson.exercises
+      if type(exercises) ~= "table" then return end
+      for i = 1, #exercises do
+        local ex = exercises[i]
+        if type(ex) == "table" then
+          local id = tostring(ex.id)
+          local v
+          if type(ex.variant) == "function" then v = ex.variant(new_rng("variant", VSEED, id)) end
+          VARIANTS[i] = v
+          for _, field in next, VARIANT_FIELDS do
+            if type(ex[field]) == "function" then ex[field] = ex[field](v) end
+          end
+          local ans = ex.answer
+          if VSEED ~= 0 and type(ans) == "table" and ans.__answer == "choice" and not ans.keep_order then
+            shuffle_choice(ex, new_rng("order", VSEED, id))
+          end
+        end
+      end
     end
 
     -- Copies a value the learner's code produced into plain data: tables are
@@ -111,6 +261,7 @@ enum GradingDriver {
         error((chunkname:gsub("^[@=]", "")) .. ": a lesson file must return lesson{...}", 0)
       end
       D.lesson = lesson
+      instantiate(lesson)
       return lesson
     end
 
@@ -185,15 +336,77 @@ enum GradingDriver {
       end
     end
 
-    local trial
-    -- Boots the task's machine and runs its setup; returns the arguments for
-    -- the learner's function.
-    function D.prepare(index)
+    -- A task's cases: `cases` (a list, or a generator called with an rng
+    -- seeded by the learner's seed and the grader's secret, and the
+    -- variant), else one case made of the task's own boot and setup.
+    local MAX_CASES = 64
+    local CASES = {}
+    function D.case_count(index)
       local ex = D.lesson.exercises[index]
-      P.boot(ex.boot or {})
+      local list = ex.cases
+      if type(list) == "function" then
+        list = list(new_rng("cases", VSEED, CSEED, tostring(ex.id)), VARIANTS[index])
+      end
+      if list == nil then
+        CASES[index] = { implicit = true, {} }
+        return 1
+      end
+      if type(list) ~= "table" or #list < 1 or #list > MAX_CASES then
+        error("task '" .. tostring(ex.id) .. "': cases must be a list of 1 to " .. MAX_CASES .. " tables", 0)
+      end
+      for k = 1, #list do
+        if type(list[k]) ~= "table" then error("task '" .. tostring(ex.id) .. "': case " .. k .. " is not a table", 0) end
+      end
+      CASES[index] = list
+      return #list
+    end
+
+    -- How a case reads in feedback: its `label`, else the call and the machine.
+    local function show(v)
+      if type(v) == "string" then
+        if #v > 40 then return sformat("%q", ssub(v, 1, 40)) .. "..." end
+        return sformat("%q", v)
+      end
+      if math_type(v) == "integer" and (v >= 65536 or v < -65536) then return sformat("0x%x", v) end
+      if type(v) == "table" then return "{...}" end
+      return tostring(v)
+    end
+    local function case_label(ex, case, args)
+      if case.label ~= nil then return tostring(case.label) end
+      local shown = {}
+      for i = 1, args.n do shown[i] = show(args[i]) end
+      local label = tostring(ex.expects) .. "(" .. concat(shown, ", ") .. ")"
+      local b = case.boot
+      if type(b) == "table" and next(b) ~= nil then
+        local keys = {}
+        for k in next, b do keys[#keys + 1] = tostring(k) end
+        sort(keys)
+        local opts = {}
+        for i = 1, #keys do opts[i] = keys[i] .. "=" .. show(b[keys[i]]) end
+        label = label .. " on boot{" .. concat(opts, ", ") .. "}"
+      end
+      return label
+    end
+
+    local trial
+    -- Boots case k's machine and runs its setup; returns the arguments for
+    -- the learner's function.
+    function D.prepare(index, k)
+      local ex = D.lesson.exercises[index]
+      local cases = CASES[index]
+      local case = cases[k]
+      local v = VARIANTS[index]
+      P.boot(case.boot or ex.boot or {})
       local args = { n = 0 }
-      if ex.setup then args = pack(ex.setup()) end
-      trial = { args = args }
+      if case.setup then
+        args = pack(case.setup(case, v))
+      elseif ex.setup then
+        args = pack(ex.setup(case, v))
+      elseif type(case.args) == "table" then
+        args = pack(unpack(case.args, 1, case.args.n or #case.args))
+      end
+      trial = { args = args, case = case, variant = v }
+      if not cases.implicit then trial.label = case_label(ex, case, args) end
       trial.stats_before = P.stats()
       trial.time_before = P.ktime_get_ns()
       return unpack(args, 1, args.n)
@@ -201,8 +414,9 @@ enum GradingDriver {
 
     -- Judges the call. Swift passes the number of reports before the call,
     -- the live allocations before and after, whether the call failed (and
-    -- how), then the learner's results.
-    function D.judge(index, reports_before, live_before, live_after, failure, ...)
+    -- how), the allocations the call made that are still live and those
+    -- that were live before and that the call freed, then the learner's results.
+    function D.judge(index, reports_before, live_before, live_after, failure, allocated, freed, ...)
       local ex = D.lesson.exercises[index]
       local r = trial
       -- The setup's values, as the learner's code left them (it got the same
@@ -215,16 +429,24 @@ enum GradingDriver {
       r.time_ns = P.ktime_get_ns() - r.time_before
       r.live_before, r.live_after = live_before, live_after
       r.leaked = live_after - live_before
+      r.allocated = allocated or {}
+      r.freed_foreign = freed or {}
       r.reports = {}
       local all = P.reports()
       for i = reports_before + 1, #all do
         local rep = all[i]
         r.reports[#r.reports + 1] = { kind = rep.kind, severity = rep.severity, headline = rep.headline, text = rep.text }
       end
-      local verdict, feedback = ex.check(r)
+      local label = r.label
+      r.label = nil
+      local verdict, feedback, opts = ex.check(r)
       if feedback ~= nil then feedback = tostring(feedback) end
-      if math_type(verdict) ~= nil then return "points", verdict, feedback end
-      return verdict and "pass" or "fail", 0, feedback
+      local hint = type(opts) == "table" and opts.hint ~= nil and tostring(opts.hint) or nil
+      if label ~= nil and verdict ~= true then
+        feedback = "with " .. label .. ": " .. (feedback or "not what the task asks for")
+      end
+      if math_type(verdict) ~= nil then return "points", verdict, feedback, hint end
+      return verdict and "pass" or "fail", 0, feedback, hint
     end
 
     return D

@@ -15,9 +15,13 @@ public enum LearnerCheck {
         let record: (inout ProgressRecord) -> Void = { record in
             record.record(result, lesson: lesson.id)
             guard hint else { return }
+            // A failure the check named has hints of its own, counted
+            // apart: the next hint follows the current failure.
             for r in result.exercises where r.status != .pass {
-                let count = lesson.exercises.first { $0.id == r.id }?.hints.count ?? 0
-                hints[r.id] = record.takeHint(lesson: lesson.id, exercise: r.id, available: count)
+                guard let e = lesson.exercises.first(where: { $0.id == r.id }) else { continue }
+                let tagged = r.hint.flatMap { e.taggedHints[$0] } != nil
+                let key = tagged ? "\(r.id)#\(r.hint ?? "")" : r.id
+                hints[r.id] = record.takeHint(lesson: lesson.id, exercise: key, available: e.hints(for: r.hint).count)
             }
         }
         if let store {

@@ -12,11 +12,22 @@ public struct Lesson: Sendable {
     /// The lesson file's source and chunk name, to load it again in each grading state.
     public var source: [UInt8]
     public var chunkName: String
+    /// The learner seed this lesson was instantiated for: its question
+    /// variants and option order (0: the lesson as written).
+    public var variantSeed: UInt64 = 0
 
     public var maxScore: Int { exercises.reduce(0) { $0 + $1.points } }
 
     /// The lesson number from its id (`"03-contiguity"` → 3), if it has one.
     public var number: Int? { Int(id.prefix { $0.isNumber }) }
+
+    /// The lesson as a learner with `seed` sees it (variants resolved,
+    /// choice options in that learner's order).
+    public func variant(seed: UInt64) throws -> Lesson {
+        if seed == variantSeed { return self }
+        // Already checked against the schema when first loaded.
+        return try LessonCatalog.load(source: source, chunkName: chunkName, variantSeed: seed, exerciseCount: 0...Int.max)
+    }
 }
 
 public struct Exercise: Sendable {
@@ -45,6 +56,16 @@ public struct Exercise: Sendable {
     /// "Why this works" (`explain`): shown to the learner once the
     /// exercise has passed, never before (it gives the answer away).
     public var explain: String? = nil
+    /// Hints for a particular failure, by the key a check names
+    /// (`fail("why", { hint = "null-check" })`): `hints = { "...", ["null-check"] = "..." }`.
+    public var taggedHints: [String: [String]] = [:]
+
+    /// The hints for a failure: those the check named (`tag`), else the
+    /// exercise's ordered hints.
+    public func hints(for tag: String?) -> [String] {
+        if let tag, let tagged = taggedHints[tag], !tagged.isEmpty { return tagged }
+        return hints
+    }
 
     public var isTask: Bool { if case .task = kind { return true } else { return false } }
     /// The global the learner's task function must have (nil for a question).

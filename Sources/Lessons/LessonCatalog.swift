@@ -122,11 +122,15 @@ public struct LessonCatalog: Sendable {
     }
 
     /// Reads one lesson file (in a sandboxed state with the kernel API).
-    public static func load(source: [UInt8], chunkName: String,
+    /// `variantSeed`: the learner's variant (0: the lesson as written).
+    public static func load(source: [UInt8], chunkName: String, variantSeed: UInt64 = 0,
                             exerciseCount: ClosedRange<Int> = LessonSchema.exerciseCount) throws -> Lesson {
         let state = try LessonState(limits: .runDefault)
-        try state.loadLesson(source: source, chunkName: chunkName)
-        return try LessonParser.parse(state.lessonSnapshot(), source: source, chunkName: chunkName, exerciseCount: exerciseCount)
+        defer { state.lua.close() }
+        try state.loadLesson(source: source, chunkName: chunkName, variantSeed: variantSeed)
+        var lesson = try LessonParser.parse(state.lessonSnapshot(), source: source, chunkName: chunkName, exerciseCount: exerciseCount)
+        lesson.variantSeed = variantSeed
+        return lesson
     }
 
     // MARK: Finding a lesson

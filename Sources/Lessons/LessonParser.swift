@@ -52,6 +52,14 @@ enum LessonParser {
         }
         let prompt = v["prompt"]?.text ?? ""
         let hints = list(v["hints"]).compactMap(\.text)
+        var tagged: [String: [String]] = [:]
+        if case .table(let entries)? = v["hints"] {
+            for entry in entries {
+                guard let key = entry.key.text, case .string = entry.key else { continue }
+                let texts = entry.value.text.map { [$0] } ?? list(entry.value).compactMap(\.text)
+                if !texts.isEmpty { tagged[key] = texts }
+            }
+        }
         var feedback: [(LuaValue, String)] = []
         if case .table(let fb)? = v["feedback"] {
             for e in fb { if let t = e.value.text { feedback.append((e.key, t)) } }
@@ -80,6 +88,7 @@ enum LessonParser {
         var exercise = Exercise(id: id, points: Int(points), prompt: prompt, kind: k, hints: hints,
                                 accept: list(v["accept"]), feedback: feedback, templateHint: v["template"]?.text,
                                 maxInstructions: budget)
+        exercise.taggedHints = tagged
         exercise.explain = v["explain"]?.text
         return exercise
     }

@@ -55,14 +55,25 @@ final class LessonState {
 
     /// Loads a lesson file into the pristine environment. Throws the lesson's
     /// own error (a lesson file is trusted code; its errors are the author's).
-    func loadLesson(source: [UInt8], chunkName: String) throws {
-        try lua.withCollectorPaused { try loadLessonPaused(source: source, chunkName: chunkName) }
+    /// `variantSeed` picks the learner's variant of every exercise (seed 0:
+    /// the lesson as written); `caseSecret` is mixed into task case
+    /// generators (see `GradingDriver`).
+    func loadLesson(source: [UInt8], chunkName: String, variantSeed: UInt64 = 0, caseSecret: UInt64 = 0) throws {
+        try lua.withCollectorPaused {
+            try loadLessonPaused(source: source, chunkName: chunkName, variantSeed: variantSeed, caseSecret: caseSecret)
+        }
     }
 
-    private func loadLessonPaused(source: [UInt8], chunkName: String) throws {
+    private func loadLessonPaused(source: [UInt8], chunkName: String, variantSeed: UInt64, caseSecret: UInt64) throws {
         let L = lua.L
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
+        pushDriverField("set_seeds")
+        lua_pushinteger(L, lua_Integer(Int64(bitPattern: variantSeed)))
+        lua_pushinteger(L, lua_Integer(Int64(bitPattern: caseSecret)))
+        if let failure = lua.protectedCall(arguments: 2, results: 0) {
+            throw LessonError.graderSetup(failure.message)
+        }
         pushDriverField("load_lesson")
         if let bytecode = LessonBytecode.shared.bytecode(for: source, chunkName: chunkName, using: lua),
            lua.load(bytecode, chunkName: chunkName, mode: "b") == nil {

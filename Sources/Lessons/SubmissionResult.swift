@@ -20,14 +20,19 @@ public struct ExerciseResult: Codable, Equatable, Sendable {
     /// The full kernel report text when the verdict is `bug` (shown by
     /// `kmlab check`; not part of the JSON schema).
     public var report: String?
+    /// The key of the exercise's `hints` that fits this failure, when the
+    /// check named one (`fail("why", { hint = "null-check" })`; not part of
+    /// the JSON schema).
+    public var hint: String?
 
-    public init(id: String, status: Verdict, score: Int, maxScore: Int, feedback: String, report: String? = nil) {
+    public init(id: String, status: Verdict, score: Int, maxScore: Int, feedback: String, report: String? = nil, hint: String? = nil) {
         self.id = id
         self.status = status
         self.score = score
         self.maxScore = maxScore
         self.feedback = feedback
         self.report = report
+        self.hint = hint
     }
 
     enum CodingKeys: String, CodingKey {

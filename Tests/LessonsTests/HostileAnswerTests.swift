@@ -114,16 +114,40 @@ import Testing
         #expect(r.exercises.filter { $0.status == .pass }.count == 5)
     }
 
-    @Test func bootingInsideATaskOrACoroutineIsHarmless() throws {
+    @Test func bootingAtTopLevelIsHarmless() throws {
         let r = try grade(Self.honest + """
 
         coroutine.wrap(function() boot{arch = "x86_64"} end)()
-        function make_reply()
-          coroutine.wrap(function() boot{} end)()
-          local p = kzalloc(64, GFP_KERNEL); poke(p, "hello"); return p
-        end
+        boot{era = "2.6"}
         """)
         #expect(r.score == r.maxScore, "\(r.json)")
+    }
+
+    /// A call that boots would leave its reports and leaks on a machine the
+    /// grader no longer looks at: refused, from a coroutine or a pcall too.
+    @Test func bootingInsideATaskIsRefusedWithAClearError() throws {
+        for body in ["coroutine.wrap(function() boot{} end)()", "boot{}", "local b = boot; b{arch = 'x86_64'}"] {
+            let r = try grade(Self.honest + """
+
+            function make_reply()
+              local p = kmalloc(64, GFP_KERNEL); kfree(p); kfree(p)
+              \(body)
+              local q = kzalloc(64, GFP_KERNEL); poke(q, "hello"); return q
+            end
+            """)
+            #expect(status(r, "no_leak") == .error, "\(r.json)")
+            #expect(r.exercises.last?.feedback.contains("boot{} is not allowed inside a graded task") == true, "\(r.json)")
+        }
+        let swallowed = try grade(Self.honest + """
+
+        function make_reply()
+          local p = kmalloc(64, GFP_KERNEL); kfree(p); kfree(p)
+          pcall(boot, {})
+          local q = kzalloc(64, GFP_KERNEL); poke(q, "hello"); return q
+        end
+        """)
+        // The double free stays on the graded machine.
+        #expect(status(swallowed, "no_leak") == .bug, "\(swallowed.json)")
     }
 
     @Test func hugeAnswerTablesAreNotCopied() throws {
