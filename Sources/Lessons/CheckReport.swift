@@ -23,6 +23,10 @@ public enum CheckReport {
             if let n = hints[r.id], let e = lesson.exercises.first(where: { $0.id == r.id }) {
                 lines += hintLines(e, number: n, indent: "      ", tag: r.hint)
             }
+            // "Why this works" only once it does: before, it gives the answer away.
+            if r.status == .pass, let why = lesson.exercises.first(where: { $0.id == r.id })?.explain, !why.isEmpty {
+                lines += wrap(why, width: 68).enumerated().map { i, l in (i == 0 ? "      why: " : "           ") + l }
+            }
         }
         lines.append("")
         if result.status == .error {
@@ -31,6 +35,8 @@ public enum CheckReport {
             lines.append(hintAdvice)
         } else if result.score == result.maxScore {
             lines.append("All exercises pass. Well done.")
+            let number = lesson.number.map(String.init) ?? lesson.id
+            lines.append("Compare with the reference solution: `kmlab solution \(number)`.")
         }
         lines.append("score: \(result.score)/\(result.maxScore)")
         return lines.joined(separator: "\n") + "\n"

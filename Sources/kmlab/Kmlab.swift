@@ -23,6 +23,8 @@ struct Kmlab: ParsableCommand {
             LessonCommand.self,
             CheckCommand.self,
             WatchCommand.self,
+            SolutionCommand.self,
+            ExampleCommand.self,
             GradeCommand.self,
             GradeWorkerCommand.self,
             AutograderCommand.self,

@@ -17,8 +17,10 @@ struct LessonsCommand: ParsableCommand {
 
     func run() throws {
         let catalog = try LessonCLI.catalog()
-        var lines = LessonCLI.listing(catalog, progress: ProgressStore.standard().load())
+        let progress = ProgressStore.standard().load()
+        var lines = LessonCLI.listing(catalog, progress: progress)
         lines.append("")
+        lines.append(LessonCLI.whatIsNext(catalog, progress: progress))
         lines.append("Read one with `kmlab lesson 1`; check your answers with `kmlab check 1 answers.lua`.")
         Terminal.out(Array((lines.joined(separator: "\n") + "\n").utf8))
         // The other lessons work; the broken ones are the author's to fix.
@@ -80,12 +82,14 @@ enum LessonCLI {
         let width = catalog.lessons.map(\.id.count).max() ?? 0
         return catalog.lessons.map { lesson in
             let p = progress.lessons[lesson.id]
-            let mark: String
+            var mark: String
             if let p, p.completed { mark = "done \(p.bestScore)/\(p.maxScore)" }
             else if let p { mark = "best \(p.bestScore)/\(lesson.maxScore)" }
             else { mark = "new  \(lesson.maxScore) points" }
+            let hints = p?.hintsShown.values.reduce(0, +) ?? 0
+            if hints > 0 { mark += ", \(hints) hint\(hints == 1 ? "" : "s")" }
             let id = lesson.id.padding(toLength: width, withPad: " ", startingAt: 0)
-            return "\(lesson.id == current ? "*" : " ") \(id)  \(mark.padding(toLength: 16, withPad: " ", startingAt: 0))  \(lesson.title)"
+            return "\(lesson.id == current ? "*" : " ") \(id)  \(mark.padding(toLength: 24, withPad: " ", startingAt: 0))  \(lesson.title)"
         }
     }
 
@@ -94,6 +98,16 @@ enum LessonCLI {
         guard !catalog.problems.isEmpty else { return [] }
         return ["kmlab: \(catalog.problems.count) lesson file\(catalog.problems.count == 1 ? "" : "s") in \(catalog.origin) cannot be used (the others work):"]
             + catalog.problems.map { "  \($0.file): \($0.message)" }
+    }
+
+    /// The first lesson not completed, started or not, and how to work on it.
+    static func whatIsNext(_ catalog: LessonCatalog, progress: ProgressRecord) -> String {
+        guard let next = catalog.lessons.first(where: { progress.lessons[$0.id]?.completed != true }) else {
+            return "Every lesson is done: `kmlab solution N` shows any reference solution to compare with yours."
+        }
+        let number = next.number.map(String.init) ?? next.id
+        let started = progress.lessons[next.id] != nil
+        return "Next: lesson \(next.id)\(started ? " (started)" : ""): `kmlab lesson \(number)` to read it, `kmlab watch \(number)` to work on it."
     }
 
     enum TemplateWrite { case written, exists, failed }

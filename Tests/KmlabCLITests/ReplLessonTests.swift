@@ -80,7 +80,7 @@ import Testing
         try solution("01-first-allocations.lua").write(to: answers)
         let r = try repl(".lesson 1\n.check\n.step\n.hint\n.lesson\n")
         #expect(r.stderr == "")
-        #expect(r.stdout.contains("All exercises pass. Well done.\nscore: 12/12\n"))
+        #expect(r.stdout.contains("All exercises pass. Well done.\nCompare with the reference solution: `kmlab solution 1`.\nscore: 12/12\n"))
         #expect(r.stdout.contains("\nEvery exercise of lesson 01-first-allocations has passed (best 12/12). `.lesson` lists the others.\n"
             + "Every exercise of lesson 01-first-allocations has passed (best 12/12)."))
         let listing = r.stdout.split(separator: "\n").first { $0.hasPrefix("* 01-first-allocations") } ?? ""
