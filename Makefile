@@ -4,7 +4,7 @@
 # Anything else is a helper for those two.
 
 SWIFT ?= swift
-APT_PACKAGES = liblua5.4-dev libreadline-dev pkg-config lua5.4 tmux
+APT_PACKAGES = liblua5.4-dev libreadline-dev pkg-config lua5.4 tmux lua-check
 
 .PHONY: run test build release deps bench static autograder-test
 

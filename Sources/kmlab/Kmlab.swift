@@ -25,6 +25,7 @@ struct Kmlab: ParsableCommand {
             WatchCommand.self,
             SolutionCommand.self,
             ExampleCommand.self,
+            InitCommand.self,
             GradeCommand.self,
             GradeWorkerCommand.self,
             AutograderCommand.self,

@@ -114,8 +114,75 @@ import Testing
             #expect(numbers == zone.freeBlocks, "\(zone.name)")
         }
         let text = chart.render(color: false)
-        #expect(text.contains("order 10"))
+        #expect(text.contains("largest free block: order 10, 4 MiB"))
         #expect(!text.contains("\u{1B}"))
+    }
+
+    @Test func dmaCoherentBuffersAreMarkedDMA() throws {
+        let m = try Machine(config: MachineConfig(ram: 64 << 20))
+        let before = m.memoryMap(columns: 32)
+        #expect(before.frameCounts[.dma] == nil)
+        let dev = try m.pciDevice(driver: "tinynic", irq: nil, dmaMaskBits: 32)
+        let buffer = try #require(try m.dmaAllocCoherent(dev, size: 4 * 4096, flags: .kernel))
+        let plain = try #require(try m.getFreePages(.kernel, order: 1))
+        let map = m.memoryMap(columns: 32)
+        // The coherent buffer's 4 frames are D; the plain pages stay P.
+        #expect(map.frameCounts[.dma] == 4)
+        #expect(map.frameCounts[.pages] == (before.frameCounts[.pages] ?? 0) + 2)
+        let (row, column) = try #require(map.cellPosition(ofPfn: buffer.dma >> 12))
+        #expect(map.rows[row].cells[column].category == .dma)
+        #expect(MemoryMapText.render(map, color: false).contains("D DMA"))
+        try m.dmaFreeCoherent(dev, size: 4 * 4096, cpu: buffer.cpu, dma: buffer.dma)
+        #expect(m.memoryMap(columns: 32).frameCounts[.dma] == nil)
+        try m.freePagesAddress(plain, order: 1)
+    }
+
+    /// The bar lengths of a rendered chart's zone, by order.
+    func bars(_ text: String) -> [Int] {
+        text.split(separator: "\n").filter { $0.hasPrefix("  ") && !$0.contains("order") }
+            .map { $0.filter { $0 == "#" }.count }
+    }
+
+    @Test func buddyBarsWeighFreeMemoryNotBlockCounts() {
+        // 8000 single pages and one 4 MiB block: by count the big block was
+        // invisible; by memory it is an eighth of the longest bar.
+        var blocks = [Int](repeating: 0, count: 11)
+        blocks[0] = 8000
+        blocks[10] = 1
+        let text = BuddyChart(zones: [.init(name: "Normal", freeBlocks: blocks)]).render(color: false, width: 40)
+        let b = bars(text)
+        #expect(b.count == 11)
+        #expect(b[0] == 40)
+        #expect(b[10] == 1024 * 40 / 8000)
+        #expect(b[1...9].allSatisfy { $0 == 0 })
+        #expect(text.contains("largest free block: order 10, 4 MiB"))
+    }
+
+    @Test(arguments: [UInt64(1), 7, 42, 1234])
+    func buddyBarsAreProportionalToMemoryPerOrder(seed: UInt64) {
+        var rng = MapTestRandom(seed)
+        let blocks = (0...10).map { _ in Int(rng.next() % 3000) * Int(rng.next() % 2) }
+        let text = BuddyChart(zones: [.init(name: "DMA", freeBlocks: blocks)]).render(color: false, width: 60)
+        let b = bars(text)
+        let memory = blocks.enumerated().map { UInt64($0.element) << UInt64($0.offset) }
+        let most = max(1, memory.max() ?? 1)
+        for order in 0...10 {
+            let expected = memory[order] == 0 ? 0 : max(1, Int(memory[order] * 60 / most))
+            #expect(b[order] == expected, "order \(order) of \(blocks)")
+        }
+    }
+}
+
+/// A tiny deterministic generator for the randomised tests here.
+struct MapTestRandom {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 

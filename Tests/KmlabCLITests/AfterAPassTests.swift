@@ -66,15 +66,17 @@ import Testing
             question{ id = "page", points = 1, prompt = "PAGE_SIZE?", answer = numeric(PAGE_SIZE, {units = true}),
                       explain = "x86 pages are 4 KiB: the MMU maps memory in those units." },
             question{ id = "order", points = 1, prompt = "Pages in an order-3 block?", answer = 8,
-                      explain = "An order-n block is 2^n pages." } } }
+                      explain = "An order-n block is 2^n pages." },
+            question{ id = "shift", points = 1, prompt = "PAGE_SHIFT?", answer = 12 } } }
         """)
         var e = env
         e["KMLAB_LESSONS"] = dir.url.path
-        let half = try dir.write("half.lua", "answers = {page = '4K', order = 3}\n")
+        let half = try dir.write("half.lua", "answers = {page = '4K', order = 3, shift = 12}\n")
         let r = try kmlab(["check", "tiny", half], environment: e)
+        #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("why: x86 pages are 4 KiB: the MMU maps memory in those units."))
         #expect(!r.stdout.contains("2^n"), "the note of an exercise not passed gives its answer away")
-        let all = try dir.write("all.lua", "answers = {page = '4K', order = 8}\n")
+        let all = try dir.write("all.lua", "answers = {page = '4K', order = 8, shift = 12}\n")
         let full = try kmlab(["check", "tiny", all], environment: e)
         #expect(full.stdout.contains("why: An order-n block is 2^n pages."))
         #expect(full.stdout.contains("`kmlab solution 1`"))

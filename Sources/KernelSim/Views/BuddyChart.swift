@@ -10,21 +10,34 @@ public struct BuddyChart: Sendable, Equatable {
     }
     public let zones: [Zone]
 
-    /// Bars scaled to the zone's largest count (a non-zero count gets at
-    /// least one mark), with the block size and the free memory per order.
+    /// Free memory held in blocks of `order` (blocks × block size), in pages.
+    public static func freePages(blocks: Int, order: Int) -> UInt64 {
+        UInt64(max(0, blocks)) << UInt64(min(max(0, order), 62))
+    }
+
+    /// Bars of free *memory* per order (blocks × block size), scaled to the
+    /// zone's largest: one free 4 MiB block weighs as much as 1024 single
+    /// pages, so the large blocks a contiguous allocation needs stay visible
+    /// next to thousands of small ones (bars of block counts hid them). A
+    /// non-zero order gets at least one mark.
     public func render(color: Bool, width: Int = 40) -> String {
-        var out = ["Free blocks per order (as /proc/buddyinfo counts them); bars scale to the zone's largest count"]
+        var out = ["Free memory per order: blocks (the /proc/buddyinfo count) × block size; bars scale to the zone's largest"]
         for z in zones {
-            let most = max(1, z.freeBlocks.max() ?? 1)
-            var freePages = 0
-            for (o, n) in z.freeBlocks.enumerated() { freePages &+= n << o }
-            out.append("zone \(z.name): \(byteSize(UInt64(freePages) &* 4096)) free")
+            let memory = z.freeBlocks.enumerated().map { BuddyChart.freePages(blocks: $0.element, order: $0.offset) }
+            let most = max(1, memory.max() ?? 1)
+            let total = memory.reduce(0, &+)
+            let largest = z.freeBlocks.lastIndex { $0 > 0 }
+            let biggest = largest.map { "largest free block: order \($0), \(byteSize(4096 << UInt64($0)))" } ?? "no free block"
+            out.append("zone \(z.name): \(byteSize(total &* 4096)) free; \(biggest)")
+            out.append("  order   block   blocks      memory")
             for (order, n) in z.freeBlocks.enumerated() {
-                let len = n == 0 ? 0 : max(1, n * width / most)
+                let pages = memory[order]
+                let len = pages == 0 ? 0 : max(1, Int(pages * UInt64(width) / most))
                 let bar = String(repeating: color ? "█" : "#", count: len)
                 let painted = color && len > 0 ? "\u{1B}[32m" + bar + "\u{1B}[0m" : bar
-                let label = "  order " + pad(String(order), 2) + " " + pad(byteSize(4096 << UInt64(order)).replacingOccurrences(of: "iB", with: ""), 6)
-                out.append(label + " " + pad(String(n), 7) + " " + painted)
+                let block = byteSize(4096 << UInt64(order)).replacingOccurrences(of: "iB", with: "")
+                out.append("  " + pad(String(order), 5) + " " + pad(block, 7) + " " + pad(String(n), 8) + " "
+                           + pad(pages == 0 ? "-" : byteSize(pages &* 4096).replacingOccurrences(of: "iB", with: ""), 11) + " " + painted)
             }
         }
         return out.joined(separator: "\n") + "\n"

@@ -12,6 +12,12 @@ extension Machine {
         let wanted = total / UInt64(cols * max(4, targetRows)) + (total % UInt64(cols * max(4, targetRows)) == 0 ? 0 : 1)
         while perCell < wanted { perCell <<= 1 }
 
+        // dma_alloc_coherent buffers come from the page allocator (owner
+        // "alloc_pages"); the devices' dma-debug entries say which frames
+        // they are, so the picture can mark them D as help(memmap) says.
+        let coherent = contexts.pciDevices.flatMap { dev in
+            dev.mappings.filter { $0.kind == .coherent }.flatMap(\.ownedPfns)
+        }.sorted()
         var ownerCategory: [UInt32: MemoryCategory] = [:]
         var totals = [UInt64](repeating: 0, count: MemoryCategory.allCases.count)
         var rows: [MemoryMap.Row] = []
@@ -25,6 +31,7 @@ extension Machine {
                     let cellEnd = min(z.end, cellStart &+ perCell)
                     var counts = [UInt64](repeating: 0, count: MemoryCategory.allCases.count)
                     countCategories(cellStart, cellEnd, into: &counts, cache: &ownerCategory)
+                    MemoryMap.recount(&counts, as: .dma, from: .pages, pfns: coherent, in: cellStart..<cellEnd)
                     for i in counts.indices { totals[i] &+= counts[i] }
                     cells.append(MemoryMap.cell(counts, frames: cellEnd - cellStart))
                     cellStart = cellEnd
@@ -107,6 +114,23 @@ extension Machine {
 }
 
 extension MemoryMap {
+    /// Moves the frames of `pfns` (sorted) that fall in `range` from
+    /// `category` to `target` (never below zero).
+    static func recount(_ counts: inout [UInt64], as target: MemoryCategory, from category: MemoryCategory,
+                        pfns: [UInt64], in range: Range<UInt64>) {
+        guard !pfns.isEmpty else { return }
+        var lo = 0, hi = pfns.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if pfns[mid] < range.lowerBound { lo = mid + 1 } else { hi = mid }
+        }
+        var n: UInt64 = 0
+        while lo < pfns.count && pfns[lo] < range.upperBound { n += 1; lo += 1 }
+        let moved = min(n, counts[category.rawValue])
+        counts[category.rawValue] -= moved
+        counts[target.rawValue] &+= moved
+    }
+
     /// Picks a cell's owner. Kernel allocations a script makes (slab,
     /// kmalloc-large, alloc_pages, vmalloc, DMA) win over user pages and
     /// page tables, which win over
