@@ -113,6 +113,7 @@ public final class Machine {
         contexts.kernelRelease = layout.kernelRelease
         procProviders["/proc/interrupts"] = { $0.procInterrupts() }
         procProviders["/proc/self/maps"] = { $0.procSelfMaps() }
+        if config.era == .v6 { procProviders["/sys/kernel/debug/dma-api/dump"] = { $0.dmaDebugDump() } }
         boot()
     }
 
