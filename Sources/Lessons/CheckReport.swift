@@ -58,10 +58,16 @@ public enum CheckReport {
         }
     }
 
-    /// Greedy word wrap that keeps existing line breaks.
+    /// Greedy word wrap that keeps existing line breaks. A line indented by
+    /// four spaces is code or a sample of kernel output (a /proc/buddyinfo
+    /// row is wider than any terminal width we wrap to): it is kept whole.
     public static func wrap(_ text: String, width: Int) -> [String] {
         var out: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if paragraph.hasPrefix("    ") {
+                out.append(String(paragraph))
+                continue
+            }
             var line = ""
             for word in paragraph.split(separator: " ", omittingEmptySubsequences: false) {
                 if !line.isEmpty && line.count + 1 + word.count > width {
