@@ -31,6 +31,22 @@ local function packet(i)
   return string.format("packet %03d ", i) .. string.rep(string.char(65 + i % 26), PKT - 11)
 end
 
+-- Every allocation attempt the kernel counted so far (kmalloc, the page
+-- allocator, vmalloc, and the attempts that failed): the grader compares it
+-- around the learner's handler to see whether the handler allocated.
+local function allocation_attempts()
+  local s = stats()
+  return s.kmallocs + s.page_allocs + s.vmallocs + s.alloc_failures
+end
+
+-- How many buffers the learner's pool.free list holds, read raw (the list
+-- is the learner's table: a metatable on it must not change the count).
+local function free_count(pool)
+  local free = type(pool) == "table" and rawget(pool, "free")
+  if type(free) ~= "table" then return -1 end
+  return rawlen(free)
+end
+
 local function bytes_at(addr, n)
   if math.type(addr) ~= "integer" then return nil end
   local ok, s = pcall(peek, addr, n)
@@ -125,13 +141,13 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
       id = "reserves", points = 1,
       prompt = "Under memory pressure, kmalloc(1000, GFP_NOWAIT) returns NULL but kmalloc(1000, GFP_ATOMIC) succeeds. Why?",
       answer = choice{
-        "GFP_ATOMIC's __GFP_HIGH lets it allocate below the zone's min watermark, from the reserves",
-        "GFP_ATOMIC sleeps briefly until memory is free",
-        "GFP_ATOMIC reclaims the page cache directly",
-        "GFP_ATOMIC has a zone of its own",
+        "__GFP_HIGH in GFP_ATOMIC lets it go below the zone's min watermark, into the reserves",
+        "GFP_ATOMIC waits with interrupts off until kswapd has freed a few pages, then retries",
+        "GFP_ATOMIC reclaims clean page-cache pages itself, without sleeping, before it gives up",
+        "GFP_ATOMIC takes its pages from an emergency zone of its own that GFP_NOWAIT cannot use",
       correct = 1 },
       feedback = {
-        b = "GFP_ATOMIC never sleeps: that is the point of it.",
+        b = "GFP_ATOMIC never sleeps: that is the point of it. Nor does it wait for kswapd: it returns at once, with memory or NULL.",
         c = "Direct reclaim needs __GFP_DIRECT_RECLAIM, which GFP_ATOMIC does not have; it can only wake kswapd.",
         d = "There is no atomic zone; there is a reserve below each zone's min watermark.",
       },
@@ -153,10 +169,10 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
       id = "on_null", points = 2,
       prompt = "In a network card's receive interrupt handler, kmalloc(2048, GFP_ATOMIC) for the replacement buffer returned NULL. What should the handler do?",
       answer = choice{
-        "try again in a loop until it succeeds",
-        "try again with GFP_KERNEL, which tries harder",
-        "drop this packet: leave the old buffer in the ring slot, count the drop, schedule work to refill later, return IRQ_HANDLED",
-        "return IRQ_NONE so that the interrupt is retried",
+        "keep calling kmalloc(2048, GFP_ATOMIC) in a loop until it succeeds: other CPUs free memory all the time",
+        "retry with GFP_KERNEL, which may reclaim memory and so succeeds where GFP_ATOMIC gave up, then go on",
+        "drop the packet: keep the old buffer in its slot, count the drop, schedule a refill; IRQ_HANDLED",
+        "return IRQ_NONE, so that the interrupt controller raises the interrupt again once memory is freed",
       correct = 3 },
       feedback = {
         a = "With interrupts off on this CPU nothing can free memory for you: the loop spins until the watchdog reports a lockup.",
@@ -214,26 +230,42 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         for i = 1, POOL do pool.free[i] = kmalloc(BUF, GFP_KERNEL) end
         return pool, squeeze(0)
       end,
+      -- What the grader watches besides the pool: how many allocations the
+      -- handler itself attempted (it must attempt none: the refill belongs
+      -- in a work item), and how many buffers were free when each burst had
+      -- been handled (before any work ran): a pool that grows inside the
+      -- handler was refilled in interrupt context.
       call = function(rx_packet, pool, hog)
-        local n, rets = 0, {}
+        local n, rets, watch = 0, {}, { in_handler = 0 }
         request_irq(IRQ, function()
           n = n + 1
+          local before = allocation_attempts()
           rets[n] = rx_packet(pool, packet(n))
+          watch.in_handler = watch.in_handler + (allocation_attempts() - before)
           return IRQ_HANDLED
         end, 0, "lesson6-pool", nil)
         for _ = 1, 12 do raise_irq(IRQ) end
         local freed = release(hog)
         flush_scheduled_work()
+        watch.after_first_work = free_count(pool)
         for _ = 1, 6 do raise_irq(IRQ) end
+        watch.after_second_burst = free_count(pool)
         flush_scheduled_work()          -- the second burst left 2 free: the refill runs again
         free_irq(IRQ, nil)
-        return pool, rets, freed
+        return pool, rets, freed, watch
       end,
       check = function(r)
-        local pool, rets, freed = r.results[1], r.results[2], r.results[3]
+        local pool, rets, freed, watch = r.results[1], r.results[2], r.results[3], r.results[4]
         if type(pool) ~= "table" or type(pool.rx) ~= "table" or type(pool.free) ~= "table" then return fail("pool.rx and pool.free should still be lists.") end
         for i = 1, 18 do
           if rets[i] ~= IRQ_HANDLED then return fail("rx_packet should return IRQ_HANDLED for every packet (packet " .. i .. ": " .. tostring(rets[i]) .. ").") end
+        end
+        if type(watch) ~= "table" then return fail("the grader could not run your function") end
+        if watch.in_handler ~= 0 then
+          return fail("rx_packet tried to allocate memory " .. watch.in_handler .. " time(s) while it ran in the interrupt handler: even GFP_ATOMIC there drains the reserves every other driver needs, and fails under pressure. Leave the refill to a work item (schedule_work), which runs later in process context.")
+        end
+        if watch.after_second_burst ~= 2 then
+          return fail("after the second burst of 6 packets, before any work ran, pool.free held " .. tostring(watch.after_second_burst) .. " buffers instead of 2: the handler must only take buffers; the refill runs in the work item, after the handler returned.")
         end
         if math.type(pool.dropped) == "integer" and pool.dropped > 4 then
           return fail("packets of the second burst were dropped (pool.dropped is " .. pool.dropped .. "): the pool was not refilled before it came. Schedule work that kmallocs new buffers with GFP_KERNEL: it runs in process context, once the pressure has eased.")

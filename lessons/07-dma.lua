@@ -137,10 +137,10 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
       id = "why_contig", points = 1,
       prompt = "Why must a buffer for dma_map_single be physically contiguous?",
       answer = choice{
-        "the device puts bus (physical) addresses on the bus and writes the buffer at consecutive addresses; it has no page tables",
-        "the CPU cache works only on contiguous memory",
-        "it need not be: the device translates through the CPU's page tables",
-        "contiguous memory is faster to allocate",
+        "the device puts physical addresses on the bus, one after another, with no page tables in between",
+        "the CPU's cache write-back and invalidation at map and unmap time work only on contiguous ranges",
+        "it need not be: the device translates each address through the CPU's page tables, as the CPU does",
+        "a physically contiguous buffer is faster to allocate, and DMA needs its buffer as soon as possible",
       correct = 1 },
       feedback = {
         b = "The cache is the CPU's business; the problem is the device, which addresses memory physically.",
@@ -153,10 +153,10 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
       id = "vmalloc_map", points = 1,
       prompt = "On a 6.x kernel, what does dma_map_single(dev, vmalloc(8192), 8192, DMA_FROM_DEVICE) do?",
       answer = choice{
-        "returns the physical address of the buffer's first page",
+        "maps the buffer's first page and returns its physical address; the device writes on from there",
         "warns \"rejecting DMA map of vmalloc memory\" and returns DMA_MAPPING_ERROR",
-        "returns the vmalloc address, which the device uses as is",
-        "remaps the buffer into contiguous frames and returns their address",
+        "returns the vmalloc address itself: dma-direct hands virtual addresses to the device unchanged",
+        "copies the data into contiguous frames (a bounce buffer) and returns the physical address of the copy",
       correct = 2 },
       feedback = {
         a = "That is what 2.6 kernels did -- and the device then wrote past the first page into other frames. Since 5.18 the kernel refuses.",
@@ -182,67 +182,87 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
       prompt = "A descriptor ring that the CPU and the device both read and write for as long as the driver is loaded: how do you allocate it?",
       answer = choice{
         "dma_alloc_coherent(dev, size, GFP_KERNEL) at probe, kept until remove",
-        "vmalloc(size), mapped with dma_map_single",
-        "kmalloc(size, GFP_KERNEL), mapped and unmapped with dma_map_single around every access",
-        "a Lua table",
+        "vmalloc(size) at probe, mapped once with dma_map_single(..., DMA_BIDIRECTIONAL), kept until remove",
+        "kmalloc(size, GFP_KERNEL), mapped with dma_map_single before and unmapped after every access",
+        "kmalloc(size, GFP_ATOMIC) in the interrupt handler, each time the device needs a descriptor",
       correct = 1 },
       feedback = {
         b = "Never a vmalloc buffer for a device: its frames are scattered, and 6.x refuses to map it.",
         c = "Streaming mappings are for buffers handed over once (a packet); a ring both sides use all the time is what coherent memory is for.",
-        d = "The device reads physical memory; it cannot see a Lua table.",
+        d = "The device keeps the ring's address and reads it at any time: the ring must exist before the first interrupt and stay put. Allocate it once, at probe.",
       },
       hints = { "Which allocation returns both a CPU address and a DMA address, for the lifetime of the driver?" },
     },
     task{
       id = "rx_map", points = 3, expects = "map_rx", template = "dev, len",
-      prompt = "Write map_rx(dev, len): allocate a buffer the device can write len bytes into, map it for the device, and return the buffer's kernel address and its DMA address (two results); nil if anything fails, freeing what you allocated. It is called with an old device whose DMA mask is 24 bits and len = 6000. The grader then lets the device write len bytes to the DMA address, unmaps the buffer as a receive buffer, and reads it with the CPU.",
+      prompt = "Write map_rx(dev, len): allocate a buffer the device can write len bytes into, map it for the device, and return the buffer's kernel address and its DMA address (two results); nil if anything fails, freeing what you allocated. It is called for an old device whose DMA mask is 24 bits and for a 32-bit one, with several lengths up to 8 KiB. After each call the grader lets the device write len bytes to the DMA address, unmaps the buffer as a receive buffer, and reads it with the CPU.",
       boot = { fragmented = true },
       setup = function()
-        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, RX_LEN
+        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, pci_device{ name = "newcard", dma_mask_bits = 32 }
       end,
-      call = function(map_rx, dev, len)
-        local cpu, dma = map_rx(dev, len)
-        if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
-          dev:dma_write(dma, string.rep("R", len))
-          dma_unmap_single(dev, dma, len, DMA_FROM_DEVICE)
+      call = function(map_rx, old, new)
+        local calls = { { old, RX_LEN }, { old, 100 }, { new, 3000 }, { old, 4096 }, { old, 8000 }, { new, 64 } }
+        local seen = {}
+        for i, c in ipairs(calls) do
+          local dev, len = c[1], c[2]
+          local cpu, dma = map_rx(dev, len)
+          local pattern = string.rep(string.char(65 + i) .. string.char(97 + i * 3 % 26), len // 2 + 1):sub(1, len)
+          if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
+            dev:dma_write(dma, pattern)
+            dma_unmap_single(dev, dma, len, DMA_FROM_DEVICE)
+          end
+          local ok, got = false, nil
+          if math.type(cpu) == "integer" then ok, got = pcall(peek, cpu, len) end
+          seen[i] = { mask = dev == old and 24 or 32, len = len, cpu = cpu, dma = dma, ok = ok and got == pattern }
         end
-        return cpu, dma
+        return seen
       end,
       check = function(r)
-        local cpu, dma = r.results[1], r.results[2]
-        if dma == DMA_MAPPING_ERROR then return fail("map_rx returned DMA_MAPPING_ERROR as the DMA address: test it with dma_mapping_error, and ask yourself why the mapping failed (the device's mask).") end
-        if math.type(dma) ~= "integer" or math.type(cpu) ~= "integer" then
-          return fail("map_rx should return the buffer's kernel address and its DMA address, got " .. tostring(cpu) .. ", " .. tostring(dma) .. ". A 24-bit device reaches only the first 16 MiB: did the mapping fail?")
+        local seen = r.returned
+        if type(seen) ~= "table" or #seen == 0 then return fail("the grader could not run your function") end
+        for _, c in ipairs(seen) do
+          local call = "map_rx(<" .. tostring(c.mask) .. "-bit device>, " .. tostring(c.len) .. ")"
+          if c.dma == DMA_MAPPING_ERROR then return fail(call .. " returned DMA_MAPPING_ERROR as the DMA address: test it with dma_mapping_error, and ask yourself why the mapping failed (the device's mask).") end
+          if math.type(c.dma) ~= "integer" or math.type(c.cpu) ~= "integer" then
+            return fail(call .. " should return the buffer's kernel address and its DMA address, got " .. tostring(c.cpu) .. ", " .. tostring(c.dma) .. ". A 24-bit device reaches only the first 16 MiB: did the mapping fail?")
+          end
+          if not c.ok then return fail(call .. ": after the device wrote and the buffer was unmapped, the CPU does not see the device's bytes at your buffer's address.") end
         end
-        local ok, got = pcall(peek, cpu, RX_LEN)
-        if not ok or got ~= string.rep("R", RX_LEN) then return fail("after the device wrote and the buffer was unmapped, the CPU does not see the device's bytes at your buffer's address.") end
-        if r.leaked ~= 1 then return fail("exactly one buffer should stay allocated (the receive buffer); " .. r.leaked .. " allocation(s) did.") end
+        if r.leaked ~= #seen then return fail("exactly one buffer per call should stay allocated (the receive buffers: " .. #seen .. "); " .. r.leaked .. " allocation(s) did.") end
         return pass()
       end,
       hints = {
-        "kmalloc gives contiguous memory, but where? The device reaches only physical addresses below 16 MiB.",
+        "kmalloc gives contiguous memory, but where? A 24-bit device reaches only physical addresses below 16 MiB.",
         "kmalloc(len, GFP_KERNEL | GFP_DMA), then dma_map_single(dev, buf, len, DMA_FROM_DEVICE) and dma_mapping_error.",
       },
     },
     task{
       id = "tx_any", points = 3, expects = "tx_prepare", template = "dev, buf, len",
-      prompt = "Write tx_prepare(dev, buf, len): another subsystem hands you buf, len bytes to send, and you do not know how buf was allocated: kmalloc or vmalloc. Return a DMA address from which the device can read those len bytes (mapped DMA_TO_DEVICE), and, as a second result, the bounce buffer you allocated for it, if you needed one (or nil). The grader calls it twice, with a kmalloc buffer and a vmalloc buffer; after the device has read, it unmaps len bytes at that DMA address and kfrees your second result.",
+      prompt = "Write tx_prepare(dev, buf, len): another subsystem hands you buf, len bytes to send, and you do not know how buf was allocated: kmalloc or vmalloc. Return a DMA address from which the device can read those len bytes (mapped DMA_TO_DEVICE), and, as a second result, the bounce buffer you allocated for it, if you needed one (or nil). The grader calls it with kmalloc and vmalloc buffers of several sizes, some starting inside a page; after the device has read, it unmaps len bytes at that DMA address and kfrees your second result.",
       boot = { fragmented = true },
       setup = function()
         local dev = pci_device{ name = "txcard", dma_mask_bits = 32 }
-        local k = kmalloc(#TX, GFP_KERNEL)
-        local v = vmalloc(#TX)
-        poke(k, TX)
-        poke(v, TX)
-        return dev, k, v
+        local bufs = {
+          { kmalloc(#TX, GFP_KERNEL), #TX, "a kmalloc buffer" },
+          { vmalloc(#TX), #TX, "a vmalloc buffer" },
+          { kmalloc(8000, GFP_KERNEL) + 37, 5000, "a kmalloc buffer, 37 bytes in" },
+          { vmalloc(3 * PAGE_SIZE) + 100, 2 * PAGE_SIZE + 900, "a vmalloc buffer over three pages, 100 bytes in" },
+          { kmalloc(64, GFP_KERNEL), 64, "a 64-byte kmalloc buffer" },
+          { vmalloc(2 * PAGE_SIZE) + PAGE_SIZE - 10, 200, "a vmalloc buffer across a page boundary" },
+        }
+        -- Each buffer holds different bytes: a window of TX..TX.
+        for i, b in ipairs(bufs) do poke(b[1], (TX .. TX):sub(i, i + b[2] - 1)) end
+        return dev, bufs
       end,
-      call = function(tx_prepare, dev, k, v)
+      call = function(tx_prepare, dev, bufs)
         local seen = {}
-        for i, buf in ipairs({ k, v }) do
-          local dma, bounce = tx_prepare(dev, buf, #TX)
-          seen[i] = { dma = dma, data = device_read(dev, dma, #TX) }
+        for i, b in ipairs(bufs) do
+          local buf, len = b[1], b[2]
+          local want = peek(buf, len)
+          local dma, bounce = tx_prepare(dev, buf, len)
+          seen[i] = { what = b[3], len = len, dma = dma, right = device_read(dev, dma, len) == want }
           if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
-            dma_unmap_single(dev, dma, #TX, DMA_TO_DEVICE)
+            dma_unmap_single(dev, dma, len, DMA_TO_DEVICE)
           end
           if bounce ~= nil then kfree(bounce) end
         end
@@ -250,16 +270,15 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
       end,
       check = function(r)
         local seen = r.returned
-        local names = { "the kmalloc buffer", "the vmalloc buffer" }
-        if type(seen) ~= "table" then return fail("the grader could not run your function") end
-        for i = 1, 2 do
-          local s = seen[i]
+        if type(seen) ~= "table" or #seen == 0 then return fail("the grader could not run your function") end
+        for _, s in ipairs(seen) do
           if type(s) ~= "table" then return fail("the grader could not run your function") end
-          if s.dma == DMA_MAPPING_ERROR or s.data == nil then
-            return fail("for " .. names[i] .. " tx_prepare returned no usable DMA address (" .. tostring(s.dma) .. ").")
+          local call = "with " .. tostring(s.what) .. " (len " .. tostring(s.len) .. ")"
+          if s.dma == DMA_MAPPING_ERROR or math.type(s.dma) ~= "integer" then
+            return fail(call .. ", tx_prepare returned no usable DMA address (" .. tostring(s.dma) .. ").")
           end
-          if s.data ~= TX then
-            return fail("for " .. names[i] .. " the device read other bytes than the data to send" .. (i == 2 and ": a vmalloc buffer's pages are not consecutive frames." or "."))
+          if not s.right then
+            return fail(call .. ", the device read other bytes than the data to send" .. (s.what:find("vmalloc") and ": a vmalloc buffer's pages are not consecutive frames." or "."))
           end
         end
         if r.leaked ~= 0 then return fail("after the grader's unmaps and kfrees, " .. r.leaked .. " allocation(s) of yours remain.") end

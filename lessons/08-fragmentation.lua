@@ -12,6 +12,24 @@ local function buddy_counts(zone)
   end
 end
 
+-- The free pages and the largest free order of one zone, as the grader
+-- reads them from /proc/buddyinfo.
+local function expected(zone)
+  local counts = buddy_counts(zone) or {}
+  local pages, largest = 0, -1
+  for order = 0, #counts - 1 do
+    pages = pages + counts[order + 1] * (1 << order)
+    if counts[order + 1] > 0 then largest = order end
+  end
+  return pages, largest
+end
+
+-- Every allocation attempt the kernel counted so far, failed ones included.
+local function allocation_attempts()
+  local s = stats()
+  return s.kmallocs + s.page_allocs + s.vmallocs + s.alloc_failures
+end
+
 -- Takes every free block of order >= 3 that an atomic allocation can get,
 -- as a long-running system's kernel allocations would have.
 local function use_up_high_orders()
@@ -90,7 +108,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
   exercises = {
     question{
       id = "free_pages", points = 2,
-      prompt = "Node 0, zone   Normal   8008    639      6      0      0      0      0      0      0      1      0\nHow many free pages does this buddyinfo line account for?",
+      prompt = "How many free pages does this /proc/buddyinfo line account for?\n    Node 0, zone   Normal   8008    639      6      0      0      0      0      0      0      1      0",
       answer = numeric(9822),
       feedback = {
         [8654] = "Each count is a number of blocks: an order-1 block is 2 pages, order-2 is 4, order-9 is 512.",
@@ -114,12 +132,13 @@ Start with `kmlab lesson 8 --template > a8.lua`.
       id = "why", points = 1,
       prompt = "On a long-running machine MemFree shows 50 MB, yet kmalloc(1 MiB, GFP_ATOMIC) fails. Why?",
       answer = choice{
-        "MemFree counts memory that is not really free",
-        "1 MiB is above KMALLOC_MAX_SIZE",
-        "it needs one free order-8 block; the free memory is in smaller pieces, and an atomic allocation cannot reclaim or compact to make one",
-        "GFP_ATOMIC cannot allocate more than one page",
+        "MemFree counts the reserves below the min watermark, which a 1 MiB GFP_ATOMIC request may not touch",
+        "1 MiB is above KMALLOC_MAX_SIZE, so kmalloc refuses it whatever the state of the free memory",
+        "it needs one free order-8 block; free memory is in smaller blocks, and GFP_ATOMIC cannot compact",
+        "GFP_ATOMIC allocations are limited to one page, so a 1 MiB request always fails in atomic context",
       correct = 3 },
       feedback = {
+        a = "The reserves are a few hundred pages, not 50 MB. What matters is the size of the free blocks.",
         b = "KMALLOC_MAX_SIZE is 4 MiB.",
         d = "GFP_ATOMIC allocations of higher orders exist; they are just more likely to fail.",
       },
@@ -128,20 +147,52 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     task{
       id = "read_buddyinfo", points = 3, expects = "buddy_free", template = "zone",
       boot = { fragmented = true },
-      prompt = "Write buddy_free(zone): parse proc(\"/proc/buddyinfo\") and return two numbers for the named zone: the total number of free pages, and the largest order with a free block (-1 if none). Called with \"Normal\" on a fragmented machine.",
-      setup = function() return "Normal" end,
+      prompt = "Write buddy_free(zone): parse proc(\"/proc/buddyinfo\") and return two numbers for the named zone: the total number of free pages, and the largest order with a free block (-1 if none). The grader asks about every zone of a fragmented machine, and the machine keeps changing between the calls; your function only reads.",
+      setup = function()
+        local zones = {}
+        for line in proc("/proc/buddyinfo"):gmatch("[^\n]+") do
+          zones[#zones + 1] = line:match("^Node %d+, zone%s+(%S+)")
+        end
+        return zones
+      end,
+      -- Each zone is asked twice, with blocks of several orders taken (and
+      -- kept) by the grader in between, so the answers change from call to
+      -- call. The grader reads /proc/buddyinfo itself right before each
+      -- call and compares with that (a function that allocates memory
+      -- changes what it reads) and counts the allocations the call tried.
+      call = function(buddy_free, zones)
+        local asked = {}
+        for round = 1, 2 do
+          for i, zone in ipairs(zones) do
+            if round == 2 or i > 1 then
+              for order = 0, 4 do
+                __get_free_pages(GFP_ATOMIC | __GFP_NOWARN, (order * 3 + i + round) % 5)
+                alloc_pages(GFP_HIGHUSER | __GFP_NOWARN, (order + i * round) % 4)
+              end
+            end
+            local want_pages, want_largest = expected(zone)
+            local before = allocation_attempts()
+            local pages, largest = buddy_free(zone)
+            asked[#asked + 1] = { zone = zone, pages = pages, largest = largest, want_pages = want_pages,
+                                  want_largest = want_largest, allocated = allocation_attempts() - before }
+          end
+        end
+        return asked
+      end,
       check = function(r)
-        local counts = buddy_counts("Normal")
-        local pages, largest = 0, -1
-        for order = 0, #counts - 1 do
-          pages = pages + counts[order + 1] * (1 << order)
-          if counts[order + 1] > 0 then largest = order end
-        end
-        if r.results[1] ~= pages then
-          return fail("the Normal zone has " .. pages .. " free pages; you returned " .. tostring(r.results[1]) .. ". Remember each column counts blocks of 2^order pages.")
-        end
-        if r.results[2] ~= largest then
-          return fail("the largest free order is " .. largest .. "; you returned " .. tostring(r.results[2]) .. ". The first column is order 0.")
+        local asked = r.returned
+        if type(asked) ~= "table" or #asked == 0 then return fail("the grader could not run your function") end
+        for _, a in ipairs(asked) do
+          local call = "buddy_free(\"" .. tostring(a.zone) .. "\")"
+          if a.allocated ~= 0 then
+            return fail(call .. " tried " .. a.allocated .. " allocation(s): reading /proc/buddyinfo must not change it. Parse the text and count.")
+          end
+          if a.pages ~= a.want_pages then
+            return fail(call .. ": the zone had " .. a.want_pages .. " free pages; you returned " .. tostring(a.pages) .. ". Remember each column counts blocks of 2^order pages.")
+          end
+          if a.largest ~= a.want_largest then
+            return fail(call .. ": the largest free order was " .. a.want_largest .. "; you returned " .. tostring(a.largest) .. ". The first column is order 0.")
+          end
         end
         return pass()
       end,

@@ -1,5 +1,9 @@
 -- Lesson 9: zones, lowmem and highmem on 32-bit. Vocabulary: lessons/README.md.
 
+-- How many times the grader calls write_page: more than LAST_PKMAP (1024),
+-- so that a kmap() never undone runs the pkmap area out of slots.
+local CALLS = 1100
+
 local function page_bytes(page, n)
   local a = kmap_local_page(page)
   local s = peek(a, n)
@@ -96,34 +100,77 @@ Start with `kmlab lesson 9 --template > a9.lua`.
       id = "kmalloc_highmem", points = 1,
       prompt = "What does kmalloc(64, GFP_KERNEL | __GFP_HIGHMEM) do on a 32-bit kernel?",
       answer = choice{
-        "returns a highmem object, which must be kmapped before use",
-        "returns NULL: kmalloc cannot use highmem",
+        "returns a highmem object, which must be mapped with kmap() before each use and unmapped after",
+        "returns NULL: the slab allocator has no highmem caches, so the allocation fails at once",
         "warns \"Unexpected gfp: 0x2 (__GFP_HIGHMEM) ... Fix your code!\" and returns lowmem",
-        "returns a struct page",
+        "returns a struct page for a highmem frame instead of an address, as alloc_page would",
       correct = 3 },
       feedback = {
         a = "That is the common misconception: kmalloc memory is always in the direct map. Try it and read dmesg().",
         b = "It does not fail; it strips the flag and says so.",
+        d = "kmalloc always returns an address (or NULL), never a struct page.",
       },
       hints = { "Try it in kmlab and print dmesg()." },
     },
     question{
       id = "x86_64", points = 1,
       prompt = "On x86_64, what does page_address() return for a page from alloc_page(GFP_HIGHUSER)?",
-      answer = choice{ "nil, until the page is kmapped", "its address in the direct map: 64-bit kernels have no highmem", "an address in the vmalloc area", correct = 2 },
+      answer = choice{
+        "nil until the page is mapped with kmap(): a GFP_HIGHUSER page is a highmem page",
+        "its address in the direct map: 64-bit kernels have no highmem",
+        "an address in the vmalloc area, where x86_64 maps the pages of its highmem zone",
+      correct = 2 },
       feedback = { a = "There is no highmem on x86_64: every page is in the direct map.", c = "vmalloc addresses exist only for vmalloc mappings." },
       hints = { "boot{arch=\"x86_64\"}; local p = alloc_page(GFP_HIGHUSER); print(p.zone, page_address(p))" },
     },
     task{
       id = "highmem_write", points = 3, expects = "write_page", template = "page, s",
-      prompt = "Write write_page(page, s): copy the string s to the start of the page (a struct page from alloc_page(GFP_HIGHUSER): a highmem page) and undo any mapping you make.",
-      setup = function() return alloc_page(GFP_HIGHUSER), "highmem says hi" end,
+      prompt = "Write write_page(page, s): copy the string s to the start of the page (a struct page from alloc_page(GFP_HIGHUSER): a highmem page) and undo any mapping you make. The grader calls it for many pages, each with its own string, as a driver would over its lifetime.",
+      setup = function()
+        -- The address slot 0 of the kmap_local stack maps at: after each
+        -- call, a kmap_local_page that lands anywhere else means the
+        -- learner's code left one of its own in place.
+        local probe = alloc_page(GFP_HIGHUSER)
+        local base = kmap_local_page(probe)
+        kunmap_local(base)
+        return probe, base
+      end,
+      -- More calls than the pkmap area has slots (LAST_PKMAP, 1024), each on
+      -- a page of its own that stays allocated: a kmap() that is never
+      -- undone holds its slot, and the calls run out of slots (kmap then
+      -- sleeps for ever, and the hung-task detector reports it). Every call
+      -- is checked right away: the bytes, and the kmap_local stack's depth.
+      call = function(write_page, probe, base)
+        local seen = { calls = 0 }
+        for i = 1, CALLS do
+          local page = alloc_page(GFP_HIGHUSER)
+          local s = string.format("highmem %04d says %s", i, string.rep(string.char(97 + i % 26), i % 17))
+          write_page(page, s)
+          seen.calls = i
+          if page_bytes(page, #s) ~= s then seen.wrong = i; seen.expected = s; seen.got = page_bytes(page, #s); break end
+          local a = kmap_local_page(probe)
+          kunmap_local(a)
+          if a ~= base then seen.left_local = i; break end
+        end
+        return seen
+      end,
+      max_instructions = 2000000,
       check = function(r)
-        local page, s = r.args[1], r.args[2]
-        if page_bytes(page, #s) ~= s then return fail("the page does not start with the string.") end
+        local seen = r.returned
+        if type(seen) ~= "table" then return fail("the grader could not run your function") end
+        if seen.wrong then
+          return fail(string.format("call %d: the page should start with %q, it starts with %q.", seen.wrong, seen.expected, tostring(seen.got)))
+        end
+        if seen.left_local then
+          return fail("after write_page returned (call " .. seen.left_local .. "), a kmap_local_page mapping of yours was still in place: undo each one with kunmap_local(addr) before returning. Those slots are few (16 per CPU) and strictly stacked.")
+        end
+        if seen.calls ~= CALLS then return fail("the grader could not run your function") end
         return pass()
       end,
-      hints = { "page_address(page) is nil for a highmem page: map it first.", "local a = kmap_local_page(page); poke(a, s); kunmap_local(a)" },
+      hints = {
+        "page_address(page) is nil for a highmem page: map it first, and unmap it before you return.",
+        "local a = kmap_local_page(page); poke(a, s); kunmap_local(a) -- or kmap(page) ... kunmap(page): every kmap holds one of only 1024 pkmap slots until kunmap.",
+      },
     },
     task{
       id = "phys_of", points = 3, expects = "phys_of", template = "addr",

@@ -117,10 +117,10 @@ SYSCALL_DEFINE and plays the user program.
       id = "frames", points = 1,
       prompt = "Are the frames behind a 64 KiB user buffer, once every page was touched, physically contiguous?",
       answer = choice{
-        "yes: malloc returns contiguous memory",
+        "yes: at the first fault the kernel backs the whole malloc'ed range with one contiguous block",
         "not in general: each page got its own frame at its first fault, wherever one was free",
-        "yes, because user pages come from the direct map",
-        "there are no frames: user memory lives in swap",
+        "yes, because user pages come from the direct map, which maps physical memory in one run",
+        "there are no frames yet: touched user pages live in swap until the program frees them",
       correct = 2 },
       feedback = {
         a = "Virtually contiguous, like vmalloc; the frames come one page fault at a time.",
@@ -134,9 +134,9 @@ SYSCALL_DEFINE and plays the user program.
       prompt = "copy_to_user(ubuf, kbuf, 100) returns 40. What does that mean?",
       answer = choice{
         "40 bytes could not be copied (the last 40): the syscall should usually return -EFAULT",
-        "40 bytes were copied",
-        "an error: -40 is the errno to return",
-        "success: any non-negative value is success",
+        "40 bytes were copied (the first 40): the syscall should return 40, the bytes that arrived",
+        "an error: the copy failed with errno 40, and the syscall should return -40 to user space",
+        "success: copy_to_user returns a count when every byte arrived, a negative errno on failure",
       correct = 1 },
       feedback = {
         b = "It is the other way round: copy_to_user returns the number of bytes NOT copied.",
@@ -149,10 +149,10 @@ SYSCALL_DEFINE and plays the user program.
       id = "kernel_ptr", points = 1,
       prompt = "A program passes the kernel address 0xc1a00000 as the buffer of your read() syscall, and your driver calls copy_to_user on it. What happens?",
       answer = choice{
-        "the data is written to kernel memory at 0xc1a00000",
+        "the data is written to kernel memory at 0xc1a00000, over whatever the kernel kept there",
         "access_ok refuses the range: nothing is copied, and copy_to_user returns the whole count",
-        "the kernel Oopses",
-        "the data goes to the user program's own page at 0xc1a00000",
+        "the kernel Oopses: a kernel address in a user copy is a fault the exception table cannot fix",
+        "the data goes to the user program's own page at 0xc1a00000, which is mapped on demand",
       correct = 2 },
       feedback = {
         a = "That is the hole access_ok closes: the copy functions check that the whole range is below the user/kernel split first.",
@@ -163,39 +163,63 @@ SYSCALL_DEFINE and plays the user program.
     },
     task{
       id = "msg_read", points = 3, expects = "msg_read", template = "msg, ubuf, n",
-      prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from four syscalls: a big enough user buffer, a small one (n = 10), a kernel address as ubuf, and a user buffer that ends before the data does (it may return -EFAULT, or the number of bytes that did get copied).",
+      prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from many syscalls: user buffers at various places with various n (0 included), kernel addresses and NULL as ubuf, and user buffers that end before the data does (then it may return -EFAULT, or the number of bytes that did get copied).",
       setup = function()
         local k = kmalloc(#MSG, GFP_KERNEL)
         poke(k, MSG)
         local area = user.malloc(PAGE_SIZE)
         return { addr = k, len = #MSG }, area
       end,
+      -- Each call: where ubuf points, n, and what the user buffer held right
+      -- after (calls near the end of the mapping overlap, so the grader
+      -- reads each one's bytes before the next call).
       call = function(msg_read, msg, area)
-        local ret = {}
-        local cases = {
-          { area, 200 },
-          { area + 1000, 10 },
-          { msg.addr, 200 },
-          { area + PAGE_SIZE - 20, 200 },
+        local calls = {
+          { area, 200, "a 200-byte user buffer" },
+          { area + 1000, 10, "n = 10" },
+          { area + 2000, #MSG, "n = msg.len" },
+          { area + 3000, #MSG - 1, "n = msg.len - 1" },
+          { area + 100, 0, "n = 0" },
+          { area + 517, 33, "n = 33" },
+          { msg.addr, 200, "a kernel address as ubuf", fault = true },
+          { 0xc0000000 + 4 * PAGE_SIZE, 5, "a kernel address as ubuf", fault = true },
+          { 0, 10, "NULL as ubuf", fault = true },
+          { area + PAGE_SIZE - 20, 200, "a user buffer with room for 20 bytes", room = 20 },
+          { area + PAGE_SIZE - 1, #MSG, "a user buffer with room for 1 byte", room = 1 },
         }
         SYSCALL_DEFINE("msg_read", function(ubuf, n) return msg_read(msg, ubuf, n) end)
-        for i, c in ipairs(cases) do ret[i] = user.syscall("msg_read", c[1], c[2]) end
-        return ret, user_bytes(area, #MSG), user_bytes(area + 1000, 10), user_bytes(area + PAGE_SIZE - 20, 20)
+        local seen = {}
+        for i, c in ipairs(calls) do
+          local ret = user.syscall("msg_read", c[1], c[2])
+          local want = math.min(c[2], #MSG)
+          seen[i] = { ubuf = c[1], n = c[2], what = c[3], fault = c.fault, room = c.room, ret = ret,
+                      bytes = (not c.fault) and user_bytes(c[1], c.room or want) or nil }
+        end
+        return seen
       end,
       check = function(r)
-        local ret, full, small, tail = r.results[1], r.results[2], r.results[3], r.results[4]
-        if type(ret) ~= "table" then return fail("the grader could not run your function") end
-        if ret[1] ~= #MSG then return fail("with a 200-byte user buffer and a " .. #MSG .. "-byte message, msg_read should return " .. #MSG .. ", got " .. tostring(ret[1]) .. ".") end
-        if full ~= MSG then return fail("the user buffer does not hold the message after the first call.") end
-        if ret[2] ~= 10 or small ~= MSG:sub(1, 10) then return fail("with n = 10, copy the first 10 bytes and return 10; got " .. tostring(ret[2]) .. ".") end
-        if ret[3] ~= -EFAULT then
-          if ret[3] == 0 then return fail("a kernel address as ubuf: copy_to_user copies nothing and returns the count of bytes not copied, not an error; return -EFAULT, not 0.") end
-          return fail("a kernel address as ubuf must give -EFAULT, got " .. tostring(ret[3]) .. ".")
+        local seen = r.returned
+        if type(seen) ~= "table" or #seen == 0 then return fail("the grader could not run your function") end
+        for _, c in ipairs(seen) do
+          local call = string.format("read(ubuf = 0x%x, n = %d) (%s)", c.ubuf, c.n, c.what)
+          local want = math.min(c.n, #MSG)
+          if c.fault then
+            if c.ret ~= -EFAULT then
+              if c.ret == 0 then return fail(call .. ": copy_to_user copies nothing and returns the count of bytes not copied, not an error; return -EFAULT, not 0.") end
+              return fail(call .. " must give -EFAULT, got " .. tostring(c.ret) .. ".")
+            end
+          elseif c.room then
+            if c.ret ~= -EFAULT and c.ret ~= c.room then
+              return fail(call .. ": return -EFAULT (or " .. c.room .. ", the bytes copied), got " .. tostring(c.ret) .. ".")
+            end
+            if c.bytes ~= MSG:sub(1, c.room) then return fail(call .. ": the end of the user buffer should hold the start of the message.") end
+          else
+            if c.ret ~= want then
+              return fail(call .. ": copy min(n, msg.len) = " .. want .. " bytes and return " .. want .. ", got " .. tostring(c.ret) .. ".")
+            end
+            if c.bytes ~= MSG:sub(1, want) then return fail(call .. ": the user buffer does not hold the first " .. want .. " bytes of the message.") end
+          end
         end
-        if ret[4] ~= -EFAULT and ret[4] ~= 20 then
-          return fail("a user buffer with room for 20 bytes only: return -EFAULT (or 20, the bytes copied), got " .. tostring(ret[4]) .. ".")
-        end
-        if tail ~= MSG:sub(1, 20) then return fail("the last 20 bytes of the user buffer should hold the start of the message.") end
         if r.leaked ~= 0 then return fail("msg_read should not allocate anything that stays allocated.") end
         return pass()
       end,
@@ -206,41 +230,57 @@ SYSCALL_DEFINE and plays the user program.
     },
     task{
       id = "msg_write", points = 3, expects = "msg_write", template = "box, ubuf, n",
-      prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes a short command, then tries n = 2^30, then a kernel address as ubuf.",
+      prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes commands of several sizes (up to 4096), then tries sizes out of range, kernel addresses and a user buffer shorter than n.",
       setup = function()
-        local u = user.malloc(PAGE_SIZE)
-        user.poke(u, INPUT)
+        local u = user.malloc(2 * PAGE_SIZE)
+        local text = {}
+        for i = 1, 2 * PAGE_SIZE // #INPUT do text[i] = INPUT end
+        user.poke(u, table.concat(text))
         local k = kmalloc(64, GFP_KERNEL)
         return u, k
       end,
       call = function(msg_write, u, k)
-        local boxes, ret = { {}, {}, {} }, {}
-        local cases = { { u, #INPUT }, { u, 1 << 30 }, { k, 16 } }
-        local i
+        local calls = {
+          { u, #INPUT, ok = true }, { u + 3, 1, ok = true }, { u + 100, 4096, ok = true }, { u + 7, 777, ok = true },
+          { u, 0, err = -EINVAL }, { u, 4097, err = -EINVAL }, { u, 1 << 30, err = -EINVAL }, { u, 1 << 20, err = -EINVAL },
+          { k, 16, err = -EFAULT }, { 0xc0000000 + 8 * PAGE_SIZE, 200, err = -EFAULT },
+          { u + 2 * PAGE_SIZE - 50, 300, err = -EFAULT },
+        }
+        local boxes, i = {}, nil
         SYSCALL_DEFINE("msg_write", function(ubuf, n) return msg_write(boxes[i], ubuf, n) end)
-        for j, c in ipairs(cases) do
+        local seen = {}
+        for j, c in ipairs(calls) do
           i = j
-          ret[j] = user.syscall("msg_write", c[1], c[2])
+          boxes[j] = {}
+          local ret = user.syscall("msg_write", c[1], c[2])
+          seen[j] = { ubuf = c[1], n = c[2], ok = c.ok, err = c.err, ret = ret,
+                      want = c.ok and user_bytes(c[1], c[2]) or nil }
         end
-        return ret, boxes
+        return seen, boxes
       end,
       check = function(r)
-        local ret, boxes = r.results[1], r.results[2]
-        if type(ret) ~= "table" or type(boxes) ~= "table" then return fail("the grader could not run your function") end
-        local b = boxes[1]
-        if ret[1] ~= #INPUT then return fail("writing " .. #INPUT .. " bytes should return " .. #INPUT .. ", got " .. tostring(ret[1]) .. ".") end
-        if type(b) ~= "table" or b.len ~= #INPUT or kernel_bytes(b.addr, #INPUT) ~= INPUT then
-          return fail("after the first write, box.addr should point to a kernel copy of the " .. #INPUT .. " bytes and box.len be " .. #INPUT .. ".")
+        local seen, boxes = r.results[1], r.results[2]
+        if type(seen) ~= "table" or type(boxes) ~= "table" then return fail("the grader could not run your function") end
+        local kept = 0
+        for j, c in ipairs(seen) do
+          local call = string.format("write(ubuf = 0x%x, n = %d)", c.ubuf, c.n)
+          local b = boxes[j]
+          if c.ok then
+            if c.ret ~= c.n then return fail(call .. " should return " .. c.n .. ", got " .. tostring(c.ret) .. ".") end
+            if type(b) ~= "table" or b.len ~= c.n or kernel_bytes(b.addr, c.n) ~= c.want then
+              return fail(call .. ": box.addr should point to a kernel copy of the " .. c.n .. " bytes and box.len be " .. c.n .. ".")
+            end
+            kept = kept + 1
+          else
+            if c.ret ~= c.err then
+              if c.err == -EINVAL then return fail(call .. " must be refused with -EINVAL before any allocation; got " .. tostring(c.ret) .. ".") end
+              return fail(call .. ": copy_from_user cannot copy all of it; return -EFAULT, got " .. tostring(c.ret) .. ".")
+            end
+            if type(b) == "table" and b.addr ~= nil then return fail(call .. " failed: leave box alone (box.addr is set).") end
+          end
         end
-        if ret[2] ~= -EINVAL then
-          return fail("n = 2^30 must be refused with -EINVAL before any allocation; got " .. tostring(ret[2]) .. ".")
-        end
-        if ret[3] ~= -EFAULT then
-          return fail("a kernel address as ubuf: copy_from_user copies nothing; return -EFAULT, got " .. tostring(ret[3]) .. ".")
-        end
-        if type(boxes[3]) == "table" and boxes[3].addr ~= nil then return fail("after a failed copy, leave box alone (box.addr is set).") end
-        if r.leaked ~= 1 then
-          return fail("only the first write's buffer should stay allocated; " .. r.leaked .. " allocation(s) did: free your buffer when the copy fails.")
+        if r.leaked ~= kept then
+          return fail("only the buffers of the " .. kept .. " successful writes should stay allocated; " .. r.leaked .. " allocation(s) did: free your buffer when the copy fails.")
         end
         return pass()
       end,

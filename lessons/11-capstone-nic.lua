@@ -3,9 +3,57 @@
 local RING, DESC, MIN_BUF = 8, 16, 1536
 local IRQ = 19
 
+-- The frames the card receives: a header the checks can read ("frame 007
+-- from 10.0.0.9 "), then bytes and a length no driver can predict, from a
+-- generator of the grader's own (math.random's state is shared with the
+-- learner's code). Only a driver that really takes frames off the ring can
+-- hand them to the user program.
+local frame_seed = 0x6b6d6e6963
+local frame_cache = {}
+
+local function next_random(x)
+  -- xorshift64 on Lua's 64-bit integers
+  x = x ~ (x << 13)
+  x = x ~ (x >> 7)
+  x = x ~ (x << 17)
+  return x
+end
+
 local function packet(i)
+  local cached = frame_cache[i]
+  if cached then return cached end
+  local x = next_random(frame_seed ~ (i * 0x9e3779b97f4a7c15))
   local body = string.format("frame %03d from 10.0.0.%d ", i, i % 250 + 2)
-  return body .. string.rep(string.char(97 + i % 26), 60 + (i * 37) % 1400 - #body)
+  x = next_random(x)
+  local len = 60 + (x >> 8) % 1455            -- 60..1514 bytes, as Ethernet frames
+  local bytes = {}
+  for k = 1, len - #body do
+    x = next_random(x)
+    bytes[k] = string.char(32 + (x >> 20) % 95)
+  end
+  cached = body .. table.concat(bytes)
+  frame_cache[i] = cached
+  return cached
+end
+
+-- The DMA mappings dma-debug still tracks for the card (its debugfs dump):
+-- the grader's way to see what the driver mapped and what it undid.
+local function card_mappings()
+  local out = {}
+  for line in proc("/sys/kernel/debug/dma-api/dump"):gmatch("[^\n]+") do
+    local kind, dma, size, dir = line:match("^kmnic %S+ (%S+) idx %d+ P=%S+ D=(%x+) L=(%x+) cln=%S+ (%S+)")
+    if kind then
+      out[#out + 1] = { kind = kind, dma = tonumber(dma, 16), size = tonumber(size, 16), dir = dir }
+    end
+  end
+  return out
+end
+
+-- Kernel objects allocated minus freed so far (kmalloc calls that fail count
+-- as allocations, so only meaningful where no allocation fails).
+local function kmalloc_balance()
+  local s = stats()
+  return s.kmallocs - s.kfrees
 end
 
 -- The simulated card, played by the grader: it reads the descriptor the
@@ -172,28 +220,50 @@ plain kmalloc buffers.
       id = "contexts", points = 1,
       prompt = "Which flags belong where in this driver?",
       answer = choice{
-        "GFP_ATOMIC everywhere: a driver can be interrupted at any time",
-        "probe and the refill work item: GFP_KERNEL; the interrupt handler: GFP_ATOMIC; nic_read frees, and copies to user space outside the spinlock",
-        "GFP_KERNEL everywhere, under the spinlock so that the handler cannot interfere",
-        "probe: GFP_ATOMIC, because it runs before interrupts are set up",
+        "GFP_ATOMIC everywhere: the driver can be interrupted at any time, so none of it may sleep",
+        "GFP_KERNEL in probe and the refill work; GFP_ATOMIC in the handler; copy to user outside the lock",
+        "GFP_KERNEL everywhere, always under the spinlock, so that the interrupt handler cannot interfere",
+        "GFP_ATOMIC in probe, which runs before request_irq; GFP_KERNEL in the handler, as interrupts are off",
       correct = 2 },
       feedback = {
         a = "Being interruptible does not make process context atomic: probe, work items and syscalls may sleep, and should use GFP_KERNEL.",
         c = "Under a spinlock nothing may sleep: GFP_KERNEL there is the sleeping-in-atomic BUG, and so is copy_to_user.",
-        d = "Probe runs in process context (insmod): GFP_KERNEL.",
+        d = "Probe runs in process context (insmod): GFP_KERNEL there. The handler is the one place that may not sleep: GFP_ATOMIC.",
       },
       hints = { "Lesson 5: which of probe, the handler, the work item and the syscall run in process context?" },
     },
     task{
       id = "probe", points = 3, expects = "nic_probe", template = "dev",
-      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check calls probe alone and reads the ring as the card would.",
+      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check first probes while another driver holds the card's interrupt line (request_irq fails: probe must return the error and leave nothing allocated or mapped), then probes again with the line free, and reads the ring as the card would.",
       setup = function() return new_card() end,
+      call = function(nic_probe, dev)
+        -- The failure path: the line is taken, so request_irq fails.
+        local busy = {}
+        request_irq(IRQ, function() return IRQ_NONE end, 0, "other-driver", busy)
+        local balance = kmalloc_balance()
+        local failed = nic_probe(dev)
+        local after_failure = { returned = failed, objects = kmalloc_balance() - balance, mappings = #card_mappings() }
+        free_irq(IRQ, busy)
+        return nic_probe(dev), after_failure, card_mappings()
+      end,
       check = function(r)
-        local ring = r.returned
+        local ring, after_failure, mappings = r.results[1], r.results[2], r.results[3]
         local dev = r.args[1]
+        if type(after_failure) ~= "table" or type(mappings) ~= "table" then return fail("the grader could not run your function") end
+        local f = after_failure.returned
+        if math.type(f) ~= "integer" or f >= 0 then
+          return fail("while another driver held irq " .. IRQ .. ", request_irq failed, but nic_probe returned " .. tostring(f) .. ": return the negative errno request_irq gave you.")
+        end
+        if after_failure.mappings ~= 0 or after_failure.objects ~= 0 then
+          return fail("when request_irq failed, nic_probe returned " .. f .. " but left " .. after_failure.objects .. " kmalloc'ed object(s) and " .. after_failure.mappings .. " DMA mapping(s) behind (ring or buffers): a failing probe undoes everything it did, in reverse order.")
+        end
         if math.type(ring) ~= "integer" or ring <= 0 then return fail("nic_probe should return the ring's DMA address, got " .. tostring(ring) .. ".") end
         local ok, raw = pcall(dev.dma_read, dev, ring, RING * DESC)
         if not ok then return fail("the card cannot read a ring at the address nic_probe returned.") end
+        local mapped = {}
+        for _, m in ipairs(mappings) do
+          if m.kind == "single" and m.dir == "DMA_FROM_DEVICE" then mapped[m.dma] = m.size end
+        end
         local seen = {}
         for i = 0, RING - 1 do
           local dma, size, len = string.unpack("<I4I4I4", raw, i * DESC + 1)
@@ -201,6 +271,9 @@ plain kmalloc buffers.
           if size < MIN_BUF then return fail("slot " .. i .. " has a " .. size .. "-byte buffer; frames can be 1514 bytes: at least 1536.") end
           if len ~= 0 then return fail("slot " .. i .. " should be empty (length 0) so that the card may fill it; it holds " .. len .. ".") end
           if seen[dma] then return fail("slots share a buffer (DMA address " .. string.format("0x%x", dma) .. ").") end
+          if not mapped[dma] or mapped[dma] < size then
+            return fail(string.format("slot %d's DMA address 0x%x is not a buffer of %d bytes mapped with dma_map_single(..., DMA_FROM_DEVICE): the card would write into memory that is not yours.", i, dma, size))
+          end
           seen[dma] = true
         end
         if not proc("/proc/interrupts"):find("kmnic", 1, true) then return fail("no \"kmnic\" line in /proc/interrupts: request_irq(dev.irq, handler, 0, \"kmnic\", dev_id).") end
@@ -208,7 +281,7 @@ plain kmalloc buffers.
       end,
       hints = {
         "local cpu, dma = dma_alloc_coherent(dev, 8 * 16, GFP_KERNEL) for the ring; then for each slot kmalloc(2048, GFP_KERNEL), dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE), poke the descriptor.",
-        "Write the descriptor with poke(ring_cpu + i * 16, string.pack(\"<I4I4I4I4\", buf_dma, 2048, 0, 0)); return ring_dma at the end.",
+        "Write the descriptor with poke(ring_cpu + i * 16, string.pack(\"<I4I4I4I4\", buf_dma, 2048, 0, 0)); return ring_dma at the end. If request_irq returns an error, unmap and kfree the buffers, dma_free_coherent the ring, and return that error.",
       },
     },
     task{
@@ -228,12 +301,15 @@ plain kmalloc buffers.
         local got = read_all(ubuf, 4)
         hw.send(packet(4))
         local short = user.syscall("nic_read", ubuf, 10)
-        return got, short, user.peek(ubuf, 10)
+        return got, short, user.peek(ubuf, 10), hw.missed
       end,
       check = function(r)
-        local got, short, head = r.results[1], r.results[2], r.results[3]
+        local got, short, head, missed = r.results[1], r.results[2], r.results[3], r.results[4]
         if got == nil then return fail(tostring(short)) end
         if type(got) ~= "table" then return fail("the grader could not run your driver") end
+        if missed ~= 0 then
+          return fail("the card dropped " .. tostring(missed) .. " of the 4 frames: the slot it came to had no buffer, or still held a frame your handler had not taken. The frames a read returns must be the ones the card wrote through DMA.")
+        end
         for i = 1, 3 do
           if got[i] ~= packet(i) then
             return fail("read " .. i .. " should return frame " .. i .. " (" .. #packet(i) .. " bytes) into the user buffer" .. (got[i] and (", got " .. #got[i] .. " bytes that differ") or "; it returned an error") .. ".")
@@ -265,17 +341,26 @@ plain kmalloc buffers.
         local story = {}
         for i = 1, 6 do hw.send(packet(i)) end
         story.calm = read_all(ubuf, 7)
+        story.missed_calm = hw.missed
         local hog = squeeze()
         for i = 7, 18 do hw.send(packet(i)) end
         story.storm = read_all(ubuf, 13)
         release(hog)
         flush_scheduled_work()
+        local missed_before = hw.missed
         for i = 19, 26 do hw.send(packet(i)) end
         story.after = read_all(ubuf, 9)
+        story.missed_after = hw.missed - missed_before
         story.missed = hw.missed
         for i = 27, 28 do hw.send(packet(i)) end   -- still queued at removal
         nic_remove(dev)
         user.free(ubuf)
+        -- After remove: the line must be free for another driver, and
+        -- dma-debug must track no mapping of the card's any more.
+        local other = {}
+        story.irq_free = request_irq(IRQ, function() return IRQ_NONE end, 0, "next-driver", other) == 0
+        if story.irq_free then free_irq(IRQ, other) end
+        story.mappings_left = card_mappings()
         return story
       end,
       check = function(r)
@@ -283,6 +368,9 @@ plain kmalloc buffers.
         if story == nil then return fail(tostring(why)) end
         if type(story) ~= "table" or type(story.calm) ~= "table" or type(story.storm) ~= "table" or type(story.after) ~= "table" then
           return fail("the grader could not run your driver")
+        end
+        if story.missed_calm ~= 0 then
+          return fail("before the pressure the card dropped " .. tostring(story.missed_calm) .. " of 6 frames: its ring slots had no buffer or were never given back.")
         end
         for i = 1, 6 do
           if story.calm[i] ~= packet(i) then return fail("before the pressure, read " .. i .. " should return frame " .. i .. ".") end
@@ -301,6 +389,16 @@ plain kmalloc buffers.
         end
         for i = 1, 8 do
           if story.after[i] ~= packet(18 + i) then return fail("after the pressure eased, read " .. i .. " should return frame " .. (18 + i) .. ".") end
+        end
+        if story.missed_after ~= 0 then
+          return fail("after the pressure eased the card still dropped " .. tostring(story.missed_after) .. " frame(s): the ring must be back to 8 buffers once memory is available.")
+        end
+        if story.irq_free ~= true then
+          return fail("after nic_remove, irq " .. IRQ .. " is still taken: free_irq(dev.irq, dev_id) with the dev_id you gave request_irq, or the next driver cannot use the line (and your handler may run after your memory is gone).")
+        end
+        if type(story.mappings_left) == "table" and #story.mappings_left > 0 then
+          local m = story.mappings_left[1]
+          return fail(string.format("after nic_remove, dma-debug still tracks %d mapping(s) of the card (the first: %s, 0x%x, %d bytes): dma_unmap_single every buffer still in the ring before kfree, and dma_free_coherent the ring.", #story.mappings_left, tostring(m.kind), m.dma or 0, m.size or 0))
         end
         if r.leaked ~= 0 then
           return fail("after nic_remove, " .. r.leaked .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")

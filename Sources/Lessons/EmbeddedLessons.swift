@@ -1068,6 +1068,22 @@ local function packet(i)
   return string.format("packet %03d ", i) .. string.rep(string.char(65 + i % 26), PKT - 11)
 end
 
+-- Every allocation attempt the kernel counted so far (kmalloc, the page
+-- allocator, vmalloc, and the attempts that failed): the grader compares it
+-- around the learner's handler to see whether the handler allocated.
+local function allocation_attempts()
+  local s = stats()
+  return s.kmallocs + s.page_allocs + s.vmallocs + s.alloc_failures
+end
+
+-- How many buffers the learner's pool.free list holds, read raw (the list
+-- is the learner's table: a metatable on it must not change the count).
+local function free_count(pool)
+  local free = type(pool) == "table" and rawget(pool, "free")
+  if type(free) ~= "table" then return -1 end
+  return rawlen(free)
+end
+
 local function bytes_at(addr, n)
   if math.type(addr) ~= "integer" then return nil end
   local ok, s = pcall(peek, addr, n)
@@ -1162,13 +1178,13 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
       id = "reserves", points = 1,
       prompt = "Under memory pressure, kmalloc(1000, GFP_NOWAIT) returns NULL but kmalloc(1000, GFP_ATOMIC) succeeds. Why?",
       answer = choice{
-        "GFP_ATOMIC's __GFP_HIGH lets it allocate below the zone's min watermark, from the reserves",
-        "GFP_ATOMIC sleeps briefly until memory is free",
-        "GFP_ATOMIC reclaims the page cache directly",
-        "GFP_ATOMIC has a zone of its own",
+        "__GFP_HIGH in GFP_ATOMIC lets it go below the zone's min watermark, into the reserves",
+        "GFP_ATOMIC waits with interrupts off until kswapd has freed a few pages, then retries",
+        "GFP_ATOMIC reclaims clean page-cache pages itself, without sleeping, before it gives up",
+        "GFP_ATOMIC takes its pages from an emergency zone of its own that GFP_NOWAIT cannot use",
       correct = 1 },
       feedback = {
-        b = "GFP_ATOMIC never sleeps: that is the point of it.",
+        b = "GFP_ATOMIC never sleeps: that is the point of it. Nor does it wait for kswapd: it returns at once, with memory or NULL.",
         c = "Direct reclaim needs __GFP_DIRECT_RECLAIM, which GFP_ATOMIC does not have; it can only wake kswapd.",
         d = "There is no atomic zone; there is a reserve below each zone's min watermark.",
       },
@@ -1190,10 +1206,10 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
       id = "on_null", points = 2,
       prompt = "In a network card's receive interrupt handler, kmalloc(2048, GFP_ATOMIC) for the replacement buffer returned NULL. What should the handler do?",
       answer = choice{
-        "try again in a loop until it succeeds",
-        "try again with GFP_KERNEL, which tries harder",
-        "drop this packet: leave the old buffer in the ring slot, count the drop, schedule work to refill later, return IRQ_HANDLED",
-        "return IRQ_NONE so that the interrupt is retried",
+        "keep calling kmalloc(2048, GFP_ATOMIC) in a loop until it succeeds: other CPUs free memory all the time",
+        "retry with GFP_KERNEL, which may reclaim memory and so succeeds where GFP_ATOMIC gave up, then go on",
+        "drop the packet: keep the old buffer in its slot, count the drop, schedule a refill; IRQ_HANDLED",
+        "return IRQ_NONE, so that the interrupt controller raises the interrupt again once memory is freed",
       correct = 3 },
       feedback = {
         a = "With interrupts off on this CPU nothing can free memory for you: the loop spins until the watchdog reports a lockup.",
@@ -1251,26 +1267,42 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         for i = 1, POOL do pool.free[i] = kmalloc(BUF, GFP_KERNEL) end
         return pool, squeeze(0)
       end,
+      -- What the grader watches besides the pool: how many allocations the
+      -- handler itself attempted (it must attempt none: the refill belongs
+      -- in a work item), and how many buffers were free when each burst had
+      -- been handled (before any work ran): a pool that grows inside the
+      -- handler was refilled in interrupt context.
       call = function(rx_packet, pool, hog)
-        local n, rets = 0, {}
+        local n, rets, watch = 0, {}, { in_handler = 0 }
         request_irq(IRQ, function()
           n = n + 1
+          local before = allocation_attempts()
           rets[n] = rx_packet(pool, packet(n))
+          watch.in_handler = watch.in_handler + (allocation_attempts() - before)
           return IRQ_HANDLED
         end, 0, "lesson6-pool", nil)
         for _ = 1, 12 do raise_irq(IRQ) end
         local freed = release(hog)
         flush_scheduled_work()
+        watch.after_first_work = free_count(pool)
         for _ = 1, 6 do raise_irq(IRQ) end
+        watch.after_second_burst = free_count(pool)
         flush_scheduled_work()          -- the second burst left 2 free: the refill runs again
         free_irq(IRQ, nil)
-        return pool, rets, freed
+        return pool, rets, freed, watch
       end,
       check = function(r)
-        local pool, rets, freed = r.results[1], r.results[2], r.results[3]
+        local pool, rets, freed, watch = r.results[1], r.results[2], r.results[3], r.results[4]
         if type(pool) ~= "table" or type(pool.rx) ~= "table" or type(pool.free) ~= "table" then return fail("pool.rx and pool.free should still be lists.") end
         for i = 1, 18 do
           if rets[i] ~= IRQ_HANDLED then return fail("rx_packet should return IRQ_HANDLED for every packet (packet " .. i .. ": " .. tostring(rets[i]) .. ").") end
+        end
+        if type(watch) ~= "table" then return fail("the grader could not run your function") end
+        if watch.in_handler ~= 0 then
+          return fail("rx_packet tried to allocate memory " .. watch.in_handler .. " time(s) while it ran in the interrupt handler: even GFP_ATOMIC there drains the reserves every other driver needs, and fails under pressure. Leave the refill to a work item (schedule_work), which runs later in process context.")
+        end
+        if watch.after_second_burst ~= 2 then
+          return fail("after the second burst of 6 packets, before any work ran, pool.free held " .. tostring(watch.after_second_burst) .. " buffers instead of 2: the handler must only take buffers; the refill runs in the work item, after the handler returned.")
         end
         if math.type(pool.dropped) == "integer" and pool.dropped > 4 then
           return fail("packets of the second burst were dropped (pool.dropped is " .. pool.dropped .. "): the pool was not refilled before it came. Schedule work that kmallocs new buffers with GFP_KERNEL: it runs in process context, once the pressure has eased.")
@@ -1445,10 +1477,10 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
       id = "why_contig", points = 1,
       prompt = "Why must a buffer for dma_map_single be physically contiguous?",
       answer = choice{
-        "the device puts bus (physical) addresses on the bus and writes the buffer at consecutive addresses; it has no page tables",
-        "the CPU cache works only on contiguous memory",
-        "it need not be: the device translates through the CPU's page tables",
-        "contiguous memory is faster to allocate",
+        "the device puts physical addresses on the bus, one after another, with no page tables in between",
+        "the CPU's cache write-back and invalidation at map and unmap time work only on contiguous ranges",
+        "it need not be: the device translates each address through the CPU's page tables, as the CPU does",
+        "a physically contiguous buffer is faster to allocate, and DMA needs its buffer as soon as possible",
       correct = 1 },
       feedback = {
         b = "The cache is the CPU's business; the problem is the device, which addresses memory physically.",
@@ -1461,10 +1493,10 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
       id = "vmalloc_map", points = 1,
       prompt = "On a 6.x kernel, what does dma_map_single(dev, vmalloc(8192), 8192, DMA_FROM_DEVICE) do?",
       answer = choice{
-        "returns the physical address of the buffer's first page",
+        "maps the buffer's first page and returns its physical address; the device writes on from there",
         "warns \"rejecting DMA map of vmalloc memory\" and returns DMA_MAPPING_ERROR",
-        "returns the vmalloc address, which the device uses as is",
-        "remaps the buffer into contiguous frames and returns their address",
+        "returns the vmalloc address itself: dma-direct hands virtual addresses to the device unchanged",
+        "copies the data into contiguous frames (a bounce buffer) and returns the physical address of the copy",
       correct = 2 },
       feedback = {
         a = "That is what 2.6 kernels did -- and the device then wrote past the first page into other frames. Since 5.18 the kernel refuses.",
@@ -1490,67 +1522,87 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
       prompt = "A descriptor ring that the CPU and the device both read and write for as long as the driver is loaded: how do you allocate it?",
       answer = choice{
         "dma_alloc_coherent(dev, size, GFP_KERNEL) at probe, kept until remove",
-        "vmalloc(size), mapped with dma_map_single",
-        "kmalloc(size, GFP_KERNEL), mapped and unmapped with dma_map_single around every access",
-        "a Lua table",
+        "vmalloc(size) at probe, mapped once with dma_map_single(..., DMA_BIDIRECTIONAL), kept until remove",
+        "kmalloc(size, GFP_KERNEL), mapped with dma_map_single before and unmapped after every access",
+        "kmalloc(size, GFP_ATOMIC) in the interrupt handler, each time the device needs a descriptor",
       correct = 1 },
       feedback = {
         b = "Never a vmalloc buffer for a device: its frames are scattered, and 6.x refuses to map it.",
         c = "Streaming mappings are for buffers handed over once (a packet); a ring both sides use all the time is what coherent memory is for.",
-        d = "The device reads physical memory; it cannot see a Lua table.",
+        d = "The device keeps the ring's address and reads it at any time: the ring must exist before the first interrupt and stay put. Allocate it once, at probe.",
       },
       hints = { "Which allocation returns both a CPU address and a DMA address, for the lifetime of the driver?" },
     },
     task{
       id = "rx_map", points = 3, expects = "map_rx", template = "dev, len",
-      prompt = "Write map_rx(dev, len): allocate a buffer the device can write len bytes into, map it for the device, and return the buffer's kernel address and its DMA address (two results); nil if anything fails, freeing what you allocated. It is called with an old device whose DMA mask is 24 bits and len = 6000. The grader then lets the device write len bytes to the DMA address, unmaps the buffer as a receive buffer, and reads it with the CPU.",
+      prompt = "Write map_rx(dev, len): allocate a buffer the device can write len bytes into, map it for the device, and return the buffer's kernel address and its DMA address (two results); nil if anything fails, freeing what you allocated. It is called for an old device whose DMA mask is 24 bits and for a 32-bit one, with several lengths up to 8 KiB. After each call the grader lets the device write len bytes to the DMA address, unmaps the buffer as a receive buffer, and reads it with the CPU.",
       boot = { fragmented = true },
       setup = function()
-        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, RX_LEN
+        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, pci_device{ name = "newcard", dma_mask_bits = 32 }
       end,
-      call = function(map_rx, dev, len)
-        local cpu, dma = map_rx(dev, len)
-        if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
-          dev:dma_write(dma, string.rep("R", len))
-          dma_unmap_single(dev, dma, len, DMA_FROM_DEVICE)
+      call = function(map_rx, old, new)
+        local calls = { { old, RX_LEN }, { old, 100 }, { new, 3000 }, { old, 4096 }, { old, 8000 }, { new, 64 } }
+        local seen = {}
+        for i, c in ipairs(calls) do
+          local dev, len = c[1], c[2]
+          local cpu, dma = map_rx(dev, len)
+          local pattern = string.rep(string.char(65 + i) .. string.char(97 + i * 3 % 26), len // 2 + 1):sub(1, len)
+          if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
+            dev:dma_write(dma, pattern)
+            dma_unmap_single(dev, dma, len, DMA_FROM_DEVICE)
+          end
+          local ok, got = false, nil
+          if math.type(cpu) == "integer" then ok, got = pcall(peek, cpu, len) end
+          seen[i] = { mask = dev == old and 24 or 32, len = len, cpu = cpu, dma = dma, ok = ok and got == pattern }
         end
-        return cpu, dma
+        return seen
       end,
       check = function(r)
-        local cpu, dma = r.results[1], r.results[2]
-        if dma == DMA_MAPPING_ERROR then return fail("map_rx returned DMA_MAPPING_ERROR as the DMA address: test it with dma_mapping_error, and ask yourself why the mapping failed (the device's mask).") end
-        if math.type(dma) ~= "integer" or math.type(cpu) ~= "integer" then
-          return fail("map_rx should return the buffer's kernel address and its DMA address, got " .. tostring(cpu) .. ", " .. tostring(dma) .. ". A 24-bit device reaches only the first 16 MiB: did the mapping fail?")
+        local seen = r.returned
+        if type(seen) ~= "table" or #seen == 0 then return fail("the grader could not run your function") end
+        for _, c in ipairs(seen) do
+          local call = "map_rx(<" .. tostring(c.mask) .. "-bit device>, " .. tostring(c.len) .. ")"
+          if c.dma == DMA_MAPPING_ERROR then return fail(call .. " returned DMA_MAPPING_ERROR as the DMA address: test it with dma_mapping_error, and ask yourself why the mapping failed (the device's mask).") end
+          if math.type(c.dma) ~= "integer" or math.type(c.cpu) ~= "integer" then
+            return fail(call .. " should return the buffer's kernel address and its DMA address, got " .. tostring(c.cpu) .. ", " .. tostring(c.dma) .. ". A 24-bit device reaches only the first 16 MiB: did the mapping fail?")
+          end
+          if not c.ok then return fail(call .. ": after the device wrote and the buffer was unmapped, the CPU does not see the device's bytes at your buffer's address.") end
         end
-        local ok, got = pcall(peek, cpu, RX_LEN)
-        if not ok or got ~= string.rep("R", RX_LEN) then return fail("after the device wrote and the buffer was unmapped, the CPU does not see the device's bytes at your buffer's address.") end
-        if r.leaked ~= 1 then return fail("exactly one buffer should stay allocated (the receive buffer); " .. r.leaked .. " allocation(s) did.") end
+        if r.leaked ~= #seen then return fail("exactly one buffer per call should stay allocated (the receive buffers: " .. #seen .. "); " .. r.leaked .. " allocation(s) did.") end
         return pass()
       end,
       hints = {
-        "kmalloc gives contiguous memory, but where? The device reaches only physical addresses below 16 MiB.",
+        "kmalloc gives contiguous memory, but where? A 24-bit device reaches only physical addresses below 16 MiB.",
         "kmalloc(len, GFP_KERNEL | GFP_DMA), then dma_map_single(dev, buf, len, DMA_FROM_DEVICE) and dma_mapping_error.",
       },
     },
     task{
       id = "tx_any", points = 3, expects = "tx_prepare", template = "dev, buf, len",
-      prompt = "Write tx_prepare(dev, buf, len): another subsystem hands you buf, len bytes to send, and you do not know how buf was allocated: kmalloc or vmalloc. Return a DMA address from which the device can read those len bytes (mapped DMA_TO_DEVICE), and, as a second result, the bounce buffer you allocated for it, if you needed one (or nil). The grader calls it twice, with a kmalloc buffer and a vmalloc buffer; after the device has read, it unmaps len bytes at that DMA address and kfrees your second result.",
+      prompt = "Write tx_prepare(dev, buf, len): another subsystem hands you buf, len bytes to send, and you do not know how buf was allocated: kmalloc or vmalloc. Return a DMA address from which the device can read those len bytes (mapped DMA_TO_DEVICE), and, as a second result, the bounce buffer you allocated for it, if you needed one (or nil). The grader calls it with kmalloc and vmalloc buffers of several sizes, some starting inside a page; after the device has read, it unmaps len bytes at that DMA address and kfrees your second result.",
       boot = { fragmented = true },
       setup = function()
         local dev = pci_device{ name = "txcard", dma_mask_bits = 32 }
-        local k = kmalloc(#TX, GFP_KERNEL)
-        local v = vmalloc(#TX)
-        poke(k, TX)
-        poke(v, TX)
-        return dev, k, v
+        local bufs = {
+          { kmalloc(#TX, GFP_KERNEL), #TX, "a kmalloc buffer" },
+          { vmalloc(#TX), #TX, "a vmalloc buffer" },
+          { kmalloc(8000, GFP_KERNEL) + 37, 5000, "a kmalloc buffer, 37 bytes in" },
+          { vmalloc(3 * PAGE_SIZE) + 100, 2 * PAGE_SIZE + 900, "a vmalloc buffer over three pages, 100 bytes in" },
+          { kmalloc(64, GFP_KERNEL), 64, "a 64-byte kmalloc buffer" },
+          { vmalloc(2 * PAGE_SIZE) + PAGE_SIZE - 10, 200, "a vmalloc buffer across a page boundary" },
+        }
+        -- Each buffer holds different bytes: a window of TX..TX.
+        for i, b in ipairs(bufs) do poke(b[1], (TX .. TX):sub(i, i + b[2] - 1)) end
+        return dev, bufs
       end,
-      call = function(tx_prepare, dev, k, v)
+      call = function(tx_prepare, dev, bufs)
         local seen = {}
-        for i, buf in ipairs({ k, v }) do
-          local dma, bounce = tx_prepare(dev, buf, #TX)
-          seen[i] = { dma = dma, data = device_read(dev, dma, #TX) }
+        for i, b in ipairs(bufs) do
+          local buf, len = b[1], b[2]
+          local want = peek(buf, len)
+          local dma, bounce = tx_prepare(dev, buf, len)
+          seen[i] = { what = b[3], len = len, dma = dma, right = device_read(dev, dma, len) == want }
           if math.type(dma) == "integer" and dma ~= DMA_MAPPING_ERROR then
-            dma_unmap_single(dev, dma, #TX, DMA_TO_DEVICE)
+            dma_unmap_single(dev, dma, len, DMA_TO_DEVICE)
           end
           if bounce ~= nil then kfree(bounce) end
         end
@@ -1558,16 +1610,15 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
       end,
       check = function(r)
         local seen = r.returned
-        local names = { "the kmalloc buffer", "the vmalloc buffer" }
-        if type(seen) ~= "table" then return fail("the grader could not run your function") end
-        for i = 1, 2 do
-          local s = seen[i]
+        if type(seen) ~= "table" or #seen == 0 then return fail("the grader could not run your function") end
+        for _, s in ipairs(seen) do
           if type(s) ~= "table" then return fail("the grader could not run your function") end
-          if s.dma == DMA_MAPPING_ERROR or s.data == nil then
-            return fail("for " .. names[i] .. " tx_prepare returned no usable DMA address (" .. tostring(s.dma) .. ").")
+          local call = "with " .. tostring(s.what) .. " (len " .. tostring(s.len) .. ")"
+          if s.dma == DMA_MAPPING_ERROR or math.type(s.dma) ~= "integer" then
+            return fail(call .. ", tx_prepare returned no usable DMA address (" .. tostring(s.dma) .. ").")
           end
-          if s.data ~= TX then
-            return fail("for " .. names[i] .. " the device read other bytes than the data to send" .. (i == 2 and ": a vmalloc buffer's pages are not consecutive frames." or "."))
+          if not s.right then
+            return fail(call .. ", the device read other bytes than the data to send" .. (s.what:find("vmalloc") and ": a vmalloc buffer's pages are not consecutive frames." or "."))
           end
         end
         if r.leaked ~= 0 then return fail("after the grader's unmaps and kfrees, " .. r.leaked .. " allocation(s) of yours remain.") end
@@ -1595,6 +1646,24 @@ local function buddy_counts(zone)
       return counts
     end
   end
+end
+
+-- The free pages and the largest free order of one zone, as the grader
+-- reads them from /proc/buddyinfo.
+local function expected(zone)
+  local counts = buddy_counts(zone) or {}
+  local pages, largest = 0, -1
+  for order = 0, #counts - 1 do
+    pages = pages + counts[order + 1] * (1 << order)
+    if counts[order + 1] > 0 then largest = order end
+  end
+  return pages, largest
+end
+
+-- Every allocation attempt the kernel counted so far, failed ones included.
+local function allocation_attempts()
+  local s = stats()
+  return s.kmallocs + s.page_allocs + s.vmallocs + s.alloc_failures
 end
 
 -- Takes every free block of order >= 3 that an atomic allocation can get,
@@ -1675,7 +1744,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
   exercises = {
     question{
       id = "free_pages", points = 2,
-      prompt = "Node 0, zone   Normal   8008    639      6      0      0      0      0      0      0      1      0\nHow many free pages does this buddyinfo line account for?",
+      prompt = "How many free pages does this /proc/buddyinfo line account for?\n    Node 0, zone   Normal   8008    639      6      0      0      0      0      0      0      1      0",
       answer = numeric(9822),
       feedback = {
         [8654] = "Each count is a number of blocks: an order-1 block is 2 pages, order-2 is 4, order-9 is 512.",
@@ -1699,12 +1768,13 @@ Start with `kmlab lesson 8 --template > a8.lua`.
       id = "why", points = 1,
       prompt = "On a long-running machine MemFree shows 50 MB, yet kmalloc(1 MiB, GFP_ATOMIC) fails. Why?",
       answer = choice{
-        "MemFree counts memory that is not really free",
-        "1 MiB is above KMALLOC_MAX_SIZE",
-        "it needs one free order-8 block; the free memory is in smaller pieces, and an atomic allocation cannot reclaim or compact to make one",
-        "GFP_ATOMIC cannot allocate more than one page",
+        "MemFree counts the reserves below the min watermark, which a 1 MiB GFP_ATOMIC request may not touch",
+        "1 MiB is above KMALLOC_MAX_SIZE, so kmalloc refuses it whatever the state of the free memory",
+        "it needs one free order-8 block; free memory is in smaller blocks, and GFP_ATOMIC cannot compact",
+        "GFP_ATOMIC allocations are limited to one page, so a 1 MiB request always fails in atomic context",
       correct = 3 },
       feedback = {
+        a = "The reserves are a few hundred pages, not 50 MB. What matters is the size of the free blocks.",
         b = "KMALLOC_MAX_SIZE is 4 MiB.",
         d = "GFP_ATOMIC allocations of higher orders exist; they are just more likely to fail.",
       },
@@ -1713,20 +1783,52 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     task{
       id = "read_buddyinfo", points = 3, expects = "buddy_free", template = "zone",
       boot = { fragmented = true },
-      prompt = "Write buddy_free(zone): parse proc(\"/proc/buddyinfo\") and return two numbers for the named zone: the total number of free pages, and the largest order with a free block (-1 if none). Called with \"Normal\" on a fragmented machine.",
-      setup = function() return "Normal" end,
+      prompt = "Write buddy_free(zone): parse proc(\"/proc/buddyinfo\") and return two numbers for the named zone: the total number of free pages, and the largest order with a free block (-1 if none). The grader asks about every zone of a fragmented machine, and the machine keeps changing between the calls; your function only reads.",
+      setup = function()
+        local zones = {}
+        for line in proc("/proc/buddyinfo"):gmatch("[^\n]+") do
+          zones[#zones + 1] = line:match("^Node %d+, zone%s+(%S+)")
+        end
+        return zones
+      end,
+      -- Each zone is asked twice, with blocks of several orders taken (and
+      -- kept) by the grader in between, so the answers change from call to
+      -- call. The grader reads /proc/buddyinfo itself right before each
+      -- call and compares with that (a function that allocates memory
+      -- changes what it reads) and counts the allocations the call tried.
+      call = function(buddy_free, zones)
+        local asked = {}
+        for round = 1, 2 do
+          for i, zone in ipairs(zones) do
+            if round == 2 or i > 1 then
+              for order = 0, 4 do
+                __get_free_pages(GFP_ATOMIC | __GFP_NOWARN, (order * 3 + i + round) % 5)
+                alloc_pages(GFP_HIGHUSER | __GFP_NOWARN, (order + i * round) % 4)
+              end
+            end
+            local want_pages, want_largest = expected(zone)
+            local before = allocation_attempts()
+            local pages, largest = buddy_free(zone)
+            asked[#asked + 1] = { zone = zone, pages = pages, largest = largest, want_pages = want_pages,
+                                  want_largest = want_largest, allocated = allocation_attempts() - before }
+          end
+        end
+        return asked
+      end,
       check = function(r)
-        local counts = buddy_counts("Normal")
-        local pages, largest = 0, -1
-        for order = 0, #counts - 1 do
-          pages = pages + counts[order + 1] * (1 << order)
-          if counts[order + 1] > 0 then largest = order end
-        end
-        if r.results[1] ~= pages then
-          return fail("the Normal zone has " .. pages .. " free pages; you returned " .. tostring(r.results[1]) .. ". Remember each column counts blocks of 2^order pages.")
-        end
-        if r.results[2] ~= largest then
-          return fail("the largest free order is " .. largest .. "; you returned " .. tostring(r.results[2]) .. ". The first column is order 0.")
+        local asked = r.returned
+        if type(asked) ~= "table" or #asked == 0 then return fail("the grader could not run your function") end
+        for _, a in ipairs(asked) do
+          local call = "buddy_free(\"" .. tostring(a.zone) .. "\")"
+          if a.allocated ~= 0 then
+            return fail(call .. " tried " .. a.allocated .. " allocation(s): reading /proc/buddyinfo must not change it. Parse the text and count.")
+          end
+          if a.pages ~= a.want_pages then
+            return fail(call .. ": the zone had " .. a.want_pages .. " free pages; you returned " .. tostring(a.pages) .. ". Remember each column counts blocks of 2^order pages.")
+          end
+          if a.largest ~= a.want_largest then
+            return fail(call .. ": the largest free order was " .. a.want_largest .. "; you returned " .. tostring(a.largest) .. ". The first column is order 0.")
+          end
         end
         return pass()
       end,
@@ -1778,6 +1880,10 @@ Start with `kmlab lesson 8 --template > a8.lua`.
 """#####),
         ("09-zones-32bit.lua", #####"""
 -- Lesson 9: zones, lowmem and highmem on 32-bit. Vocabulary: lessons/README.md.
+
+-- How many times the grader calls write_page: more than LAST_PKMAP (1024),
+-- so that a kmap() never undone runs the pkmap area out of slots.
+local CALLS = 1100
 
 local function page_bytes(page, n)
   local a = kmap_local_page(page)
@@ -1875,34 +1981,77 @@ Start with `kmlab lesson 9 --template > a9.lua`.
       id = "kmalloc_highmem", points = 1,
       prompt = "What does kmalloc(64, GFP_KERNEL | __GFP_HIGHMEM) do on a 32-bit kernel?",
       answer = choice{
-        "returns a highmem object, which must be kmapped before use",
-        "returns NULL: kmalloc cannot use highmem",
+        "returns a highmem object, which must be mapped with kmap() before each use and unmapped after",
+        "returns NULL: the slab allocator has no highmem caches, so the allocation fails at once",
         "warns \"Unexpected gfp: 0x2 (__GFP_HIGHMEM) ... Fix your code!\" and returns lowmem",
-        "returns a struct page",
+        "returns a struct page for a highmem frame instead of an address, as alloc_page would",
       correct = 3 },
       feedback = {
         a = "That is the common misconception: kmalloc memory is always in the direct map. Try it and read dmesg().",
         b = "It does not fail; it strips the flag and says so.",
+        d = "kmalloc always returns an address (or NULL), never a struct page.",
       },
       hints = { "Try it in kmlab and print dmesg()." },
     },
     question{
       id = "x86_64", points = 1,
       prompt = "On x86_64, what does page_address() return for a page from alloc_page(GFP_HIGHUSER)?",
-      answer = choice{ "nil, until the page is kmapped", "its address in the direct map: 64-bit kernels have no highmem", "an address in the vmalloc area", correct = 2 },
+      answer = choice{
+        "nil until the page is mapped with kmap(): a GFP_HIGHUSER page is a highmem page",
+        "its address in the direct map: 64-bit kernels have no highmem",
+        "an address in the vmalloc area, where x86_64 maps the pages of its highmem zone",
+      correct = 2 },
       feedback = { a = "There is no highmem on x86_64: every page is in the direct map.", c = "vmalloc addresses exist only for vmalloc mappings." },
       hints = { "boot{arch=\"x86_64\"}; local p = alloc_page(GFP_HIGHUSER); print(p.zone, page_address(p))" },
     },
     task{
       id = "highmem_write", points = 3, expects = "write_page", template = "page, s",
-      prompt = "Write write_page(page, s): copy the string s to the start of the page (a struct page from alloc_page(GFP_HIGHUSER): a highmem page) and undo any mapping you make.",
-      setup = function() return alloc_page(GFP_HIGHUSER), "highmem says hi" end,
+      prompt = "Write write_page(page, s): copy the string s to the start of the page (a struct page from alloc_page(GFP_HIGHUSER): a highmem page) and undo any mapping you make. The grader calls it for many pages, each with its own string, as a driver would over its lifetime.",
+      setup = function()
+        -- The address slot 0 of the kmap_local stack maps at: after each
+        -- call, a kmap_local_page that lands anywhere else means the
+        -- learner's code left one of its own in place.
+        local probe = alloc_page(GFP_HIGHUSER)
+        local base = kmap_local_page(probe)
+        kunmap_local(base)
+        return probe, base
+      end,
+      -- More calls than the pkmap area has slots (LAST_PKMAP, 1024), each on
+      -- a page of its own that stays allocated: a kmap() that is never
+      -- undone holds its slot, and the calls run out of slots (kmap then
+      -- sleeps for ever, and the hung-task detector reports it). Every call
+      -- is checked right away: the bytes, and the kmap_local stack's depth.
+      call = function(write_page, probe, base)
+        local seen = { calls = 0 }
+        for i = 1, CALLS do
+          local page = alloc_page(GFP_HIGHUSER)
+          local s = string.format("highmem %04d says %s", i, string.rep(string.char(97 + i % 26), i % 17))
+          write_page(page, s)
+          seen.calls = i
+          if page_bytes(page, #s) ~= s then seen.wrong = i; seen.expected = s; seen.got = page_bytes(page, #s); break end
+          local a = kmap_local_page(probe)
+          kunmap_local(a)
+          if a ~= base then seen.left_local = i; break end
+        end
+        return seen
+      end,
+      max_instructions = 2000000,
       check = function(r)
-        local page, s = r.args[1], r.args[2]
-        if page_bytes(page, #s) ~= s then return fail("the page does not start with the string.") end
+        local seen = r.returned
+        if type(seen) ~= "table" then return fail("the grader could not run your function") end
+        if seen.wrong then
+          return fail(string.format("call %d: the page should start with %q, it starts with %q.", seen.wrong, seen.expected, tostring(seen.got)))
+        end
+        if seen.left_local then
+          return fail("after write_page returned (call " .. seen.left_local .. "), a kmap_local_page mapping of yours was still in place: undo each one with kunmap_local(addr) before returning. Those slots are few (16 per CPU) and strictly stacked.")
+        end
+        if seen.calls ~= CALLS then return fail("the grader could not run your function") end
         return pass()
       end,
-      hints = { "page_address(page) is nil for a highmem page: map it first.", "local a = kmap_local_page(page); poke(a, s); kunmap_local(a)" },
+      hints = {
+        "page_address(page) is nil for a highmem page: map it first, and unmap it before you return.",
+        "local a = kmap_local_page(page); poke(a, s); kunmap_local(a) -- or kmap(page) ... kunmap(page): every kmap holds one of only 1024 pkmap slots until kunmap.",
+      },
     },
     task{
       id = "phys_of", points = 3, expects = "phys_of", template = "addr",
@@ -2048,10 +2197,10 @@ SYSCALL_DEFINE and plays the user program.
       id = "frames", points = 1,
       prompt = "Are the frames behind a 64 KiB user buffer, once every page was touched, physically contiguous?",
       answer = choice{
-        "yes: malloc returns contiguous memory",
+        "yes: at the first fault the kernel backs the whole malloc'ed range with one contiguous block",
         "not in general: each page got its own frame at its first fault, wherever one was free",
-        "yes, because user pages come from the direct map",
-        "there are no frames: user memory lives in swap",
+        "yes, because user pages come from the direct map, which maps physical memory in one run",
+        "there are no frames yet: touched user pages live in swap until the program frees them",
       correct = 2 },
       feedback = {
         a = "Virtually contiguous, like vmalloc; the frames come one page fault at a time.",
@@ -2065,9 +2214,9 @@ SYSCALL_DEFINE and plays the user program.
       prompt = "copy_to_user(ubuf, kbuf, 100) returns 40. What does that mean?",
       answer = choice{
         "40 bytes could not be copied (the last 40): the syscall should usually return -EFAULT",
-        "40 bytes were copied",
-        "an error: -40 is the errno to return",
-        "success: any non-negative value is success",
+        "40 bytes were copied (the first 40): the syscall should return 40, the bytes that arrived",
+        "an error: the copy failed with errno 40, and the syscall should return -40 to user space",
+        "success: copy_to_user returns a count when every byte arrived, a negative errno on failure",
       correct = 1 },
       feedback = {
         b = "It is the other way round: copy_to_user returns the number of bytes NOT copied.",
@@ -2080,10 +2229,10 @@ SYSCALL_DEFINE and plays the user program.
       id = "kernel_ptr", points = 1,
       prompt = "A program passes the kernel address 0xc1a00000 as the buffer of your read() syscall, and your driver calls copy_to_user on it. What happens?",
       answer = choice{
-        "the data is written to kernel memory at 0xc1a00000",
+        "the data is written to kernel memory at 0xc1a00000, over whatever the kernel kept there",
         "access_ok refuses the range: nothing is copied, and copy_to_user returns the whole count",
-        "the kernel Oopses",
-        "the data goes to the user program's own page at 0xc1a00000",
+        "the kernel Oopses: a kernel address in a user copy is a fault the exception table cannot fix",
+        "the data goes to the user program's own page at 0xc1a00000, which is mapped on demand",
       correct = 2 },
       feedback = {
         a = "That is the hole access_ok closes: the copy functions check that the whole range is below the user/kernel split first.",
@@ -2094,39 +2243,63 @@ SYSCALL_DEFINE and plays the user program.
     },
     task{
       id = "msg_read", points = 3, expects = "msg_read", template = "msg, ubuf, n",
-      prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from four syscalls: a big enough user buffer, a small one (n = 10), a kernel address as ubuf, and a user buffer that ends before the data does (it may return -EFAULT, or the number of bytes that did get copied).",
+      prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from many syscalls: user buffers at various places with various n (0 included), kernel addresses and NULL as ubuf, and user buffers that end before the data does (then it may return -EFAULT, or the number of bytes that did get copied).",
       setup = function()
         local k = kmalloc(#MSG, GFP_KERNEL)
         poke(k, MSG)
         local area = user.malloc(PAGE_SIZE)
         return { addr = k, len = #MSG }, area
       end,
+      -- Each call: where ubuf points, n, and what the user buffer held right
+      -- after (calls near the end of the mapping overlap, so the grader
+      -- reads each one's bytes before the next call).
       call = function(msg_read, msg, area)
-        local ret = {}
-        local cases = {
-          { area, 200 },
-          { area + 1000, 10 },
-          { msg.addr, 200 },
-          { area + PAGE_SIZE - 20, 200 },
+        local calls = {
+          { area, 200, "a 200-byte user buffer" },
+          { area + 1000, 10, "n = 10" },
+          { area + 2000, #MSG, "n = msg.len" },
+          { area + 3000, #MSG - 1, "n = msg.len - 1" },
+          { area + 100, 0, "n = 0" },
+          { area + 517, 33, "n = 33" },
+          { msg.addr, 200, "a kernel address as ubuf", fault = true },
+          { 0xc0000000 + 4 * PAGE_SIZE, 5, "a kernel address as ubuf", fault = true },
+          { 0, 10, "NULL as ubuf", fault = true },
+          { area + PAGE_SIZE - 20, 200, "a user buffer with room for 20 bytes", room = 20 },
+          { area + PAGE_SIZE - 1, #MSG, "a user buffer with room for 1 byte", room = 1 },
         }
         SYSCALL_DEFINE("msg_read", function(ubuf, n) return msg_read(msg, ubuf, n) end)
-        for i, c in ipairs(cases) do ret[i] = user.syscall("msg_read", c[1], c[2]) end
-        return ret, user_bytes(area, #MSG), user_bytes(area + 1000, 10), user_bytes(area + PAGE_SIZE - 20, 20)
+        local seen = {}
+        for i, c in ipairs(calls) do
+          local ret = user.syscall("msg_read", c[1], c[2])
+          local want = math.min(c[2], #MSG)
+          seen[i] = { ubuf = c[1], n = c[2], what = c[3], fault = c.fault, room = c.room, ret = ret,
+                      bytes = (not c.fault) and user_bytes(c[1], c.room or want) or nil }
+        end
+        return seen
       end,
       check = function(r)
-        local ret, full, small, tail = r.results[1], r.results[2], r.results[3], r.results[4]
-        if type(ret) ~= "table" then return fail("the grader could not run your function") end
-        if ret[1] ~= #MSG then return fail("with a 200-byte user buffer and a " .. #MSG .. "-byte message, msg_read should return " .. #MSG .. ", got " .. tostring(ret[1]) .. ".") end
-        if full ~= MSG then return fail("the user buffer does not hold the message after the first call.") end
-        if ret[2] ~= 10 or small ~= MSG:sub(1, 10) then return fail("with n = 10, copy the first 10 bytes and return 10; got " .. tostring(ret[2]) .. ".") end
-        if ret[3] ~= -EFAULT then
-          if ret[3] == 0 then return fail("a kernel address as ubuf: copy_to_user copies nothing and returns the count of bytes not copied, not an error; return -EFAULT, not 0.") end
-          return fail("a kernel address as ubuf must give -EFAULT, got " .. tostring(ret[3]) .. ".")
+        local seen = r.returned
+        if type(seen) ~= "table" or #seen == 0 then return fail("the grader could not run your function") end
+        for _, c in ipairs(seen) do
+          local call = string.format("read(ubuf = 0x%x, n = %d) (%s)", c.ubuf, c.n, c.what)
+          local want = math.min(c.n, #MSG)
+          if c.fault then
+            if c.ret ~= -EFAULT then
+              if c.ret == 0 then return fail(call .. ": copy_to_user copies nothing and returns the count of bytes not copied, not an error; return -EFAULT, not 0.") end
+              return fail(call .. " must give -EFAULT, got " .. tostring(c.ret) .. ".")
+            end
+          elseif c.room then
+            if c.ret ~= -EFAULT and c.ret ~= c.room then
+              return fail(call .. ": return -EFAULT (or " .. c.room .. ", the bytes copied), got " .. tostring(c.ret) .. ".")
+            end
+            if c.bytes ~= MSG:sub(1, c.room) then return fail(call .. ": the end of the user buffer should hold the start of the message.") end
+          else
+            if c.ret ~= want then
+              return fail(call .. ": copy min(n, msg.len) = " .. want .. " bytes and return " .. want .. ", got " .. tostring(c.ret) .. ".")
+            end
+            if c.bytes ~= MSG:sub(1, want) then return fail(call .. ": the user buffer does not hold the first " .. want .. " bytes of the message.") end
+          end
         end
-        if ret[4] ~= -EFAULT and ret[4] ~= 20 then
-          return fail("a user buffer with room for 20 bytes only: return -EFAULT (or 20, the bytes copied), got " .. tostring(ret[4]) .. ".")
-        end
-        if tail ~= MSG:sub(1, 20) then return fail("the last 20 bytes of the user buffer should hold the start of the message.") end
         if r.leaked ~= 0 then return fail("msg_read should not allocate anything that stays allocated.") end
         return pass()
       end,
@@ -2137,41 +2310,57 @@ SYSCALL_DEFINE and plays the user program.
     },
     task{
       id = "msg_write", points = 3, expects = "msg_write", template = "box, ubuf, n",
-      prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes a short command, then tries n = 2^30, then a kernel address as ubuf.",
+      prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes commands of several sizes (up to 4096), then tries sizes out of range, kernel addresses and a user buffer shorter than n.",
       setup = function()
-        local u = user.malloc(PAGE_SIZE)
-        user.poke(u, INPUT)
+        local u = user.malloc(2 * PAGE_SIZE)
+        local text = {}
+        for i = 1, 2 * PAGE_SIZE // #INPUT do text[i] = INPUT end
+        user.poke(u, table.concat(text))
         local k = kmalloc(64, GFP_KERNEL)
         return u, k
       end,
       call = function(msg_write, u, k)
-        local boxes, ret = { {}, {}, {} }, {}
-        local cases = { { u, #INPUT }, { u, 1 << 30 }, { k, 16 } }
-        local i
+        local calls = {
+          { u, #INPUT, ok = true }, { u + 3, 1, ok = true }, { u + 100, 4096, ok = true }, { u + 7, 777, ok = true },
+          { u, 0, err = -EINVAL }, { u, 4097, err = -EINVAL }, { u, 1 << 30, err = -EINVAL }, { u, 1 << 20, err = -EINVAL },
+          { k, 16, err = -EFAULT }, { 0xc0000000 + 8 * PAGE_SIZE, 200, err = -EFAULT },
+          { u + 2 * PAGE_SIZE - 50, 300, err = -EFAULT },
+        }
+        local boxes, i = {}, nil
         SYSCALL_DEFINE("msg_write", function(ubuf, n) return msg_write(boxes[i], ubuf, n) end)
-        for j, c in ipairs(cases) do
+        local seen = {}
+        for j, c in ipairs(calls) do
           i = j
-          ret[j] = user.syscall("msg_write", c[1], c[2])
+          boxes[j] = {}
+          local ret = user.syscall("msg_write", c[1], c[2])
+          seen[j] = { ubuf = c[1], n = c[2], ok = c.ok, err = c.err, ret = ret,
+                      want = c.ok and user_bytes(c[1], c[2]) or nil }
         end
-        return ret, boxes
+        return seen, boxes
       end,
       check = function(r)
-        local ret, boxes = r.results[1], r.results[2]
-        if type(ret) ~= "table" or type(boxes) ~= "table" then return fail("the grader could not run your function") end
-        local b = boxes[1]
-        if ret[1] ~= #INPUT then return fail("writing " .. #INPUT .. " bytes should return " .. #INPUT .. ", got " .. tostring(ret[1]) .. ".") end
-        if type(b) ~= "table" or b.len ~= #INPUT or kernel_bytes(b.addr, #INPUT) ~= INPUT then
-          return fail("after the first write, box.addr should point to a kernel copy of the " .. #INPUT .. " bytes and box.len be " .. #INPUT .. ".")
+        local seen, boxes = r.results[1], r.results[2]
+        if type(seen) ~= "table" or type(boxes) ~= "table" then return fail("the grader could not run your function") end
+        local kept = 0
+        for j, c in ipairs(seen) do
+          local call = string.format("write(ubuf = 0x%x, n = %d)", c.ubuf, c.n)
+          local b = boxes[j]
+          if c.ok then
+            if c.ret ~= c.n then return fail(call .. " should return " .. c.n .. ", got " .. tostring(c.ret) .. ".") end
+            if type(b) ~= "table" or b.len ~= c.n or kernel_bytes(b.addr, c.n) ~= c.want then
+              return fail(call .. ": box.addr should point to a kernel copy of the " .. c.n .. " bytes and box.len be " .. c.n .. ".")
+            end
+            kept = kept + 1
+          else
+            if c.ret ~= c.err then
+              if c.err == -EINVAL then return fail(call .. " must be refused with -EINVAL before any allocation; got " .. tostring(c.ret) .. ".") end
+              return fail(call .. ": copy_from_user cannot copy all of it; return -EFAULT, got " .. tostring(c.ret) .. ".")
+            end
+            if type(b) == "table" and b.addr ~= nil then return fail(call .. " failed: leave box alone (box.addr is set).") end
+          end
         end
-        if ret[2] ~= -EINVAL then
-          return fail("n = 2^30 must be refused with -EINVAL before any allocation; got " .. tostring(ret[2]) .. ".")
-        end
-        if ret[3] ~= -EFAULT then
-          return fail("a kernel address as ubuf: copy_from_user copies nothing; return -EFAULT, got " .. tostring(ret[3]) .. ".")
-        end
-        if type(boxes[3]) == "table" and boxes[3].addr ~= nil then return fail("after a failed copy, leave box alone (box.addr is set).") end
-        if r.leaked ~= 1 then
-          return fail("only the first write's buffer should stay allocated; " .. r.leaked .. " allocation(s) did: free your buffer when the copy fails.")
+        if r.leaked ~= kept then
+          return fail("only the buffers of the " .. kept .. " successful writes should stay allocated; " .. r.leaked .. " allocation(s) did: free your buffer when the copy fails.")
         end
         return pass()
       end,
@@ -2190,9 +2379,57 @@ SYSCALL_DEFINE and plays the user program.
 local RING, DESC, MIN_BUF = 8, 16, 1536
 local IRQ = 19
 
+-- The frames the card receives: a header the checks can read ("frame 007
+-- from 10.0.0.9 "), then bytes and a length no driver can predict, from a
+-- generator of the grader's own (math.random's state is shared with the
+-- learner's code). Only a driver that really takes frames off the ring can
+-- hand them to the user program.
+local frame_seed = 0x6b6d6e6963
+local frame_cache = {}
+
+local function next_random(x)
+  -- xorshift64 on Lua's 64-bit integers
+  x = x ~ (x << 13)
+  x = x ~ (x >> 7)
+  x = x ~ (x << 17)
+  return x
+end
+
 local function packet(i)
+  local cached = frame_cache[i]
+  if cached then return cached end
+  local x = next_random(frame_seed ~ (i * 0x9e3779b97f4a7c15))
   local body = string.format("frame %03d from 10.0.0.%d ", i, i % 250 + 2)
-  return body .. string.rep(string.char(97 + i % 26), 60 + (i * 37) % 1400 - #body)
+  x = next_random(x)
+  local len = 60 + (x >> 8) % 1455            -- 60..1514 bytes, as Ethernet frames
+  local bytes = {}
+  for k = 1, len - #body do
+    x = next_random(x)
+    bytes[k] = string.char(32 + (x >> 20) % 95)
+  end
+  cached = body .. table.concat(bytes)
+  frame_cache[i] = cached
+  return cached
+end
+
+-- The DMA mappings dma-debug still tracks for the card (its debugfs dump):
+-- the grader's way to see what the driver mapped and what it undid.
+local function card_mappings()
+  local out = {}
+  for line in proc("/sys/kernel/debug/dma-api/dump"):gmatch("[^\n]+") do
+    local kind, dma, size, dir = line:match("^kmnic %S+ (%S+) idx %d+ P=%S+ D=(%x+) L=(%x+) cln=%S+ (%S+)")
+    if kind then
+      out[#out + 1] = { kind = kind, dma = tonumber(dma, 16), size = tonumber(size, 16), dir = dir }
+    end
+  end
+  return out
+end
+
+-- Kernel objects allocated minus freed so far (kmalloc calls that fail count
+-- as allocations, so only meaningful where no allocation fails).
+local function kmalloc_balance()
+  local s = stats()
+  return s.kmallocs - s.kfrees
 end
 
 -- The simulated card, played by the grader: it reads the descriptor the
@@ -2359,28 +2596,50 @@ plain kmalloc buffers.
       id = "contexts", points = 1,
       prompt = "Which flags belong where in this driver?",
       answer = choice{
-        "GFP_ATOMIC everywhere: a driver can be interrupted at any time",
-        "probe and the refill work item: GFP_KERNEL; the interrupt handler: GFP_ATOMIC; nic_read frees, and copies to user space outside the spinlock",
-        "GFP_KERNEL everywhere, under the spinlock so that the handler cannot interfere",
-        "probe: GFP_ATOMIC, because it runs before interrupts are set up",
+        "GFP_ATOMIC everywhere: the driver can be interrupted at any time, so none of it may sleep",
+        "GFP_KERNEL in probe and the refill work; GFP_ATOMIC in the handler; copy to user outside the lock",
+        "GFP_KERNEL everywhere, always under the spinlock, so that the interrupt handler cannot interfere",
+        "GFP_ATOMIC in probe, which runs before request_irq; GFP_KERNEL in the handler, as interrupts are off",
       correct = 2 },
       feedback = {
         a = "Being interruptible does not make process context atomic: probe, work items and syscalls may sleep, and should use GFP_KERNEL.",
         c = "Under a spinlock nothing may sleep: GFP_KERNEL there is the sleeping-in-atomic BUG, and so is copy_to_user.",
-        d = "Probe runs in process context (insmod): GFP_KERNEL.",
+        d = "Probe runs in process context (insmod): GFP_KERNEL there. The handler is the one place that may not sleep: GFP_ATOMIC.",
       },
       hints = { "Lesson 5: which of probe, the handler, the work item and the syscall run in process context?" },
     },
     task{
       id = "probe", points = 3, expects = "nic_probe", template = "dev",
-      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check calls probe alone and reads the ring as the card would.",
+      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check first probes while another driver holds the card's interrupt line (request_irq fails: probe must return the error and leave nothing allocated or mapped), then probes again with the line free, and reads the ring as the card would.",
       setup = function() return new_card() end,
+      call = function(nic_probe, dev)
+        -- The failure path: the line is taken, so request_irq fails.
+        local busy = {}
+        request_irq(IRQ, function() return IRQ_NONE end, 0, "other-driver", busy)
+        local balance = kmalloc_balance()
+        local failed = nic_probe(dev)
+        local after_failure = { returned = failed, objects = kmalloc_balance() - balance, mappings = #card_mappings() }
+        free_irq(IRQ, busy)
+        return nic_probe(dev), after_failure, card_mappings()
+      end,
       check = function(r)
-        local ring = r.returned
+        local ring, after_failure, mappings = r.results[1], r.results[2], r.results[3]
         local dev = r.args[1]
+        if type(after_failure) ~= "table" or type(mappings) ~= "table" then return fail("the grader could not run your function") end
+        local f = after_failure.returned
+        if math.type(f) ~= "integer" or f >= 0 then
+          return fail("while another driver held irq " .. IRQ .. ", request_irq failed, but nic_probe returned " .. tostring(f) .. ": return the negative errno request_irq gave you.")
+        end
+        if after_failure.mappings ~= 0 or after_failure.objects ~= 0 then
+          return fail("when request_irq failed, nic_probe returned " .. f .. " but left " .. after_failure.objects .. " kmalloc'ed object(s) and " .. after_failure.mappings .. " DMA mapping(s) behind (ring or buffers): a failing probe undoes everything it did, in reverse order.")
+        end
         if math.type(ring) ~= "integer" or ring <= 0 then return fail("nic_probe should return the ring's DMA address, got " .. tostring(ring) .. ".") end
         local ok, raw = pcall(dev.dma_read, dev, ring, RING * DESC)
         if not ok then return fail("the card cannot read a ring at the address nic_probe returned.") end
+        local mapped = {}
+        for _, m in ipairs(mappings) do
+          if m.kind == "single" and m.dir == "DMA_FROM_DEVICE" then mapped[m.dma] = m.size end
+        end
         local seen = {}
         for i = 0, RING - 1 do
           local dma, size, len = string.unpack("<I4I4I4", raw, i * DESC + 1)
@@ -2388,6 +2647,9 @@ plain kmalloc buffers.
           if size < MIN_BUF then return fail("slot " .. i .. " has a " .. size .. "-byte buffer; frames can be 1514 bytes: at least 1536.") end
           if len ~= 0 then return fail("slot " .. i .. " should be empty (length 0) so that the card may fill it; it holds " .. len .. ".") end
           if seen[dma] then return fail("slots share a buffer (DMA address " .. string.format("0x%x", dma) .. ").") end
+          if not mapped[dma] or mapped[dma] < size then
+            return fail(string.format("slot %d's DMA address 0x%x is not a buffer of %d bytes mapped with dma_map_single(..., DMA_FROM_DEVICE): the card would write into memory that is not yours.", i, dma, size))
+          end
           seen[dma] = true
         end
         if not proc("/proc/interrupts"):find("kmnic", 1, true) then return fail("no \"kmnic\" line in /proc/interrupts: request_irq(dev.irq, handler, 0, \"kmnic\", dev_id).") end
@@ -2395,7 +2657,7 @@ plain kmalloc buffers.
       end,
       hints = {
         "local cpu, dma = dma_alloc_coherent(dev, 8 * 16, GFP_KERNEL) for the ring; then for each slot kmalloc(2048, GFP_KERNEL), dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE), poke the descriptor.",
-        "Write the descriptor with poke(ring_cpu + i * 16, string.pack(\"<I4I4I4I4\", buf_dma, 2048, 0, 0)); return ring_dma at the end.",
+        "Write the descriptor with poke(ring_cpu + i * 16, string.pack(\"<I4I4I4I4\", buf_dma, 2048, 0, 0)); return ring_dma at the end. If request_irq returns an error, unmap and kfree the buffers, dma_free_coherent the ring, and return that error.",
       },
     },
     task{
@@ -2415,12 +2677,15 @@ plain kmalloc buffers.
         local got = read_all(ubuf, 4)
         hw.send(packet(4))
         local short = user.syscall("nic_read", ubuf, 10)
-        return got, short, user.peek(ubuf, 10)
+        return got, short, user.peek(ubuf, 10), hw.missed
       end,
       check = function(r)
-        local got, short, head = r.results[1], r.results[2], r.results[3]
+        local got, short, head, missed = r.results[1], r.results[2], r.results[3], r.results[4]
         if got == nil then return fail(tostring(short)) end
         if type(got) ~= "table" then return fail("the grader could not run your driver") end
+        if missed ~= 0 then
+          return fail("the card dropped " .. tostring(missed) .. " of the 4 frames: the slot it came to had no buffer, or still held a frame your handler had not taken. The frames a read returns must be the ones the card wrote through DMA.")
+        end
         for i = 1, 3 do
           if got[i] ~= packet(i) then
             return fail("read " .. i .. " should return frame " .. i .. " (" .. #packet(i) .. " bytes) into the user buffer" .. (got[i] and (", got " .. #got[i] .. " bytes that differ") or "; it returned an error") .. ".")
@@ -2452,17 +2717,26 @@ plain kmalloc buffers.
         local story = {}
         for i = 1, 6 do hw.send(packet(i)) end
         story.calm = read_all(ubuf, 7)
+        story.missed_calm = hw.missed
         local hog = squeeze()
         for i = 7, 18 do hw.send(packet(i)) end
         story.storm = read_all(ubuf, 13)
         release(hog)
         flush_scheduled_work()
+        local missed_before = hw.missed
         for i = 19, 26 do hw.send(packet(i)) end
         story.after = read_all(ubuf, 9)
+        story.missed_after = hw.missed - missed_before
         story.missed = hw.missed
         for i = 27, 28 do hw.send(packet(i)) end   -- still queued at removal
         nic_remove(dev)
         user.free(ubuf)
+        -- After remove: the line must be free for another driver, and
+        -- dma-debug must track no mapping of the card's any more.
+        local other = {}
+        story.irq_free = request_irq(IRQ, function() return IRQ_NONE end, 0, "next-driver", other) == 0
+        if story.irq_free then free_irq(IRQ, other) end
+        story.mappings_left = card_mappings()
         return story
       end,
       check = function(r)
@@ -2470,6 +2744,9 @@ plain kmalloc buffers.
         if story == nil then return fail(tostring(why)) end
         if type(story) ~= "table" or type(story.calm) ~= "table" or type(story.storm) ~= "table" or type(story.after) ~= "table" then
           return fail("the grader could not run your driver")
+        end
+        if story.missed_calm ~= 0 then
+          return fail("before the pressure the card dropped " .. tostring(story.missed_calm) .. " of 6 frames: its ring slots had no buffer or were never given back.")
         end
         for i = 1, 6 do
           if story.calm[i] ~= packet(i) then return fail("before the pressure, read " .. i .. " should return frame " .. i .. ".") end
@@ -2488,6 +2765,16 @@ plain kmalloc buffers.
         end
         for i = 1, 8 do
           if story.after[i] ~= packet(18 + i) then return fail("after the pressure eased, read " .. i .. " should return frame " .. (18 + i) .. ".") end
+        end
+        if story.missed_after ~= 0 then
+          return fail("after the pressure eased the card still dropped " .. tostring(story.missed_after) .. " frame(s): the ring must be back to 8 buffers once memory is available.")
+        end
+        if story.irq_free ~= true then
+          return fail("after nic_remove, irq " .. IRQ .. " is still taken: free_irq(dev.irq, dev_id) with the dev_id you gave request_irq, or the next driver cannot use the line (and your handler may run after your memory is gone).")
+        end
+        if type(story.mappings_left) == "table" and #story.mappings_left > 0 then
+          local m = story.mappings_left[1]
+          return fail(string.format("after nic_remove, dma-debug still tracks %d mapping(s) of the card (the first: %s, 0x%x, %d bytes): dma_unmap_single every buffer still in the ring before kfree, and dma_free_coherent the ring.", #story.mappings_left, tostring(m.kind), m.dma or 0, m.size or 0))
         end
         if r.leaked ~= 0 then
           return fail("after nic_remove, " .. r.leaked .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")

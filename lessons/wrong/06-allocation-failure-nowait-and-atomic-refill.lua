@@ -5,7 +5,7 @@
 -- expect score: 3
 -- expect watermark: fail That is __GFP_HIGH's half
 -- expect atomic_copy: fail no packet was copied
--- expect pool: fail the pool was not refilled before it came
+-- expect pool: fail while it ran in the interrupt handler
 answers = answers or {}
 answers.reserves = "a"
 answers.watermark = 80

@@ -1,7 +1,8 @@
 -- Common mistakes: nic_remove frees the ring's buffers but not the frames
 -- still queued for nic_read, and not the ring itself.
--- expect score: 7
--- expect pressure: fail allocation(s) of the driver remain
+-- expect score: 4
+-- expect probe: fail left
+-- expect pressure: fail dma-debug still tracks 1 mapping(s) of the card (the first: coherent
 answers = answers or {}
 answers.contexts = "b"
 
