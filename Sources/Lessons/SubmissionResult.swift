@@ -54,11 +54,13 @@ public struct SubmissionResult: Codable, Equatable, Sendable {
     /// kernel Oops at top level, exceeded budget), so no exercise could pass;
     /// `grader-error`: the lesson or the grader failed;
     /// `unreadable`: the batch grader could not read the file (see the
-    /// exercises' feedback), so nothing ran.
+    /// exercises' feedback), so nothing ran;
+    /// `missing`: a student without a file to grade (`kmlab grade --pick`).
     public enum Status: String, Codable, Sendable {
         case graded, error
         case graderError = "grader-error"
         case unreadable
+        case missing
     }
 
     public var id: String

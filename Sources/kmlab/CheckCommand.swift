@@ -10,7 +10,12 @@ struct CheckCommand: ParsableCommand {
         discussion: """
         The answers file runs in the sandbox, as an instructor's grader would run
         it; each task gets a freshly booted machine. The last line is
-        `score: S/M`. Exit status: 0 when the file was graded (whatever the
+        `score: S/M`. Progress (kmlab lessons, the REPL) is recorded only for
+        your own answers: a file in the current directory (where `kmlab lesson
+        N --template` and the REPL's `.lesson` put it), or any file with
+        --progress; never with --no-progress. Checking a student's file
+        elsewhere leaves your progress alone.
+        Exit status: 0 when the file was graded (whatever the
         score), 2 on a usage error (unknown lesson, unreadable answers file),
         1 when the lesson itself is broken.
         """
@@ -25,9 +30,13 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Show the next hint for every exercise that did not pass.")
     var hint = false
 
+    @Flag(name: .customLong("progress"), inversion: .prefixedNo,
+          help: "Record the score in your progress (default: only for a file in the current directory).")
+    var progress: Bool?
+
     func run() throws {
         let lesson = try LessonCLI.lesson(id)
-        switch CheckCommand.check(lesson, answers: answers, hint: hint) {
+        switch CheckCommand.check(lesson, answers: answers, hint: hint, recordProgress: progress) {
         case .failure(let problem):
             Terminal.error("kmlab: \(problem)")
             throw ExitCode(2)
@@ -39,10 +48,26 @@ struct CheckCommand: ParsableCommand {
 
     /// Reads the answers file and runs the learner's check (progress in the
     /// standard store); shared with the REPL's `.check`.
-    static func check(_ lesson: Lesson, answers: String, hint: Bool) -> Result<(result: SubmissionResult, text: String), ScriptFileProblem> {
-        ScriptFile.read(answers).map { source in
-            LearnerCheck.run(lesson: lesson, source: source, submissionID: answers, hint: hint, store: ProgressStore.standard())
+    static func check(_ lesson: Lesson, answers: String, hint: Bool, recordProgress: Bool? = nil) -> Result<(result: SubmissionResult, text: String), ScriptFileProblem> {
+        let record = recordProgress ?? isOwnAnswers(answers)
+        return ScriptFile.read(answers).map { source in
+            let (result, text) = LearnerCheck.run(lesson: lesson, source: source, submissionID: answers, hint: hint,
+                                                  store: record ? ProgressStore.standard() : nil)
+            // Error messages quote the file: escape what could drive the terminal.
+            return (result, DisplayText.escapeLines(text))
         }
+    }
+
+    /// The learner's own answers file: one in the current directory (the
+    /// place `kmlab lesson --template` and `.lesson` write it). A file in
+    /// another directory (a student's submission an instructor checks) is not.
+    static func isOwnAnswers(_ path: String) -> Bool {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard let here = realpath(".", nil) else { return false }
+        defer { free(here) }
+        guard let there = realpath(directory, nil) else { return false }
+        defer { free(there) }
+        return strcmp(here, there) == 0
     }
 }
 

@@ -77,6 +77,8 @@ struct GradeCommand: ParsableCommand {
 
     @OptionGroup var reportOptions: GradeReportOptions
 
+    @OptionGroup var selection: GradeSelectionOptions
+
     /// A worker leaves after a job that left it above this many MiB of
     /// resident memory (default 96). Hidden: for tests and profiling (1 makes
     /// every worker leave after every job).
@@ -99,7 +101,9 @@ struct GradeCommand: ParsableCommand {
             throw ValidationError(merge ? "--merge needs the results files to combine" : "no submissions: give answers files or directories")
         }
         if merge {
-            if shard != nil || resume || results != nil { throw ValidationError("--merge reads results files; --shard, --resume and --results do not apply") }
+            if shard != nil || resume || results != nil || selection.pick != nil || selection.idFrom != nil {
+                throw ValidationError("--merge reads results files; --shard, --resume, --results, --pick and --id-from do not apply")
+            }
         } else if lesson == nil {
             throw ValidationError("--lesson is required (the lesson the submissions answer)")
         }
@@ -120,27 +124,33 @@ struct GradeCommand: ParsableCommand {
     private func gradedRecords() throws -> (Lesson, [GradeRecord]) {
         let lessonValue = try LessonCLI.lesson(lesson ?? "")
         if let out { try GradeOutput.check(out) }
-        var ids = SubmissionFinder.ids(submissions)
+        var ids = try selection.select(submissions)
         if ids.isEmpty {
             GradeOutput.say("kmlab grade: no submissions: no *.lua files in \(submissions.joined(separator: ", "))")
             throw ExitCode(2)
         }
         if let shard, let s = Shard(shard) { ids = s.select(ids) }
         let limits = GradingLimits(maxInstructions: maxInstructions, maxMemory: parseByteSize(maxMemory) ?? GradingLimits.default.maxMemory)
-        let settings = BatchSettings(lesson: lessonValue, limits: limits, jobs: jobs, timeoutSeconds: timeout,
+        var settings = BatchSettings(lesson: lessonValue, limits: limits, jobs: jobs, timeoutSeconds: timeout,
                                      workerCommand: GradeWorkerCommand.command(limits: limits, recycleMiB: workerRecycleMiB),
                                      toolVersion: Kmlab.version)
+        settings.shard = shard
+        settings.options = selection.recorded
+        let header = ResultsHeader(kmlab: settings.toolVersion, lesson: lessonValue.id, lessonSHA256: settings.lessonSHA256,
+                                   limits: settings.limitsText, shard: shard, options: settings.options)
         let resultsPath = results ?? GradeOutput.defaultResultsPath(nextTo: out)
         var previous: [GradeRecord] = []
         if resume && FileManager.default.fileExists(atPath: resultsPath) {
-            previous = try orInternalFailure { try ResultsFile.read(resultsPath).records }
+            let old = try orInternalFailure { try ResultsFile.contents(resultsPath) }
+            try orUsageError { try ResultsSet.checkResumable(path: resultsPath, headers: old.headers, records: old.records, current: header) }
+            previous = old.records
         }
-        let file = try orInternalFailure { try ResultsFile(path: resultsPath, resuming: resume) }
+        let file = try orInternalFailure { try ResultsFile(path: resultsPath, resuming: resume, header: header) }
         let progress = GradeProgress(total: ids.count, quiet: quiet)
         let grader = BatchGrader(settings: settings)
         GradeSignals.install()
         do {
-            let records = try grader.run(ids: ids, previous: previous, results: file,
+            let records = try grader.run(submissions: ids, previous: previous, results: file,
                                          onRecord: { progress.update($0, reused: $1) },
                                          shouldStop: { GradeSignals.stopRequested })
             progress.finish()
@@ -162,20 +172,14 @@ struct GradeCommand: ParsableCommand {
     // MARK: Merging
 
     private func mergedRecords() throws -> (Lesson, [GradeRecord]) {
-        var byID: [String: GradeRecord] = [:]
-        var first: GradeRecord?
+        var files: [(path: String, headers: [ResultsHeader], records: [GradeRecord])] = []
         for path in submissions {
-            let (records, _) = try orUsageError { try ResultsFile.read(path) }
-            for r in records {
-                if let f = first, f.lesson != r.lesson || f.lessonSHA256 != r.lessonSHA256 || f.kmlab != r.kmlab || f.limits != r.limits {
-                    GradeOutput.say("kmlab grade: \(path): results of \(r.lesson) (kmlab \(r.kmlab), \(r.limits)) cannot be merged with results of \(f.lesson) (kmlab \(f.kmlab), \(f.limits))")
-                    throw ExitCode(2)
-                }
-                first = first ?? r
-                byID[r.result.id] = r
-            }
+            let c = try orUsageError { try ResultsFile.contents(path) }
+            files.append((path, c.headers, c.records))
         }
-        guard let first else {
+        let (records, notes) = try orUsageError { try ResultsSet.merge(files, allowPartial: selection.allowPartial) }
+        for n in notes { GradeOutput.say("kmlab grade: \(n)") }
+        guard let first = records.first.map(ResultsHeader.init) ?? files.lazy.compactMap(\.headers.first).first else {
             GradeOutput.say("kmlab grade: no results in \(submissions.joined(separator: ", "))")
             throw ExitCode(2)
         }
@@ -184,7 +188,7 @@ struct GradeCommand: ParsableCommand {
             GradeOutput.say("kmlab grade: the results are for lesson \(first.lesson), not \(lessonValue.id)")
             throw ExitCode(2)
         }
-        return (lessonValue, Array(byID.values))
+        return (lessonValue, records)
     }
 
     private func orInternalFailure<T>(_ body: () throws -> T) throws -> T {

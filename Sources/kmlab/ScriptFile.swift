@@ -1,4 +1,5 @@
 import Foundation
+import Lessons
 
 /// Reading a script the user named, with one-line errors that name it.
 enum ScriptFile {
@@ -11,7 +12,8 @@ enum ScriptFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             return .failure(ScriptFileProblem("cannot read \(path): permission denied or not a regular file"))
         }
-        return .success([UInt8](data))
+        // A UTF-8 byte-order mark (Notepad writes one) is skipped, as lua5.4 does.
+        return .success(LuaSource.withoutByteOrderMark([UInt8](data)))
     }
 }
 

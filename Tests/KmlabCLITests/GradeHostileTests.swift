@@ -78,23 +78,23 @@ import Testing
         let json = try String(contentsOf: work.appendingPathComponent("report.json"), encoding: .utf8)
         let subs = try GradeFixtures.submissions(json)
         #expect(subs.count == Self.hostile.count + 7)
-        for good in ["../class/good-1.lua", "../class/nested/good-2.lua"] {
+        for good in ["class/good-1.lua", "class/nested/good-2.lua"] {
             #expect(subs[good]?["score"] as? Int == 12, "\(good): \(subs[good] ?? [:])")
         }
         for name in Self.hostile.keys.sorted() {
-            let s = subs["../class/" + name]
+            let s = subs["class/" + name]
             let rows = GradeFixtures.exercises(s)
-            #expect(rows.count == GradeFixtures.exercises(subs["../class/good-1.lua"]).count, "\(name)")
+            #expect(rows.count == GradeFixtures.exercises(subs["class/good-1.lua"]).count, "\(name)")
             #expect((s?["score"] as? Int ?? 99) < 12, "\(name) passed: \(s ?? [:])")
             #expect(s?["status"] as? String != "grader-error", "\(name) broke the grader: \(s ?? [:])")
             let failed = rows.filter { $0["status"] as? String != "pass" }
             #expect(!failed.isEmpty && failed.allSatisfy { !($0["feedback"] as? String ?? "").isEmpty }, "\(name): \(rows)")
         }
         func verdicts(_ name: String) -> Set<String> {
-            Set(GradeFixtures.exercises(subs["../class/" + name]).compactMap { $0["status"] as? String })
+            Set(GradeFixtures.exercises(subs["class/" + name]).compactMap { $0["status"] as? String })
         }
         func feedback(_ name: String) -> String {
-            GradeFixtures.exercises(subs["../class/" + name]).compactMap { $0["feedback"] as? String }.joined(separator: "\n")
+            GradeFixtures.exercises(subs["class/" + name]).compactMap { $0["feedback"] as? String }.joined(separator: "\n")
         }
         for name in ["loop.lua", "loop-pcall.lua", "loop-xpcall.lua"] { #expect(verdicts(name) == ["timeout"], "\(name)") }
         for name in ["mem-table.lua", "mem-string.lua", "mem-rep.lua", "mem-concat.lua", "mem-coroutine.lua", "touch-all-memory.lua"] {
@@ -110,7 +110,7 @@ import Testing
         let unreadable = ["nul-byte.lua": "NUL byte", "not-utf8.lua": "UTF-8", "ten-megabytes.lua": "too large",
                           "a-directory.lua": "directory", "broken-link.lua": "broken symbolic link"]
         for (name, why) in unreadable {
-            #expect(subs["../class/" + name]?["status"] as? String == "unreadable", "\(name)")
+            #expect(subs["class/" + name]?["status"] as? String == "unreadable", "\(name)")
             #expect(feedback(name).contains(why), "\(name): \(feedback(name))")
         }
     }

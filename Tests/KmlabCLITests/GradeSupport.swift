@@ -29,8 +29,9 @@ enum GradeFixtures {
         (FileManager.default.enumerator(atPath: dir.path)?.allObjects as? [String] ?? []).sorted()
     }
 
+    /// The result records of a results file (its header line left out).
     static func lines(_ path: URL) -> [Substring] {
-        ((try? String(contentsOf: path, encoding: .utf8)) ?? "").split(separator: "\n")
+        ((try? String(contentsOf: path, encoding: .utf8)) ?? "").split(separator: "\n").filter { !$0.hasPrefix("{\"kmlab_results\":") }
     }
 }
 

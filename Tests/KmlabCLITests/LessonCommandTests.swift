@@ -51,11 +51,11 @@ import Testing
 
     @Test func hintsComeInOrderAndAreRemembered() throws {
         let answers = file("wrong/01-first-allocations-no-null-check.lua")
-        let first = try kmlab(["check", "1", answers, "--hint"])
+        let first = try kmlab(["check", "1", answers, "--hint", "--progress"])
         #expect(first.stdout.contains("hint 1/2: kzalloc (or kcalloc) returned nil for the big one"))
-        let second = try kmlab(["check", "1", answers, "--hint"])
+        let second = try kmlab(["check", "1", answers, "--hint", "--progress"])
         #expect(second.stdout.contains("hint 2/2: if not p then return nil end"))
-        let third = try kmlab(["check", "1", answers, "--hint"])
+        let third = try kmlab(["check", "1", answers, "--hint", "--progress"])
         #expect(third.stdout.contains("hint 2/2:"))
         let plain = try kmlab(["check", "1", answers])
         #expect(!plain.stdout.contains("hint 1/") && !plain.stdout.contains("hint 2/"))
@@ -116,17 +116,17 @@ import Testing
                    "07-dma", "08-fragmentation", "09-zones-32bit", "10-user-space", "11-capstone-nic"] {
             #expect(before.stdout.contains(id))
         }
-        _ = try kmlab(["check", "1", file("wrong/01-first-allocations-no-null-check.lua")])
+        _ = try kmlab(["check", "1", file("wrong/01-first-allocations-no-null-check.lua"), "--progress"])
         #expect(listing(try kmlab(["lessons"]).stdout, "01-first-allocations").hasPrefix("01-first-allocations best 7/12"))
-        _ = try kmlab(["check", "1", file("solutions/01-first-allocations.lua")])
-        _ = try kmlab(["check", "1", file("wrong/01-first-allocations-no-null-check.lua")])
+        _ = try kmlab(["check", "1", file("solutions/01-first-allocations.lua"), "--progress"])
+        _ = try kmlab(["check", "1", file("wrong/01-first-allocations-no-null-check.lua"), "--progress"])
         #expect(listing(try kmlab(["lessons"]).stdout, "01-first-allocations").hasPrefix("01-first-allocations done 12/12"))
     }
 
     @Test func corruptProgressIsRecoveredAndKeptAside() throws {
         try FileManager.default.createDirectory(at: progressFile.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data("{not json".utf8).write(to: progressFile)
-        let r = try kmlab(["check", "1", file("solutions/01-first-allocations.lua")])
+        let r = try kmlab(["check", "1", file("solutions/01-first-allocations.lua"), "--progress"])
         #expect(r.status == 0)
         let saved = try String(contentsOf: progressFile, encoding: .utf8)
         #expect(saved.contains("\"01-first-allocations\""))
@@ -139,11 +139,40 @@ import Testing
         {"version":1,"lessons":{"02-limits":{"best_score":5,"max_score":12,"passed":["order"],"hints_shown":{}},
          "03-contiguity":{"best_score":"lots"}}}
         """.utf8).write(to: progressFile)
-        let r = try kmlab(["check", "1", file("solutions/01-first-allocations.lua")])
+        let r = try kmlab(["check", "1", file("solutions/01-first-allocations.lua"), "--progress"])
         #expect(r.status == 0)
         let list = try kmlab(["lessons"])
         #expect(listing(list.stdout, "02-limits").hasPrefix("02-limits best 5/12"))
         #expect(listing(list.stdout, "01-first-allocations").hasPrefix("01-first-allocations done 12/12"))
+    }
+
+    @Test func progressIsRecordedOnlyForTheLearnersOwnAnswers() throws {
+        let mine = try ScratchDirectory()
+        let solution = try String(contentsOfFile: file("solutions/01-first-allocations.lua"), encoding: .utf8)
+        try mine.write("answers-01.lua", solution)
+        try mine.write("students/alice/answers.lua", solution)
+        // A student's file elsewhere: graded, progress untouched.
+        let other = try kmlab(["check", "1", "students/alice/answers.lua"], cwd: mine.url)
+        #expect(other.stdout.hasSuffix("score: 12/12\n"))
+        #expect(!FileManager.default.fileExists(atPath: progressFile.path))
+        // The learner's own file, but --no-progress.
+        _ = try kmlab(["check", "1", "answers-01.lua", "--no-progress"], cwd: mine.url)
+        #expect(!FileManager.default.fileExists(atPath: progressFile.path))
+        // The learner's own file in the current directory.
+        _ = try kmlab(["check", "1", "answers-01.lua"], cwd: mine.url)
+        #expect((try? String(contentsOf: progressFile, encoding: .utf8))?.contains("01-first-allocations") == true)
+    }
+
+    @Test func aByteOrderMarkIsAcceptedByCheckAndRun() throws {
+        let dir = try ScratchDirectory()
+        let solution = try String(contentsOfFile: file("solutions/01-first-allocations.lua"), encoding: .utf8)
+        try dir.write("bom.lua", "\u{FEFF}" + solution)
+        try dir.write("script.lua", "\u{FEFF}print('hello from a BOM file')\n")
+        let c = try kmlab(["check", "1", "bom.lua"], cwd: dir.url)
+        #expect(c.stdout.hasSuffix("score: 12/12\n"), "\(c.stdout)")
+        let r = try kmlab(["run", "script.lua"], cwd: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "hello from a BOM file\n")
     }
 
     @Test func lessonsComeFromKmlabLessonsWhenSet() throws {

@@ -39,8 +39,8 @@ import Testing
         try Data("x".utf8).write(to: URL(fileURLWithPath: path("sub/notes.txt")))
         try FileManager.default.createSymbolicLink(atPath: path("sub/link.lua"), withDestinationPath: "missing.lua")
 
-        let ids = SubmissionFinder.ids([path("sub")])
-        #expect(ids.map { URL(fileURLWithPath: $0).lastPathComponent } == ["big.lua", "dir.lua", "latin.lua", "link.lua", "nul.lua", "ok.lua"])
+        let ids = try SubmissionFinder.find([path("sub")]).map(\.id)
+        #expect(ids == ["sub/big.lua", "sub/dir.lua", "sub/latin.lua", "sub/link.lua", "sub/nul.lua", "sub/ok.lua"])
         func why(_ name: String) -> String {
             if case .unreadable(let w) = SubmissionFinder.read(path("sub/" + name)).content { return w }
             return ""
@@ -53,7 +53,7 @@ import Testing
         #expect(why("missing.lua").contains("no such file"))
         #expect(SubmissionFinder.read(path("sub/ok.lua")).sha256 == SHA256.hex(Array("answers = {}".utf8)))
         // A file given by name is taken whatever its extension.
-        #expect(SubmissionFinder.ids([path("sub/notes.txt"), path("sub/notes.txt")]) == [path("sub/notes.txt")])
+        #expect(try SubmissionFinder.find([path("sub/notes.txt"), path("sub/notes.txt")]).map(\.id) == ["notes.txt"])
     }
 
     static func record(_ id: String, score: Int, feedback: String = "") -> GradeRecord {

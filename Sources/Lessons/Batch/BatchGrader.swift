@@ -19,6 +19,12 @@ public struct BatchSettings: Sendable {
     public var workerCommand: [String]
     /// The kmlab version, recorded with every result.
     public var toolVersion: String
+    /// `K/N` when grading one shard, recorded with every result.
+    public var shard: String?
+    /// The options that decide what is graded and how it is named
+    /// (`--id-from`, `--pick`), recorded with every result: `--resume` and
+    /// `--merge` refuse results made with other ones.
+    public var options: String = ""
 
     public init(lesson: Lesson, limits: GradingLimits, jobs: Int, timeoutSeconds: Double,
                 workerCommand: [String], toolVersion: String) {
@@ -60,19 +66,23 @@ public final class BatchGrader {
     public private(set) var workersRecycled = 0
 
     private var workers: [WorkerProcess] = []
+    /// The student of each submission id (`--id-from`).
+    private var students: [String: String] = [:]
     private var sequence = 0
     private var startFailures = 0
 
     public init(settings: BatchSettings) { self.settings = settings }
 
-    /// Grades `ids` (already sorted and sharded). `previous` are records to
+    /// Grades `submissions` (already sorted and sharded). `previous` are records to
     /// reuse; every new record is appended to `results` before `onRecord`
     /// sees it. Returns every record, sorted by id. Throws `BatchInterrupted`
     /// when `shouldStop` turns true, `BatchError` when workers cannot run.
-    public func run(ids: [String], previous: [GradeRecord], results: ResultsFile?,
+    public func run(submissions: [SubmissionRef], previous: [GradeRecord], results: ResultsFile?,
                     onRecord: (GradeRecord, _ reused: Bool) -> Void,
                     shouldStop: () -> Bool) throws -> [GradeRecord] {
         signal(SIGPIPE, SIG_IGN)
+        let ids = submissions
+        students = Dictionary(submissions.compactMap { r in r.student.map { (r.id, $0) } }, uniquingKeysWith: { a, _ in a })
         let reusable = Dictionary(previous.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
         var done: [String: GradeRecord] = [:]
         var queue: [BatchJob] = []
@@ -90,11 +100,12 @@ public final class BatchGrader {
         func nextJob() throws -> BatchJob? {
             if !queue.isEmpty { return queue.removeFirst() }
             while next < ids.count {
-                let submission = SubmissionFinder.read(ids[next])
+                let ref = ids[next]
+                let submission = SubmissionFinder.read(ref)
                 next += 1
                 switch submission.content {
                 case .unreadable(let why):
-                    try finish(record(unreadable(submission.id, why), sha256: "", ms: 0), reused: false)
+                    try finish(record(unreadable(submission.id, why, status: ref.missing != nil ? .missing : .unreadable), sha256: "", ms: 0), reused: false)
                 case .source(let bytes, let hash):
                     let probe = record(SubmissionResult(id: submission.id, status: .graded, exercises: []), sha256: hash, ms: 0)
                     if let old = reusable[probe.key], old.reusable {
@@ -228,14 +239,15 @@ public final class BatchGrader {
 
     func record(_ r: SubmissionResult, sha256: String, ms: Int) -> GradeRecord {
         GradeRecord(kmlab: settings.toolVersion, lesson: settings.lesson.id, lessonSHA256: settings.lessonSHA256,
-                    limits: settings.limitsText, sha256: sha256, ms: ms, result: r)
+                    limits: settings.limitsText, sha256: sha256, ms: ms, result: r, student: students[r.id],
+                    shard: settings.shard, options: settings.options.isEmpty ? nil : settings.options)
     }
 
-    func unreadable(_ id: String, _ why: String) -> SubmissionResult {
+    func unreadable(_ id: String, _ why: String, status: SubmissionResult.Status = .unreadable) -> SubmissionResult {
         let rows = settings.lesson.exercises.map {
             ExerciseResult(id: $0.id, status: .error, score: 0, maxScore: $0.points, feedback: "not graded: " + why)
         }
-        return SubmissionResult(id: id, status: .unreadable, exercises: rows)
+        return SubmissionResult(id: id, status: status, exercises: rows)
     }
 
     /// Both attempts failed: keep what was judged, blame the exercise that was running.

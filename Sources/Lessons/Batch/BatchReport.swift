@@ -57,12 +57,17 @@ public struct BatchReport {
     /// `{"schema": "kmlab-grade/1", "kmlab": VERSION, "lesson": ID,
     /// "max_score": M, "submissions": [{"id", "score", "max_score", "status",
     /// "exercises": [{"id", "status", "score", "max_score", "feedback"}]}]}`,
-    /// one submission per line; with --timings each submission also has `time_ms`.
+    /// one submission per line; with --timings each submission also has
+    /// `time_ms`, with --id-from a `student` first.
     func json() -> String {
         var s = "{\"schema\":\(JSONText.string(Self.schema)),\"kmlab\":\(JSONText.string(toolVersion)),\"lesson\":\(JSONText.string(lesson.id)),\"max_score\":\(lesson.maxScore),\"submissions\":["
         for (i, r) in results.enumerated() {
             s += i == 0 ? "\n" : ",\n"
             var one = r.json
+            if students[i] != r.id {
+                // The student from --id-from, first: `{"student": ..., "id": ...}`.
+                one = "{\"student\":\(JSONText.string(students[i]))," + one.dropFirst()
+            }
             if let timings {
                 one.removeLast()
                 one += ",\"time_ms\":\(timings[i])}"

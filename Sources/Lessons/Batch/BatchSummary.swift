@@ -42,7 +42,7 @@ enum BatchSummary {
         for e in lesson.exercises {
             // Feedback with the file's own path in it (Lua errors name
             // their chunk) is grouped across files as "answers.lua".
-            let rows = results.filter { $0.status != .unreadable }.compactMap { r -> (ExerciseResult, String)? in
+            let rows = results.filter { $0.status != .unreadable && $0.status != .missing }.compactMap { r -> (ExerciseResult, String)? in
                 guard let row = r.exercises.first(where: { $0.id == e.id }), row.status != .pass else { return nil }
                 return (row, DisplayText.escape(firstLine(row.feedback).replacingOccurrences(of: r.id + ":", with: "answers.lua:")))
             }
@@ -63,6 +63,11 @@ enum BatchSummary {
                     lines.append("    \(n)x \(clip(text, 110))")
                 }
             }
+        }
+        let missing = results.indices.filter { results[$0].status == .missing }.map { DisplayText.escape(report.students[$0]) }
+        if !missing.isEmpty {
+            lines.append("")
+            lines.append("\(missing.count) student\(missing.count == 1 ? " has" : "s have") no file to grade (status missing): " + clip(missing.joined(separator: ", "), 400))
         }
         let unreadable = results.filter { $0.status == .unreadable }.count
         if unreadable > 0 { lines.append(""); lines.append("\(unreadable) submission\(unreadable == 1 ? "" : "s") could not be read (status unreadable; see --format json for why).") }

@@ -20,9 +20,13 @@ public struct GradeRecord: Codable, Equatable, Sendable {
     /// such a submission again (under another `--timeout`, on a quieter
     /// machine, it may well finish).
     public var hostFailure: Bool?
+    /// `K/N` when graded as one shard of a class.
+    public var shard: String?
+    /// What `--id-from` and `--pick` were (see `BatchSettings.options`).
+    public var options: String?
 
     public init(kmlab: String, lesson: String, lessonSHA256: String, limits: String, sha256: String, ms: Int,
-                result: SubmissionResult, student: String? = nil, hostFailure: Bool? = nil) {
+                result: SubmissionResult, student: String? = nil, hostFailure: Bool? = nil, shard: String? = nil, options: String? = nil) {
         self.kmlab = kmlab
         self.lesson = lesson
         self.lessonSHA256 = lessonSHA256
@@ -32,12 +36,14 @@ public struct GradeRecord: Codable, Equatable, Sendable {
         self.result = result
         self.student = student
         self.hostFailure = hostFailure
+        self.shard = shard
+        self.options = options
     }
 
     enum CodingKeys: String, CodingKey {
         case kmlab, lesson
         case lessonSHA256 = "lesson_sha256"
-        case limits, sha256, ms, result, student
+        case limits, sha256, ms, result, student, shard, options
         case hostFailure = "host_failure"
     }
 
@@ -52,6 +58,8 @@ public struct GradeRecord: Codable, Equatable, Sendable {
     /// One JSON line, keys in a fixed order.
     public var line: String {
         var s = "{\"kmlab\":\(JSONText.string(kmlab)),\"lesson\":\(JSONText.string(lesson)),\"lesson_sha256\":\(JSONText.string(lessonSHA256)),\"limits\":\(JSONText.string(limits)),\"sha256\":\(JSONText.string(sha256)),\"ms\":\(ms)"
+        if let shard { s += ",\"shard\":\(JSONText.string(shard))" }
+        if let options, !options.isEmpty { s += ",\"options\":\(JSONText.string(options))" }
         if let student { s += ",\"student\":\(JSONText.string(student))" }
         if hostFailure == true { s += ",\"host_failure\":true" }
         return s + ",\"result\":\(result.json)}\n"
@@ -73,8 +81,10 @@ public final class ResultsFile {
     public static let syncInterval: UInt64 = 50_000_000
     private var lastSync: UInt64 = 0
 
-    /// Opens `path` for appending: emptied first unless `resuming`.
-    public init(path: String, resuming: Bool) throws {
+    /// Opens `path` for appending: emptied first unless `resuming`. A file
+    /// that is empty then starts with `header` (so even a shard that got no
+    /// submissions says which shard it is).
+    public init(path: String, resuming: Bool, header: ResultsHeader? = nil) throws {
         self.path = path
         // A device or FIFO (`--results /dev/null`) is written as it is; it
         // cannot be read back, repaired or resumed.
@@ -99,7 +109,10 @@ public final class ResultsFile {
                 throw BatchError.io("cannot repair the results file \(path): \(String(cString: strerror(errno)))")
             }
         }
-        lseek(fd, 0, SEEK_END)
+        let end = lseek(fd, 0, SEEK_END)
+        if let header, end <= 0 {
+            try write(Array(header.line.utf8))
+        }
     }
 
     deinit {
@@ -108,10 +121,13 @@ public final class ResultsFile {
     }
 
     public func append(_ record: GradeRecord) throws {
-        let bytes = Array(record.line.utf8)
+        try write(Array(record.line.utf8))
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
         var written = 0
         while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw BatchError.io("cannot write the results file \(path): \(String(cString: strerror(errno)))")
@@ -136,6 +152,12 @@ public final class ResultsFile {
     /// complete record (a torn last line, anything else) are skipped and
     /// counted.
     public static func read(_ path: String) throws -> (records: [GradeRecord], skipped: Int) {
+        let c = try contents(path)
+        return (c.records, c.skipped)
+    }
+
+    /// The headers and records of a results file (see `read`).
+    public static func contents(_ path: String) throws -> (headers: [ResultsHeader], records: [GradeRecord], skipped: Int) {
         var st = stat()
         if stat(path, &st) == 0 && st.st_mode & S_IFMT != S_IFREG {
             throw BatchError.io("cannot read the results file \(path): it is not a regular file")
@@ -145,11 +167,18 @@ public final class ResultsFile {
         }
         let decoder = JSONDecoder()
         var records: [GradeRecord] = []
+        var headers: [ResultsHeader] = []
         var skipped = 0
         for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
-            if let r = try? decoder.decode(GradeRecord.self, from: Data(line)) { records.append(r) } else { skipped += 1 }
+            if let r = try? decoder.decode(GradeRecord.self, from: Data(line)) {
+                records.append(r)
+            } else if let h = try? decoder.decode(ResultsHeader.self, from: Data(line)) {
+                headers.append(h)
+            } else {
+                skipped += 1
+            }
         }
-        return (records, skipped)
+        return (headers, records, skipped)
     }
 }
 
