@@ -1,4 +1,5 @@
 import Foundation
+import SafeOutput
 import Lessons
 
 /// The files of a Gradescope autograder bundle, and the zip that holds them.
@@ -64,8 +65,8 @@ struct AutograderBundle {
         """
     }
 
-    /// Writes the bundle to `path` (a .zip) through a scratch directory and
-    /// the `zip` program, atomically.
+    /// Writes the bundle to `path` (a .zip) through a scratch directory, the
+    /// `zip` program and `OutputFile` (atomically for a regular file).
     func writeZip(to path: String, binary: String) throws {
         let fm = FileManager.default
         let staging = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("kmlab-autograder-\(getpid())")
@@ -85,19 +86,19 @@ struct AutograderBundle {
         guard let zip = ["/usr/bin/zip", "/bin/zip", "/usr/local/bin/zip"].first(where: fm.isExecutableFile) else {
             throw BundleError("the zip program is needed to write the bundle (apt-get install zip)")
         }
-        let target = URL(fileURLWithPath: path).standardizedFileURL.path
-        let temporary = target + ".tmp-\(getpid()).zip"
-        try? fm.removeItem(atPath: temporary)
+        // zip writes into the staging directory; OutputFile puts the bundle
+        // in place (atomically for a regular file, in place for a device).
+        let temporary = staging.appendingPathComponent("bundle.zip").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: zip)
         process.currentDirectoryURL = staging
         process.arguments = ["-q", "-r", "-X", temporary, "setup.sh", "run_autograder", "kmlab", "lessons"]
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0, rename(temporary, target) == 0 else {
-            try? fm.removeItem(atPath: temporary)
+        guard process.terminationStatus == 0, let zipped = fm.contents(atPath: temporary) else {
             throw BundleError("cannot write \(path) (zip exit status \(process.terminationStatus))")
         }
+        do { try OutputFile.write(Array(zipped), to: path) } catch { throw BundleError("\(error)") }
     }
 
     // MARK: The binary
