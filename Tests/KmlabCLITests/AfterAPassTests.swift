@@ -37,7 +37,7 @@ import Testing
         // A partial score is not a pass.
         let scratch = try ScratchDirectory()
         let partial = try scratch.write("a.lua", "answers = {}\n")
-        _ = try kmlab(["check", "3", partial])
+        _ = try kmlab(["check", "3", partial, "--progress"])
         let stillRefused = try kmlab(["solution", "contiguity"])
         #expect(stillRefused.status == 1)
         #expect(stillRefused.stderr.contains("(your best so far: 0/"))
@@ -46,7 +46,7 @@ import Testing
         #expect(forced.status == 0)
         #expect(forced.stdout == solution)
 
-        _ = try kmlab(["check", "3", root.appendingPathComponent("lessons/solutions/03-contiguity.lua").path])
+        _ = try kmlab(["check", "3", root.appendingPathComponent("lessons/solutions/03-contiguity.lua").path, "--progress"])
         let opened = try kmlab(["solution", "03-contiguity"])
         #expect(opened.status == 0)
         #expect(opened.stdout == solution)
@@ -82,14 +82,16 @@ import Testing
         #expect(full.stdout.contains("`kmlab solution 1`"))
     }
 
+    // (Files checked here live outside the current directory: --progress
+    // records them as the learner's own; see CheckCommand.isOwnAnswers.)
     @Test func lessonsShowsHintsUsedAndWhatIsNext() throws {
         let fresh = try kmlab(["lessons"])
         #expect(fresh.stdout.contains("Next: lesson 01-first-allocations: `kmlab lesson 1` to read it, `kmlab watch 1` to work on it."))
-        _ = try kmlab(["check", "1", root.appendingPathComponent("lessons/solutions/01-first-allocations.lua").path])
+        _ = try kmlab(["check", "1", root.appendingPathComponent("lessons/solutions/01-first-allocations.lua").path, "--progress"])
         let scratch = try ScratchDirectory()
         let wrong = try scratch.write("w.lua", "answers = {}\n")
-        _ = try kmlab(["check", "2", wrong, "--hint"])
-        _ = try kmlab(["check", "2", wrong, "--hint"])
+        _ = try kmlab(["check", "2", wrong, "--hint", "--progress"])
+        _ = try kmlab(["check", "2", wrong, "--hint", "--progress"])
         let r = try kmlab(["lessons"])
         let line = r.stdout.split(separator: "\n").first { $0.contains("02-limits") }.map(String.init) ?? ""
         // Two checks with --hint: two hints for each exercise not passed.
