@@ -47,6 +47,13 @@ local function free_count(pool)
   return rawlen(free)
 end
 
+-- __zone_watermark_ok() (mm/page_alloc.c) for GFP_ATOMIC: ALLOC_MIN_RESERVE
+-- halves min, ALLOC_NON_BLOCK then takes a quarter off what is left.
+local function atomic_mark(min)
+  min = min - min // 2
+  return min - min // 4
+end
+
 local function bytes_at(addr, n)
   if math.type(addr) ~= "integer" then return nil end
   local ok, s = pcall(peek, addr, n)
@@ -139,6 +146,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
   exercises = {
     question{
       id = "reserves", points = 1,
+      explain = "Each zone keeps pages below its min watermark for callers that cannot wait; __GFP_HIGH (part of GFP_ATOMIC) lowers the mark so an interrupt handler can still get memory when GFP_NOWAIT is refused.",
       prompt = "Under memory pressure, kmalloc(1000, GFP_NOWAIT) returns NULL but kmalloc(1000, GFP_ATOMIC) succeeds. Why?",
       answer = choice{
         "__GFP_HIGH in GFP_ATOMIC lets it go below the zone's min watermark, into the reserves",
@@ -155,18 +163,31 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
     },
     question{
       id = "watermark", points = 1,
-      prompt = "A zone's min watermark is 160 pages. Ignoring lowmem_reserve, an order-0 GFP_ATOMIC allocation in 6.x succeeds as long as the zone has more than how many free pages?",
-      answer = numeric(60),
-      feedback = {
-        [160] = "160 is where GFP_NOWAIT stops; GFP_ATOMIC may go lower.",
-        [80] = "That is __GFP_HIGH's half; GFP_ATOMIC is also non-blocking, which takes another quarter off what is left.",
-        [40] = "The quarter is taken from what is left after halving (80), not from min.",
-        [0] = "Even GFP_ATOMIC keeps part of the reserve: only __GFP_MEMALLOC (memory reclaim itself) ignores the watermarks.",
-      },
-      hints = { "min - min/2, then minus a quarter of the result.", "160 - 80 = 80; 80 - 20 = ?" },
+      explain = "__zone_watermark_ok() halves min for __GFP_HIGH and then takes a quarter off what is left for a non-blocking allocation: min - min/2, then minus a quarter of that.",
+      -- Each learner gets their own zone: the min watermark (a multiple of
+      -- 4 pages, so that every step of the arithmetic is exact).
+      variant = function(rng) return { min = 4 * rng:int(20, 150) } end,
+      prompt = function(v)
+        return "A zone's min watermark is " .. v.min .. " pages. Ignoring lowmem_reserve, an order-0 GFP_ATOMIC allocation in 6.x succeeds as long as the zone has more than how many free pages?"
+      end,
+      answer = function(v) return numeric(atomic_mark(v.min)) end,
+      feedback = function(v)
+        local half = v.min - v.min // 2
+        return {
+          [v.min] = v.min .. " is where GFP_NOWAIT stops; GFP_ATOMIC may go lower.",
+          [half] = "That is __GFP_HIGH's half; GFP_ATOMIC is also non-blocking, which takes another quarter off what is left.",
+          [v.min - v.min // 2 - v.min // 4] = "The quarter is taken from what is left after halving (" .. half .. "), not from min.",
+          [0] = "Even GFP_ATOMIC keeps part of the reserve: only __GFP_MEMALLOC (memory reclaim itself) ignores the watermarks.",
+        }
+      end,
+      hints = function(v)
+        local half = v.min - v.min // 2
+        return { "min - min/2, then minus a quarter of the result.", string.format("%d - %d = %d; %d - %d = ?", v.min, v.min // 2, half, half, half // 4) }
+      end,
     },
     question{
       id = "on_null", points = 2,
+      explain = "A handler cannot wait for memory, so it keeps the ring intact and loses one packet; the refill moves to process context, and IRQ_HANDLED tells the kernel the interrupt was ours.",
       prompt = "In a network card's receive interrupt handler, kmalloc(2048, GFP_ATOMIC) for the replacement buffer returned NULL. What should the handler do?",
       answer = choice{
         "keep calling kmalloc(2048, GFP_ATOMIC) in a loop until it succeeds: other CPUs free memory all the time",
@@ -183,6 +204,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
     },
     task{
       id = "atomic_copy", points = 3, expects = "copy_packet", template = "data",
+      explain = "GFP_ATOMIC may use part of the reserves below min, so it succeeds where GFP_NOWAIT fails; checking for NULL and passing __GFP_NOWARN makes failure an expected, quiet outcome.",
       allow_reports = { "allocation-failure", "warning" },
       prompt = "Write copy_packet(data): called from a network card's interrupt handler for each received packet (a 1000-byte string), it returns a kmalloc'ed copy of the packet, or nil when there is no memory (the packet is dropped). The grader sends 40 packets while the machine is under heavy memory pressure: the packets matter, so use the reserves -- get as many copies as the kernel can give an interrupt handler, and never crash.",
       boot = { ram = "64M" },
@@ -223,6 +245,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
     },
     task{
       id = "pool", points = 4, expects = "rx_packet", template = "pool, data",
+      explain = "The handler only moves preallocated buffers and never calls the allocator; schedule_work defers the refill to a kworker, which runs with interrupts enabled and may sleep, so GFP_KERNEL can reclaim.",
       boot = { ram = "64M" },
       prompt = "Write rx_packet(pool, data), called from an interrupt handler for each received packet (a 1000-byte string). pool.free is a list of preallocated 2048-byte buffers (8 at probe). Take a buffer from pool.free (table.remove), copy the packet into it and append {buf = address, len = #data} to pool.rx. If pool.free is empty, drop the packet: add 1 to pool.dropped. Do not allocate in the handler: memory is exhausted. Whenever fewer than pool.low (4) buffers remain free, schedule work (schedule_work) that refills pool.free with kmalloc'ed 2048-byte buffers up to pool.size (8), in process context. Return IRQ_HANDLED. The grader sends a burst of 12 packets under total memory pressure, lets the pressure ease, lets the work run, then sends 6 more and lets the work run again.",
       setup = function()
@@ -262,10 +285,10 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         end
         if type(watch) ~= "table" then return fail("the grader could not run your function") end
         if watch.in_handler ~= 0 then
-          return fail("rx_packet tried to allocate memory " .. watch.in_handler .. " time(s) while it ran in the interrupt handler: even GFP_ATOMIC there drains the reserves every other driver needs, and fails under pressure. Leave the refill to a work item (schedule_work), which runs later in process context.")
+          return fail("rx_packet tried to allocate memory " .. watch.in_handler .. " time(s) while it ran in the interrupt handler: even GFP_ATOMIC there drains the reserves every other driver needs, and fails under pressure. Leave the refill to a work item (schedule_work), which runs later in process context.", { hint = "defer" })
         end
         if watch.after_second_burst ~= 2 then
-          return fail("after the second burst of 6 packets, before any work ran, pool.free held " .. tostring(watch.after_second_burst) .. " buffers instead of 2: the handler must only take buffers; the refill runs in the work item, after the handler returned.")
+          return fail("after the second burst of 6 packets, before any work ran, pool.free held " .. tostring(watch.after_second_burst) .. " buffers instead of 2: the handler must only take buffers; the refill runs in the work item, after the handler returned.", { hint = "defer" })
         end
         if math.type(pool.dropped) == "integer" and pool.dropped > 4 then
           return fail("packets of the second burst were dropped (pool.dropped is " .. pool.dropped .. "): the pool was not refilled before it came. Schedule work that kmallocs new buffers with GFP_KERNEL: it runs in process context, once the pressure has eased.")
@@ -294,6 +317,10 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
       hints = {
         "The handler never calls kmalloc: it only moves buffers from pool.free to pool.rx. The refill is a function you give to schedule_work; it runs in a kworker, where GFP_KERNEL is allowed.",
         "if #pool.free < pool.low then schedule_work(function() while #pool.free < pool.size do local b = kmalloc(2048, GFP_KERNEL); if not b then break end; pool.free[#pool.free + 1] = b end end) end",
+        defer = {
+          "The handler may not call kmalloc at all, not even with GFP_ATOMIC: write the refill as a function and pass it to schedule_work(fn); it runs in a kworker after the handler has returned.",
+          "In rx_packet: if #pool.free < pool.low then schedule_work(function() refill(pool) end) end -- and refill uses kmalloc(2048, GFP_KERNEL) until pool.free has pool.size buffers.",
+        },
       },
     },
   },

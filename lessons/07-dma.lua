@@ -3,6 +3,14 @@
 local RX_LEN = 6000                 -- more than a page: a vmalloc buffer would span two frames
 local TX = string.rep("0123456789abcdef", 375)   -- 6000 bytes to send
 
+-- A power-of-two size as a person writes it: 16 MiB, 4 GiB.
+local function size_text(n)
+  for _, u in ipairs({ { 1 << 30, "GiB" }, { 1 << 20, "MiB" }, { 1 << 10, "KiB" } }) do
+    if n >= u[1] and n % u[1] == 0 then return (n // u[1]) .. " " .. u[2] end
+  end
+  return n .. " bytes"
+end
+
 -- The device's view of the bytes at a bus address, or nil.
 local function device_read(dev, dma, n)
   if math.type(dma) ~= "integer" or dma == DMA_MAPPING_ERROR then return nil end
@@ -135,6 +143,7 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
   exercises = {
     question{
       id = "why_contig", points = 1,
+      explain = "A bus master has no MMU: it puts consecutive physical addresses on the bus, so the buffer's frames must follow one another.",
       prompt = "Why must a buffer for dma_map_single be physically contiguous?",
       answer = choice{
         "the device puts physical addresses on the bus, one after another, with no page tables in between",
@@ -151,6 +160,7 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
     },
     question{
       id = "vmalloc_map", points = 1,
+      explain = "Since 5.18 dma_map_single() refuses vmalloc addresses outright (a WARN and DMA_MAPPING_ERROR), because their frames are scattered and virt_to_page() arithmetic would be wrong.",
       prompt = "On a 6.x kernel, what does dma_map_single(dev, vmalloc(8192), 8192, DMA_FROM_DEVICE) do?",
       answer = choice{
         "maps the buffer's first page and returns its physical address; the device writes on from there",
@@ -167,18 +177,30 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
     },
     question{
       id = "isa_reach", points = 1,
-      prompt = "A device with a 24-bit DMA mask can reach how many bytes of physical memory, counted from address 0? (a size: \"16M\", \"16 MiB\" or a number)",
-      answer = numeric(16 * 1024 * 1024, { units = true }),
-      feedback = {
-        [24] = "24 is the number of address bits; how many bytes do 24 bits address?",
-        [0xffffff] = "0xffffff is the mask, the last reachable address; the size is one more.",
-        [4 * 1024 * 1024 * 1024] = "4 GiB is what a 32-bit mask reaches.",
-        [896 * 1024 * 1024] = "896 MiB is the end of lowmem on x86_32, not a DMA limit.",
-      },
-      hints = { "2^24 bytes", "DMA_BIT_MASK(24) + 1" },
+      -- Each learner gets their own mask width.
+      variant = function(rng) return { bits = rng:pick{ 20, 24, 26, 28, 30, 31, 32, 36 } } end,
+      explain = function(v)
+        return "An N-bit mask reaches addresses 0 to 2^N - 1, that is 2^N bytes: " .. v.bits .. " bits reach " .. size_text(1 << v.bits) .. ". ISA's 24 bits are why ZONE_DMA ends at 16 MiB."
+      end,
+      prompt = function(v)
+        return "A device with a " .. v.bits .. "-bit DMA mask can reach how many bytes of physical memory, counted from address 0? (a size: \"16M\", \"16 MiB\" or a number)"
+      end,
+      answer = function(v) return numeric(1 << v.bits, { units = true }) end,
+      feedback = function(v)
+        local fb = {
+          [v.bits] = v.bits .. " is the number of address bits; how many bytes do " .. v.bits .. " bits address?",
+          [(1 << v.bits) - 1] = string.format("0x%x is the mask, the last reachable address; the size is one more.", (1 << v.bits) - 1),
+          [896 * 1024 * 1024] = "896 MiB is the end of lowmem on x86_32, not a DMA limit.",
+        }
+        if v.bits ~= 32 then fb[4 * 1024 * 1024 * 1024] = "4 GiB is what a 32-bit mask reaches." end
+        if v.bits ~= 24 then fb[16 * 1024 * 1024] = "16 MiB is what a 24-bit (ISA) mask reaches." end
+        return fb
+      end,
+      hints = function(v) return { "2^" .. v.bits .. " bytes", "DMA_BIT_MASK(" .. v.bits .. ") + 1" } end,
     },
     question{
       id = "ring", points = 1,
+      explain = "dma_alloc_coherent() returns memory both sides may use at any time, with a CPU and a DMA address, for as long as the driver keeps it: what a descriptor ring needs.",
       prompt = "A descriptor ring that the CPU and the device both read and write for as long as the driver is loaded: how do you allocate it?",
       answer = choice{
         "dma_alloc_coherent(dev, size, GFP_KERNEL) at probe, kept until remove",
@@ -195,13 +217,24 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
     },
     task{
       id = "rx_map", points = 3, expects = "map_rx", template = "dev, len",
+      explain = "kmalloc gives physically contiguous memory, GFP_DMA puts it below 16 MiB where a 24-bit device reaches, and dma_mapping_error() catches the mappings that still fail, so the buffer can be freed.",
       prompt = "Write map_rx(dev, len): allocate a buffer the device can write len bytes into, map it for the device, and return the buffer's kernel address and its DMA address (two results); nil if anything fails, freeing what you allocated. It is called for an old device whose DMA mask is 24 bits and for a 32-bit one, with several lengths up to 8 KiB. After each call the grader lets the device write len bytes to the DMA address, unmaps the buffer as a receive buffer, and reads it with the CPU.",
       boot = { fragmented = true },
-      setup = function()
-        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, pci_device{ name = "newcard", dma_mask_bits = 32 }
+      -- Two machines (aged differently, one of them x86_64) and lengths
+      -- nobody can guess besides the page-sized ones.
+      cases = function(rng)
+        local function lens() return { RX_LEN, rng:int(1, 4095), rng:int(4097, 8192), 4096, rng:int(1, 8192), rng:int(1, 200) } end
+        return {
+          { boot = { fragmented = true, seed = rng:int(1, 1 << 30) }, lens = lens(), label = "a fragmented x86_32 machine" },
+          { boot = { arch = "x86_64", fragmented = true, seed = rng:int(1, 1 << 30) }, lens = lens(), label = "a fragmented x86_64 machine" },
+        }
       end,
-      call = function(map_rx, old, new)
-        local calls = { { old, RX_LEN }, { old, 100 }, { new, 3000 }, { old, 4096 }, { old, 8000 }, { new, 64 } }
+      setup = function(case)
+        local lens = type(case) == "table" and case.lens or { RX_LEN, 100, 3000, 4096, 8000, 64 }
+        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, pci_device{ name = "newcard", dma_mask_bits = 32 }, lens
+      end,
+      call = function(map_rx, old, new, lens)
+        local calls = { { old, lens[1] }, { old, lens[2] }, { new, lens[3] }, { old, lens[4] }, { old, lens[5] }, { new, lens[6] } }
         local seen = {}
         for i, c in ipairs(calls) do
           local dev, len = c[1], c[2]
@@ -238,8 +271,18 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
     },
     task{
       id = "tx_any", points = 3, expects = "tx_prepare", template = "dev, buf, len",
+      explain = "Direct-map memory can be mapped as it is; a vmalloc buffer's frames are scattered, so its bytes are copied into a contiguous bounce buffer that is mapped instead.",
       prompt = "Write tx_prepare(dev, buf, len): another subsystem hands you buf, len bytes to send, and you do not know how buf was allocated: kmalloc or vmalloc. Return a DMA address from which the device can read those len bytes (mapped DMA_TO_DEVICE), and, as a second result, the bounce buffer you allocated for it, if you needed one (or nil). The grader calls it with kmalloc and vmalloc buffers of several sizes, some starting inside a page; after the device has read, it unmaps len bytes at that DMA address and kfrees your second result.",
       boot = { fragmented = true },
+      -- Both architectures and both eras, each machine aged with its own seed:
+      -- vmalloc'ed frames are scattered differently on each.
+      cases = function(rng)
+        return {
+          { boot = { fragmented = true, seed = rng:int(1, 1 << 30) }, label = "a fragmented x86_32 machine (6.x)" },
+          { boot = { arch = "x86_64", fragmented = true, seed = rng:int(1, 1 << 30) }, label = "a fragmented x86_64 machine" },
+          { boot = { era = "2.6", fragmented = true, seed = rng:int(1, 1 << 30) }, label = "a fragmented 2.6 machine" },
+        }
+      end,
       setup = function()
         local dev = pci_device{ name = "txcard", dma_mask_bits = 32 }
         local bufs = {

@@ -108,6 +108,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
   exercises = {
     question{
       id = "free_pages", points = 2,
+      explain = "Column N of /proc/buddyinfo counts free blocks of 2^N pages, so the free pages are the sum of count * 2^N.",
       prompt = "How many free pages does this /proc/buddyinfo line account for?\n    Node 0, zone   Normal   8008    639      6      0      0      0      0      0      0      1      0",
       answer = numeric(9822),
       feedback = {
@@ -119,6 +120,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     },
     question{
       id = "largest", points = 2,
+      explain = "One allocation needs one free block: the largest possible now is the highest order with a non-zero count.",
       prompt = "Same line: what is the largest physically contiguous allocation this zone can give right now, without reclaim or compaction? (bytes, or e.g. \"64K\")",
       answer = numeric(2097152, { units = true }),
       feedback = {
@@ -130,6 +132,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     },
     question{
       id = "why", points = 1,
+      explain = "kmalloc(1 MiB) needs one order-8 block; a fragmented zone may have many free pages but no such block, and GFP_ATOMIC can neither reclaim nor compact to make one.",
       prompt = "On a long-running machine MemFree shows 50 MB, yet kmalloc(1 MiB, GFP_ATOMIC) fails. Why?",
       answer = choice{
         "MemFree counts the reserves below the min watermark, which a 1 MiB GFP_ATOMIC request may not touch",
@@ -146,7 +149,18 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     },
     task{
       id = "read_buddyinfo", points = 3, expects = "buddy_free", template = "zone",
+      explain = "Reading /proc/buddyinfo and weighting each count by 2^order measures the zone without changing it, on any machine.",
       boot = { fragmented = true },
+      -- Machines of every shape: both architectures (x86_64 has DMA32 and
+      -- no HighMem), both eras, sizes and ages from the grader's secret.
+      cases = function(rng)
+        local function seed() return rng:int(1, 1 << 30) end
+        return {
+          { boot = { fragmented = true, seed = seed() }, label = "a fragmented x86_32 machine" },
+          { boot = { arch = "x86_64", ram = rng:pick{ "256M", "512M", "2G" }, fragmented = true, seed = seed() }, label = "a fragmented x86_64 machine" },
+          { boot = { era = "2.6", ram = rng:pick{ "128M", "256M", "1G" }, seed = seed() }, label = "a 2.6 machine" },
+        }
+      end,
       prompt = "Write buddy_free(zone): parse proc(\"/proc/buddyinfo\") and return two numbers for the named zone: the total number of free pages, and the largest order with a free block (-1 if none). The grader asks about every zone of a fragmented machine, and the machine keeps changing between the calls; your function only reads.",
       setup = function()
         local zones = {}
@@ -185,7 +199,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
         for _, a in ipairs(asked) do
           local call = "buddy_free(\"" .. tostring(a.zone) .. "\")"
           if a.allocated ~= 0 then
-            return fail(call .. " tried " .. a.allocated .. " allocation(s): reading /proc/buddyinfo must not change it. Parse the text and count.")
+            return fail(call .. " tried " .. a.allocated .. " allocation(s): reading /proc/buddyinfo must not change it. Parse the text and count.", { hint = "read-only" })
           end
           if a.pages ~= a.want_pages then
             return fail(call .. ": the zone had " .. a.want_pages .. " free pages; you returned " .. tostring(a.pages) .. ". Remember each column counts blocks of 2^order pages.")
@@ -199,10 +213,15 @@ Start with `kmlab lesson 8 --template > a8.lua`.
       hints = {
         "Find the line with line:match(\"zone%s+(%S+)\") == zone; the numbers after it are the counts for orders 0, 1, 2, ...",
         "pages = pages + count * (1 << order), with order = column - 1",
+        ["read-only"] = {
+          "buddy_free only reads: no allocation at all. proc(\"/proc/buddyinfo\") returns the text; find the zone's line and add up its columns.",
+          "for line in proc(\"/proc/buddyinfo\"):gmatch(\"[^\\n]+\") do ... end, then count * (1 << order) for each column of the zone's line.",
+        },
       },
     },
     task{
       id = "gather", points = 3, expects = "gather_pages", template = "size",
+      explain = "Starting at the largest order and stepping down only when an allocation fails takes the biggest blocks that exist, so the fewest chunks cover the size; __GFP_NOWARN keeps the expected failures quiet.",
       boot = { fragmented = true },
       prompt = "Write gather_pages(size): in an atomic context (use GFP_ATOMIC), collect at least size bytes (1 MiB here) of memory in as few physically contiguous chunks as the fragmented machine allows: try the largest order first and fall back to smaller ones. Return a list of chunks { {addr = ..., order = ...}, ... } (the caller frees them). Failed attempts must not print warnings.",
       setup = function()

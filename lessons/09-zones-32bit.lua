@@ -87,6 +87,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
   exercises = {
     question{
       id = "lowmem_end", points = 2,
+      explain = "The kernel's 1 GiB of addresses above PAGE_OFFSET must also hold the vmalloc area, pkmap and the fixmap (about 128 MiB), so only 896 MiB of RAM can be mapped permanently.",
       prompt = "On x86_32 with the 3G/1G split and 1 GiB of RAM, above which physical address does highmem begin? (bytes or e.g. \"512M\")",
       answer = numeric(896 * 1024 * 1024, { units = true }),
       feedback = {
@@ -98,6 +99,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
     },
     question{
       id = "kmalloc_highmem", points = 1,
+      explain = "Slab objects must have a permanent kernel address, so kmalloc strips __GFP_HIGHMEM, warns about the invalid flag and allocates lowmem.",
       prompt = "What does kmalloc(64, GFP_KERNEL | __GFP_HIGHMEM) do on a 32-bit kernel?",
       answer = choice{
         "returns a highmem object, which must be mapped with kmap() before each use and unmapped after",
@@ -114,6 +116,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
     },
     question{
       id = "x86_64", points = 1,
+      explain = "A 64-bit kernel has room to map all of RAM in its direct map, so there is no highmem and page_address() always works.",
       prompt = "On x86_64, what does page_address() return for a page from alloc_page(GFP_HIGHUSER)?",
       answer = choice{
         "nil until the page is mapped with kmap(): a GFP_HIGHUSER page is a highmem page",
@@ -125,6 +128,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
     },
     task{
       id = "highmem_write", points = 3, expects = "write_page", template = "page, s",
+      explain = "A highmem page has no permanent kernel address: kmap_local_page() (or kmap()) gives it one for a moment, and kunmap_local() (or kunmap()) gives the slot back, since there are only a few of them.",
       prompt = "Write write_page(page, s): copy the string s to the start of the page (a struct page from alloc_page(GFP_HIGHUSER): a highmem page) and undo any mapping you make. The grader calls it for many pages, each with its own string, as a driver would over its lifetime.",
       setup = function()
         -- The address slot 0 of the kmap_local stack maps at: after each
@@ -162,7 +166,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
           return fail(string.format("call %d: the page should start with %q, it starts with %q.", seen.wrong, seen.expected, tostring(seen.got)))
         end
         if seen.left_local then
-          return fail("after write_page returned (call " .. seen.left_local .. "), a kmap_local_page mapping of yours was still in place: undo each one with kunmap_local(addr) before returning. Those slots are few (16 per CPU) and strictly stacked.")
+          return fail("after write_page returned (call " .. seen.left_local .. "), a kmap_local_page mapping of yours was still in place: undo each one with kunmap_local(addr) before returning. Those slots are few (16 per CPU) and strictly stacked.", { hint = "unmap" })
         end
         if seen.calls ~= CALLS then return fail("the grader could not run your function") end
         return pass()
@@ -170,10 +174,15 @@ Start with `kmlab lesson 9 --template > a9.lua`.
       hints = {
         "page_address(page) is nil for a highmem page: map it first, and unmap it before you return.",
         "local a = kmap_local_page(page); poke(a, s); kunmap_local(a) -- or kmap(page) ... kunmap(page): every kmap holds one of only 1024 pkmap slots until kunmap.",
+        unmap = {
+          "Each kmap_local_page(page) must be matched by kunmap_local(address) before write_page returns.",
+          "local a = kmap_local_page(page); poke(a, s); kunmap_local(a)",
+        },
       },
     },
     task{
       id = "phys_of", points = 3, expects = "phys_of", template = "addr",
+      explain = "Direct-map addresses are PAGE_OFFSET + physical, so __pa() is arithmetic; a vmalloc address needs a page-table walk (vmalloc_to_page) plus the offset within the page.",
       prompt = "Write phys_of(addr): the physical address behind a kernel virtual address that is either in the direct map (kmalloc) or in the vmalloc area, not necessarily page-aligned. It is called with an address inside a kmalloc buffer and one inside a vmalloc buffer (in highmem).",
       setup = function()
         return kmalloc(256, GFP_KERNEL) + 40, vmalloc(4 * PAGE_SIZE) + 2 * PAGE_SIZE + 123

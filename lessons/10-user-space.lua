@@ -103,18 +103,39 @@ SYSCALL_DEFINE and plays the user program.
   exercises = {
     question{
       id = "faults", points = 1,
-      prompt = "A program calls malloc(10 * 4096) (a new mapping), writes one byte at its start and one byte 5 pages further on. How many page faults did its buffer cause?",
-      answer = numeric(2),
-      feedback = {
-        [0] = "malloc reserved addresses only; the first write to each page faults, and the kernel backs that page.",
-        [1] = "Each page is backed separately: the second write is to another page.",
-        [10] = "Only the pages that were touched are backed; the other 8 cost nothing.",
-        [6] = "Pages are not backed in ranges: only the two pages written to.",
-      },
-      hints = { "Try it: s0 = stats().page_faults; u = user.malloc(10 * PAGE_SIZE); user.poke(u, 1); user.poke(u + 5 * PAGE_SIZE, 1); print(stats().page_faults - s0)" },
+      explain = "malloc only reserves addresses; each page gets a frame at its first touch, one page fault per page touched.",
+      -- Each learner's program maps its own number of pages and writes at its
+      -- own offsets: two of the three writes may share a page.
+      variant = function(rng)
+        local pages = rng:int(8, 20)
+        local a = rng:int(2, pages - 2)
+        local b = rng:int(0, 1) == 0 and a or rng:int(a + 1, pages - 1)
+        local offsets = { rng:int(0, 99), a * 4096 + rng:int(0, 2000), b * 4096 + rng:int(2001, 4095) }
+        local distinct = (a == b) and 2 or 3
+        return { pages = pages, offsets = offsets, distinct = distinct }
+      end,
+      prompt = function(v)
+        return string.format("A program calls malloc(%d * 4096) (a new mapping) and writes one byte at each of the offsets %d, %d and %d of it. How many page faults did its buffer cause?", v.pages, v.offsets[1], v.offsets[2], v.offsets[3])
+      end,
+      answer = function(v) return numeric(v.distinct) end,
+      feedback = function(v)
+        local fb = {
+          [0] = "malloc reserved addresses only; the first write to each page faults, and the kernel backs that page.",
+          [1] = "Each page is backed separately: a write to another page faults again.",
+          [v.pages] = "Only the pages that were touched are backed; the other " .. (v.pages - v.distinct) .. " cost nothing.",
+        }
+        if v.distinct == 2 then fb[3] = "Two of the writes are in the same page (offset // 4096): that page faults only once." end
+        if v.distinct == 3 then fb[2] = "Work out the page of each offset (offset // 4096): all three differ." end
+        return fb
+      end,
+      hints = function(v)
+        return { "One fault per page touched for the first time; the page of an offset is offset // 4096.",
+                 string.format("Try it: s0 = stats().page_faults; u = user.malloc(%d * PAGE_SIZE); user.poke(u + %d, 1); user.poke(u + %d, 1); user.poke(u + %d, 1); print(stats().page_faults - s0)", v.pages, v.offsets[1], v.offsets[2], v.offsets[3]) }
+      end,
     },
     question{
       id = "frames", points = 1,
+      explain = "User pages are backed one page fault at a time, each from wherever a free frame is: virtually contiguous, physically scattered.",
       prompt = "Are the frames behind a 64 KiB user buffer, once every page was touched, physically contiguous?",
       answer = choice{
         "yes: at the first fault the kernel backs the whole malloc'ed range with one contiguous block",
@@ -131,6 +152,7 @@ SYSCALL_DEFINE and plays the user program.
     },
     question{
       id = "returns", points = 1,
+      explain = "copy_to_user() returns the number of bytes it could not copy; anything but 0 means the user buffer was bad, which a syscall reports as -EFAULT.",
       prompt = "copy_to_user(ubuf, kbuf, 100) returns 40. What does that mean?",
       answer = choice{
         "40 bytes could not be copied (the last 40): the syscall should usually return -EFAULT",
@@ -147,6 +169,7 @@ SYSCALL_DEFINE and plays the user program.
     },
     question{
       id = "kernel_ptr", points = 1,
+      explain = "access_ok() checks that the whole range lies below the user/kernel split before any byte is copied, so a kernel address copies nothing.",
       prompt = "A program passes the kernel address 0xc1a00000 as the buffer of your read() syscall, and your driver calls copy_to_user on it. What happens?",
       answer = choice{
         "the data is written to kernel memory at 0xc1a00000, over whatever the kernel kept there",
@@ -163,6 +186,7 @@ SYSCALL_DEFINE and plays the user program.
     },
     task{
       id = "msg_read", points = 3, expects = "msg_read", template = "msg, ubuf, n",
+      explain = "Copy no more than both sides hold (min(n, len)) and treat a non-zero return of copy_to_user() as -EFAULT: user pointers are never trusted.",
       prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from many syscalls: user buffers at various places with various n (0 included), kernel addresses and NULL as ubuf, and user buffers that end before the data does (then it may return -EFAULT, or the number of bytes that did get copied).",
       setup = function()
         local k = kmalloc(#MSG, GFP_KERNEL)
@@ -230,6 +254,7 @@ SYSCALL_DEFINE and plays the user program.
     },
     task{
       id = "msg_write", points = 3, expects = "msg_write", template = "box, ubuf, n",
+      explain = "Sizes from user space are checked before they reach the allocator, and every failure path frees what it allocated before returning its errno.",
       prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes commands of several sizes (up to 4096), then tries sizes out of range, kernel addresses and a user buffer shorter than n.",
       setup = function()
         local u = user.malloc(2 * PAGE_SIZE)

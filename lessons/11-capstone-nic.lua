@@ -19,6 +19,14 @@ local function next_random(x)
   return x
 end
 
+-- Chooses the frames of this case (from its secret seed).
+local function use_frames(case)
+  if type(case) == "table" and math.type(case.frame_seed) == "integer" then
+    frame_seed = case.frame_seed
+    frame_cache = {}
+  end
+end
+
 local function packet(i)
   local cached = frame_cache[i]
   if cached then return cached end
@@ -218,6 +226,7 @@ plain kmalloc buffers.
   exercises = {
     question{
       id = "contexts", points = 1,
+      explain = "Probe, the refill work item and the syscall run in process context and may sleep (GFP_KERNEL); only the handler runs with interrupts off (GFP_ATOMIC), and copy_to_user() may fault and sleep, so it runs outside the spinlock.",
       prompt = "Which flags belong where in this driver?",
       answer = choice{
         "GFP_ATOMIC everywhere: the driver can be interrupted at any time, so none of it may sleep",
@@ -234,6 +243,7 @@ plain kmalloc buffers.
     },
     task{
       id = "probe", points = 3, expects = "nic_probe", template = "dev",
+      explain = "The ring and its mapped buffers must exist before the interrupt is requested, and every step that fails undoes the ones before it, so a failed probe leaves nothing behind.",
       prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check first probes while another driver holds the card's interrupt line (request_irq fails: probe must return the error and leave nothing allocated or mapped), then probes again with the line free, and reads the ring as the card would.",
       setup = function() return new_card() end,
       call = function(nic_probe, dev)
@@ -255,7 +265,7 @@ plain kmalloc buffers.
           return fail("while another driver held irq " .. IRQ .. ", request_irq failed, but nic_probe returned " .. tostring(f) .. ": return the negative errno request_irq gave you.")
         end
         if after_failure.mappings ~= 0 or after_failure.objects ~= 0 then
-          return fail("when request_irq failed, nic_probe returned " .. f .. " but left " .. after_failure.objects .. " kmalloc'ed object(s) and " .. after_failure.mappings .. " DMA mapping(s) behind (ring or buffers): a failing probe undoes everything it did, in reverse order.")
+          return fail("when request_irq failed, nic_probe returned " .. f .. " but left " .. after_failure.objects .. " kmalloc'ed object(s) and " .. after_failure.mappings .. " DMA mapping(s) behind (ring or buffers): a failing probe undoes everything it did, in reverse order.", { hint = "unwind" })
         end
         if math.type(ring) ~= "integer" or ring <= 0 then return fail("nic_probe should return the ring's DMA address, got " .. tostring(ring) .. ".") end
         local ok, raw = pcall(dev.dma_read, dev, ring, RING * DESC)
@@ -282,13 +292,21 @@ plain kmalloc buffers.
       hints = {
         "local cpu, dma = dma_alloc_coherent(dev, 8 * 16, GFP_KERNEL) for the ring; then for each slot kmalloc(2048, GFP_KERNEL), dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE), poke the descriptor.",
         "Write the descriptor with poke(ring_cpu + i * 16, string.pack(\"<I4I4I4I4\", buf_dma, 2048, 0, 0)); return ring_dma at the end. If request_irq returns an error, unmap and kfree the buffers, dma_free_coherent the ring, and return that error.",
+        unwind = {
+          "When request_irq fails, probe must undo what it did before returning the error: every buffer it mapped and allocated, and the ring.",
+          "local err = request_irq(dev.irq, handler, 0, \"kmnic\", nic); if err ~= 0 then for each slot: dma_unmap_single + kfree; dma_free_coherent(dev, 8 * 16, ring_cpu, ring_dma); return err end",
+        },
       },
     },
     task{
       id = "receive", points = 3, expects = "nic_read", template = "ubuf, n",
+      explain = "The handler takes each filled descriptor in ring order, unmaps its buffer before the CPU reads it and gives the slot a fresh buffer, so every frame the card wrote reaches nic_read.",
       allow_reports = { "allocation-failure" },
       prompt = "Write nic_read(ubuf, n) and your interrupt handler (see the lesson text). This check probes, sends 3 frames, and reads 4 times with a 2048-byte user buffer (the last read finds nothing: -EAGAIN), then once more with n = 10 after a fourth frame.",
-      setup = function() return new_card() end,
+      -- The frames' bytes come from the grader's secret (the case generator's
+      -- seed): no learner can predict them, only receive them.
+      cases = function(rng) return { { frame_seed = rng:int(1, 1 << 48), label = "the card's frames" } } end,
+      setup = function(case) use_frames(case) return new_card() end,
       call = function(nic_read, dev)
         local nic_probe = learner_function("nic_probe")
         if not nic_probe then return nil, "define nic_probe too: this check probes the card first." end
@@ -326,10 +344,14 @@ plain kmalloc buffers.
     },
     task{
       id = "pressure", points = 5, expects = "nic_remove", template = "dev",
+      explain = "When GFP_ATOMIC fails, the ring is kept usable (reuse the buffer or refill later from a work item with GFP_KERNEL); remove frees the irq first, so no handler runs, then unmaps and frees everything.",
       boot = { ram = "64M" },
       allow_reports = { "allocation-failure" },
       prompt = "Write nic_remove(dev) (see the lesson text). This check runs the whole driver on a 64 MiB machine: probe, 6 frames read back, 12 frames while memory is exhausted (read what got through), the pressure eases and pending work runs, 8 more frames which must all arrive, 2 frames nobody reads, then nic_remove: nothing of yours may remain allocated.",
-      setup = function() return new_card() end,
+      -- The frames' bytes come from the grader's secret (the case generator's
+      -- seed): no learner can predict them, only receive them.
+      cases = function(rng) return { { frame_seed = rng:int(1, 1 << 48), label = "the card's frames" } } end,
+      setup = function(case) use_frames(case) return new_card() end,
       call = function(nic_remove, dev)
         local nic_probe, nic_read = learner_function("nic_probe"), learner_function("nic_read")
         if not nic_probe or not nic_read then return nil, "define nic_probe and nic_read too: this check runs the whole driver." end
@@ -394,11 +416,11 @@ plain kmalloc buffers.
           return fail("after the pressure eased the card still dropped " .. tostring(story.missed_after) .. " frame(s): the ring must be back to 8 buffers once memory is available.")
         end
         if story.irq_free ~= true then
-          return fail("after nic_remove, irq " .. IRQ .. " is still taken: free_irq(dev.irq, dev_id) with the dev_id you gave request_irq, or the next driver cannot use the line (and your handler may run after your memory is gone).")
+          return fail("after nic_remove, irq " .. IRQ .. " is still taken: free_irq(dev.irq, dev_id) with the dev_id you gave request_irq, or the next driver cannot use the line (and your handler may run after your memory is gone).", { hint = "remove" })
         end
         if type(story.mappings_left) == "table" and #story.mappings_left > 0 then
           local m = story.mappings_left[1]
-          return fail(string.format("after nic_remove, dma-debug still tracks %d mapping(s) of the card (the first: %s, 0x%x, %d bytes): dma_unmap_single every buffer still in the ring before kfree, and dma_free_coherent the ring.", #story.mappings_left, tostring(m.kind), m.dma or 0, m.size or 0))
+          return fail(string.format("after nic_remove, dma-debug still tracks %d mapping(s) of the card (the first: %s, 0x%x, %d bytes): dma_unmap_single every buffer still in the ring before kfree, and dma_free_coherent the ring.", #story.mappings_left, tostring(m.kind), m.dma or 0, m.size or 0), { hint = "remove" })
         end
         if r.leaked ~= 0 then
           return fail("after nic_remove, " .. r.leaked .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")
@@ -408,6 +430,10 @@ plain kmalloc buffers.
       hints = {
         "When GFP_ATOMIC fails in the handler, either keep the frame's buffer in the slot (drop the frame: just set its length back to 0 and do not unmap it), or queue the frame, zero the descriptor and schedule_work a refill that uses GFP_KERNEL.",
         "nic_remove: free_irq(dev.irq, dev_id); flush_scheduled_work(); for each slot with a buffer dma_unmap_single + kfree; kfree every queued frame; dma_free_coherent(dev, 8 * 16, ring_cpu, ring_dma).",
+        remove = {
+          "nic_remove undoes probe in reverse: free_irq(dev.irq, dev_id) first (with the dev_id you gave request_irq), so the handler cannot run; then every mapping, then the memory.",
+          "for each slot with a buffer: dma_unmap_single(dev, dma, 2048, DMA_FROM_DEVICE) then kfree(buf); kfree each queued frame; dma_free_coherent the ring. cat(\"/sys/kernel/debug/dma-api/dump\") lists the mappings still live.",
+        },
       },
     },
   },

@@ -1084,6 +1084,13 @@ local function free_count(pool)
   return rawlen(free)
 end
 
+-- __zone_watermark_ok() (mm/page_alloc.c) for GFP_ATOMIC: ALLOC_MIN_RESERVE
+-- halves min, ALLOC_NON_BLOCK then takes a quarter off what is left.
+local function atomic_mark(min)
+  min = min - min // 2
+  return min - min // 4
+end
+
 local function bytes_at(addr, n)
   if math.type(addr) ~= "integer" then return nil end
   local ok, s = pcall(peek, addr, n)
@@ -1176,6 +1183,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
   exercises = {
     question{
       id = "reserves", points = 1,
+      explain = "Each zone keeps pages below its min watermark for callers that cannot wait; __GFP_HIGH (part of GFP_ATOMIC) lowers the mark so an interrupt handler can still get memory when GFP_NOWAIT is refused.",
       prompt = "Under memory pressure, kmalloc(1000, GFP_NOWAIT) returns NULL but kmalloc(1000, GFP_ATOMIC) succeeds. Why?",
       answer = choice{
         "__GFP_HIGH in GFP_ATOMIC lets it go below the zone's min watermark, into the reserves",
@@ -1192,18 +1200,31 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
     },
     question{
       id = "watermark", points = 1,
-      prompt = "A zone's min watermark is 160 pages. Ignoring lowmem_reserve, an order-0 GFP_ATOMIC allocation in 6.x succeeds as long as the zone has more than how many free pages?",
-      answer = numeric(60),
-      feedback = {
-        [160] = "160 is where GFP_NOWAIT stops; GFP_ATOMIC may go lower.",
-        [80] = "That is __GFP_HIGH's half; GFP_ATOMIC is also non-blocking, which takes another quarter off what is left.",
-        [40] = "The quarter is taken from what is left after halving (80), not from min.",
-        [0] = "Even GFP_ATOMIC keeps part of the reserve: only __GFP_MEMALLOC (memory reclaim itself) ignores the watermarks.",
-      },
-      hints = { "min - min/2, then minus a quarter of the result.", "160 - 80 = 80; 80 - 20 = ?" },
+      explain = "__zone_watermark_ok() halves min for __GFP_HIGH and then takes a quarter off what is left for a non-blocking allocation: min - min/2, then minus a quarter of that.",
+      -- Each learner gets their own zone: the min watermark (a multiple of
+      -- 4 pages, so that every step of the arithmetic is exact).
+      variant = function(rng) return { min = 4 * rng:int(20, 150) } end,
+      prompt = function(v)
+        return "A zone's min watermark is " .. v.min .. " pages. Ignoring lowmem_reserve, an order-0 GFP_ATOMIC allocation in 6.x succeeds as long as the zone has more than how many free pages?"
+      end,
+      answer = function(v) return numeric(atomic_mark(v.min)) end,
+      feedback = function(v)
+        local half = v.min - v.min // 2
+        return {
+          [v.min] = v.min .. " is where GFP_NOWAIT stops; GFP_ATOMIC may go lower.",
+          [half] = "That is __GFP_HIGH's half; GFP_ATOMIC is also non-blocking, which takes another quarter off what is left.",
+          [v.min - v.min // 2 - v.min // 4] = "The quarter is taken from what is left after halving (" .. half .. "), not from min.",
+          [0] = "Even GFP_ATOMIC keeps part of the reserve: only __GFP_MEMALLOC (memory reclaim itself) ignores the watermarks.",
+        }
+      end,
+      hints = function(v)
+        local half = v.min - v.min // 2
+        return { "min - min/2, then minus a quarter of the result.", string.format("%d - %d = %d; %d - %d = ?", v.min, v.min // 2, half, half, half // 4) }
+      end,
     },
     question{
       id = "on_null", points = 2,
+      explain = "A handler cannot wait for memory, so it keeps the ring intact and loses one packet; the refill moves to process context, and IRQ_HANDLED tells the kernel the interrupt was ours.",
       prompt = "In a network card's receive interrupt handler, kmalloc(2048, GFP_ATOMIC) for the replacement buffer returned NULL. What should the handler do?",
       answer = choice{
         "keep calling kmalloc(2048, GFP_ATOMIC) in a loop until it succeeds: other CPUs free memory all the time",
@@ -1220,6 +1241,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
     },
     task{
       id = "atomic_copy", points = 3, expects = "copy_packet", template = "data",
+      explain = "GFP_ATOMIC may use part of the reserves below min, so it succeeds where GFP_NOWAIT fails; checking for NULL and passing __GFP_NOWARN makes failure an expected, quiet outcome.",
       allow_reports = { "allocation-failure", "warning" },
       prompt = "Write copy_packet(data): called from a network card's interrupt handler for each received packet (a 1000-byte string), it returns a kmalloc'ed copy of the packet, or nil when there is no memory (the packet is dropped). The grader sends 40 packets while the machine is under heavy memory pressure: the packets matter, so use the reserves -- get as many copies as the kernel can give an interrupt handler, and never crash.",
       boot = { ram = "64M" },
@@ -1260,6 +1282,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
     },
     task{
       id = "pool", points = 4, expects = "rx_packet", template = "pool, data",
+      explain = "The handler only moves preallocated buffers and never calls the allocator; schedule_work defers the refill to a kworker, which runs with interrupts enabled and may sleep, so GFP_KERNEL can reclaim.",
       boot = { ram = "64M" },
       prompt = "Write rx_packet(pool, data), called from an interrupt handler for each received packet (a 1000-byte string). pool.free is a list of preallocated 2048-byte buffers (8 at probe). Take a buffer from pool.free (table.remove), copy the packet into it and append {buf = address, len = #data} to pool.rx. If pool.free is empty, drop the packet: add 1 to pool.dropped. Do not allocate in the handler: memory is exhausted. Whenever fewer than pool.low (4) buffers remain free, schedule work (schedule_work) that refills pool.free with kmalloc'ed 2048-byte buffers up to pool.size (8), in process context. Return IRQ_HANDLED. The grader sends a burst of 12 packets under total memory pressure, lets the pressure ease, lets the work run, then sends 6 more and lets the work run again.",
       setup = function()
@@ -1299,10 +1322,10 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         end
         if type(watch) ~= "table" then return fail("the grader could not run your function") end
         if watch.in_handler ~= 0 then
-          return fail("rx_packet tried to allocate memory " .. watch.in_handler .. " time(s) while it ran in the interrupt handler: even GFP_ATOMIC there drains the reserves every other driver needs, and fails under pressure. Leave the refill to a work item (schedule_work), which runs later in process context.")
+          return fail("rx_packet tried to allocate memory " .. watch.in_handler .. " time(s) while it ran in the interrupt handler: even GFP_ATOMIC there drains the reserves every other driver needs, and fails under pressure. Leave the refill to a work item (schedule_work), which runs later in process context.", { hint = "defer" })
         end
         if watch.after_second_burst ~= 2 then
-          return fail("after the second burst of 6 packets, before any work ran, pool.free held " .. tostring(watch.after_second_burst) .. " buffers instead of 2: the handler must only take buffers; the refill runs in the work item, after the handler returned.")
+          return fail("after the second burst of 6 packets, before any work ran, pool.free held " .. tostring(watch.after_second_burst) .. " buffers instead of 2: the handler must only take buffers; the refill runs in the work item, after the handler returned.", { hint = "defer" })
         end
         if math.type(pool.dropped) == "integer" and pool.dropped > 4 then
           return fail("packets of the second burst were dropped (pool.dropped is " .. pool.dropped .. "): the pool was not refilled before it came. Schedule work that kmallocs new buffers with GFP_KERNEL: it runs in process context, once the pressure has eased.")
@@ -1331,6 +1354,10 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
       hints = {
         "The handler never calls kmalloc: it only moves buffers from pool.free to pool.rx. The refill is a function you give to schedule_work; it runs in a kworker, where GFP_KERNEL is allowed.",
         "if #pool.free < pool.low then schedule_work(function() while #pool.free < pool.size do local b = kmalloc(2048, GFP_KERNEL); if not b then break end; pool.free[#pool.free + 1] = b end end) end",
+        defer = {
+          "The handler may not call kmalloc at all, not even with GFP_ATOMIC: write the refill as a function and pass it to schedule_work(fn); it runs in a kworker after the handler has returned.",
+          "In rx_packet: if #pool.free < pool.low then schedule_work(function() refill(pool) end) end -- and refill uses kmalloc(2048, GFP_KERNEL) until pool.free has pool.size buffers.",
+        },
       },
     },
   },
@@ -1342,6 +1369,14 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
 
 local RX_LEN = 6000                 -- more than a page: a vmalloc buffer would span two frames
 local TX = string.rep("0123456789abcdef", 375)   -- 6000 bytes to send
+
+-- A power-of-two size as a person writes it: 16 MiB, 4 GiB.
+local function size_text(n)
+  for _, u in ipairs({ { 1 << 30, "GiB" }, { 1 << 20, "MiB" }, { 1 << 10, "KiB" } }) do
+    if n >= u[1] and n % u[1] == 0 then return (n // u[1]) .. " " .. u[2] end
+  end
+  return n .. " bytes"
+end
 
 -- The device's view of the bytes at a bus address, or nil.
 local function device_read(dev, dma, n)
@@ -1475,6 +1510,7 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
   exercises = {
     question{
       id = "why_contig", points = 1,
+      explain = "A bus master has no MMU: it puts consecutive physical addresses on the bus, so the buffer's frames must follow one another.",
       prompt = "Why must a buffer for dma_map_single be physically contiguous?",
       answer = choice{
         "the device puts physical addresses on the bus, one after another, with no page tables in between",
@@ -1491,6 +1527,7 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
     },
     question{
       id = "vmalloc_map", points = 1,
+      explain = "Since 5.18 dma_map_single() refuses vmalloc addresses outright (a WARN and DMA_MAPPING_ERROR), because their frames are scattered and virt_to_page() arithmetic would be wrong.",
       prompt = "On a 6.x kernel, what does dma_map_single(dev, vmalloc(8192), 8192, DMA_FROM_DEVICE) do?",
       answer = choice{
         "maps the buffer's first page and returns its physical address; the device writes on from there",
@@ -1507,18 +1544,30 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
     },
     question{
       id = "isa_reach", points = 1,
-      prompt = "A device with a 24-bit DMA mask can reach how many bytes of physical memory, counted from address 0? (a size: \"16M\", \"16 MiB\" or a number)",
-      answer = numeric(16 * 1024 * 1024, { units = true }),
-      feedback = {
-        [24] = "24 is the number of address bits; how many bytes do 24 bits address?",
-        [0xffffff] = "0xffffff is the mask, the last reachable address; the size is one more.",
-        [4 * 1024 * 1024 * 1024] = "4 GiB is what a 32-bit mask reaches.",
-        [896 * 1024 * 1024] = "896 MiB is the end of lowmem on x86_32, not a DMA limit.",
-      },
-      hints = { "2^24 bytes", "DMA_BIT_MASK(24) + 1" },
+      -- Each learner gets their own mask width.
+      variant = function(rng) return { bits = rng:pick{ 20, 24, 26, 28, 30, 31, 32, 36 } } end,
+      explain = function(v)
+        return "An N-bit mask reaches addresses 0 to 2^N - 1, that is 2^N bytes: " .. v.bits .. " bits reach " .. size_text(1 << v.bits) .. ". ISA's 24 bits are why ZONE_DMA ends at 16 MiB."
+      end,
+      prompt = function(v)
+        return "A device with a " .. v.bits .. "-bit DMA mask can reach how many bytes of physical memory, counted from address 0? (a size: \"16M\", \"16 MiB\" or a number)"
+      end,
+      answer = function(v) return numeric(1 << v.bits, { units = true }) end,
+      feedback = function(v)
+        local fb = {
+          [v.bits] = v.bits .. " is the number of address bits; how many bytes do " .. v.bits .. " bits address?",
+          [(1 << v.bits) - 1] = string.format("0x%x is the mask, the last reachable address; the size is one more.", (1 << v.bits) - 1),
+          [896 * 1024 * 1024] = "896 MiB is the end of lowmem on x86_32, not a DMA limit.",
+        }
+        if v.bits ~= 32 then fb[4 * 1024 * 1024 * 1024] = "4 GiB is what a 32-bit mask reaches." end
+        if v.bits ~= 24 then fb[16 * 1024 * 1024] = "16 MiB is what a 24-bit (ISA) mask reaches." end
+        return fb
+      end,
+      hints = function(v) return { "2^" .. v.bits .. " bytes", "DMA_BIT_MASK(" .. v.bits .. ") + 1" } end,
     },
     question{
       id = "ring", points = 1,
+      explain = "dma_alloc_coherent() returns memory both sides may use at any time, with a CPU and a DMA address, for as long as the driver keeps it: what a descriptor ring needs.",
       prompt = "A descriptor ring that the CPU and the device both read and write for as long as the driver is loaded: how do you allocate it?",
       answer = choice{
         "dma_alloc_coherent(dev, size, GFP_KERNEL) at probe, kept until remove",
@@ -1535,13 +1584,24 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
     },
     task{
       id = "rx_map", points = 3, expects = "map_rx", template = "dev, len",
+      explain = "kmalloc gives physically contiguous memory, GFP_DMA puts it below 16 MiB where a 24-bit device reaches, and dma_mapping_error() catches the mappings that still fail, so the buffer can be freed.",
       prompt = "Write map_rx(dev, len): allocate a buffer the device can write len bytes into, map it for the device, and return the buffer's kernel address and its DMA address (two results); nil if anything fails, freeing what you allocated. It is called for an old device whose DMA mask is 24 bits and for a 32-bit one, with several lengths up to 8 KiB. After each call the grader lets the device write len bytes to the DMA address, unmaps the buffer as a receive buffer, and reads it with the CPU.",
       boot = { fragmented = true },
-      setup = function()
-        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, pci_device{ name = "newcard", dma_mask_bits = 32 }
+      -- Two machines (aged differently, one of them x86_64) and lengths
+      -- nobody can guess besides the page-sized ones.
+      cases = function(rng)
+        local function lens() return { RX_LEN, rng:int(1, 4095), rng:int(4097, 8192), 4096, rng:int(1, 8192), rng:int(1, 200) } end
+        return {
+          { boot = { fragmented = true, seed = rng:int(1, 1 << 30) }, lens = lens(), label = "a fragmented x86_32 machine" },
+          { boot = { arch = "x86_64", fragmented = true, seed = rng:int(1, 1 << 30) }, lens = lens(), label = "a fragmented x86_64 machine" },
+        }
       end,
-      call = function(map_rx, old, new)
-        local calls = { { old, RX_LEN }, { old, 100 }, { new, 3000 }, { old, 4096 }, { old, 8000 }, { new, 64 } }
+      setup = function(case)
+        local lens = type(case) == "table" and case.lens or { RX_LEN, 100, 3000, 4096, 8000, 64 }
+        return pci_device{ name = "oldcard", dma_mask_bits = 24 }, pci_device{ name = "newcard", dma_mask_bits = 32 }, lens
+      end,
+      call = function(map_rx, old, new, lens)
+        local calls = { { old, lens[1] }, { old, lens[2] }, { new, lens[3] }, { old, lens[4] }, { old, lens[5] }, { new, lens[6] } }
         local seen = {}
         for i, c in ipairs(calls) do
           local dev, len = c[1], c[2]
@@ -1578,8 +1638,18 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
     },
     task{
       id = "tx_any", points = 3, expects = "tx_prepare", template = "dev, buf, len",
+      explain = "Direct-map memory can be mapped as it is; a vmalloc buffer's frames are scattered, so its bytes are copied into a contiguous bounce buffer that is mapped instead.",
       prompt = "Write tx_prepare(dev, buf, len): another subsystem hands you buf, len bytes to send, and you do not know how buf was allocated: kmalloc or vmalloc. Return a DMA address from which the device can read those len bytes (mapped DMA_TO_DEVICE), and, as a second result, the bounce buffer you allocated for it, if you needed one (or nil). The grader calls it with kmalloc and vmalloc buffers of several sizes, some starting inside a page; after the device has read, it unmaps len bytes at that DMA address and kfrees your second result.",
       boot = { fragmented = true },
+      -- Both architectures and both eras, each machine aged with its own seed:
+      -- vmalloc'ed frames are scattered differently on each.
+      cases = function(rng)
+        return {
+          { boot = { fragmented = true, seed = rng:int(1, 1 << 30) }, label = "a fragmented x86_32 machine (6.x)" },
+          { boot = { arch = "x86_64", fragmented = true, seed = rng:int(1, 1 << 30) }, label = "a fragmented x86_64 machine" },
+          { boot = { era = "2.6", fragmented = true, seed = rng:int(1, 1 << 30) }, label = "a fragmented 2.6 machine" },
+        }
+      end,
       setup = function()
         local dev = pci_device{ name = "txcard", dma_mask_bits = 32 }
         local bufs = {
@@ -1744,6 +1814,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
   exercises = {
     question{
       id = "free_pages", points = 2,
+      explain = "Column N of /proc/buddyinfo counts free blocks of 2^N pages, so the free pages are the sum of count * 2^N.",
       prompt = "How many free pages does this /proc/buddyinfo line account for?\n    Node 0, zone   Normal   8008    639      6      0      0      0      0      0      0      1      0",
       answer = numeric(9822),
       feedback = {
@@ -1755,6 +1826,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     },
     question{
       id = "largest", points = 2,
+      explain = "One allocation needs one free block: the largest possible now is the highest order with a non-zero count.",
       prompt = "Same line: what is the largest physically contiguous allocation this zone can give right now, without reclaim or compaction? (bytes, or e.g. \"64K\")",
       answer = numeric(2097152, { units = true }),
       feedback = {
@@ -1766,6 +1838,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     },
     question{
       id = "why", points = 1,
+      explain = "kmalloc(1 MiB) needs one order-8 block; a fragmented zone may have many free pages but no such block, and GFP_ATOMIC can neither reclaim nor compact to make one.",
       prompt = "On a long-running machine MemFree shows 50 MB, yet kmalloc(1 MiB, GFP_ATOMIC) fails. Why?",
       answer = choice{
         "MemFree counts the reserves below the min watermark, which a 1 MiB GFP_ATOMIC request may not touch",
@@ -1782,7 +1855,18 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     },
     task{
       id = "read_buddyinfo", points = 3, expects = "buddy_free", template = "zone",
+      explain = "Reading /proc/buddyinfo and weighting each count by 2^order measures the zone without changing it, on any machine.",
       boot = { fragmented = true },
+      -- Machines of every shape: both architectures (x86_64 has DMA32 and
+      -- no HighMem), both eras, sizes and ages from the grader's secret.
+      cases = function(rng)
+        local function seed() return rng:int(1, 1 << 30) end
+        return {
+          { boot = { fragmented = true, seed = seed() }, label = "a fragmented x86_32 machine" },
+          { boot = { arch = "x86_64", ram = rng:pick{ "256M", "512M", "2G" }, fragmented = true, seed = seed() }, label = "a fragmented x86_64 machine" },
+          { boot = { era = "2.6", ram = rng:pick{ "128M", "256M", "1G" }, seed = seed() }, label = "a 2.6 machine" },
+        }
+      end,
       prompt = "Write buddy_free(zone): parse proc(\"/proc/buddyinfo\") and return two numbers for the named zone: the total number of free pages, and the largest order with a free block (-1 if none). The grader asks about every zone of a fragmented machine, and the machine keeps changing between the calls; your function only reads.",
       setup = function()
         local zones = {}
@@ -1821,7 +1905,7 @@ Start with `kmlab lesson 8 --template > a8.lua`.
         for _, a in ipairs(asked) do
           local call = "buddy_free(\"" .. tostring(a.zone) .. "\")"
           if a.allocated ~= 0 then
-            return fail(call .. " tried " .. a.allocated .. " allocation(s): reading /proc/buddyinfo must not change it. Parse the text and count.")
+            return fail(call .. " tried " .. a.allocated .. " allocation(s): reading /proc/buddyinfo must not change it. Parse the text and count.", { hint = "read-only" })
           end
           if a.pages ~= a.want_pages then
             return fail(call .. ": the zone had " .. a.want_pages .. " free pages; you returned " .. tostring(a.pages) .. ". Remember each column counts blocks of 2^order pages.")
@@ -1835,10 +1919,15 @@ Start with `kmlab lesson 8 --template > a8.lua`.
       hints = {
         "Find the line with line:match(\"zone%s+(%S+)\") == zone; the numbers after it are the counts for orders 0, 1, 2, ...",
         "pages = pages + count * (1 << order), with order = column - 1",
+        ["read-only"] = {
+          "buddy_free only reads: no allocation at all. proc(\"/proc/buddyinfo\") returns the text; find the zone's line and add up its columns.",
+          "for line in proc(\"/proc/buddyinfo\"):gmatch(\"[^\\n]+\") do ... end, then count * (1 << order) for each column of the zone's line.",
+        },
       },
     },
     task{
       id = "gather", points = 3, expects = "gather_pages", template = "size",
+      explain = "Starting at the largest order and stepping down only when an allocation fails takes the biggest blocks that exist, so the fewest chunks cover the size; __GFP_NOWARN keeps the expected failures quiet.",
       boot = { fragmented = true },
       prompt = "Write gather_pages(size): in an atomic context (use GFP_ATOMIC), collect at least size bytes (1 MiB here) of memory in as few physically contiguous chunks as the fragmented machine allows: try the largest order first and fall back to smaller ones. Return a list of chunks { {addr = ..., order = ...}, ... } (the caller frees them). Failed attempts must not print warnings.",
       setup = function()
@@ -1968,6 +2057,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
   exercises = {
     question{
       id = "lowmem_end", points = 2,
+      explain = "The kernel's 1 GiB of addresses above PAGE_OFFSET must also hold the vmalloc area, pkmap and the fixmap (about 128 MiB), so only 896 MiB of RAM can be mapped permanently.",
       prompt = "On x86_32 with the 3G/1G split and 1 GiB of RAM, above which physical address does highmem begin? (bytes or e.g. \"512M\")",
       answer = numeric(896 * 1024 * 1024, { units = true }),
       feedback = {
@@ -1979,6 +2069,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
     },
     question{
       id = "kmalloc_highmem", points = 1,
+      explain = "Slab objects must have a permanent kernel address, so kmalloc strips __GFP_HIGHMEM, warns about the invalid flag and allocates lowmem.",
       prompt = "What does kmalloc(64, GFP_KERNEL | __GFP_HIGHMEM) do on a 32-bit kernel?",
       answer = choice{
         "returns a highmem object, which must be mapped with kmap() before each use and unmapped after",
@@ -1995,6 +2086,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
     },
     question{
       id = "x86_64", points = 1,
+      explain = "A 64-bit kernel has room to map all of RAM in its direct map, so there is no highmem and page_address() always works.",
       prompt = "On x86_64, what does page_address() return for a page from alloc_page(GFP_HIGHUSER)?",
       answer = choice{
         "nil until the page is mapped with kmap(): a GFP_HIGHUSER page is a highmem page",
@@ -2006,6 +2098,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
     },
     task{
       id = "highmem_write", points = 3, expects = "write_page", template = "page, s",
+      explain = "A highmem page has no permanent kernel address: kmap_local_page() (or kmap()) gives it one for a moment, and kunmap_local() (or kunmap()) gives the slot back, since there are only a few of them.",
       prompt = "Write write_page(page, s): copy the string s to the start of the page (a struct page from alloc_page(GFP_HIGHUSER): a highmem page) and undo any mapping you make. The grader calls it for many pages, each with its own string, as a driver would over its lifetime.",
       setup = function()
         -- The address slot 0 of the kmap_local stack maps at: after each
@@ -2043,7 +2136,7 @@ Start with `kmlab lesson 9 --template > a9.lua`.
           return fail(string.format("call %d: the page should start with %q, it starts with %q.", seen.wrong, seen.expected, tostring(seen.got)))
         end
         if seen.left_local then
-          return fail("after write_page returned (call " .. seen.left_local .. "), a kmap_local_page mapping of yours was still in place: undo each one with kunmap_local(addr) before returning. Those slots are few (16 per CPU) and strictly stacked.")
+          return fail("after write_page returned (call " .. seen.left_local .. "), a kmap_local_page mapping of yours was still in place: undo each one with kunmap_local(addr) before returning. Those slots are few (16 per CPU) and strictly stacked.", { hint = "unmap" })
         end
         if seen.calls ~= CALLS then return fail("the grader could not run your function") end
         return pass()
@@ -2051,10 +2144,15 @@ Start with `kmlab lesson 9 --template > a9.lua`.
       hints = {
         "page_address(page) is nil for a highmem page: map it first, and unmap it before you return.",
         "local a = kmap_local_page(page); poke(a, s); kunmap_local(a) -- or kmap(page) ... kunmap(page): every kmap holds one of only 1024 pkmap slots until kunmap.",
+        unmap = {
+          "Each kmap_local_page(page) must be matched by kunmap_local(address) before write_page returns.",
+          "local a = kmap_local_page(page); poke(a, s); kunmap_local(a)",
+        },
       },
     },
     task{
       id = "phys_of", points = 3, expects = "phys_of", template = "addr",
+      explain = "Direct-map addresses are PAGE_OFFSET + physical, so __pa() is arithmetic; a vmalloc address needs a page-table walk (vmalloc_to_page) plus the offset within the page.",
       prompt = "Write phys_of(addr): the physical address behind a kernel virtual address that is either in the direct map (kmalloc) or in the vmalloc area, not necessarily page-aligned. It is called with an address inside a kmalloc buffer and one inside a vmalloc buffer (in highmem).",
       setup = function()
         return kmalloc(256, GFP_KERNEL) + 40, vmalloc(4 * PAGE_SIZE) + 2 * PAGE_SIZE + 123
@@ -2183,18 +2281,39 @@ SYSCALL_DEFINE and plays the user program.
   exercises = {
     question{
       id = "faults", points = 1,
-      prompt = "A program calls malloc(10 * 4096) (a new mapping), writes one byte at its start and one byte 5 pages further on. How many page faults did its buffer cause?",
-      answer = numeric(2),
-      feedback = {
-        [0] = "malloc reserved addresses only; the first write to each page faults, and the kernel backs that page.",
-        [1] = "Each page is backed separately: the second write is to another page.",
-        [10] = "Only the pages that were touched are backed; the other 8 cost nothing.",
-        [6] = "Pages are not backed in ranges: only the two pages written to.",
-      },
-      hints = { "Try it: s0 = stats().page_faults; u = user.malloc(10 * PAGE_SIZE); user.poke(u, 1); user.poke(u + 5 * PAGE_SIZE, 1); print(stats().page_faults - s0)" },
+      explain = "malloc only reserves addresses; each page gets a frame at its first touch, one page fault per page touched.",
+      -- Each learner's program maps its own number of pages and writes at its
+      -- own offsets: two of the three writes may share a page.
+      variant = function(rng)
+        local pages = rng:int(8, 20)
+        local a = rng:int(2, pages - 2)
+        local b = rng:int(0, 1) == 0 and a or rng:int(a + 1, pages - 1)
+        local offsets = { rng:int(0, 99), a * 4096 + rng:int(0, 2000), b * 4096 + rng:int(2001, 4095) }
+        local distinct = (a == b) and 2 or 3
+        return { pages = pages, offsets = offsets, distinct = distinct }
+      end,
+      prompt = function(v)
+        return string.format("A program calls malloc(%d * 4096) (a new mapping) and writes one byte at each of the offsets %d, %d and %d of it. How many page faults did its buffer cause?", v.pages, v.offsets[1], v.offsets[2], v.offsets[3])
+      end,
+      answer = function(v) return numeric(v.distinct) end,
+      feedback = function(v)
+        local fb = {
+          [0] = "malloc reserved addresses only; the first write to each page faults, and the kernel backs that page.",
+          [1] = "Each page is backed separately: a write to another page faults again.",
+          [v.pages] = "Only the pages that were touched are backed; the other " .. (v.pages - v.distinct) .. " cost nothing.",
+        }
+        if v.distinct == 2 then fb[3] = "Two of the writes are in the same page (offset // 4096): that page faults only once." end
+        if v.distinct == 3 then fb[2] = "Work out the page of each offset (offset // 4096): all three differ." end
+        return fb
+      end,
+      hints = function(v)
+        return { "One fault per page touched for the first time; the page of an offset is offset // 4096.",
+                 string.format("Try it: s0 = stats().page_faults; u = user.malloc(%d * PAGE_SIZE); user.poke(u + %d, 1); user.poke(u + %d, 1); user.poke(u + %d, 1); print(stats().page_faults - s0)", v.pages, v.offsets[1], v.offsets[2], v.offsets[3]) }
+      end,
     },
     question{
       id = "frames", points = 1,
+      explain = "User pages are backed one page fault at a time, each from wherever a free frame is: virtually contiguous, physically scattered.",
       prompt = "Are the frames behind a 64 KiB user buffer, once every page was touched, physically contiguous?",
       answer = choice{
         "yes: at the first fault the kernel backs the whole malloc'ed range with one contiguous block",
@@ -2211,6 +2330,7 @@ SYSCALL_DEFINE and plays the user program.
     },
     question{
       id = "returns", points = 1,
+      explain = "copy_to_user() returns the number of bytes it could not copy; anything but 0 means the user buffer was bad, which a syscall reports as -EFAULT.",
       prompt = "copy_to_user(ubuf, kbuf, 100) returns 40. What does that mean?",
       answer = choice{
         "40 bytes could not be copied (the last 40): the syscall should usually return -EFAULT",
@@ -2227,6 +2347,7 @@ SYSCALL_DEFINE and plays the user program.
     },
     question{
       id = "kernel_ptr", points = 1,
+      explain = "access_ok() checks that the whole range lies below the user/kernel split before any byte is copied, so a kernel address copies nothing.",
       prompt = "A program passes the kernel address 0xc1a00000 as the buffer of your read() syscall, and your driver calls copy_to_user on it. What happens?",
       answer = choice{
         "the data is written to kernel memory at 0xc1a00000, over whatever the kernel kept there",
@@ -2243,6 +2364,7 @@ SYSCALL_DEFINE and plays the user program.
     },
     task{
       id = "msg_read", points = 3, expects = "msg_read", template = "msg, ubuf, n",
+      explain = "Copy no more than both sides hold (min(n, len)) and treat a non-zero return of copy_to_user() as -EFAULT: user pointers are never trusted.",
       prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from many syscalls: user buffers at various places with various n (0 included), kernel addresses and NULL as ubuf, and user buffers that end before the data does (then it may return -EFAULT, or the number of bytes that did get copied).",
       setup = function()
         local k = kmalloc(#MSG, GFP_KERNEL)
@@ -2310,6 +2432,7 @@ SYSCALL_DEFINE and plays the user program.
     },
     task{
       id = "msg_write", points = 3, expects = "msg_write", template = "box, ubuf, n",
+      explain = "Sizes from user space are checked before they reach the allocator, and every failure path frees what it allocated before returning its errno.",
       prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes commands of several sizes (up to 4096), then tries sizes out of range, kernel addresses and a user buffer shorter than n.",
       setup = function()
         local u = user.malloc(2 * PAGE_SIZE)
@@ -2393,6 +2516,14 @@ local function next_random(x)
   x = x ~ (x >> 7)
   x = x ~ (x << 17)
   return x
+end
+
+-- Chooses the frames of this case (from its secret seed).
+local function use_frames(case)
+  if type(case) == "table" and math.type(case.frame_seed) == "integer" then
+    frame_seed = case.frame_seed
+    frame_cache = {}
+  end
 end
 
 local function packet(i)
@@ -2594,6 +2725,7 @@ plain kmalloc buffers.
   exercises = {
     question{
       id = "contexts", points = 1,
+      explain = "Probe, the refill work item and the syscall run in process context and may sleep (GFP_KERNEL); only the handler runs with interrupts off (GFP_ATOMIC), and copy_to_user() may fault and sleep, so it runs outside the spinlock.",
       prompt = "Which flags belong where in this driver?",
       answer = choice{
         "GFP_ATOMIC everywhere: the driver can be interrupted at any time, so none of it may sleep",
@@ -2610,6 +2742,7 @@ plain kmalloc buffers.
     },
     task{
       id = "probe", points = 3, expects = "nic_probe", template = "dev",
+      explain = "The ring and its mapped buffers must exist before the interrupt is requested, and every step that fails undoes the ones before it, so a failed probe leaves nothing behind.",
       prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check first probes while another driver holds the card's interrupt line (request_irq fails: probe must return the error and leave nothing allocated or mapped), then probes again with the line free, and reads the ring as the card would.",
       setup = function() return new_card() end,
       call = function(nic_probe, dev)
@@ -2631,7 +2764,7 @@ plain kmalloc buffers.
           return fail("while another driver held irq " .. IRQ .. ", request_irq failed, but nic_probe returned " .. tostring(f) .. ": return the negative errno request_irq gave you.")
         end
         if after_failure.mappings ~= 0 or after_failure.objects ~= 0 then
-          return fail("when request_irq failed, nic_probe returned " .. f .. " but left " .. after_failure.objects .. " kmalloc'ed object(s) and " .. after_failure.mappings .. " DMA mapping(s) behind (ring or buffers): a failing probe undoes everything it did, in reverse order.")
+          return fail("when request_irq failed, nic_probe returned " .. f .. " but left " .. after_failure.objects .. " kmalloc'ed object(s) and " .. after_failure.mappings .. " DMA mapping(s) behind (ring or buffers): a failing probe undoes everything it did, in reverse order.", { hint = "unwind" })
         end
         if math.type(ring) ~= "integer" or ring <= 0 then return fail("nic_probe should return the ring's DMA address, got " .. tostring(ring) .. ".") end
         local ok, raw = pcall(dev.dma_read, dev, ring, RING * DESC)
@@ -2658,13 +2791,21 @@ plain kmalloc buffers.
       hints = {
         "local cpu, dma = dma_alloc_coherent(dev, 8 * 16, GFP_KERNEL) for the ring; then for each slot kmalloc(2048, GFP_KERNEL), dma_map_single(dev, buf, 2048, DMA_FROM_DEVICE), poke the descriptor.",
         "Write the descriptor with poke(ring_cpu + i * 16, string.pack(\"<I4I4I4I4\", buf_dma, 2048, 0, 0)); return ring_dma at the end. If request_irq returns an error, unmap and kfree the buffers, dma_free_coherent the ring, and return that error.",
+        unwind = {
+          "When request_irq fails, probe must undo what it did before returning the error: every buffer it mapped and allocated, and the ring.",
+          "local err = request_irq(dev.irq, handler, 0, \"kmnic\", nic); if err ~= 0 then for each slot: dma_unmap_single + kfree; dma_free_coherent(dev, 8 * 16, ring_cpu, ring_dma); return err end",
+        },
       },
     },
     task{
       id = "receive", points = 3, expects = "nic_read", template = "ubuf, n",
+      explain = "The handler takes each filled descriptor in ring order, unmaps its buffer before the CPU reads it and gives the slot a fresh buffer, so every frame the card wrote reaches nic_read.",
       allow_reports = { "allocation-failure" },
       prompt = "Write nic_read(ubuf, n) and your interrupt handler (see the lesson text). This check probes, sends 3 frames, and reads 4 times with a 2048-byte user buffer (the last read finds nothing: -EAGAIN), then once more with n = 10 after a fourth frame.",
-      setup = function() return new_card() end,
+      -- The frames' bytes come from the grader's secret (the case generator's
+      -- seed): no learner can predict them, only receive them.
+      cases = function(rng) return { { frame_seed = rng:int(1, 1 << 48), label = "the card's frames" } } end,
+      setup = function(case) use_frames(case) return new_card() end,
       call = function(nic_read, dev)
         local nic_probe = learner_function("nic_probe")
         if not nic_probe then return nil, "define nic_probe too: this check probes the card first." end
@@ -2702,10 +2843,14 @@ plain kmalloc buffers.
     },
     task{
       id = "pressure", points = 5, expects = "nic_remove", template = "dev",
+      explain = "When GFP_ATOMIC fails, the ring is kept usable (reuse the buffer or refill later from a work item with GFP_KERNEL); remove frees the irq first, so no handler runs, then unmaps and frees everything.",
       boot = { ram = "64M" },
       allow_reports = { "allocation-failure" },
       prompt = "Write nic_remove(dev) (see the lesson text). This check runs the whole driver on a 64 MiB machine: probe, 6 frames read back, 12 frames while memory is exhausted (read what got through), the pressure eases and pending work runs, 8 more frames which must all arrive, 2 frames nobody reads, then nic_remove: nothing of yours may remain allocated.",
-      setup = function() return new_card() end,
+      -- The frames' bytes come from the grader's secret (the case generator's
+      -- seed): no learner can predict them, only receive them.
+      cases = function(rng) return { { frame_seed = rng:int(1, 1 << 48), label = "the card's frames" } } end,
+      setup = function(case) use_frames(case) return new_card() end,
       call = function(nic_remove, dev)
         local nic_probe, nic_read = learner_function("nic_probe"), learner_function("nic_read")
         if not nic_probe or not nic_read then return nil, "define nic_probe and nic_read too: this check runs the whole driver." end
@@ -2770,11 +2915,11 @@ plain kmalloc buffers.
           return fail("after the pressure eased the card still dropped " .. tostring(story.missed_after) .. " frame(s): the ring must be back to 8 buffers once memory is available.")
         end
         if story.irq_free ~= true then
-          return fail("after nic_remove, irq " .. IRQ .. " is still taken: free_irq(dev.irq, dev_id) with the dev_id you gave request_irq, or the next driver cannot use the line (and your handler may run after your memory is gone).")
+          return fail("after nic_remove, irq " .. IRQ .. " is still taken: free_irq(dev.irq, dev_id) with the dev_id you gave request_irq, or the next driver cannot use the line (and your handler may run after your memory is gone).", { hint = "remove" })
         end
         if type(story.mappings_left) == "table" and #story.mappings_left > 0 then
           local m = story.mappings_left[1]
-          return fail(string.format("after nic_remove, dma-debug still tracks %d mapping(s) of the card (the first: %s, 0x%x, %d bytes): dma_unmap_single every buffer still in the ring before kfree, and dma_free_coherent the ring.", #story.mappings_left, tostring(m.kind), m.dma or 0, m.size or 0))
+          return fail(string.format("after nic_remove, dma-debug still tracks %d mapping(s) of the card (the first: %s, 0x%x, %d bytes): dma_unmap_single every buffer still in the ring before kfree, and dma_free_coherent the ring.", #story.mappings_left, tostring(m.kind), m.dma or 0, m.size or 0), { hint = "remove" })
         end
         if r.leaked ~= 0 then
           return fail("after nic_remove, " .. r.leaked .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")
@@ -2784,6 +2929,10 @@ plain kmalloc buffers.
       hints = {
         "When GFP_ATOMIC fails in the handler, either keep the frame's buffer in the slot (drop the frame: just set its length back to 0 and do not unmap it), or queue the frame, zero the descriptor and schedule_work a refill that uses GFP_KERNEL.",
         "nic_remove: free_irq(dev.irq, dev_id); flush_scheduled_work(); for each slot with a buffer dma_unmap_single + kfree; kfree every queued frame; dma_free_coherent(dev, 8 * 16, ring_cpu, ring_dma).",
+        remove = {
+          "nic_remove undoes probe in reverse: free_irq(dev.irq, dev_id) first (with the dev_id you gave request_irq), so the handler cannot run; then every mapping, then the memory.",
+          "for each slot with a buffer: dma_unmap_single(dev, dma, 2048, DMA_FROM_DEVICE) then kfree(buf); kfree each queued frame; dma_free_coherent the ring. cat(\"/sys/kernel/debug/dma-api/dump\") lists the mappings still live.",
+        },
       },
     },
   },

@@ -1,7 +1,7 @@
 -- Reference solution for lesson 6 (full marks).
 answers = answers or {}
 answers.reserves = "a"
-answers.watermark = 60
+answers.watermark = 126
 answers.on_null = "c"
 
 -- Atomic context, and failure is expected: GFP_ATOMIC for the reserves,

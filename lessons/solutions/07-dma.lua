@@ -2,7 +2,7 @@
 answers = answers or {}
 answers.why_contig = "a"
 answers.vmalloc_map = "b"
-answers.isa_reach = "16M"
+answers.isa_reach = "1G"
 answers.ring = "a"
 
 -- A 24-bit device: the buffer must lie in ZONE_DMA (below 16 MiB).

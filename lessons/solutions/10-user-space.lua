@@ -1,6 +1,6 @@
 -- Reference solution for lesson 10 (full marks).
 answers = answers or {}
-answers.faults = 2
+answers.faults = 3
 answers.frames = "b"
 answers.returns = "a"
 answers.kernel_ptr = "b"

@@ -7,7 +7,7 @@
 -- expect pool: fail while it ran in the interrupt handler
 answers = answers or {}
 answers.reserves = "a"
-answers.watermark = 60
+answers.watermark = 126
 answers.on_null = "c"
 
 function copy_packet(data)

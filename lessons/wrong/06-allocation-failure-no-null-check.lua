@@ -8,7 +8,7 @@
 -- expect pool: bug BUG: sleeping function called from invalid context
 answers = answers or {}
 answers.reserves = "b"
-answers.watermark = "60"
+answers.watermark = "126"
 answers.on_null = "d"
 
 function copy_packet(data)

@@ -8,7 +8,7 @@
 -- expect pool: fail while it ran in the interrupt handler
 answers = answers or {}
 answers.reserves = "a"
-answers.watermark = 80
+answers.watermark = 168
 answers.on_null = "c"
 
 function copy_packet(data)

@@ -8,7 +8,7 @@
 answers = answers or {}
 answers.why_contig = "a"
 answers.vmalloc_map = "a"
-answers.isa_reach = 16 * 1024 * 1024
+answers.isa_reach = 1 << 30
 answers.ring = "a"
 
 function map_rx(dev, len)

@@ -3,13 +3,13 @@
 -- dma_mapping_error check; a ring remapped around every access.
 -- expect score: 2
 -- expect rx_map: bug failed to check map error
--- expect isa_reach: fail 0xffffff is the mask
+-- expect isa_reach: fail 0x3fffffff is the mask
 -- expect ring: fail Streaming mappings are for buffers handed over once
 -- expect tx_any: bug device read from frames its mapping does not own
 answers = answers or {}
 answers.why_contig = 1
 answers.vmalloc_map = "b"
-answers.isa_reach = 0xffffff
+answers.isa_reach = 0x3fffffff
 answers.ring = "c"
 
 function map_rx(dev, len)

@@ -6,7 +6,7 @@
 -- expect msg_read: fail return -EFAULT, not 0
 -- expect msg_write: fail free your buffer when the copy fails
 answers = answers or {}
-answers.faults = 10
+answers.faults = 14
 answers.frames = "a"
 answers.returns = "b"
 answers.kernel_ptr = "b"

@@ -6,7 +6,7 @@
 -- expect msg_read: bug BUG: KASAN: slab-out-of-bounds
 -- expect msg_write: bug at mm/page_alloc.c
 answers = answers or {}
-answers.faults = "2"
+answers.faults = "3"
 answers.frames = "b"
 answers.returns = 1
 answers.kernel_ptr = "a"
