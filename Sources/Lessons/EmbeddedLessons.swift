@@ -1718,6 +1718,23 @@ local function buddy_counts(zone)
   end
 end
 
+-- A fragmented zone's /proc/buddyinfo row for a question: many single
+-- pages and pairs, a few order-2 blocks, one large block of order 7 to 9.
+-- The kernel prints "Node %d, zone %8s " then "%6lu " per order (mm/vmstat.c).
+local function buddy_row(rng)
+  local counts = { rng:int(2000, 9000), rng:int(100, 900), rng:int(2, 20), 0, 0, 0, 0, 0, 0, 0, 0 }
+  local top = rng:pick{ 7, 8, 9 }
+  counts[top + 1] = 1
+  local pages, blocks = 0, 0
+  local line = string.format("Node 0, zone %8s ", "Normal")
+  for order = 0, 10 do
+    pages = pages + counts[order + 1] * (1 << order)
+    blocks = blocks + counts[order + 1]
+    line = line .. string.format("%6d ", counts[order + 1])
+  end
+  return { counts = counts, top = top, pages = pages, blocks = blocks, line = line:gsub("%s+$", "") }
+end
+
 -- The free pages and the largest free order of one zone, as the grader
 -- reads them from /proc/buddyinfo.
 local function expected(zone)
@@ -1815,26 +1832,38 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     question{
       id = "free_pages", points = 2,
       explain = "Column N of /proc/buddyinfo counts free blocks of 2^N pages, so the free pages are the sum of count * 2^N.",
-      prompt = "How many free pages does this /proc/buddyinfo line account for?\n    Node 0, zone   Normal   8008    639      6      0      0      0      0      0      0      1      0",
-      answer = numeric(9822),
-      feedback = {
-        [8654] = "Each count is a number of blocks: an order-1 block is 2 pages, order-2 is 4, order-9 is 512.",
-        [9311] = "The order-9 block is 512 pages, not 1.",
-        [8008] = "That is only the order-0 column; every column counts blocks of 2^order pages.",
-      },
-      hints = { "Column N counts free blocks of 2^N pages.", "8008*1 + 639*2 + 6*4 + 1*512" },
+      -- Each learner reads their own zone.
+      variant = buddy_row,
+      prompt = function(v) return "How many free pages does this /proc/buddyinfo line account for?\n    " .. v.line end,
+      answer = function(v) return numeric(v.pages) end,
+      feedback = function(v)
+        return {
+          [v.blocks] = "Each count is a number of blocks: an order-1 block is 2 pages, order-2 is 4, order-" .. v.top .. " is " .. (1 << v.top) .. ".",
+          [v.pages - (1 << v.top) + 1] = "The order-" .. v.top .. " block is " .. (1 << v.top) .. " pages, not 1.",
+          [v.counts[1]] = "That is only the order-0 column; every column counts blocks of 2^order pages.",
+        }
+      end,
+      hints = function(v)
+        return { "Column N counts free blocks of 2^N pages.",
+                 string.format("%d*1 + %d*2 + %d*4 + 1*%d", v.counts[1], v.counts[2], v.counts[3], 1 << v.top) }
+      end,
     },
     question{
       id = "largest", points = 2,
       explain = "One allocation needs one free block: the largest possible now is the highest order with a non-zero count.",
-      prompt = "Same line: what is the largest physically contiguous allocation this zone can give right now, without reclaim or compaction? (bytes, or e.g. \"64K\")",
-      answer = numeric(2097152, { units = true }),
-      feedback = {
-        [40230912] = "That is all the free memory, in pieces. One allocation needs one block.",
-        [16384] = "That is the largest after the order-9 block is gone. Right now there is one order-9 block.",
-        [4194304] = "Order 10 (4 MiB) has a count of 0 here.",
-      },
-      hints = { "Find the highest order whose count is not 0.", "Order 9 is 512 pages of 4 KiB." },
+      variant = buddy_row,
+      prompt = function(v)
+        return "What is the largest physically contiguous allocation this zone can give right now, without reclaim or compaction? (bytes, or e.g. \"64K\")\n    " .. v.line
+      end,
+      answer = function(v) return numeric(PAGE_SIZE << v.top, { units = true }) end,
+      feedback = function(v)
+        return {
+          [v.pages * PAGE_SIZE] = "That is all the free memory, in pieces. One allocation needs one block.",
+          [16384] = "That is the largest after the order-" .. v.top .. " block is gone. Right now there is one order-" .. v.top .. " block.",
+          [4194304] = "Order 10 (4 MiB) has a count of 0 here.",
+        }
+      end,
+      hints = function(v) return { "Find the highest order whose count is not 0.", "Order " .. v.top .. " is " .. (1 << v.top) .. " pages of 4 KiB." } end,
     },
     question{
       id = "why", points = 1,

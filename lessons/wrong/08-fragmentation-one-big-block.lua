@@ -4,8 +4,8 @@
 -- expect gather: bug page allocation failure
 -- expect why: fail KMALLOC_MAX_SIZE is 4 MiB
 answers = answers or {}
-answers.free_pages = 9822
-answers.largest = 2097152
+answers.free_pages = 8696
+answers.largest = 524288
 answers.why = "b"
 
 function buddy_free(zone)

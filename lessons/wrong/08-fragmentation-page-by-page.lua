@@ -6,7 +6,7 @@
 -- expect read_buddyinfo: fail Remember each column counts blocks
 -- expect gather: fail chunks: you took small blocks
 answers = answers or {}
-answers.free_pages = 8654
+answers.free_pages = 7337
 answers.largest = "4M"
 answers.why = 3
 
