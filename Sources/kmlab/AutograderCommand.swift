@@ -129,11 +129,18 @@ struct AutograderRunCommand: ParsableCommand {
         var result: SubmissionResult?
         if let file = pickResult.file {
             let path = (submission as NSString).appendingPathComponent(file)
-            switch SubmissionFinder.read(path).content {
-            case .source(let bytes, _):
-                result = Grader(lesson: lessonValue).grade(source: bytes, submissionID: file)
-            case .unreadable(let why):
-                notes.append("\(file): \(why). Nothing was graded.")
+            // A link could point at the autograder's own files (the lesson
+            // and its checks): only a file the student uploaded is graded.
+            var st = stat()
+            if lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFLNK {
+                notes.append("\(file) is a symbolic link: upload the file itself. Nothing was graded.")
+            } else {
+                switch SubmissionFinder.read(path).content {
+                case .source(let bytes, _):
+                    result = Grader(lesson: lessonValue).grade(source: bytes, submissionID: file)
+                case .unreadable(let why):
+                    notes.append("\(file): \(why). Nothing was graded.")
+                }
             }
         }
         let seconds = Int((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000_000)

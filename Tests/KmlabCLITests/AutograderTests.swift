@@ -129,6 +129,17 @@ import Testing
         #expect(none.status == 0)
         #expect(try json(pl)["gradable"] as? Bool == false)
 
+        // A link to the autograder's own files is not graded.
+        let linked = scratch.url.appendingPathComponent("linked")
+        try FileManager.default.createDirectory(at: linked, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: linked.appendingPathComponent("answers.lua").path, withDestinationPath: solution)
+        let l = try KmlabProcess.run(["autograder", "run", "--for", "gradescope", "--lesson", "1",
+                                      "--submission", linked.path, "--out", gs.path])
+        #expect(l.status == 0)
+        let ld = try json(gs)
+        #expect(ld["score"] as? Int == 0)
+        #expect((ld["output"] as? String)?.contains("symbolic link") == true, "\(ld)")
+
         let bad = try KmlabProcess.run(["autograder", "run", "--for", "moodle", "--lesson", "1", "--submission", ".", "--out", pl.path])
         #expect(bad.status == 64 || bad.status == 2, "\(bad.status)")
         #expect(bad.stderr.contains("--for must be gradescope or prairielearn"))

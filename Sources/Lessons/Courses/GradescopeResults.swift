@@ -32,7 +32,8 @@ public struct GradescopeResults {
     public func render() -> String {
         let score = result?.score ?? 0
         var summary = ["**kmlab \(toolVersion), lesson \(lesson.id): \(lesson.title)**", ""]
-        summary += notes.map { "- " + $0 }
+        // The notes quote the student's file names: escaped, so they read as written.
+        summary += notes.map { "- " + MarkdownText.escapeLine($0) }
         if !notes.isEmpty { summary.append("") }
         if let result {
             if result.status == .error {
