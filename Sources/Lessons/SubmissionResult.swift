@@ -18,7 +18,7 @@ public struct ExerciseResult: Codable, Equatable, Sendable {
     /// with its line, the kernel report's headline, the exceeded budget.
     public var feedback: String
     /// The full kernel report text when the verdict is `bug` (shown by
-    /// `kmlab check`; not part of the JSON schema).
+    /// `kmlab check`; in JSON as `report`, only when there is one).
     public var report: String?
     /// The key of the exercise's `hints` that fits this failure, when the
     /// check named one (`fail("why", { hint = "null-check" })`; not part of
@@ -38,12 +38,14 @@ public struct ExerciseResult: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, status, score
         case maxScore = "max_score"
-        case feedback
+        case feedback, report
     }
 
-    /// The result as one JSON object, keys in schema order.
+    /// The result as one JSON object, keys in schema order; `report` (the
+    /// full kernel report) only when there is one.
     public var json: String {
-        "{\"id\":\(JSONText.string(id)),\"status\":\(JSONText.string(status.rawValue)),\"score\":\(score),\"max_score\":\(maxScore),\"feedback\":\(JSONText.string(feedback))}"
+        let full = report.map { ",\"report\":\(JSONText.string($0))" } ?? ""
+        return "{\"id\":\(JSONText.string(id)),\"status\":\(JSONText.string(status.rawValue)),\"score\":\(score),\"max_score\":\(maxScore),\"feedback\":\(JSONText.string(feedback))\(full)}"
     }
 }
 

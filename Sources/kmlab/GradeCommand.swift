@@ -116,6 +116,7 @@ struct GradeCommand: ParsableCommand {
         var report = BatchReport(lesson: lessonValue, toolVersion: version, records: records, timings: timings)
         report.csvOptions = reportOptions.csv
         try GradeOutput.write(report.render(reportFormat), to: out)
+        try reportOptions.writeFeedback(report)
         try reportOptions.checkScores(report)
     }
 
@@ -124,6 +125,7 @@ struct GradeCommand: ParsableCommand {
     private func gradedRecords() throws -> (Lesson, [GradeRecord]) {
         let lessonValue = try LessonCLI.lesson(lesson ?? "")
         if let out { try GradeOutput.check(out) }
+        try reportOptions.checkFeedbackDirectory()
         var ids = try selection.select(submissions)
         if ids.isEmpty {
             GradeOutput.say("kmlab grade: no submissions: no *.lua files in \(submissions.joined(separator: ", "))")

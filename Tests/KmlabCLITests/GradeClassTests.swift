@@ -93,3 +93,23 @@ import Testing
         #expect(subs["class/bom.lua"]?["score"] as? Int == 12)
     }
 }
+
+extension GradeClassTests {
+    @Test func feedbackFilesHoldFullKernelReportsAndCopiesAreListed() throws {
+        let scratch = try ScratchDirectory()
+        let wrong = try String(contentsOf: KmlabProcess.packageRoot.appendingPathComponent("lessons/wrong/03-contiguity-virt-to-page-everywhere.lua"), encoding: .utf8)
+        try scratch.write("subs/alice/answers.lua", wrong)
+        try scratch.write("subs/bob/answers.lua", wrong)
+        let r = try KmlabProcess.run(["grade", "--lesson", "3", "subs", "--id-from", "dir", "--feedback-dir", "feedback", "--quiet", "--jobs", "1"],
+                                     currentDirectory: scratch.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(GradeFixtures.files(scratch.url.appendingPathComponent("feedback")) == ["alice.txt", "bob.txt"])
+        let alice = try String(contentsOf: scratch.url.appendingPathComponent("feedback/alice.txt"), encoding: .utf8)
+        #expect(alice.contains("kernel report:") && alice.contains("kernel BUG at arch/x86/mm/physaddr.c:"), "\(alice)")
+        #expect(r.stdout.contains("identical: subs/alice/answers.lua, subs/bob/answers.lua"), "\(r.stdout)")
+        try scratch.write("not-a-dir", "")
+        let bad = try KmlabProcess.run(["grade", "--lesson", "3", "subs", "--feedback-dir", "not-a-dir", "--quiet"], currentDirectory: scratch.url)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("not a directory"), "\(bad.stderr)")
+    }
+}

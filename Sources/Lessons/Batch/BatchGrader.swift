@@ -68,6 +68,8 @@ public final class BatchGrader {
     private var workers: [WorkerProcess] = []
     /// The student of each submission id (`--id-from`).
     private var students: [String: String] = [:]
+    /// The fingerprint of each source read (see `Fingerprint`).
+    private var fingerprints: [String: String] = [:]
     private var sequence = 0
     private var startFailures = 0
 
@@ -107,6 +109,7 @@ public final class BatchGrader {
                 case .unreadable(let why):
                     try finish(record(unreadable(submission.id, why, status: ref.missing != nil ? .missing : .unreadable), sha256: "", ms: 0), reused: false)
                 case .source(let bytes, let hash):
+                    fingerprints[submission.id] = Fingerprint.of(bytes)
                     let probe = record(SubmissionResult(id: submission.id, status: .graded, exercises: []), sha256: hash, ms: 0)
                     if let old = reusable[probe.key], old.reusable {
                         try finish(old, reused: true)
@@ -240,7 +243,8 @@ public final class BatchGrader {
     func record(_ r: SubmissionResult, sha256: String, ms: Int) -> GradeRecord {
         GradeRecord(kmlab: settings.toolVersion, lesson: settings.lesson.id, lessonSHA256: settings.lessonSHA256,
                     limits: settings.limitsText, sha256: sha256, ms: ms, result: r, student: students[r.id],
-                    shard: settings.shard, options: settings.options.isEmpty ? nil : settings.options)
+                    shard: settings.shard, options: settings.options.isEmpty ? nil : settings.options,
+                    fingerprint: fingerprints[r.id])
     }
 
     func unreadable(_ id: String, _ why: String, status: SubmissionResult.Status = .unreadable) -> SubmissionResult {

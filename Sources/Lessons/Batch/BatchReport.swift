@@ -22,6 +22,8 @@ public struct BatchReport {
     public var students: [String]
     /// How the CSV report is laid out.
     public var csvOptions = CSVOptions()
+    /// Submissions that look copied (see `Fingerprint`).
+    public var duplicates: [DuplicateGroup]
 
     public init(lesson: Lesson, toolVersion: String, records: [GradeRecord], timings: Bool) {
         self.lesson = lesson
@@ -29,6 +31,7 @@ public struct BatchReport {
         let sorted = records.sorted { SubmissionFinder.byteOrder($0.result.id, $1.result.id) }
         results = sorted.map { Self.showingPartialCredit($0.result) }
         students = sorted.map { $0.student ?? $0.result.id }
+        duplicates = DuplicateGroup.find(ids: sorted.map(\.result.id), sha256: sorted.map(\.sha256), fingerprints: sorted.map(\.fingerprint))
         self.timings = timings ? sorted.map(\.ms) : nil
     }
 
@@ -58,7 +61,9 @@ public struct BatchReport {
     /// "max_score": M, "submissions": [{"id", "score", "max_score", "status",
     /// "exercises": [{"id", "status", "score", "max_score", "feedback"}]}]}`,
     /// one submission per line; with --timings each submission also has
-    /// `time_ms`, with --id-from a `student` first.
+    /// `time_ms`, with --id-from a `student` first; an exercise with a
+    /// kernel report has it in full as `report`. Then `"duplicates":
+    /// [{"kind": "identical"|"near-identical", "submissions": [ids]}]`.
     func json() -> String {
         var s = "{\"schema\":\(JSONText.string(Self.schema)),\"kmlab\":\(JSONText.string(toolVersion)),\"lesson\":\(JSONText.string(lesson.id)),\"max_score\":\(lesson.maxScore),\"submissions\":["
         for (i, r) in results.enumerated() {
@@ -74,7 +79,11 @@ public struct BatchReport {
             }
             s += one
         }
-        return s + "\n]}\n"
+        s += "\n],\"duplicates\":["
+        for (i, g) in duplicates.enumerated() {
+            s += (i == 0 ? "\n" : ",\n") + "{\"kind\":\(JSONText.string(g.kind.rawValue)),\"submissions\":[" + g.ids.map(JSONText.string).joined(separator: ",") + "]}"
+        }
+        return s + (duplicates.isEmpty ? "]}\n" : "\n]}\n")
     }
 
     // MARK: JUnit XML

@@ -64,6 +64,14 @@ enum BatchSummary {
                 }
             }
         }
+        if !report.duplicates.isEmpty {
+            lines.append("")
+            lines.append("Possible copies (identical files; near-identical: the same code after renaming and reformatting):")
+            for g in report.duplicates.prefix(20) {
+                lines.append("  \(g.kind.rawValue): " + clip(g.ids.map(DisplayText.escape).joined(separator: ", "), 400))
+            }
+            if report.duplicates.count > 20 { lines.append("  ... and \(report.duplicates.count - 20) more groups (see --format json)") }
+        }
         let missing = results.indices.filter { results[$0].status == .missing }.map { DisplayText.escape(report.students[$0]) }
         if !missing.isEmpty {
             lines.append("")

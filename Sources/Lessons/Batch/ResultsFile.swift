@@ -24,9 +24,12 @@ public struct GradeRecord: Codable, Equatable, Sendable {
     public var shard: String?
     /// What `--id-from` and `--pick` were (see `BatchSettings.options`).
     public var options: String?
+    /// The source's `Fingerprint` (for the report's duplicates section).
+    public var fingerprint: String?
 
     public init(kmlab: String, lesson: String, lessonSHA256: String, limits: String, sha256: String, ms: Int,
-                result: SubmissionResult, student: String? = nil, hostFailure: Bool? = nil, shard: String? = nil, options: String? = nil) {
+                result: SubmissionResult, student: String? = nil, hostFailure: Bool? = nil, shard: String? = nil, options: String? = nil,
+                fingerprint: String? = nil) {
         self.kmlab = kmlab
         self.lesson = lesson
         self.lessonSHA256 = lessonSHA256
@@ -38,12 +41,13 @@ public struct GradeRecord: Codable, Equatable, Sendable {
         self.hostFailure = hostFailure
         self.shard = shard
         self.options = options
+        self.fingerprint = fingerprint
     }
 
     enum CodingKeys: String, CodingKey {
         case kmlab, lesson
         case lessonSHA256 = "lesson_sha256"
-        case limits, sha256, ms, result, student, shard, options
+        case limits, sha256, ms, result, student, shard, options, fingerprint
         case hostFailure = "host_failure"
     }
 
@@ -61,6 +65,7 @@ public struct GradeRecord: Codable, Equatable, Sendable {
         if let shard { s += ",\"shard\":\(JSONText.string(shard))" }
         if let options, !options.isEmpty { s += ",\"options\":\(JSONText.string(options))" }
         if let student { s += ",\"student\":\(JSONText.string(student))" }
+        if let fingerprint { s += ",\"fingerprint\":\(JSONText.string(fingerprint))" }
         if hostFailure == true { s += ",\"host_failure\":true" }
         return s + ",\"result\":\(result.json)}\n"
     }
