@@ -94,18 +94,32 @@ one) and check it with `kmlab check 1 a1.lua`.
   exercises = {
     question{
       id = "q1", points = 2,
-      prompt = "What does ksize() return for the object kmalloc(100, GFP_KERNEL) gives you? (a number of bytes)",
-      answer = numeric(128, { units = true }),
-      feedback = {
-        [100] = "ksize() is not the size you asked for: it is the usable size of the object, and kmalloc rounds 100 up to its size class.",
-        [96] = "kmalloc-96 objects are too small for 100 bytes: the next size class up is the one.",
-        [104] = "kmalloc does not add a header: it rounds up to a size class (8, 16, 32, 64, 96, 128, 192, 256, ...).",
-        [4096] = "100 bytes do not take a whole page: they come from a slab cache of small objects.",
-      },
-      hints = {
-        "The slab caches are kmalloc-8, -16, -32, -64, -96, -128, -192, -256, ... Which is the smallest that holds 100 bytes?",
-        "Try it: print(ksize(kmalloc(100, GFP_KERNEL)))",
-      },
+      -- A size whose class is not a power of two, so that "round up to a
+      -- power of two" gives a different (wrong) answer.
+      variant = function(rng)
+        local lo, hi, class, pow2 = 65, 96, 96, 128
+        if rng:int(2) == 2 then lo, hi, class, pow2 = 129, 192, 192, 256 end
+        return { n = rng:int(lo, hi), class = class, pow2 = pow2 }
+      end,
+      prompt = function(v)
+        return "On a 6.x kernel, what does ksize() return for the object kmalloc(" .. v.n .. ", GFP_KERNEL) gives you? (a number of bytes)"
+      end,
+      answer = function(v) return numeric(v.class, { units = true }) end,
+      feedback = function(v)
+        return {
+          [v.n] = "ksize() is not the size you asked for: it is the usable size of the object, and kmalloc rounds " .. v.n .. " up to its size class.",
+          [v.pow2] = "kmalloc does not round up to a power of two: there are size classes between them (kmalloc-96, kmalloc-192).",
+          [v.class - 32] = "kmalloc-" .. (v.class - 32) .. " objects are too small for " .. v.n .. " bytes: the next size class up is the one.",
+          [4096] = v.n .. " bytes do not take a whole page: they come from a slab cache of small objects.",
+        }
+      end,
+      hints = function(v)
+        return {
+          "The slab caches are kmalloc-8, -16, -32, -64, -96, -128, -192, -256, ... Which is the smallest that holds " .. v.n .. " bytes?",
+          "Try it: print(ksize(kmalloc(" .. v.n .. ", GFP_KERNEL)))",
+        }
+      end,
+      explain = "kmalloc serves small sizes from caches of fixed-size objects; besides the powers of two there are kmalloc-96 and kmalloc-192, because rounding 65 bytes up to 128 would waste almost half of every object.",
     },
     question{
       id = "q2", points = 1,
@@ -125,55 +139,146 @@ one) and check it with `kmlab check 1 a1.lua`.
     },
     task{
       id = "size_class", points = 2, expects = "size_class", template = "n",
-      prompt = "Write size_class(n): return the number of bytes kmalloc really gives you for an n-byte request (n is between 1 and 8192). Free whatever you allocate.",
-      setup = function() return 200 end,
-      check = function(r)
-        if r.returned ~= 256 then
-          if r.returned == 200 then return fail("size_class(200) returned 200, the size you asked for; ksize() tells you what you got.") end
-          return fail("size_class(200) should be 256 (kmalloc-256), got " .. tostring(r.returned) .. ".")
+      prompt = "Write size_class(n): return the number of bytes kmalloc really gives you for an n-byte request (1 <= n <= 8192). Free whatever you allocate. It is called for many sizes, on 6.x and 2.6 kernels, 32-bit and 64-bit.",
+      -- Every size-class boundary (s and s + 1 for each class) of the
+      -- machine's own caches, plus sizes nobody can guess; four machines,
+      -- because the classes differ between eras and architectures (2.6 on
+      -- x86_64 has no size-96).
+      cases = function(rng)
+        local list = {}
+        for _, m in ipairs{ { "6.x", "x86_32" }, { "2.6", "x86_64" }, { "2.6", "x86_32" }, { "6.x", "x86_64" } } do
+          list[#list + 1] = { boot = { era = m[1], arch = m[2] }, label = "a " .. m[1] .. " kernel on " .. m[2],
+                              extra = { rng:int(1, 8192), rng:int(1, 1024), rng:int(1, 256) } }
         end
-        if r.leaked > 0 then
-          return fail("the answer is right, but your function left " .. r.leaked .. " allocation(s) behind: every kmalloc needs its kfree.")
+        return list
+      end,
+      setup = function(case)
+        -- The boundaries, read from the booted machine's caches.
+        local sizes, prev = {}, 0
+        for n = 1, 8192 do
+          local p = kmalloc(n, GFP_KERNEL)
+          local s = ksize(p)
+          kfree(p)
+          if s ~= prev then
+            if n > 1 then sizes[#sizes + 1] = n - 1 end
+            sizes[#sizes + 1] = n
+            prev = s
+          end
+        end
+        sizes[#sizes + 1] = 8192
+        for _, n in ipairs(case.extra) do sizes[#sizes + 1] = n end
+        local want = {}
+        for i, n in ipairs(sizes) do
+          local p = kmalloc(n, GFP_KERNEL)
+          want[i] = ksize(p)
+          kfree(p)
+        end
+        case.sizes, case.want = sizes, want
+        return sizes
+      end,
+      call = function(size_class, sizes)
+        local out = {}
+        for i = 1, #sizes do out[i] = size_class(sizes[i]) end
+        return out
+      end,
+      check = function(r)
+        local got = r.returned
+        if type(got) ~= "table" then return fail("size_class returned nothing usable") end
+        for i, n in ipairs(r.case.sizes) do
+          local want, g = r.case.want[i], got[i]
+          if g ~= want then
+            local p2 = 1
+            while p2 < n do p2 = p2 * 2 end
+            if g == n then
+              return fail("size_class(" .. n .. ") returned " .. n .. ", the size you asked for; ksize() tells you what you got (" .. want .. ").", { hint = "asked" })
+            end
+            if g == p2 or g == math.max(p2, 8) then
+              return fail("size_class(" .. n .. ") returned " .. tostring(g) .. ", the next power of two, but kmalloc gives " .. want .. ": the size classes are the caches this kernel has, not powers of two.", { hint = "pow2" })
+            end
+            return fail("size_class(" .. n .. ") should be " .. want .. ", got " .. tostring(g) .. ".", { hint = "measure" })
+          end
+        end
+        if #r.allocated > 0 then
+          return fail("the answers are right, but your function left " .. #r.allocated .. " allocation(s) behind: every kmalloc needs its kfree.", { hint = "leak" })
         end
         return pass()
       end,
-      hints = { "Allocate n bytes, ask ksize() about the pointer, free it, return the size.", "local p = kmalloc(n, GFP_KERNEL) ... kfree(p) ... return size" },
+      hints = {
+        "Allocate n bytes, ask ksize() about the pointer, free it, return the size.",
+        "local p = kmalloc(n, GFP_KERNEL) ... kfree(p) ... return size",
+        asked = { "ksize(p) is the usable size of the object you got, which is at least n.", "local p = kmalloc(n, GFP_KERNEL); local size = ksize(p); kfree(p); return size" },
+        pow2 = { "Look at cat(\"/proc/slabinfo\") on a 6.x and a 2.6 machine: which caches are there between the powers of two?", "Do not compute the class: ask the allocator (kmalloc, then ksize, then kfree)." },
+        measure = { "Ask the allocator instead of computing: kmalloc(n, GFP_KERNEL), then ksize() of the pointer." },
+        leak = { "Free the object once you have its size: kfree(p) before you return." },
+      },
+      explain = "ksize() reports the size of the object the allocator chose, whatever caches the running kernel has: 96 and 192 on 6.x, no size-96 on a 64-bit 2.6 kernel. Asking the allocator is right on every machine; a formula is right on the one it was written for.",
     },
     task{
       id = "kstrdup", points = 2, expects = "kstrdup", template = "s",
-      prompt = "Write kstrdup(s): copy the Lua string s, plus a terminating NUL byte, into memory from kmalloc and return its address; return nil if the allocation fails (the caller frees the copy).",
-      setup = function() return "hello, kernel" end,
+      prompt = "Write kstrdup(s): copy the Lua string s, plus a terminating NUL byte, into memory from kmalloc and return its address; return nil if the allocation fails (the caller frees the copy). It is called with strings of many lengths.",
+      cases = function(rng)
+        local function text(n)
+          local t = {}
+          for i = 1, n do t[i] = string.char(rng:int(33, 126)) end
+          return table.concat(t)
+        end
+        return {
+          { args = { "hello, kernel" } },
+          { args = { "" } },
+          { args = { text(rng:int(1, 63)) } },
+          { args = { text(rng:int(100, 300)) } },
+          { args = { text(rng:int(5000, 9000)) }, label = "kstrdup of a string longer than 4 KiB" },
+        }
+      end,
       check = function(r)
-        local s = "hello, kernel"
+        local s = r.case.args[1]
+        local shown = #s > 20 and ("a " .. #s .. "-byte string") or string.format("%q", s)
         local got = bytes_at(r.returned, #s + 1)
-        if got == nil then return fail("kstrdup(\"hello, kernel\") should return the address of the copy, got " .. tostring(r.returned) .. ".") end
-        if got:sub(1, #s) ~= s then return fail("the copy does not hold the string: " .. string.format("%q", got)) end
-        if got:byte(#s + 1) ~= 0 then return fail("the copy has no terminating NUL byte: a C string needs #s + 1 bytes, the last one 0.") end
-        if r.leaked ~= 1 then return fail("kstrdup should leave exactly one allocation (the copy); it left " .. r.leaked .. ".") end
+        if got == nil then return fail("kstrdup(" .. shown .. ") should return the address of the copy, got " .. tostring(r.returned) .. ".") end
+        if got:sub(1, #s) ~= s then return fail("the copy does not hold the string " .. shown .. ".") end
+        if got:byte(#s + 1) ~= 0 then return fail("the copy has no terminating NUL byte: a C string needs #s + 1 bytes, the last one 0.", { hint = "nul" }) end
+        if #r.allocated ~= 1 then return fail("kstrdup should leave exactly one allocation (the copy); it left " .. #r.allocated .. ".") end
         return pass()
       end,
-      hints = { "kmalloc(#s + 1, GFP_KERNEL), then poke(p, s .. \"\\0\").", "Check the pointer before you use it: if not p then return nil end" },
+      hints = { "kmalloc(#s + 1, GFP_KERNEL), then poke(p, s .. \"\\0\").", "Check the pointer before you use it: if not p then return nil end",
+                nul = { "A C string ends with a 0 byte: allocate #s + 1 bytes and write s .. \"\\0\"." } },
     },
     task{
       id = "null_check", points = 2, expects = "alloc_array", template = "n, size",
-      prompt = "Write alloc_array(n, size): allocate a zeroed array of n elements of size bytes each, store n in its first 4 bytes as a header (poke(p, string.pack(\"<I4\", n))), and return its address -- or nil when the allocation fails. It is called with (16, 64), then with (65536, 1024): 64 MiB, more than kmalloc can ever give.",
+      prompt = "Write alloc_array(n, size): allocate a zeroed array of n elements of size bytes each, store n in its first 4 bytes as a header (poke(p, string.pack(\"<I4\", n))), and return its address -- or nil when the allocation fails. Each check calls it first with a small array, then with one larger than kmalloc can give on the machine it runs on (6.x and 2.6 kernels: their limits differ).",
       allow_reports = { "warning", "allocation-failure" },
-      setup = function() return 16, 64 end,
-      call = function(alloc_array, n, size)
+      -- Too big for this machine's kmalloc, whatever limit the learner
+      -- remembers: on 2.6 (128 KiB) a size below 6.x's 4 MiB fails too.
+      cases = function(rng)
+        local function small() return { rng:int(2, 32), rng:pick{ 8, 16, 24, 64 } } end
+        local a, b, c = small(), small(), small()
+        return {
+          { boot = { era = "6.x" }, args = { a[1], a[2], 65536, 1024 } },
+          { boot = { era = "2.6" }, args = { b[1], b[2], rng:int(33, 1000), 4096 } },
+          { boot = { era = "6.x", arch = "x86_64" }, args = { c[1], c[2], rng:int(1025, 4096), 4096 } },
+        }
+      end,
+      call = function(alloc_array, n, size, big_n, big_size)
         local small = alloc_array(n, size)
-        return small, alloc_array(65536, 1024)
+        return small, alloc_array(big_n, big_size)
       end,
       check = function(r)
+        local n, size, big_n, big_size = table.unpack(r.case.args)
         local small, big = r.results[1], r.results[2]
-        local got = bytes_at(small, 16 * 64)
-        if got == nil then return fail("alloc_array(16, 64) should return the array's address, got " .. tostring(small) .. ".") end
-        if got:sub(1, 4) ~= string.pack("<I4", 16) then return fail("the first 4 bytes should hold n = 16 (string.pack(\"<I4\", n)).") end
-        if got:sub(5) ~= string.rep("\0", 16 * 64 - 4) then return fail("the rest of the array should be zero: kmalloc does not clear memory.") end
-        if big ~= nil then return fail("64 MiB is more than KMALLOC_MAX_SIZE (4 MiB), so alloc_array(65536, 1024) must return nil; got " .. tostring(big) .. ".") end
-        if r.leaked ~= 1 then return fail("after the failed call only the first array should be allocated; " .. r.leaked .. " allocation(s) are.") end
+        local got = bytes_at(small, n * size)
+        if got == nil then return fail("alloc_array(" .. n .. ", " .. size .. ") should return the array's address, got " .. tostring(small) .. ".") end
+        if got:sub(1, 4) ~= string.pack("<I4", n) then return fail("the first 4 bytes should hold n = " .. n .. " (string.pack(\"<I4\", n)).") end
+        if got:sub(5) ~= string.rep("\0", n * size - 4) then return fail("the rest of the array should be zero: kmalloc does not clear memory.", { hint = "zero" }) end
+        if big ~= nil then
+          return fail(big_n .. " * " .. big_size .. " bytes is more than KMALLOC_MAX_SIZE (" .. KMALLOC_MAX_SIZE .. ") on this machine, so alloc_array(" .. big_n .. ", " .. big_size .. ") must return nil; got " .. tostring(big) .. ".", { hint = "null" })
+        end
+        if #r.allocated ~= 1 then return fail("after the failed call only the first array should be allocated; " .. #r.allocated .. " allocation(s) are.") end
         return pass()
       end,
-      hints = { "kzalloc (or kcalloc) returned nil for the big one: what does your function do next?", "if not p then return nil end -- before any poke" },
+      hints = { "kzalloc (or kcalloc) returned nil for the big one: what does your function do next?", "if not p then return nil end -- before any poke",
+                null = { "Do not decide from a size you remember: the allocator knows its limit. Return nil when it returns nil." },
+                zero = { "kzalloc(n * size, GFP_KERNEL) or kcalloc(n, size, GFP_KERNEL) return zeroed memory." } },
+      explain = "Every allocation can fail, and the limit depends on the kernel: 4 MiB on 6.x, 128 KiB on 2.6. Checking what the allocator returned is right everywhere; a size test is right only where its constant is.",
     },
     task{
       id = "no_leak", points = 3, expects = "make_reply", template = "",

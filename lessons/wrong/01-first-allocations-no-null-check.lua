@@ -1,8 +1,9 @@
 -- Common mistakes: no NULL check after kmalloc; returning the requested
--- size; believing kmalloc returns an errno.
--- expect score: 7
+-- size; believing kmalloc returns an errno. (q1 now asks about 157 bytes
+-- in the seed-0 variant, so its "128" no longer scores.)
+-- expect score: 5
 -- expect q2: fail kmalloc returns a pointer
--- expect size_class: fail returned 200, the size you asked for
+-- expect size_class: fail the size you asked for
 -- expect null_check: bug BUG: kernel NULL pointer dereference
 -- expect kstrdup: pass
 answers = answers or {}
