@@ -96,15 +96,31 @@ Start with `kmlab lesson 2 --template > a2.lua`.
     },
     question{
       id = "order", points = 2,
-      prompt = "kmalloc(100000, GFP_KERNEL) on 6.x is larger than 8 KiB, so it takes a block from the page allocator. Of what order?",
-      answer = numeric(5),
-      feedback = {
-        [4] = "An order-4 block is 16 pages = 64 KiB: too small for 100000 bytes.",
-        [25] = "100000 / 4096 rounds up to 25 pages, but blocks come in powers of two: the order is log2 of the block's page count.",
-        [32] = "32 pages is the block's size; the order is log2 of that.",
-        [6] = "Order 6 (256 KiB) is bigger than needed: get_order picks the smallest block that fits.",
-      },
-      hints = { "Blocks are 2^order pages. Which power of two of 4096-byte pages first holds 100000 bytes?", "Try: print(virt_to_page(kmalloc(100000, GFP_KERNEL)).order)" },
+      -- A size per learner, between 8 KiB and 4 MiB and never a whole
+      -- power-of-two number of pages (so that counting pages is wrong).
+      variant = function(rng)
+        local n
+        repeat n = rng:int(8193, 4000000) until n % 4096 ~= 0
+        local pages = (n + 4095) // 4096
+        return { n = n, pages = pages, order = order_for(n) }
+      end,
+      prompt = function(v)
+        return "kmalloc(" .. v.n .. ", GFP_KERNEL) on 6.x is larger than 8 KiB, so it takes a block from the page allocator. Of what order?"
+      end,
+      answer = function(v) return numeric(v.order) end,
+      feedback = function(v)
+        local fb = {
+          [v.order - 1] = "An order-" .. (v.order - 1) .. " block is " .. (1 << (v.order - 1)) .. " pages = " .. (4 << (v.order - 1)) .. " KiB: too small for " .. v.n .. " bytes.",
+          [v.order + 1] = "Order " .. (v.order + 1) .. " is bigger than needed: get_order picks the smallest block that fits.",
+          [1 << v.order] = (1 << v.order) .. " pages is the block's size; the order is log2 of that.",
+        }
+        fb[v.pages] = v.n .. " / 4096 rounds up to " .. v.pages .. " pages, but blocks come in powers of two: the order is log2 of the block's page count."
+        return fb
+      end,
+      hints = function(v)
+        return { "Blocks are 2^order pages. Which power of two of 4096-byte pages first holds " .. v.n .. " bytes?",
+                 "Try: print(virt_to_page(kmalloc(" .. v.n .. ", GFP_KERNEL)).order)" }
+      end,
     },
     question{
       id = "old_limit", points = 1,
@@ -118,26 +134,43 @@ Start with `kmlab lesson 2 --template > a2.lua`.
     },
     task{
       id = "get_order", points = 2, expects = "get_order", template = "size",
-      prompt = "Write get_order(size): the smallest order whose block (PAGE_SIZE << order bytes) holds size bytes, for 1 <= size <= 4 MiB.",
-      setup = function() return { 1, 4096, 4097, 8192, 8193, 100000, 1048576, 4194304 } end,
+      prompt = "Write get_order(size): the smallest order whose block (PAGE_SIZE << order bytes) holds size bytes, for 1 <= size <= 4 MiB. It is called for many sizes.",
+      -- Every order's edges (a block exactly, one byte more, one less) and
+      -- sizes nobody can list in advance.
+      cases = function(rng)
+        local sizes = { 1 }
+        for o = 0, 10 do
+          local b = 4096 << o
+          sizes[#sizes + 1] = b
+          if o < 10 then sizes[#sizes + 1] = b + 1 end
+          sizes[#sizes + 1] = b - 1
+        end
+        for _ = 1, 12 do sizes[#sizes + 1] = rng:int(1, 4194304) end
+        rng:shuffle(sizes)
+        return { { args = { sizes }, label = "get_order of " .. #sizes .. " sizes" } }
+      end,
       call = function(f, sizes)
         local out = {}
         for i = 1, #sizes do out[i] = f(sizes[i]) end
         return out
       end,
       check = function(r)
-        local sizes = r.args[1]
+        local sizes = r.case.args[1]
         local got = r.returned
         if type(got) ~= "table" then return fail("get_order returned nothing usable") end
         for i = 1, #sizes do
           local want = order_for(sizes[i])
           if got[i] ~= want then
-            return fail("get_order(" .. sizes[i] .. ") should be " .. want .. ", got " .. tostring(got[i]) .. ".")
+            local exact = sizes[i] % 4096 == 0 and " (a whole number of pages: the block that holds it exactly is enough)" or ""
+            return fail("get_order(" .. sizes[i] .. ") should be " .. want .. ", got " .. tostring(got[i]) .. exact .. ".", { hint = exact ~= "" and "exact" or nil })
           end
         end
+        if #r.allocated > 0 then return fail("get_order should not allocate anything; " .. #r.allocated .. " allocation(s) remain.") end
         return pass()
       end,
-      hints = { "Start at order 0 and go up while the block is too small.", "while (PAGE_SIZE << order) < size do order = order + 1 end" },
+      hints = { "Start at order 0 and go up while the block is too small.", "while (PAGE_SIZE << order) < size do order = order + 1 end",
+                exact = { "A size of exactly PAGE_SIZE << k fits an order-k block: compare with <, not <=." } },
+      explain = "Blocks come in powers of two pages, so the order is the ceiling of log2(pages); at exact powers the block that matches is enough, which is where off-by-one answers go wrong.",
     },
     task{
       id = "big_table", points = 3, expects = "alloc_table", template = "size",
@@ -162,15 +195,45 @@ Start with `kmlab lesson 2 --template > a2.lua`.
     },
     task{
       id = "probe_limit", points = 2, expects = "probe_limit", template = "",
-      boot = { era = "2.6" },
-      prompt = "Write probe_limit(): find, by trying, the largest power-of-two size kmalloc gives on the machine you run on, free everything, and return it. This task's machine runs a 2.6 kernel.",
+      prompt = "Write probe_limit(): find, by trying, the largest power-of-two size (PAGE_SIZE or more) kmalloc gives on the machine you run on, free everything, and return it. The machines vary: 6.x and 2.6 kernels, small and aged (fragmented) ones, where the largest free block can be smaller than KMALLOC_MAX_SIZE.",
+      -- Fresh machines of both eras, and aged ones where the largest free
+      -- block is below KMALLOC_MAX_SIZE: only probing is right on all.
+      cases = function(rng)
+        return {
+          { boot = { era = "2.6" } },
+          { boot = { era = "6.x", arch = "x86_64" } },
+          { boot = { era = "6.x", ram = "32M", fragmented = true, seed = rng:int(0, 3) } },
+          { boot = { era = "2.6", fragmented = true, seed = rng:int(0, 3) } },
+        }
+      end,
+      setup = function(case)
+        local size, best = PAGE_SIZE, nil
+        while true do
+          local p = kmalloc(size, GFP_KERNEL | __GFP_NOWARN)
+          if not p then break end
+          kfree(p)
+          best, size = size, size * 2
+        end
+        case.want = best
+      end,
       check = function(r)
-        if r.returned == 4194304 then return fail("4 MiB is today's limit; this machine runs 2.6. Probe, don't assume.") end
-        if r.returned ~= 131072 then return fail("the largest kmalloc on this 2.6 machine is 131072 bytes; probe_limit returned " .. tostring(r.returned) .. ".") end
-        if r.leaked > 0 then return fail("probe_limit left " .. r.leaked .. " allocation(s) behind: free each successful probe.") end
+        local want = r.case.want
+        if r.returned ~= want then
+          if r.returned == KMALLOC_MAX_SIZE then
+            return fail("probe_limit returned KMALLOC_MAX_SIZE (" .. KMALLOC_MAX_SIZE .. "), but on this machine kmalloc gives at most " .. want .. " bytes: the constant is the allocator's limit, not what memory can give now. Probe, don't assume.", { hint = "assume" })
+          end
+          if r.returned == 4194304 or r.returned == 131072 then
+            return fail("probe_limit returned " .. r.returned .. ", a limit you remembered; this machine gives " .. want .. ". Probe, don't assume.", { hint = "assume" })
+          end
+          return fail("the largest power-of-two kmalloc on this machine is " .. tostring(want) .. " bytes; probe_limit returned " .. tostring(r.returned) .. ".")
+        end
+        if #r.allocated > 0 then return fail("probe_limit left " .. #r.allocated .. " allocation(s) behind: free each successful probe.", { hint = "leak" }) end
         return pass()
       end,
-      hints = { "Try sizes 4096, 8192, 16384, ... until kmalloc returns nil; free each one that worked.", "Pass GFP_KERNEL | __GFP_NOWARN: you expect the last try to fail." },
+      hints = { "Try sizes 4096, 8192, 16384, ... until kmalloc returns nil; free each one that worked.", "Pass GFP_KERNEL | __GFP_NOWARN: you expect the last try to fail.",
+                assume = { "Ask the machine: kmalloc sizes 4096, 8192, ... until one returns nil; the last that worked is the answer." },
+                leak = { "kfree each probe that worked before you try the next size." } },
+      explain = "KMALLOC_MAX_SIZE is what the allocator will ever try (order 10 on 6.x, 128 KiB on 2.6); whether it succeeds depends on the free blocks the machine has now. An aged machine's largest free block can be far smaller.",
     },
   },
 }

@@ -1,12 +1,12 @@
 -- Common mistakes: vmalloc for everything; get_order off by one at exact
 -- powers of two; a probe that leaks what it allocated.
 -- expect score: 5
--- expect get_order: fail get_order(4096) should be 0
+-- expect get_order: fail a whole number of pages
 -- expect big_table: fail 64 KiB fits in kmalloc
 -- expect probe_limit: fail left
 answers = answers or {}
 answers.max_size = "4M"
-answers.order = 5
+answers.order = 10
 answers.old_limit = "128 KiB"
 
 function get_order(size)
