@@ -639,14 +639,25 @@ Start with `kmlab lesson 3 --template > a3.lua`. Experiment first:
   exercises = {
     question{
       id = "pa", points = 2,
-      prompt = "On x86_32 (PAGE_OFFSET = 0xC0000000), what is __pa(0xC1234000)? (an integer; 0x... is fine as a string)",
-      answer = numeric(0x01234000),
-      feedback = {
-        [0xC1234000] = "That is the virtual address itself: the direct map is offset by PAGE_OFFSET.",
-        [0x01234] = "That is the page frame number (the address >> 12), not the physical address.",
-        [0x81234000] = "__pa subtracts PAGE_OFFSET = 0xC0000000, not 0x40000000.",
-      },
-      hints = { "__pa(v) = v - PAGE_OFFSET in the direct map.", "0xC1234000 - 0xC0000000" },
+      -- A direct-map address per learner (page-aligned, in lowmem).
+      variant = function(rng)
+        local pa = rng:int(0x100, 0x37000) * 4096
+        return { pa = pa, va = 0xC0000000 + pa }
+      end,
+      prompt = function(v)
+        return string.format("On x86_32 (PAGE_OFFSET = 0xC0000000), what is __pa(0x%08X)? (an integer; 0x... is fine as a string)", v.va)
+      end,
+      answer = function(v) return numeric(v.pa) end,
+      feedback = function(v)
+        return {
+          [v.va] = "That is the virtual address itself: the direct map is offset by PAGE_OFFSET.",
+          [v.pa >> 12] = "That is the page frame number (the address >> 12), not the physical address.",
+          [v.va - 0x40000000] = "__pa subtracts PAGE_OFFSET = 0xC0000000, not 0x40000000.",
+        }
+      end,
+      hints = function(v)
+        return { "__pa(v) = v - PAGE_OFFSET in the direct map.", string.format("0x%08X - 0xC0000000", v.va) }
+      end,
     },
     question{
       id = "which", points = 1,
@@ -676,26 +687,36 @@ Start with `kmlab lesson 3 --template > a3.lua`. Experiment first:
     },
     task{
       id = "frames", points = 3, expects = "frames_of", template = "addr, size",
-      boot = { fragmented = true },
-      prompt = "Write frames_of(addr, size): the list of page frame numbers backing the buffer [addr, addr + size), first page first. It must work for kmalloc and for vmalloc buffers (addr is page-aligned here). It is called with a 32 KiB kmalloc buffer and a 32 KiB vmalloc buffer.",
-      setup = function()
-        return kmalloc(8 * PAGE_SIZE, GFP_KERNEL), vmalloc(8 * PAGE_SIZE)
+      prompt = "Write frames_of(addr, size): the list of page frame numbers backing the buffer [addr, addr + size), first page first. It must work for kmalloc and for vmalloc buffers (addr is page-aligned here). It is called with a kmalloc buffer and a vmalloc buffer of a few pages each, on fresh and aged machines.",
+      cases = function(rng)
+        local list = {}
+        for _, b in ipairs{ { fragmented = true }, {}, { arch = "x86_64", fragmented = true } } do
+          b.seed = rng:int(0, 3)
+          list[#list + 1] = { boot = b, pages = { rng:int(1, 8) * 2, rng:int(1, 16) } }
+        end
+        return list
       end,
-      call = function(f, k, v) return f(k, 8 * PAGE_SIZE), f(v, 8 * PAGE_SIZE) end,
+      setup = function(case)
+        local kp, vp = case.pages[1], case.pages[2]
+        return kmalloc(kp * PAGE_SIZE, GFP_KERNEL), kp * PAGE_SIZE, vmalloc(vp * PAGE_SIZE), vp * PAGE_SIZE
+      end,
+      call = function(f, k, ks, v, vs) return f(k, ks), f(v, vs) end,
       check = function(r)
-        local k, v = r.args[1], r.args[2]
-        local want = { frames(k, 8 * PAGE_SIZE), frames(v, 8 * PAGE_SIZE) }
-        local names = { "the kmalloc buffer", "the vmalloc buffer" }
+        local k, ks, v, vs = r.args[1], r.args[2], r.args[3], r.args[4]
+        local want = { frames(k, ks), frames(v, vs) }
+        local names = { "the " .. ks // 1024 .. " KiB kmalloc buffer", "the " .. vs // 1024 .. " KiB vmalloc buffer" }
         for i = 1, 2 do
           local got = r.results[i]
+          local n = #want[i]
           if type(got) ~= "table" then return fail("frames_of should return a list for " .. names[i] .. ".") end
-          if #got ~= 8 then return fail("a 32 KiB buffer has 8 pages; your list for " .. names[i] .. " has " .. #got .. " entries.") end
-          for j = 1, 8 do
+          if #got ~= n then return fail(names[i] .. " has " .. n .. " pages; your list for it has " .. #got .. " entries.") end
+          for j = 1, n do
             if got[j] ~= want[i][j] then
               return fail("entry " .. j .. " for " .. names[i] .. " should be pfn " .. string.format("0x%x", want[i][j]) .. ", got " .. tostring(got[j]) .. ".")
             end
           end
         end
+        if #r.allocated > 0 then return fail("frames_of should not allocate anything; " .. #r.allocated .. " allocation(s) remain.") end
         return pass()
       end,
       hints = {
@@ -705,22 +726,43 @@ Start with `kmlab lesson 3 --template > a3.lua`. Experiment first:
     },
     task{
       id = "contiguous", points = 3, expects = "is_phys_contiguous", template = "addr, size",
-      boot = { fragmented = true },
-      prompt = "Write is_phys_contiguous(addr, size): true when the frames behind [addr, addr + size) are consecutive, false otherwise. It is called with a 64 KiB kmalloc buffer and a 64 KiB vmalloc buffer on a machine that has been running for a while.",
-      setup = function()
-        return kmalloc(16 * PAGE_SIZE, GFP_KERNEL), vmalloc(16 * PAGE_SIZE)
+      prompt = "Write is_phys_contiguous(addr, size): true when the frames behind [addr, addr + size) are consecutive, false otherwise. It is called with kmalloc and vmalloc buffers of various sizes, on fresh machines and on machines that have been running for a while: look at the frames, not at where the address comes from.",
+      -- Buffers where the allocator does not decide the answer: a vmalloc
+      -- buffer is contiguous when it has one page, and often on a fresh
+      -- machine; scattered on an aged one. Each case's truth is measured.
+      cases = function(rng)
+        local function seed() return rng:int(0, 3) end
+        local list = {
+          { boot = { fragmented = true, seed = seed() }, kind = "vmalloc", pages = 16 },
+          { boot = { seed = seed() }, kind = "vmalloc", pages = rng:int(2, 8) },
+          { boot = { fragmented = true, seed = seed() }, kind = "vmalloc", pages = 1 },
+          { boot = { fragmented = true, seed = seed() }, kind = "kmalloc", pages = rng:int(2, 16) },
+          { boot = { arch = "x86_64", seed = seed() }, kind = "vmalloc", pages = rng:int(1, 4) },
+          { boot = { arch = "x86_64", fragmented = true, seed = seed() }, kind = "vmalloc", pages = rng:int(8, 32) },
+        }
+        rng:shuffle(list)
+        for _, c in ipairs(list) do c.label = "a " .. c.pages .. "-page " .. c.kind .. " buffer on a " .. (c.boot.fragmented and "fragmented " or "fresh ") .. (c.boot.arch or "x86_32") .. " machine" end
+        return list
       end,
-      call = function(f, k, v) return f(k, 16 * PAGE_SIZE), f(v, 16 * PAGE_SIZE) end,
+      setup = function(case)
+        local n = case.pages * PAGE_SIZE
+        local p = case.kind == "vmalloc" and vmalloc(n) or kmalloc(n, GFP_KERNEL)
+        case.truth = consecutive(frames(p, n))
+        return p, n
+      end,
       check = function(r)
-        local k, v = r.args[1], r.args[2]
-        local truth_v = consecutive(frames(v, 16 * PAGE_SIZE))
-        if r.results[1] ~= true then return fail("the kmalloc buffer is one buddy block: its frames are consecutive, so the answer is true.") end
-        if r.results[2] ~= truth_v then
-          return fail("the vmalloc buffer's frames are " .. (truth_v and "" or "not ") .. "consecutive; you said " .. tostring(r.results[2]) .. ".")
+        local truth = r.case.truth
+        if r.returned ~= truth then
+          local why = r.case.kind == "kmalloc" and " (a kmalloc buffer is one buddy block)" or
+            (truth and " (vmalloc does not promise scattered frames either: here they happen to be consecutive)" or " (vmalloc maps its pages one at a time)")
+          return fail("its frames are " .. (truth and "" or "not ") .. "consecutive; you said " .. tostring(r.returned) .. why .. ".", { hint = "look" })
         end
+        if #r.allocated > 0 then return fail("is_phys_contiguous should not allocate anything; " .. #r.allocated .. " allocation(s) remain.") end
         return pass()
       end,
-      hints = { "Use your frames_of, then compare each pfn with the one before it.", "for i = 2, #pfns do if pfns[i] ~= pfns[i - 1] + 1 then return false end end" },
+      hints = { "Use your frames_of, then compare each pfn with the one before it.", "for i = 2, #pfns do if pfns[i] ~= pfns[i - 1] + 1 then return false end end",
+                look = { "Whether an address is a vmalloc address says how it is mapped, not where its frames are: list the frames and compare neighbours." } },
+      explain = "Physical contiguity is a property of the frames, which you read from the page tables (vmalloc_to_pfn) or the direct map (virt_to_page). vmalloc guarantees nothing either way: one page is always contiguous, and a fresh machine often hands out consecutive frames.",
     },
   },
 }

@@ -1,3 +1,4 @@
+-- (pa: the seed-0 variant asks about 0xCB484000.)
 -- Common mistake: virt_to_page (or __pa) on a vmalloc address: a kernel BUG
 -- with CONFIG_DEBUG_VIRTUAL. Also: the pfn taken for the physical address.
 -- expect score: 2
@@ -5,7 +6,7 @@
 -- expect frames: bug kernel BUG at arch/x86/mm/physaddr.c
 -- expect contiguous: bug kernel BUG at arch/x86/mm/physaddr.c
 answers = answers or {}
-answers.pa = 0x1234
+answers.pa = 0xB484
 answers.which = "kmalloc(65536, GFP_KERNEL)"
 answers.pa_vmalloc = "c"
 

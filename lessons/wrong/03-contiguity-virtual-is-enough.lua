@@ -1,11 +1,12 @@
+-- (pa: the seed-0 variant asks about 0xCB484000.)
 -- Common mistake: judging contiguity by virtual addresses (always
 -- consecutive) and believing vmalloc memory is physically contiguous.
 -- expect score: 5
 -- expect which: fail Only virtually for vmalloc
 -- expect pa_vmalloc: fail __pa does no page-table walk
--- expect contiguous: fail the vmalloc buffer's frames are not consecutive
+-- expect contiguous: fail are not consecutive; you said true
 answers = answers or {}
-answers.pa = "0x1234000"
+answers.pa = "0xB484000"
 answers.which = "c"
 answers.pa_vmalloc = "a"
 
