@@ -3,7 +3,7 @@
 -- expect score: 5
 -- expect q1: fail ksize() is not the size you asked for
 -- expect no_leak: fail leaks the previous owner's data
--- expect size_class: fail left 1 allocation(s) behind
+-- expect size_class: fail allocation(s) behind: every kmalloc needs its kfree
 answers = answers or {}
 answers.q1 = "157 bytes"
 answers.q2 = 2
