@@ -80,26 +80,56 @@ Start with `kmlab lesson 4 --template > a4.lua`.
   exercises = {
     question{
       id = "ptes", points = 2,
-      prompt = "How many page-table entries does vmalloc(1 MiB) write for its pages?",
-      answer = numeric(256),
-      feedback = {
-        [1] = "One PTE per page, not one per allocation.",
-        [257] = "The guard page is reserved but never mapped: no PTE for it.",
-        [0] = "That is kmalloc: the direct map is already mapped. vmalloc builds a new mapping.",
-        [512] = "1 MiB is 256 pages of 4 KiB.",
-      },
-      hints = { "One PTE maps one 4 KiB page.", "Measure: stats().ptes_written before and after vmalloc(1 << 20)." },
+      variant = function(rng)
+        local kib = rng:pick{ 256, 512, 768, 1024, 1536, 2048, 3072 } + 4 * rng:int(0, 15)
+        return { kib = kib, pages = kib // 4 }
+      end,
+      prompt = function(v)
+        return "How many page-table entries does vmalloc(" .. v.kib .. " * 1024) write for its pages?"
+      end,
+      answer = function(v) return numeric(v.pages) end,
+      feedback = function(v)
+        return {
+          [1] = "One PTE per page, not one per allocation.",
+          [v.pages + 1] = "The guard page is reserved but never mapped: no PTE for it.",
+          [0] = "That is kmalloc: the direct map is already mapped. vmalloc builds a new mapping.",
+          [v.kib] = "That counts KiB: " .. v.kib .. " KiB is " .. v.pages .. " pages of 4 KiB.",
+        }
+      end,
+      hints = function(v)
+        return { "One PTE maps one 4 KiB page.", "Measure: stats().ptes_written before and after vmalloc(" .. v.kib .. " * 1024)." }
+      end,
     },
     question{
       id = "thrash", points = 2,
-      prompt = "The TLB holds 64 translations for 4 KiB pages (LRU). A loop reads one byte from each page of a 128-page vmalloc buffer, in order, 4 times over. How many of the 512 reads miss the TLB?",
-      answer = choice{ "128: only the first sweep misses", "64: half of the buffer stays cached", "512: every read misses", "0: the buffer is contiguous", correct = 3 },
-      feedback = {
-        a = "The second sweep would hit only if all 128 translations were still cached; the TLB holds 64, and LRU evicts each one 64 reads before it is needed again.",
-        b = "With LRU and a sweep larger than the cache, nothing survives until its next use.",
-        d = "Contiguous in virtual space, but each 4 KiB page needs its own translation.",
-      },
-      hints = { "Follow the TLB after the first 64 reads: which entry does read 65 evict, and when is that page read again?", "Measure it: sweep a vmalloc(128 * PAGE_SIZE) buffer 4 times and compare stats().tlb_misses." },
+      -- Below or above the TLB's 64 entries: the answer is a first sweep's
+      -- misses, or every read.
+      variant = function(rng)
+        local pages = rng:int(2) == 1 and rng:int(16, 60) or rng:int(70, 200)
+        local sweeps = rng:int(2, 6)
+        return { pages = pages, sweeps = sweeps, reads = pages * sweeps, misses = pages <= 64 and pages or pages * sweeps }
+      end,
+      prompt = function(v)
+        return "The TLB holds 64 translations for 4 KiB pages (LRU). A loop reads one byte from each page of a " .. v.pages .. "-page vmalloc buffer, in order, " .. v.sweeps .. " times over. How many of the " .. v.reads .. " reads miss the TLB?"
+      end,
+      answer = function(v) return numeric(v.misses) end,
+      feedback = function(v)
+        local fb = {
+          [0] = "Contiguous in virtual space, but each 4 KiB page needs its own translation.",
+          [64] = "64 is the TLB's size, not the number of misses: follow which pages are cached after each read.",
+        }
+        if v.pages > 64 then
+          fb[v.pages] = "The second sweep would hit only if all " .. v.pages .. " translations were still cached; the TLB holds 64, and LRU evicts each one before it is needed again."
+          fb[v.pages * v.sweeps - 64] = "With LRU and a sweep larger than the cache, nothing survives until its next use."
+        else
+          fb[v.reads] = v.pages .. " translations fit in the TLB: after the first sweep every read hits."
+        end
+        return fb
+      end,
+      hints = function(v)
+        return { "Follow the TLB through the first sweep: does it hold all " .. v.pages .. " translations at the end, and which entry does each new read evict?",
+                 "Measure it: sweep a vmalloc(" .. v.pages .. " * PAGE_SIZE) buffer " .. v.sweeps .. " times and compare stats().tlb_misses." }
+      end,
     },
     question{
       id = "vfree", points = 1,
@@ -115,25 +145,60 @@ Start with `kmlab lesson 4 --template > a4.lua`.
     },
     task{
       id = "measure", points = 3, expects = "tlb_misses_touching", template = "addr, pages",
-      prompt = "Write tlb_misses_touching(addr, pages): read one byte from each of the pages pages starting at addr, once, and return how many TLB misses that cost (use stats()). It is called for a 16-page kmalloc buffer, then for a 16-page vmalloc buffer.",
-      setup = function()
-        return kmalloc(16 * PAGE_SIZE, GFP_KERNEL), vmalloc(16 * PAGE_SIZE)
+      prompt = "Write tlb_misses_touching(addr, pages): read one byte from each of the pages pages starting at addr, once, and return how many TLB misses that cost (measure it with stats()). It is called several times: on kmalloc and vmalloc buffers of various sizes, sometimes on a buffer it has just touched.",
+      -- The grader counts the misses each call really caused (stats()
+      -- around the call) and compares: a count worked out from the size
+      -- and the kind of buffer is wrong once translations are cached, or
+      -- when the buffer outgrows the TLB.
+      cases = function(rng)
+        local list = {}
+        for _, arch in ipairs{ "x86_32", "x86_64" } do
+          list[#list + 1] = { boot = { arch = arch }, label = "an " .. arch .. " machine", small = rng:int(4, 48), big = rng:int(70, 120), kpages = rng:pick{ 4, 8, 16 } }
+        end
+        return list
       end,
-      call = function(f, k, v) return f(k, 16), f(v, 16) end,
+      setup = function(case)
+        local k = kmalloc(case.kpages * PAGE_SIZE, GFP_KERNEL)
+        return k, case.kpages, vmalloc(case.small * PAGE_SIZE), case.small, vmalloc(case.big * PAGE_SIZE), case.big
+      end,
+      call = function(tlb_misses_touching, k, kp, small, sp, big, bp)
+        local calls = { { k, kp, "the " .. kp .. "-page kmalloc buffer" },
+                        { small, sp, "a fresh " .. sp .. "-page vmalloc buffer" },
+                        { small, sp, "the same " .. sp .. "-page vmalloc buffer again, just after" },
+                        { big, bp, "a " .. bp .. "-page vmalloc buffer (more pages than the TLB holds)" },
+                        { big, bp, "the same " .. bp .. "-page buffer again" } }
+        local got, seen = {}, {}
+        for i, call in ipairs(calls) do
+          local before = stats().tlb_misses
+          got[i] = tlb_misses_touching(call[1], call[2])
+          seen[i] = stats().tlb_misses - before
+        end
+        return got, seen, calls
+      end,
       check = function(r)
-        local km, vm = r.results[1], r.results[2]
-        if math.type(km) ~= "integer" or math.type(vm) ~= "integer" then
-          return fail("tlb_misses_touching should return a number of misses (an integer); got " .. tostring(km) .. " and " .. tostring(vm) .. ".")
+        local got, seen, calls = r.results[1], r.results[2], r.results[3]
+        if type(got) ~= "table" then return fail("tlb_misses_touching returned nothing usable") end
+        for i = 1, #calls do
+          local what = calls[i][3]
+          if math.type(got[i]) ~= "integer" then
+            return fail("tlb_misses_touching should return a number of misses (an integer); for " .. what .. " it returned " .. tostring(got[i]) .. ".")
+          end
+          if got[i] ~= seen[i] then
+            return fail("for " .. what .. " your call caused " .. seen[i] .. " TLB miss(es) but returned " .. got[i] .. ": measure, with stats().tlb_misses just before and just after the reads.", { hint = "measure" })
+          end
         end
-        if vm ~= 16 then
-          return fail("touching 16 fresh vmalloc pages costs 16 TLB misses (one 4 KiB translation each); you measured " .. vm .. ". Take stats() just before and just after the reads.")
+        if seen[2] ~= calls[2][2] then
+          return fail("touching each page of " .. calls[2][3] .. " once costs one miss per page (" .. calls[2][2] .. "); your reads caused " .. seen[2] .. ": read one byte of every page.", { hint = "touch" })
         end
-        if km > 1 then
-          return fail("the kmalloc buffer is in the direct map, covered by one large-page translation: at most 1 miss; you measured " .. km .. ".")
+        if seen[1] > 1 then
+          return fail("the kmalloc buffer is in the direct map, covered by one large-page translation: at most 1 miss; your reads caused " .. seen[1] .. ".")
         end
         return pass()
       end,
-      hints = { "local before = stats().tlb_misses; ... peek(addr + i * PAGE_SIZE) ...; return stats().tlb_misses - before", "Read each page once: i = 0 .. pages - 1." },
+      hints = { "local before = stats().tlb_misses; ... peek(addr + i * PAGE_SIZE) ...; return stats().tlb_misses - before", "Read each page once: i = 0 .. pages - 1.",
+                measure = { "Return what stats() says, not what you expect: a translation still in the TLB costs no miss." },
+                touch = { "Read one byte of every page: peek(addr + i * PAGE_SIZE) for i = 0 .. pages - 1." } },
+      explain = "The TLB caches recent translations: a buffer touched a moment ago costs nothing, one larger than the TLB misses on every page each sweep, and the direct map's large pages cover a kmalloc buffer with one entry. Only a measurement knows which case you are in.",
     },
     task{
       id = "hot_buffer", points = 2, expects = "alloc_hot_buffer", template = "size",

@@ -259,7 +259,7 @@ good start.
           if rec:byte(1) ~= IRQ then return fail("the record's first byte should be the line number " .. IRQ .. ", got " .. rec:byte(1) .. ".") end
           if rec:sub(2) ~= string.rep("\0", 31) then return fail("the rest of the record should be zero: kmalloc does not clear memory; kzalloc (or __GFP_ZERO) does.") end
         end
-        if r.leaked ~= 3 then return fail("three records should be allocated after three interrupts; " .. r.leaked .. " allocation(s) are.") end
+        if #r.allocated ~= 3 then return fail("three records should be allocated after three interrupts; " .. #r.allocated .. " allocation(s) are.") end
         return pass()
       end,
       hints = {
@@ -269,23 +269,42 @@ good start.
     },
     task{
       id = "push_msg", points = 3, expects = "push_msg", template = "q, s",
-      prompt = "Write push_msg(q, s), called from a syscall. q is a queue shared with an interrupt handler: q.lock is a spinlock the handler takes too, q.items a list of buffer addresses. Copy the bytes of the string s (no terminating NUL) into a new kmalloc buffer, append its address to q.items while holding q.lock, and return 0 (-ENOMEM if the allocation fails). Allocate with the flags the context allows, and take the lock the way a lock shared with a handler must be taken.",
-      setup = function()
+      prompt = "Write push_msg(q, s), called from a syscall. q is a queue shared with an interrupt handler: q.lock is a spinlock the handler takes too, q.items a list of buffer addresses. Copy the bytes of the string s (no terminating NUL) into a new kmalloc buffer, append its address to q.items while holding q.lock, and return 0 (-ENOMEM if the allocation fails: a message can be larger than kmalloc gives). Allocate with the flags the context allows, and take the lock the way a lock shared with a handler must be taken.",
+      allow_reports = { "warning", "allocation-failure" },
+      -- Messages of many sizes, one too big for the machine's kmalloc (the
+      -- error path); the queue watches every append and records whether
+      -- q.lock itself (the one the handler takes) was held, with interrupts
+      -- off: any other lock leaves the handler free to read the list.
+      cases = function(rng)
+        local function msg(n)
+          local t = {}
+          for i = 1, n do t[i] = string.char(rng:int(97, 122)) end
+          return table.concat(t)
+        end
+        return {
+          { label = "a short message", msg = MSG },
+          { label = "a message of a few hundred bytes", msg = msg(rng:int(100, 900)) },
+          { label = "a 2.6 kernel and a message larger than its 128 KiB kmalloc limit", boot = { era = "2.6" }, msg = msg(rng:int(140000, 200000)), too_big = true },
+        }
+      end,
+      setup = function(case)
         local q = { lock = spin_lock_init("q->lock") }
+        local lock = q.lock
         local log = {}
         q.items = setmetatable({}, { __newindex = function(t, k, v)
-          log[#log + 1] = { irqs_off = irqs_disabled(), atomic = in_atomic() }
+          local held = string.find(tostring(lock), "held by", 1, true) ~= nil
+          log[#log + 1] = { irqs_off = irqs_disabled(), atomic = in_atomic(), held = held }
           rawset(t, k, v)
         end })
         -- The handler has run once already: lockdep knows the lock is taken in hardirq context.
         request_irq(IRQ, function()
-          spin_lock(q.lock)
+          spin_lock(lock)
           local _ = #q.items
-          spin_unlock(q.lock)
+          spin_unlock(lock)
           return IRQ_HANDLED
         end, 0, "lesson5-queue", q)
         raise_irq(IRQ)
-        return q, MSG, log
+        return q, case.msg, log
       end,
       call = function(push_msg, q, s)
         local ret
@@ -295,20 +314,36 @@ good start.
       end,
       check = function(r)
         local log = r.args[3]
+        local s = r.case.msg
         local ret, p, n = r.results[1], r.results[2], r.results[3]
+        if r.case.too_big then
+          if ret ~= -ENOMEM then return fail("kmalloc cannot give " .. #s .. " bytes here, so push_msg should return -ENOMEM (" .. -ENOMEM .. "); it returned " .. tostring(ret) .. ".", { hint = "enomem" }) end
+          if n ~= 0 or #log ~= 0 then return fail("nothing should be queued when the allocation fails.") end
+          if #r.allocated ~= 0 then return fail("after a failed push nothing of yours should stay allocated; " .. #r.allocated .. " allocation(s) did.") end
+          return pass()
+        end
         if ret ~= 0 then return fail("push_msg should return 0 on success, got " .. tostring(ret) .. ".") end
         if n ~= 1 then return fail("q.items should hold one address after the call; it holds " .. tostring(n) .. ".") end
-        if bytes_at(p, #MSG) ~= MSG then return fail("q.items[1] should be the address of a buffer holding the message's bytes.") end
+        if bytes_at(p, #s) ~= s then return fail("q.items[1] should be the address of a buffer holding the message's bytes.") end
         if #log ~= 1 then return fail("append with q.items[#q.items + 1] = p (or table.insert), so the queue sees it.") end
-        if not log[1].atomic then return fail("you changed q.items without holding q.lock: the interrupt handler may be reading it at that moment.") end
-        if not log[1].irqs_off then return fail("take q.lock with spin_lock_irqsave: the handler takes it too.") end
-        if r.leaked ~= 1 then return fail("exactly one buffer (the message's) should stay allocated; " .. r.leaked .. " allocation(s) did.") end
+        if not log[1].held then
+          if log[1].atomic then
+            return fail("you held a lock while appending, but not q.lock: the interrupt handler takes q.lock, so only q.lock keeps it out of the list.", { hint = "which_lock" })
+          end
+          return fail("you changed q.items without holding q.lock: the interrupt handler may be reading it at that moment.", { hint = "which_lock" })
+        end
+        if not log[1].irqs_off then return fail("take q.lock with spin_lock_irqsave: the handler takes it too.", { hint = "irqsave" }) end
+        if #r.allocated ~= 1 then return fail("exactly one buffer (the message's) should stay allocated; " .. #r.allocated .. " allocation(s) did.") end
         return pass()
       end,
       hints = {
         "Two rules: nothing that sleeps while the spinlock is held, and a lock shared with an interrupt handler is taken with interrupts disabled.",
         "kmalloc(#s, GFP_KERNEL) and poke first, then local flags = spin_lock_irqsave(q.lock); q.items[#q.items + 1] = p; spin_unlock_irqrestore(q.lock, flags)",
+        which_lock = { "A lock protects data only if everyone who touches the data takes the same lock: the handler takes q.lock." },
+        irqsave = { "With interrupts on, the handler can interrupt you while you hold q.lock and spin on it forever: spin_lock_irqsave(q.lock)." },
+        enomem = { "kmalloc returns nil when it cannot allocate: return -ENOMEM then, before touching the queue." },
       },
+      explain = "A spinlock protects data only when every path to the data takes that same lock; the handler takes q.lock, so you must too, with interrupts off so the handler cannot spin on it under you. The allocation happens before the lock, where sleeping is allowed.",
     },
   },
 }

@@ -851,26 +851,56 @@ Start with `kmlab lesson 4 --template > a4.lua`.
   exercises = {
     question{
       id = "ptes", points = 2,
-      prompt = "How many page-table entries does vmalloc(1 MiB) write for its pages?",
-      answer = numeric(256),
-      feedback = {
-        [1] = "One PTE per page, not one per allocation.",
-        [257] = "The guard page is reserved but never mapped: no PTE for it.",
-        [0] = "That is kmalloc: the direct map is already mapped. vmalloc builds a new mapping.",
-        [512] = "1 MiB is 256 pages of 4 KiB.",
-      },
-      hints = { "One PTE maps one 4 KiB page.", "Measure: stats().ptes_written before and after vmalloc(1 << 20)." },
+      variant = function(rng)
+        local kib = rng:pick{ 256, 512, 768, 1024, 1536, 2048, 3072 } + 4 * rng:int(0, 15)
+        return { kib = kib, pages = kib // 4 }
+      end,
+      prompt = function(v)
+        return "How many page-table entries does vmalloc(" .. v.kib .. " * 1024) write for its pages?"
+      end,
+      answer = function(v) return numeric(v.pages) end,
+      feedback = function(v)
+        return {
+          [1] = "One PTE per page, not one per allocation.",
+          [v.pages + 1] = "The guard page is reserved but never mapped: no PTE for it.",
+          [0] = "That is kmalloc: the direct map is already mapped. vmalloc builds a new mapping.",
+          [v.kib] = "That counts KiB: " .. v.kib .. " KiB is " .. v.pages .. " pages of 4 KiB.",
+        }
+      end,
+      hints = function(v)
+        return { "One PTE maps one 4 KiB page.", "Measure: stats().ptes_written before and after vmalloc(" .. v.kib .. " * 1024)." }
+      end,
     },
     question{
       id = "thrash", points = 2,
-      prompt = "The TLB holds 64 translations for 4 KiB pages (LRU). A loop reads one byte from each page of a 128-page vmalloc buffer, in order, 4 times over. How many of the 512 reads miss the TLB?",
-      answer = choice{ "128: only the first sweep misses", "64: half of the buffer stays cached", "512: every read misses", "0: the buffer is contiguous", correct = 3 },
-      feedback = {
-        a = "The second sweep would hit only if all 128 translations were still cached; the TLB holds 64, and LRU evicts each one 64 reads before it is needed again.",
-        b = "With LRU and a sweep larger than the cache, nothing survives until its next use.",
-        d = "Contiguous in virtual space, but each 4 KiB page needs its own translation.",
-      },
-      hints = { "Follow the TLB after the first 64 reads: which entry does read 65 evict, and when is that page read again?", "Measure it: sweep a vmalloc(128 * PAGE_SIZE) buffer 4 times and compare stats().tlb_misses." },
+      -- Below or above the TLB's 64 entries: the answer is a first sweep's
+      -- misses, or every read.
+      variant = function(rng)
+        local pages = rng:int(2) == 1 and rng:int(16, 60) or rng:int(70, 200)
+        local sweeps = rng:int(2, 6)
+        return { pages = pages, sweeps = sweeps, reads = pages * sweeps, misses = pages <= 64 and pages or pages * sweeps }
+      end,
+      prompt = function(v)
+        return "The TLB holds 64 translations for 4 KiB pages (LRU). A loop reads one byte from each page of a " .. v.pages .. "-page vmalloc buffer, in order, " .. v.sweeps .. " times over. How many of the " .. v.reads .. " reads miss the TLB?"
+      end,
+      answer = function(v) return numeric(v.misses) end,
+      feedback = function(v)
+        local fb = {
+          [0] = "Contiguous in virtual space, but each 4 KiB page needs its own translation.",
+          [64] = "64 is the TLB's size, not the number of misses: follow which pages are cached after each read.",
+        }
+        if v.pages > 64 then
+          fb[v.pages] = "The second sweep would hit only if all " .. v.pages .. " translations were still cached; the TLB holds 64, and LRU evicts each one before it is needed again."
+          fb[v.pages * v.sweeps - 64] = "With LRU and a sweep larger than the cache, nothing survives until its next use."
+        else
+          fb[v.reads] = v.pages .. " translations fit in the TLB: after the first sweep every read hits."
+        end
+        return fb
+      end,
+      hints = function(v)
+        return { "Follow the TLB through the first sweep: does it hold all " .. v.pages .. " translations at the end, and which entry does each new read evict?",
+                 "Measure it: sweep a vmalloc(" .. v.pages .. " * PAGE_SIZE) buffer " .. v.sweeps .. " times and compare stats().tlb_misses." }
+      end,
     },
     question{
       id = "vfree", points = 1,
@@ -886,25 +916,60 @@ Start with `kmlab lesson 4 --template > a4.lua`.
     },
     task{
       id = "measure", points = 3, expects = "tlb_misses_touching", template = "addr, pages",
-      prompt = "Write tlb_misses_touching(addr, pages): read one byte from each of the pages pages starting at addr, once, and return how many TLB misses that cost (use stats()). It is called for a 16-page kmalloc buffer, then for a 16-page vmalloc buffer.",
-      setup = function()
-        return kmalloc(16 * PAGE_SIZE, GFP_KERNEL), vmalloc(16 * PAGE_SIZE)
+      prompt = "Write tlb_misses_touching(addr, pages): read one byte from each of the pages pages starting at addr, once, and return how many TLB misses that cost (measure it with stats()). It is called several times: on kmalloc and vmalloc buffers of various sizes, sometimes on a buffer it has just touched.",
+      -- The grader counts the misses each call really caused (stats()
+      -- around the call) and compares: a count worked out from the size
+      -- and the kind of buffer is wrong once translations are cached, or
+      -- when the buffer outgrows the TLB.
+      cases = function(rng)
+        local list = {}
+        for _, arch in ipairs{ "x86_32", "x86_64" } do
+          list[#list + 1] = { boot = { arch = arch }, label = "an " .. arch .. " machine", small = rng:int(4, 48), big = rng:int(70, 120), kpages = rng:pick{ 4, 8, 16 } }
+        end
+        return list
       end,
-      call = function(f, k, v) return f(k, 16), f(v, 16) end,
+      setup = function(case)
+        local k = kmalloc(case.kpages * PAGE_SIZE, GFP_KERNEL)
+        return k, case.kpages, vmalloc(case.small * PAGE_SIZE), case.small, vmalloc(case.big * PAGE_SIZE), case.big
+      end,
+      call = function(tlb_misses_touching, k, kp, small, sp, big, bp)
+        local calls = { { k, kp, "the " .. kp .. "-page kmalloc buffer" },
+                        { small, sp, "a fresh " .. sp .. "-page vmalloc buffer" },
+                        { small, sp, "the same " .. sp .. "-page vmalloc buffer again, just after" },
+                        { big, bp, "a " .. bp .. "-page vmalloc buffer (more pages than the TLB holds)" },
+                        { big, bp, "the same " .. bp .. "-page buffer again" } }
+        local got, seen = {}, {}
+        for i, call in ipairs(calls) do
+          local before = stats().tlb_misses
+          got[i] = tlb_misses_touching(call[1], call[2])
+          seen[i] = stats().tlb_misses - before
+        end
+        return got, seen, calls
+      end,
       check = function(r)
-        local km, vm = r.results[1], r.results[2]
-        if math.type(km) ~= "integer" or math.type(vm) ~= "integer" then
-          return fail("tlb_misses_touching should return a number of misses (an integer); got " .. tostring(km) .. " and " .. tostring(vm) .. ".")
+        local got, seen, calls = r.results[1], r.results[2], r.results[3]
+        if type(got) ~= "table" then return fail("tlb_misses_touching returned nothing usable") end
+        for i = 1, #calls do
+          local what = calls[i][3]
+          if math.type(got[i]) ~= "integer" then
+            return fail("tlb_misses_touching should return a number of misses (an integer); for " .. what .. " it returned " .. tostring(got[i]) .. ".")
+          end
+          if got[i] ~= seen[i] then
+            return fail("for " .. what .. " your call caused " .. seen[i] .. " TLB miss(es) but returned " .. got[i] .. ": measure, with stats().tlb_misses just before and just after the reads.", { hint = "measure" })
+          end
         end
-        if vm ~= 16 then
-          return fail("touching 16 fresh vmalloc pages costs 16 TLB misses (one 4 KiB translation each); you measured " .. vm .. ". Take stats() just before and just after the reads.")
+        if seen[2] ~= calls[2][2] then
+          return fail("touching each page of " .. calls[2][3] .. " once costs one miss per page (" .. calls[2][2] .. "); your reads caused " .. seen[2] .. ": read one byte of every page.", { hint = "touch" })
         end
-        if km > 1 then
-          return fail("the kmalloc buffer is in the direct map, covered by one large-page translation: at most 1 miss; you measured " .. km .. ".")
+        if seen[1] > 1 then
+          return fail("the kmalloc buffer is in the direct map, covered by one large-page translation: at most 1 miss; your reads caused " .. seen[1] .. ".")
         end
         return pass()
       end,
-      hints = { "local before = stats().tlb_misses; ... peek(addr + i * PAGE_SIZE) ...; return stats().tlb_misses - before", "Read each page once: i = 0 .. pages - 1." },
+      hints = { "local before = stats().tlb_misses; ... peek(addr + i * PAGE_SIZE) ...; return stats().tlb_misses - before", "Read each page once: i = 0 .. pages - 1.",
+                measure = { "Return what stats() says, not what you expect: a translation still in the TLB costs no miss." },
+                touch = { "Read one byte of every page: peek(addr + i * PAGE_SIZE) for i = 0 .. pages - 1." } },
+      explain = "The TLB caches recent translations: a buffer touched a moment ago costs nothing, one larger than the TLB misses on every page each sweep, and the direct map's large pages cover a kmalloc buffer with one entry. Only a measurement knows which case you are in.",
     },
     task{
       id = "hot_buffer", points = 2, expects = "alloc_hot_buffer", template = "size",
@@ -1189,7 +1254,7 @@ good start.
           if rec:byte(1) ~= IRQ then return fail("the record's first byte should be the line number " .. IRQ .. ", got " .. rec:byte(1) .. ".") end
           if rec:sub(2) ~= string.rep("\0", 31) then return fail("the rest of the record should be zero: kmalloc does not clear memory; kzalloc (or __GFP_ZERO) does.") end
         end
-        if r.leaked ~= 3 then return fail("three records should be allocated after three interrupts; " .. r.leaked .. " allocation(s) are.") end
+        if #r.allocated ~= 3 then return fail("three records should be allocated after three interrupts; " .. #r.allocated .. " allocation(s) are.") end
         return pass()
       end,
       hints = {
@@ -1199,23 +1264,42 @@ good start.
     },
     task{
       id = "push_msg", points = 3, expects = "push_msg", template = "q, s",
-      prompt = "Write push_msg(q, s), called from a syscall. q is a queue shared with an interrupt handler: q.lock is a spinlock the handler takes too, q.items a list of buffer addresses. Copy the bytes of the string s (no terminating NUL) into a new kmalloc buffer, append its address to q.items while holding q.lock, and return 0 (-ENOMEM if the allocation fails). Allocate with the flags the context allows, and take the lock the way a lock shared with a handler must be taken.",
-      setup = function()
+      prompt = "Write push_msg(q, s), called from a syscall. q is a queue shared with an interrupt handler: q.lock is a spinlock the handler takes too, q.items a list of buffer addresses. Copy the bytes of the string s (no terminating NUL) into a new kmalloc buffer, append its address to q.items while holding q.lock, and return 0 (-ENOMEM if the allocation fails: a message can be larger than kmalloc gives). Allocate with the flags the context allows, and take the lock the way a lock shared with a handler must be taken.",
+      allow_reports = { "warning", "allocation-failure" },
+      -- Messages of many sizes, one too big for the machine's kmalloc (the
+      -- error path); the queue watches every append and records whether
+      -- q.lock itself (the one the handler takes) was held, with interrupts
+      -- off: any other lock leaves the handler free to read the list.
+      cases = function(rng)
+        local function msg(n)
+          local t = {}
+          for i = 1, n do t[i] = string.char(rng:int(97, 122)) end
+          return table.concat(t)
+        end
+        return {
+          { label = "a short message", msg = MSG },
+          { label = "a message of a few hundred bytes", msg = msg(rng:int(100, 900)) },
+          { label = "a 2.6 kernel and a message larger than its 128 KiB kmalloc limit", boot = { era = "2.6" }, msg = msg(rng:int(140000, 200000)), too_big = true },
+        }
+      end,
+      setup = function(case)
         local q = { lock = spin_lock_init("q->lock") }
+        local lock = q.lock
         local log = {}
         q.items = setmetatable({}, { __newindex = function(t, k, v)
-          log[#log + 1] = { irqs_off = irqs_disabled(), atomic = in_atomic() }
+          local held = string.find(tostring(lock), "held by", 1, true) ~= nil
+          log[#log + 1] = { irqs_off = irqs_disabled(), atomic = in_atomic(), held = held }
           rawset(t, k, v)
         end })
         -- The handler has run once already: lockdep knows the lock is taken in hardirq context.
         request_irq(IRQ, function()
-          spin_lock(q.lock)
+          spin_lock(lock)
           local _ = #q.items
-          spin_unlock(q.lock)
+          spin_unlock(lock)
           return IRQ_HANDLED
         end, 0, "lesson5-queue", q)
         raise_irq(IRQ)
-        return q, MSG, log
+        return q, case.msg, log
       end,
       call = function(push_msg, q, s)
         local ret
@@ -1225,20 +1309,36 @@ good start.
       end,
       check = function(r)
         local log = r.args[3]
+        local s = r.case.msg
         local ret, p, n = r.results[1], r.results[2], r.results[3]
+        if r.case.too_big then
+          if ret ~= -ENOMEM then return fail("kmalloc cannot give " .. #s .. " bytes here, so push_msg should return -ENOMEM (" .. -ENOMEM .. "); it returned " .. tostring(ret) .. ".", { hint = "enomem" }) end
+          if n ~= 0 or #log ~= 0 then return fail("nothing should be queued when the allocation fails.") end
+          if #r.allocated ~= 0 then return fail("after a failed push nothing of yours should stay allocated; " .. #r.allocated .. " allocation(s) did.") end
+          return pass()
+        end
         if ret ~= 0 then return fail("push_msg should return 0 on success, got " .. tostring(ret) .. ".") end
         if n ~= 1 then return fail("q.items should hold one address after the call; it holds " .. tostring(n) .. ".") end
-        if bytes_at(p, #MSG) ~= MSG then return fail("q.items[1] should be the address of a buffer holding the message's bytes.") end
+        if bytes_at(p, #s) ~= s then return fail("q.items[1] should be the address of a buffer holding the message's bytes.") end
         if #log ~= 1 then return fail("append with q.items[#q.items + 1] = p (or table.insert), so the queue sees it.") end
-        if not log[1].atomic then return fail("you changed q.items without holding q.lock: the interrupt handler may be reading it at that moment.") end
-        if not log[1].irqs_off then return fail("take q.lock with spin_lock_irqsave: the handler takes it too.") end
-        if r.leaked ~= 1 then return fail("exactly one buffer (the message's) should stay allocated; " .. r.leaked .. " allocation(s) did.") end
+        if not log[1].held then
+          if log[1].atomic then
+            return fail("you held a lock while appending, but not q.lock: the interrupt handler takes q.lock, so only q.lock keeps it out of the list.", { hint = "which_lock" })
+          end
+          return fail("you changed q.items without holding q.lock: the interrupt handler may be reading it at that moment.", { hint = "which_lock" })
+        end
+        if not log[1].irqs_off then return fail("take q.lock with spin_lock_irqsave: the handler takes it too.", { hint = "irqsave" }) end
+        if #r.allocated ~= 1 then return fail("exactly one buffer (the message's) should stay allocated; " .. #r.allocated .. " allocation(s) did.") end
         return pass()
       end,
       hints = {
         "Two rules: nothing that sleeps while the spinlock is held, and a lock shared with an interrupt handler is taken with interrupts disabled.",
         "kmalloc(#s, GFP_KERNEL) and poke first, then local flags = spin_lock_irqsave(q.lock); q.items[#q.items + 1] = p; spin_unlock_irqrestore(q.lock, flags)",
+        which_lock = { "A lock protects data only if everyone who touches the data takes the same lock: the handler takes q.lock." },
+        irqsave = { "With interrupts on, the handler can interrupt you while you hold q.lock and spin on it forever: spin_lock_irqsave(q.lock)." },
+        enomem = { "kmalloc returns nil when it cannot allocate: return -ENOMEM then, before touching the queue." },
       },
+      explain = "A spinlock protects data only when every path to the data takes that same lock; the handler takes q.lock, so you must too, with interrupts off so the handler cannot spin on it under you. The allocation happens before the lock, where sleeping is allowed.",
     },
   },
 }
