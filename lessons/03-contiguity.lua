@@ -118,9 +118,9 @@ Start with `kmlab lesson 3 --template > a3.lua`. Experiment first:
       id = "pa_vmalloc", points = 1,
       prompt = "What happens when code calls __pa() on a vmalloc address, on a kernel built with CONFIG_DEBUG_VIRTUAL?",
       answer = choice{
-        "it returns the physical address of the first page",
-        "it returns 0",
-        "a kernel BUG (arch/x86/mm/physaddr.c): __pa is only valid for the direct map",
+        "it returns the physical address of the vmalloc area's first page",
+        "it returns 0, the way a failed translation reports an error",
+        "a kernel BUG: __pa is arithmetic that is valid only in the direct map",
         "the vmalloc area is mapped linearly too, so it is just v - PAGE_OFFSET",
       correct = 3 },
       feedback = {

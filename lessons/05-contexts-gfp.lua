@@ -222,10 +222,10 @@ good start.
       id = "spinlock", points = 1,
       prompt = "Inside a syscall (process context), your code takes spin_lock(&dev->lock) and then calls kmalloc(256, GFP_KERNEL) before spin_unlock. What does a debug kernel do?",
       answer = choice{
-        "nothing: a syscall is process context, so GFP_KERNEL is fine",
-        "BUG: sleeping function called from invalid context, because the spinlock made the context atomic",
-        "kmalloc returns NULL because sleeping is not allowed",
-        "the machine deadlocks at once",
+        "nothing: a syscall runs in process context, where GFP_KERNEL is the right flag and may sleep",
+        "BUG: sleeping function called from invalid context: the spinlock made the context atomic",
+        "kmalloc sees that sleeping is not allowed under the lock and returns NULL instead of sleeping",
+        "the machine deadlocks at once: the CPU spins forever on the lock that it already holds",
       correct = 2 },
       feedback = {
         a = "The spinlock disabled preemption: between spin_lock and spin_unlock in_atomic() is true, even in a syscall.",

@@ -674,9 +674,9 @@ Start with `kmlab lesson 3 --template > a3.lua`. Experiment first:
       id = "pa_vmalloc", points = 1,
       prompt = "What happens when code calls __pa() on a vmalloc address, on a kernel built with CONFIG_DEBUG_VIRTUAL?",
       answer = choice{
-        "it returns the physical address of the first page",
-        "it returns 0",
-        "a kernel BUG (arch/x86/mm/physaddr.c): __pa is only valid for the direct map",
+        "it returns the physical address of the vmalloc area's first page",
+        "it returns 0, the way a failed translation reports an error",
+        "a kernel BUG: __pa is arithmetic that is valid only in the direct map",
         "the vmalloc area is mapped linearly too, so it is just v - PAGE_OFFSET",
       correct = 3 },
       feedback = {
@@ -1217,10 +1217,10 @@ good start.
       id = "spinlock", points = 1,
       prompt = "Inside a syscall (process context), your code takes spin_lock(&dev->lock) and then calls kmalloc(256, GFP_KERNEL) before spin_unlock. What does a debug kernel do?",
       answer = choice{
-        "nothing: a syscall is process context, so GFP_KERNEL is fine",
-        "BUG: sleeping function called from invalid context, because the spinlock made the context atomic",
-        "kmalloc returns NULL because sleeping is not allowed",
-        "the machine deadlocks at once",
+        "nothing: a syscall runs in process context, where GFP_KERNEL is the right flag and may sleep",
+        "BUG: sleeping function called from invalid context: the spinlock made the context atomic",
+        "kmalloc sees that sleeping is not allowed under the lock and returns NULL instead of sleeping",
+        "the machine deadlocks at once: the CPU spins forever on the lock that it already holds",
       correct = 2 },
       feedback = {
         a = "The spinlock disabled preemption: between spin_lock and spin_unlock in_atomic() is true, even in a syscall.",
