@@ -5,7 +5,7 @@ public enum EmbeddedSolutions {
         ("01-first-allocations.lua", #####"""
 -- Reference solution for lesson 1 (full marks).
 answers = answers or {}
-answers.q1 = 128
+answers.q1 = 192
 answers.q2 = "b"
 
 function size_class(n)
@@ -42,7 +42,7 @@ end
 -- Reference solution for lesson 2 (full marks).
 answers = answers or {}
 answers.max_size = "4 MiB"
-answers.order = 5
+answers.order = 10
 answers.old_limit = "128K"
 
 function get_order(size)
@@ -74,7 +74,7 @@ end
         ("03-contiguity.lua", #####"""
 -- Reference solution for lesson 3 (full marks).
 answers = answers or {}
-answers.pa = 0x01234000
+answers.pa = 0x0B484000
 answers.which = "b"
 answers.pa_vmalloc = "c"
 
@@ -102,8 +102,8 @@ end
         ("04-vmalloc-price.lua", #####"""
 -- Reference solution for lesson 4 (full marks).
 answers = answers or {}
-answers.ptes = 256
-answers.thrash = "c"
+answers.ptes = 268
+answers.thrash = 50
 answers.vfree = "b"
 
 function tlb_misses_touching(addr, pages)
