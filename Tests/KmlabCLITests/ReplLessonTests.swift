@@ -56,7 +56,7 @@ import Testing
         try cwd.write(answersName, "answers = {q1 = 192}\n")
         let r = try repl(".lesson first-allocations\n")
         #expect(r.stdout.contains("Your answers file: \(answers.path) (already there, kept as it is)."))
-        #expect(try String(contentsOf: answers, encoding: .utf8) == "answers = {q1 = 128}\n")
+        #expect(try String(contentsOf: answers, encoding: .utf8) == "answers = {q1 = 192}\n")
     }
 
     @Test func checkOnTheUntouchedTemplateScoresZeroExactlyAsKmlabCheck() throws {
