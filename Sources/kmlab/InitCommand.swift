@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KernelLua
 import LuaBridge
+import SafeOutput
 
 /// `kmlab init [DIR]`: editor support files in the learner's directory.
 struct InitCommand: ParsableCommand {
@@ -52,9 +53,10 @@ struct InitCommand: ParsableCommand {
                 continue
             }
             do {
-                try Data(file.text.utf8).write(to: url, options: .atomic)
+                // OutputFile: atomic for a regular file, never a rename over a device or link.
+                try OutputFile.write(file.text, to: url.path)
             } catch {
-                Terminal.error("kmlab init: cannot write \(url.path)")
+                Terminal.error("kmlab init: \(error)")
                 throw ExitCode(1)
             }
             Terminal.error("wrote \(file.path)")
