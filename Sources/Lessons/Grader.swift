@@ -123,7 +123,7 @@ public struct Grader: Sendable {
     /// Throws `LearnerFailure` when the answers file fails, anything else
     /// when the lesson or the grader does.
     func prepareState(_ answers: AnswersChunk) throws -> LessonState {
-        let state = try LessonState(limits: limits.lua)
+        let state = try LessonState(limits: limits.lua, hidden: true)
         var ready = false
         defer { if !ready { state.lua.close() } }
         try state.loadLesson(source: lesson.source, chunkName: lesson.chunkName,

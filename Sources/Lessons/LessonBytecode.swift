@@ -15,13 +15,16 @@ final class LessonBytecode: @unchecked Sendable {
 
     /// The bytecode of `source`, compiled with `lua` the first time; nil if it
     /// does not compile (the caller loads the text and reports the error).
-    func bytecode(for source: [UInt8], chunkName: String, using lua: LuaState) -> [UInt8]? {
+    /// `stripped`: without debug info (see `LuaState.compile`), for grading
+    /// states, where the learner's code must not see the grader's files and lines.
+    func bytecode(for source: [UInt8], chunkName: String, using lua: LuaState, stripped: Bool = false) -> [UInt8]? {
         lock.lock()
         defer { lock.unlock() }
-        if let entry = compiled[chunkName], entry.source == source { return entry.bytecode }
-        guard case .success(let b) = lua.compile(source, chunkName: chunkName) else { return nil }
+        let key = (stripped ? "stripped " : "") + chunkName
+        if let entry = compiled[key], entry.source == source { return entry.bytecode }
+        guard case .success(let b) = lua.compile(source, chunkName: chunkName, stripped: stripped) else { return nil }
         if compiled.count >= 64 { compiled.removeAll() }
-        compiled[chunkName] = (source, b)
+        compiled[key] = (source, b)
         return b
     }
 }

@@ -17,7 +17,16 @@ final class LessonState {
     /// What `print` wrote (lesson and learner code alike); kept off the terminal.
     private(set) var printed: [UInt8] = []
 
-    init(limits: LuaLimits) throws {
+    /// Whether the driver and lessons load without debug info (grading
+    /// states: see `init(limits:hidden:)`).
+    let hidden: Bool
+
+    /// `hidden`: a grading state. The driver and the lesson load stripped of
+    /// debug info, so nothing the learner's code can observe (`error`
+    /// levels, error messages, Call Traces) names a grader file, line or
+    /// exercise: code cannot tell which exercise is running, or branch on it.
+    init(limits: LuaLimits, hidden: Bool = false) throws {
+        self.hidden = hidden
         let lua = try LuaState(profile: .sandbox, limits: limits)
         let kernel = KernelEnvironment(lua: lua, documented: false)
         // Trusted set-up: the collector waits (see `withCollectorPaused`).
@@ -25,7 +34,7 @@ final class LessonState {
             let top = lua_gettop(lua.L)
             defer { lua_settop(lua.L, top) }
             let driverSource = GradingDriver.bytes
-            let driverChunk = LessonBytecode.shared.bytecode(for: driverSource, chunkName: "=kmlab.grader", using: lua)
+            let driverChunk = LessonBytecode.shared.bytecode(for: driverSource, chunkName: "=kmlab.grader", using: lua, stripped: hidden)
             if let failure = lua.load(driverChunk ?? driverSource, chunkName: "=kmlab.grader", mode: driverChunk == nil ? "t" : "b") {
                 throw LessonError.graderSetup(failure.message)
             }
@@ -75,7 +84,7 @@ final class LessonState {
             throw LessonError.graderSetup(failure.message)
         }
         pushDriverField("load_lesson")
-        if let bytecode = LessonBytecode.shared.bytecode(for: source, chunkName: chunkName, using: lua),
+        if let bytecode = LessonBytecode.shared.bytecode(for: source, chunkName: chunkName, using: lua, stripped: hidden),
            lua.load(bytecode, chunkName: chunkName, mode: "b") == nil {
             // The chunk's only upvalue is _ENV: the driver's pristine environment.
             pushDriverField("P")

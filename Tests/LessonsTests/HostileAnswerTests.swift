@@ -252,3 +252,56 @@ import Testing
         #expect(r.json.contains(#"(you gave \"\"quoted\"\n\")"#), "\(r.json)")
     }
 }
+
+/// The grader's own files, lines and exercise ids stay out of everything the
+/// learner's code can observe, so it cannot tell which exercise is running.
+@Suite struct GraderInvisibilityTests {
+    /// Collects what `error` levels, runtime errors and the kernel log show
+    /// from inside a graded call; answers wrongly if any of it names the
+    /// grader, the lesson or an exercise.
+    static let detector = """
+    local function seen()
+      local out = {}
+      for level = 1, 12 do
+        local _, m = pcall(error, "?", level)
+        out[#out + 1] = tostring(m)
+      end
+      local _, m = pcall(function() local t = nil; return t.x end)
+      out[#out + 1] = tostring(m)
+      out[#out + 1] = dmesg()
+      return table.concat(out, "\\n")
+    end
+    local function graded(text)
+      -- What names the learner's own file is theirs to see.
+      text = text:gsub("answers%.lua:%d+", "")
+      for _, word in ipairs{ "first-allocations", "lesson", "grader", "kmlab.", "no_leak", "null_check", ".lua:" } do
+        if text:find(word, 1, true) then return word end
+      end
+      -- A line of the lesson file, seen through an error level.
+      for line in text:gmatch(":(%d+):") do return "line " .. line end
+      return nil
+    end
+    leaks = {}
+    function size_class(n)
+      local word = graded(seen())
+      if word then leaks[#leaks + 1] = word; return -1 end
+      local p = kmalloc(n, GFP_KERNEL); local s = ksize(p); kfree(p); return s
+    end
+    function alloc_array(n, size)
+      kmalloc(1 << 30, GFP_KERNEL)   -- a WARN with a Call Trace in dmesg (allowed in this task)
+      if graded(seen()) then return nil end
+      local p = kcalloc(n, size, GFP_KERNEL | __GFP_NOWARN)
+      if not p then return nil end
+      poke(p, string.pack("<I4", n))
+      return p
+    end
+    """
+
+    @Test func errorLevelsMessagesAndCallTracesNameNoGraderFrame() throws {
+        let r = try LessonFixtures.grade(Self.detector, lesson: "1")
+        let size = r.exercises.first { $0.id == "size_class" }
+        #expect(size?.status == .pass, "\(r.json)")
+        let array = r.exercises.first { $0.id == "null_check" }
+        #expect(array?.status == .pass, "\(r.json)")
+    }
+}
