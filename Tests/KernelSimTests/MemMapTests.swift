@@ -137,6 +137,79 @@ import Testing
         try m.freePagesAddress(plain, order: 1)
     }
 
+    /// An aged 1 GiB machine, as the lessons use it.
+    func agedMachine() throws -> Machine {
+        var config = MachineConfig()
+        config.fragmented = true
+        config.seed = 3
+        return try Machine(config: config)
+    }
+
+    /// The x positions of the frames drawn on the SVG's zoomed strips.
+    func stripFrameXs(_ svg: String) -> [String] {
+        let pattern = ##"<rect x="([0-9.]+)" y="\d+" width="[0-9.]+" height="16" fill="#ad1457">"##
+        let regex = try? NSRegularExpression(pattern: pattern)
+        let range = NSRange(svg.startIndex..., in: svg)
+        return (regex?.matches(in: svg, range: range) ?? []).compactMap { m in
+            Range(m.range(at: 1), in: svg).map { String(svg[$0]) }
+        }
+    }
+
+    @Test func vmallocFramesStayDistinctOnTheZoomedStripAtAnySize() throws {
+        for m in [try agedMachine(), try Machine(config: MachineConfig(ram: 64 << 20))] {
+            let p = try #require(try m.vmalloc(64 * 4096))
+            let map = m.memoryMap()
+            let pfns = try #require(map.vmallocAreas.first { $0.start == p }).pfns
+            #expect(pfns.count == 64)
+            let svg = MemoryMapSVG.render(map, maxAreas: 1, maxPages: 32)
+            let xs = stripFrameXs(svg)
+            // One slot per frame: 32 distinct frames, 32 distinct places.
+            #expect(xs.count == 32)
+            #expect(Set(xs).count == Set(pfns.prefix(32)).count)
+            let lo = pfns.prefix(32).min() ?? 0, hi = pfns.prefix(32).max() ?? 0
+            let contiguous = hi - lo + 1 == 32 && Array(pfns.prefix(32)) == pfns.prefix(32).sorted()
+            #expect(svg.contains(contiguous ? "physically contiguous" : "scattered: 32 frames over \(hi - lo + 1)"))
+            let text = MemoryMapText.render(map, color: false)
+            #expect(text.contains(contiguous ? "physically contiguous" : "64 frames scattered over"))
+        }
+    }
+
+    @Test func theLearnersUserPagesAreToldFromTheAgedMachines() throws {
+        let m = try agedMachine()
+        let before = m.memoryMap()
+        #expect((before.frameCounts[.otherUser] ?? 0) > 0, "an aged machine has other tasks' user pages")
+        #expect(before.frameCounts[.user] == nil)
+        let p = try #require(m.userMalloc(3 * 4096))
+        for i in 0..<3 { try m.userWrite(p + UInt64(i * 4096), bytes: [1]) }
+        let after = m.memoryMap()
+        #expect(after.frameCounts[.user] == 3)
+        #expect(after.frameCounts[.otherUser] == before.frameCounts[.otherUser])
+        #expect(MemoryMapText.render(after, color: false).contains("O other tasks' user"))
+    }
+
+    @Test func theHTMLViewNotesCallSitesAreasAndRecentAllocations() throws {
+        let m = try Machine(config: MachineConfig(ram: 64 << 20))
+        let v = try #require(try m.vmalloc(8 * 4096))
+        _ = try m.kmalloc(64, .kernel)
+        let map = m.memoryMap()
+        let notes = m.memoryMapNotes(map)
+        let all = notes.values.flatMap(\.values)
+        let sites = all.flatMap(\.sites)
+        let vmallocSite = sites.contains { $0.hasPrefix("vmalloc 32768 bytes") }
+        let kmallocSite = sites.contains { $0.hasPrefix("kmalloc 64 bytes") }
+        let anyRecent = all.contains { $0.recent }
+        #expect(vmallocSite)
+        #expect(kmallocSite)
+        #expect(anyRecent)
+        let areaCells = all.filter { $0.areas == [0] }.count
+        let pfns = try #require(map.vmallocAreas.first { $0.start == v }).pfns
+        #expect(areaCells == Set(pfns.compactMap { map.cellPosition(ofPfn: $0).map { "\($0.row),\($0.column)" } }).count)
+        let html = MemoryMapHTML.render(map, notes: notes)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.contains("data-areas=\" 0 \""))
+        #expect(!html.contains("<?xml"))
+    }
+
     /// The bar lengths of a rendered chart's zone, by order.
     func bars(_ text: String) -> [Int] {
         text.split(separator: "\n").filter { $0.hasPrefix("  ") && !$0.contains("order") }

@@ -84,6 +84,9 @@ extension Machine {
         case Frame.hole: return .hole
         default: break
         }
+        // A script's user pages are swap-backed anonymous memory; the aged
+        // machine's other processes' pages are not (Boot's aging).
+        if f.owner == Owner.user { return f.flags & PG.swapbacked != 0 ? .user : .otherUser }
         if let c = cache[f.owner] { return c }
         let c: MemoryCategory
         switch f.owner {
@@ -158,6 +161,6 @@ extension MemoryCategory {
     static let tiers: [[MemoryCategory]] = [
         [.slab, .kmallocLarge, .pages, .vmalloc, .dma],
         [.user, .pagetable],
-        [.pagecache, .kernel, .reserved],
+        [.pagecache, .otherUser, .kernel, .reserved],
     ]
 }

@@ -66,7 +66,10 @@ public struct MemoryMap: Sendable {
 
 /// Who holds a frame, as the picture groups owners.
 public enum MemoryCategory: Int, Sendable, CaseIterable, Comparable {
-    case free, reserved, kernel, pagetable, slab, kmallocLarge, pages, vmalloc, user, pagecache, dma, hole
+    /// `user`: pages of the tasks a script runs (`user.malloc`); `otherUser`:
+    /// the user pages an aged machine's other processes hold, drawn apart so
+    /// the learner finds their own.
+    case free, reserved, kernel, pagetable, slab, kmallocLarge, pages, vmalloc, user, otherUser, pagecache, dma, hole
 
     public var name: String {
         switch self {
@@ -79,6 +82,7 @@ public enum MemoryCategory: Int, Sendable, CaseIterable, Comparable {
         case .pages: return "alloc_pages"
         case .vmalloc: return "vmalloc"
         case .user: return "user"
+        case .otherUser: return "other tasks' user"
         case .pagecache: return "page cache"
         case .dma: return "DMA"
         case .hole: return "hole"
@@ -97,6 +101,7 @@ public enum MemoryCategory: Int, Sendable, CaseIterable, Comparable {
         case .pages: return "P"
         case .vmalloc: return "V"
         case .user: return "U"
+        case .otherUser: return "O"
         case .pagecache: return "C"
         case .dma: return "D"
         case .hole: return " "
@@ -123,7 +128,8 @@ public enum MemoryCategory: Int, Sendable, CaseIterable, Comparable {
         case .kmallocLarge: return "92"
         case .pages: return "34"
         case .vmalloc: return "35;1"
-        case .user: return "33"
+        case .user: return "33;1"
+        case .otherUser: return "33;2"
         case .pagecache: return "94"
         case .dma: return "31;1"
         case .hole: return "0"
@@ -142,6 +148,7 @@ public enum MemoryCategory: Int, Sendable, CaseIterable, Comparable {
         case .pages: return "#1565c0"
         case .vmalloc: return "#ad1457"
         case .user: return "#f9a825"
+        case .otherUser: return "#f3e5ab"
         case .pagecache: return "#64b5f6"
         case .dma: return "#d32f2f"
         case .hole: return "#ffffff"

@@ -57,11 +57,23 @@ public enum MemoryMapText {
             if area.pfns.count > maxPages { virt += "…"; phys += "… (\(area.pfns.count - maxPages) more)" }
             out.append(String(virt.reversed().drop(while: { $0 == " " }).reversed()))
             out.append(String(phys.reversed().drop(while: { $0 == " " }).reversed()))
+            out.append("    " + MemoryMapText.spanSummary(area.pfns))
         }
         if map.vmallocAreas.count > maxAreas {
             out.append("  … \(map.vmallocAreas.count - maxAreas) more areas (see /proc/vmallocinfo)")
         }
         return out
+    }
+
+    /// Whether an area's frames are contiguous, said in numbers: at 1 GiB a
+    /// cell is 128 frames, so the grid alone cannot tell 64 neighbouring
+    /// frames from 64 frames scattered over a few cells.
+    static func spanSummary(_ pfns: [UInt64]) -> String {
+        guard let lo = pfns.min(), let hi = pfns.max() else { return "" }
+        let span = hi - lo + 1
+        let contiguous = span == UInt64(pfns.count) && pfns == pfns.sorted()
+        return "frames 0x\(String(lo, radix: 16))-0x\(String(hi, radix: 16)): "
+            + (contiguous ? "physically contiguous" : "\(pfns.count) frames scattered over \(span) (\(byteSize(span &* 4096)))")
     }
 
     static func paint(_ c: MemoryCategory, _ glyph: Character, _ color: Bool) -> String {
