@@ -76,6 +76,7 @@ public final class KernelEnvironment {
             MemoryAPI.install(into: self)
             ContextAPI.install(into: self)
             ViewsAPI.install(into: self)
+            FileWriteAPI.install(into: self)
         }
     }
 

@@ -11,8 +11,8 @@ enum MachineStateAPI {
         env.onMachineReplaced { [unowned env] _ in installConstants(into: env) }
 
         env.define("boot", doc: APIDoc(topic: topic,
-            signature: "boot{arch=\"x86_32\"|\"x86_64\", ram=\"1G\", era=\"6.x\"|\"2.6\", seed=0, fragmented=false}",
-            summary: "Starts a fresh machine with a fresh kernel log: x86_32 with 1 GiB (3G/1G split: lowmem up to 896 MiB, the rest HighMem) by default; x86_64 has DMA, DMA32 and Normal zones and no highmem. era \"2.6\" behaves like the SLAB kernels of 2.6 (size-N caches, 128 KiB kmalloc limit). seed makes memory contents and fragmentation reproducible; fragmented=true ages the machine like a long-running system. Constants such as PAGE_OFFSET follow the new layout. A boot counts as 20,000 instructions against the script's instruction budget (about what it costs the host).",
+            signature: "boot{arch=\"x86_32\"|\"x86_64\", ram=\"1G\", era=\"6.x\"|\"2.6\", seed=0, fragmented=false, failslab=\"I,P,S,T\", fail_page_alloc=\"I,P,S,T\"}",
+            summary: "Starts a fresh machine with a fresh kernel log: x86_32 with 1 GiB (3G/1G split: lowmem up to 896 MiB, the rest HighMem) by default; x86_64 has DMA, DMA32 and Normal zones and no highmem. era \"2.6\" behaves like the SLAB kernels of 2.6 (size-N caches, 128 KiB kmalloc limit). seed makes memory contents and fragmentation reproducible; fragmented=true ages the machine like a long-running system. Constants such as PAGE_OFFSET follow the new layout. failslab and fail_page_alloc are the kernel's fault-injection boot parameters, \"<interval>,<probability>,<space>,<times>\" (\"1,100,0,-1\": every eligible allocation fails, forever); an unparsable string logs `FAULT_INJECTION: failed to parse arguments` and leaves the defaults, as the kernel does. See /sys/kernel/debug/failslab/ and write(). A boot counts as 20,000 instructions against the script's instruction budget (about what it costs the host).",
             failure: "an error naming the bad argument; the current machine is kept", kernel: "what the bootloader and start_kernel() set up")) { call in
             if let refusal = env.bootRefusal { throw BootRefused(message: refusal) }
             var config = MachineConfig()
@@ -26,7 +26,7 @@ enum MachineStateAPI {
             return 0
         }
         env.define("cat", doc: APIDoc(topic: topic, signature: "cat(path)",
-            summary: "Prints a /proc file in the kernel's own format: /proc/meminfo, /proc/buddyinfo, /proc/zoneinfo, /proc/slabinfo, /proc/vmallocinfo, /proc/interrupts, /proc/self/maps.",
+            summary: "Prints a /proc file in the kernel's own format: /proc/meminfo, /proc/buddyinfo, /proc/zoneinfo, /proc/slabinfo, /proc/vmallocinfo, /proc/interrupts, /proc/self/maps; also the debugfs files kmlab models (/sys/kernel/debug/kmemleak, /sys/kernel/debug/failslab/probability and the other fault-injection attributes).",
             failure: "an error naming the known paths")) { call in
             let text = try env.machine.proc(try call.string(1, "path"))
             call.state.output(Array(text.utf8))
@@ -132,7 +132,8 @@ enum MachineStateAPI {
     static func bootConfig(_ call: LuaCall) throws -> MachineConfig {
         var config = MachineConfig()
         let L = call.L
-        let known: Set<String> = ["arch", "ram", "era", "seed", "fragmented", "tlb_entries", "tlb_entries_large"]
+        let known: Set<String> = ["arch", "ram", "era", "seed", "fragmented", "tlb_entries", "tlb_entries_large",
+                                   "failslab", "fail_page_alloc"]
         lua_pushnil(L)
         while lua_next(L, 1) != 0 {
             let keyType = lua_type(L, -2)
@@ -187,6 +188,17 @@ enum MachineStateAPI {
                 }
                 config[keyPath: path] = n
             }
+        }
+        for (key, path) in [("failslab", \MachineConfig.failslab), ("fail_page_alloc", \MachineConfig.failPageAlloc)] {
+            if field(key) != LUA_TNIL {
+                guard lua_type(L, -1) == LUA_TSTRING, let s = call.state.string(at: -1, on: L) else {
+                    throw call.error("\(key) must be a string \"<interval>,<probability>,<space>,<times>\" such as \"1,100,0,-1\", got \(describeTop(call))")
+                }
+                config[keyPath: path] = s
+            }
+        }
+        if config.era == .v2_6 && (config.failslab != nil || config.failPageAlloc != nil) {
+            throw call.error("failslab and fail_page_alloc need era \"6.x\" (fault injection arrived in 2.6.20; era \"2.6\" is 2.6.18)")
         }
         return config
     }

@@ -42,6 +42,11 @@ public final class Machine {
     /// Extra /proc files (`/proc/interrupts`, `/proc/self/maps`, ...) added
     /// by other parts of the simulator: path → text producer.
     @exclusivity(unchecked) public var procProviders: [String: (Machine) throws -> String] = [:]
+    /// The writable ones among them (`writeFile`, Lua's `write`): path →
+    /// handler of the bytes `echo` writes, returning nil or the errno.
+    @exclusivity(unchecked) public var fileWriters: [String: (Machine, [UInt8]) -> Errno?] = [:]
+    /// failslab and fail_page_alloc (Faults/).
+    public let faults: FaultInjection
 
     /// Host bytes the simulated memory contents may use (4 KiB per frame
     /// written). Exceeding it throws `SimulatorLimitError.memoryLimitExceeded`.
@@ -108,6 +113,7 @@ public final class Machine {
         tlb = TLB(small: config.tlbEntries4K, large: config.tlbEntriesLarge)
         slab = SlabAllocator(layout: layout, ramBytes: layout.totalPages << 12)
         pkmap = PkmapState(count: layout.lastPkmap)
+        faults = FaultInjection(seed: config.seed, ulongBits: layout.pointerSize * 8, available: config.era == .v6)
         // The contexts model prints the same kernel as the memory model.
         contexts.pointerBits = layout.pointerSize * 8
         contexts.kernelRelease = layout.kernelRelease
@@ -115,6 +121,7 @@ public final class Machine {
         procProviders["/proc/self/maps"] = { $0.procSelfMaps() }
         if config.era == .v6 { procProviders["/sys/kernel/debug/dma-api/dump"] = { $0.dmaDebugDump() } }
         boot()
+        setUpFaultInjection()
     }
 
     /// Logs a report, stamped with the simulated time. An `.oops` report is

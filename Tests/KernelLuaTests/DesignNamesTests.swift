@@ -40,6 +40,8 @@ import LuaBridge
         "DMA_BIT_MASK",
         // The machine and what it shows
         "boot", "cat", "proc", "dmesg", "stats", "ktime_get_ns", "memmap", "help",
+        // Second wave: fault injection
+        "write",
     ]
 
     @Test(arguments: designNames)

@@ -39,6 +39,10 @@ public struct MachineConfig: Sendable, Hashable {
     public var tlbEntriesLarge: Int
     /// Print the kernel's boot messages (memory map, zones) into the log.
     public var bootMessages: Bool
+    /// `failslab=` and `fail_page_alloc=` boot parameters:
+    /// "<interval>,<probability>,<space>,<times>" (lib/fault-inject.c).
+    public var failslab: String?
+    public var failPageAlloc: String?
 
     public init(arch: Arch = .x86_32, ram: UInt64 = 1 << 30, era: Era = .v6, seed: UInt64 = 0,
                 fragmented: Bool = false, tlbEntries4K: Int = 64, tlbEntriesLarge: Int = 32,

@@ -123,6 +123,10 @@ extension Machine {
             stats.allocFailures += 1
             return nil
         }
+        if shouldFailAllocPage(gfp, order) {
+            stats.allocFailures += 1
+            return nil
+        }
         runKswapdIfPending()
         let highest = gfpZoneIndex(gfp)
         if let pfn = getPageFromFreelist(order, highest, [.wmarkLow]) { return pfn }

@@ -350,6 +350,10 @@ extension Machine {
         let ci = slab.cacheIndex(Int(req), flags)
         guard ci >= 0 else { return nil }
         let c = slab.caches[ci]
+        if shouldFailslab(objectSize: c.size, failslabFlag: false, flags, caller: "__kmalloc") {
+            stats.allocFailures += 1
+            return nil
+        }
         guard let p = try slabAlloc(c, Int(req), flags) else { return nil }
         if flags.contains(.zero) { try zeroVirtual(p, c.size) }
         return p
