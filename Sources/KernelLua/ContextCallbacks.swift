@@ -147,7 +147,7 @@ final class ContextGlue {
         let gen = generation
         let t = Tasklet(name: name) { [unowned self] in
             defer { self.ran(key, generation: gen) { $0.tasklets } drop: { $0.tasklets[$1] = nil } }
-            _ = try self.invoke(ref, what: "tasklet \(name)", arguments: [], results: 0)
+            _ = try self.invoke(ref, madeIn: gen, what: "tasklet \(name)", arguments: [], results: 0)
         }
         if let key { tasklets[key] = Pending(item: t, ref: ref) } else { refs.append(ref) }
         return t
@@ -162,7 +162,7 @@ final class ContextGlue {
         let gen = generation
         let w = WorkItem(name: name) { [unowned self] in
             defer { self.ran(key, generation: gen) { $0.works } drop: { $0.works[$1] = nil } }
-            _ = try self.invoke(ref, what: "work \(name)", arguments: [], results: 0)
+            _ = try self.invoke(ref, madeIn: gen, what: "work \(name)", arguments: [], results: 0)
         }
         if let key { works[key] = Pending(item: w, ref: ref) } else { refs.append(ref) }
         return w
@@ -226,7 +226,18 @@ final class ContextGlue {
     /// that ended the callback is thrown again as `KernelOops`; a budget
     /// overrun as the `LuaFailure` itself; any other Lua error as a
     /// `LuaFailure` whose message says which callback failed.
-    func invoke(_ ref: LuaReference, what: String, arguments: [Argument], results: Int32) throws -> [LuaValue] {
+    ///
+    /// `gen` is the generation the reference was made in: `boot{}` releases
+    /// every reference of the machine it replaces, and the registry slot may
+    /// already hold an unrelated value, so a reference from an older
+    /// generation is never called (a `ContextError` instead). The retired
+    /// machine stops its loops (`Machine.retire`), so this is the last line
+    /// of defence, not the mechanism.
+    func invoke(_ ref: LuaReference, madeIn gen: Int64, what: String, arguments: [Argument],
+                results: Int32) throws -> [LuaValue] {
+        guard gen == generation else {
+            throw ContextError("\(what) belongs to a machine that boot{} has replaced: it is not called")
+        }
         let T = lua.currentThread
         let top = lua_gettop(T)
         guard lua_checkstack(T, Int32(arguments.count) + results + 4) != 0 else {

@@ -44,8 +44,9 @@ enum IrqAPI {
                 let devRef = call.reference(5)
                 refs = [fn, devRef]
                 let what = "irq \(irq) handler \(glue.functionName(call, 2)) (\(name))"
+                let gen = glue.generation
                 handler = { [unowned glue] in
-                    let r = try glue.invoke(fn, what: what, arguments: [.integer(Int64(irq)), .reference(devRef)], results: 1)
+                    let r = try glue.invoke(fn, madeIn: gen, what: what, arguments: [.integer(Int64(irq)), .reference(devRef)], results: 1)
                     return try irqReturn(r.first, what: what)
                 }
             }

@@ -82,6 +82,10 @@ public final class KernelEnvironment {
 
     /// Replaces the machine (what `boot{}` does once it has a valid config).
     public func adopt(_ newMachine: Machine) {
+        // boot{} may run inside the old machine's callbacks (a tasklet, a
+        // handler): whatever the old machine still has queued must not run
+        // once the glue has released its callbacks' Lua references.
+        current?.retire()
         take(newMachine)
         for hook in onBoot { hook(newMachine) }
     }

@@ -21,8 +21,9 @@ enum SyscallAPI {
             let fn = glue.keepSyscall(call, 2, name: name)
             _ = glue.functionName(call, 2) // names the handler in Call Traces
             let what = "syscall \(name)"
+            let gen = glue.generation
             let number = env.machine.syscallDefine(name) { [unowned glue] args in
-                let r = try glue.invoke(fn, what: what, arguments: args.map { .integer($0) }, results: 1)
+                let r = try glue.invoke(fn, madeIn: gen, what: what, arguments: args.map { .integer($0) }, results: 1)
                 switch r.first {
                 case nil, .nil?: return 0
                 case .integer(let v)?: return v

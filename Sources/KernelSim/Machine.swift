@@ -28,6 +28,10 @@ public final class Machine {
     /// memory model advances it by the cycles it charges (see `Cost`).
     @exclusivity(unchecked) public internal(set) var clockNanoseconds: UInt64 = 0
 
+    /// Set once `boot{}` has replaced this machine (`retire()`): nothing
+    /// of it runs any more.
+    @exclusivity(unchecked) public private(set) var isRetired = false
+
     /// How this machine was built.
     public let config: MachineConfig
     /// Its address-space layout and kernel constants.
@@ -128,6 +132,20 @@ public final class Machine {
     /// also thrown as `KernelOops` by the caller, which ends the running task.
     public func raise(_ report: KernelReport) {
         log.record(report, timeNanoseconds: clockNanoseconds)
+    }
+
+    /// This machine has been replaced (`boot{}` from a callback): its
+    /// pending interrupts, tasklets and work are dropped, and the loops that
+    /// may still be running it on the host stack (a softirq round, a flush,
+    /// pending irqs) stop at their next step instead of calling callbacks
+    /// whose Lua references the new machine's glue has released.
+    public func retire() {
+        isRetired = true
+        contexts.pendingIrqs.removeAll()
+        for t in contexts.taskletQueue { t.isScheduled = false }
+        contexts.taskletQueue.removeAll()
+        for w in contexts.workQueue { w.isPending = false }
+        contexts.workQueue.removeAll()
     }
 
     /// The Lua call stack as Call Trace lines, or nothing outside Lua.

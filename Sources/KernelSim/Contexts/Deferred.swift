@@ -74,10 +74,12 @@ extension Machine {
         do {
             try deliverPendingIrqs()
             var rounds = 0
-            while !cs.taskletQueue.isEmpty && rounds < cs.maxSoftirqRestart {
+            while !cs.taskletQueue.isEmpty && rounds < cs.maxSoftirqRestart && !isRetired {
                 let batch = cs.taskletQueue
                 cs.taskletQueue.removeAll()
                 for (i, t) in batch.enumerated() {
+                    // boot{} from a tasklet replaced this machine: the rest is dropped.
+                    if isRetired { break }
                     t.isScheduled = false
                     t.runCount += 1
                     let before = cs.preemptCount
@@ -155,7 +157,7 @@ extension Machine {
     /// calls this when a script's top level has finished.
     public func runPendingWork() throws {
         var guardRounds = 0
-        while (!contexts.taskletQueue.isEmpty || !contexts.workQueue.isEmpty) && guardRounds < 100 {
+        while (!contexts.taskletQueue.isEmpty || !contexts.workQueue.isEmpty) && guardRounds < 100 && !isRetired {
             try runKsoftirqd()
             try runWorkItems()
             guardRounds += 1
@@ -186,7 +188,7 @@ extension Machine {
         // item requeueing itself), at most maxWorkItemsPerFlush more.
         let limit = cs.workQueue.count + cs.maxWorkItemsPerFlush
         var ran = 0
-        while ran < limit, !cs.workQueue.isEmpty {
+        while ran < limit, !cs.workQueue.isEmpty, !isRetired {
             let work = cs.workQueue.removeFirst()
             work.isPending = false
             work.runCount += 1

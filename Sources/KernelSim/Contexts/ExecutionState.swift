@@ -89,6 +89,15 @@ public final class ExecutionState {
     var pendingIrqs: [Int] = []
     /// Interrupts raised on lines nobody requested.
     public internal(set) var spuriousInterrupts = 0
+    /// Context depths at which a `deliverPendingIrqs` loop is running
+    /// (outermost first): a delivery's exit path at such a depth leaves the
+    /// next pending line to that loop instead of recursing.
+    var irqDeliveryDepths: [Int] = []
+    /// Lines delivered in the current storm (see IrqStorm.swift).
+    var stormingLines: [Int] = []
+    /// Deliveries of one line in a row, without the interrupted task
+    /// running, after which the watchdog reports a lockup (IrqStorm.swift).
+    public var irqStormLimit = 250_000
 
     // MARK: Deferred work
 

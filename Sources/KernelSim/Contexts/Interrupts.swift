@@ -98,6 +98,12 @@ final class IrqDesc {
     var unhandled = 0
     var inProgress = false
     var disabledBySpurious = false
+    /// Deliveries since the CPU last got back to the interrupted task (an
+    /// interrupt storm's length, see `noteBackToBack`).
+    var backToBack = 0
+    /// The line was raised again while its own handler ran (the edge flow
+    /// handler would loop on it with interrupts off).
+    var retriggeredWhileInProgress = false
     init(irq: Int, chip: String, hwirq: Int, flow: String) {
         self.irq = irq
         self.chip = chip
@@ -230,7 +236,8 @@ extension Machine {
             throw ContextError("there is no interrupt line \(irq) (lines are 0..\(contexts.nrIrqs - 1))")
         }
         let desc = contexts.descriptor(irq)
-        if contexts.irqsDisabled || desc.inProgress {
+        if contexts.irqsDisabled || desc.inProgress || isRetired {
+            if desc.inProgress { desc.retriggeredWhileInProgress = true }
             if !contexts.pendingIrqs.contains(irq) { contexts.pendingIrqs.append(irq) }
             return .pending
         }
@@ -239,9 +246,24 @@ extension Machine {
 
     /// Delivers lines that arrived while interrupts were off, oldest first,
     /// for as long as interrupts stay on.
+    ///
+    /// Iterative, never recursive: a handler that raises its own line (or
+    /// two handlers raising each other's) leaves the line pending, and the
+    /// loop already delivering at this nesting depth picks it up once the
+    /// handler has returned, as kernel/irq/chip.c `handle_edge_irq` re-runs a
+    /// line marked IRQS_PENDING from its `do { } while` loop. The exit path of
+    /// a delivery (irq_exit) calls back here at the depth of that loop and
+    /// returns at once, so the host stack stays flat however long the storm.
     func deliverPendingIrqs() throws {
         let cs = contexts
-        while !cs.irqsDisabled {
+        let depth = cs.frames.count
+        if cs.irqDeliveryDepths.contains(depth) { return }
+        cs.irqDeliveryDepths.append(depth)
+        defer {
+            cs.irqDeliveryDepths.removeLast()
+            if cs.irqDeliveryDepths.isEmpty { cs.endIrqStorms() }
+        }
+        while !cs.irqsDisabled && !isRetired {
             guard let i = cs.pendingIrqs.firstIndex(where: { !(cs.irqDescs[$0]?.inProgress ?? false) }) else { return }
             let irq = cs.pendingIrqs.remove(at: i)
             try deliverIrq(irq)
@@ -260,6 +282,7 @@ extension Machine {
             cs.spuriousInterrupts += 1
             return .unhandled
         }
+        try noteBackToBack(desc)
         try enterFrame(.hardirq(irq), addPreempt: Preempt.hardirqOffset, disableIrqs: true,
                        entryFrames: ["__handle_irq_event_percpu", "handle_irq_event",
                                      desc.flow == "edge" ? "handle_edge_irq" : "handle_fasteoi_irq",
@@ -269,6 +292,8 @@ extension Machine {
         var retval = 0
         do {
             for action in desc.actions {
+                // boot{} from a handler replaced this machine: nothing of it runs on.
+                if isRetired { break }
                 let r = try action.handler()
                 // __handle_irq_event_percpu()
                 if !cs.irqsDisabled {
@@ -293,6 +318,7 @@ extension Machine {
         }
         desc.inProgress = false
         exitFrame(removePreempt: Preempt.hardirqOffset)
+        if isRetired { return .delivered }
         // irq_exit(): softirqs run if we did not interrupt interrupt context.
         if !cs.inInterrupt && !cs.taskletQueue.isEmpty {
             try runSoftirqs(onIrqExit: true)
