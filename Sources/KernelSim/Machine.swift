@@ -84,6 +84,8 @@ public final class Machine {
     @exclusivity(unchecked) var pkmap: PkmapState
     @exclusivity(unchecked) var kmapLocalStack: [UInt64] = []
     @exclusivity(unchecked) var warnedOnce: Set<String> = []
+    /// Reserved and page-table frames a write has been reported for (Access.swift).
+    @exclusivity(unchecked) var protectedWritesReported: Set<UInt64> = []
     @exclusivity(unchecked) var warnAllocWindowStart: UInt64 = 0
     @exclusivity(unchecked) var warnAllocCount = 0
     @exclusivity(unchecked) var dieCount = 0

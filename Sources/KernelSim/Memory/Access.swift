@@ -34,6 +34,7 @@ extension Machine {
             l.append("#PF: supervisor \(write ? "write access" : "read access") in kernel mode")
             l.append("#PF: error_code(0x\(hexPad(ec, 4))) - not-present page")
             let w = walk(va)
+            if w.corrupt { return badPagetable(va, write: write, walk: w) }
             if layout.arch == .x86_32 {
                 var s = "*pde = \(hexPad(w.entries[0], 8)) "
                 if w.entries.count > 1 { s += "*pte = \(hexPad(w.entries[1], 8)) " }
@@ -55,6 +56,74 @@ extension Machine {
         if kind != .generalProtectionFault { l.append("CR2: \(px(va))") }
         l.append("---[ end trace 0000000000000000 ]---")
         return oops(kind: kind, lines: l, address: va, fields: ["access": write ? "write" : "read"])
+    }
+
+    /// The page-table dump of `dump_pagetable()` for a walk's entries.
+    func pagetableDumpLine(_ w: Walk) -> String {
+        if layout.arch == .x86_32 {
+            var s = "*pde = \(hexPad(w.entries.first ?? 0, 8)) "
+            if w.entries.count > 1 { s += "*pte = \(hexPad(w.entries[1], 8)) " }
+            return s
+        }
+        var s = "PGD \(String(w.entries.first ?? 0, radix: 16)) P4D \(String(w.entries.first ?? 0, radix: 16)) "
+        let names = ["PUD", "PMD", "PTE"]
+        for (i, e) in w.entries.dropFirst().prefix(3).enumerated() { s += "\(names[i]) \(String(e, radix: 16)) " }
+        return s
+    }
+
+    /// A walk through an entry that points outside RAM: the CPU's walk ends
+    /// in a reserved-bit fault and arch/x86/mm/fault.c `pgtable_bad()` says
+    /// "Corrupted page table", dumps the tables and dies with "Bad pagetable"
+    /// (error code X86_PF_PROT | X86_PF_RSVD, plus X86_PF_WRITE for a write).
+    func badPagetable(_ va: UInt64, write: Bool, walk w: Walk) -> KernelOops {
+        let flagsTail = layout.arch == .x86_64 ? " PREEMPT SMP KASAN NOPTI" : " PREEMPT SMP"
+        let ec: UInt64 = 0x9 | (write ? 2 : 0)
+        var l = ["\(contexts.currentComm): Corrupted page table at address \(String(va, radix: 16))"]
+        l.append(pagetableDumpLine(w))
+        l.append("Bad pagetable: \(hexPad(ec, 4)) [#\(dieCount)]" + flagsTail)
+        l.append(cpuLine)
+        l.append(hardwareLine)
+        l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + scriptCallerSite)
+        l += callTraceBlock(kernelFrames: ["? __die+0x23/0x70", "? pgtable_bad+0x6e/0x90",
+                                           "? exc_page_fault+0x7f/0x180", "? asm_exc_page_fault+0x26/0x30"])
+        l.append("Modules linked in: kmlab(O)")
+        l.append("CR2: \(px(va))")
+        l.append("---[ end trace 0000000000000000 ]---")
+        return oops(kind: .pageFault, lines: l, address: va,
+                    fields: ["access": write ? "write" : "read", "reason": "bad pagetable"])
+    }
+
+    /// A write through the kernel's mapping into a frame the script does not
+    /// own and no allocator handed out: boot page tables, mem_map, the
+    /// kernel image, firmware memory, or a page-table page. The real kernel
+    /// catches only the kernel image (CONFIG_STRICT_KERNEL_RWX maps it read
+    /// only); a scribbled page table goes unnoticed until a walk through it
+    /// dies with "Bad pagetable". kmlab's debug kernel says so at the write,
+    /// naming the owner, once per frame, and lets the write happen (so the
+    /// learner then sees what the corruption does).
+    func noteProtectedWrite(_ pa: UInt64, va: UInt64) {
+        let pfn = pa >> 12
+        guard pfn < phys.totalPages else { return }
+        let f = phys.frame(pfn)
+        let owner: String
+        if f.kind == Frame.reserved {
+            owner = "reserved (\(ReservedDetail(rawValue: f.a)?.text ?? "reserved"))"
+        } else if f.kind == Frame.allocHead && f.owner == Owner.pagetable {
+            owner = "page table"
+        } else {
+            return
+        }
+        guard !protectedWritesReported.contains(pfn) else { return }
+        protectedWritesReported.insert(pfn)
+        let headline = "kmlab: write to a frame owned by \(owner): pfn 0x\(String(pfn, radix: 16)) at \(px(va))"
+        var lines = [headline,
+                     "(no kernel check catches this; a page walk through a scribbled page table ends in \"Bad pagetable\")"]
+        lines += dumpStackLines(kernelFrames: [])
+        var r = KernelReport(kind: .bug, severity: .warning, lines: lines, address: pa,
+                             context: contexts.contextName,
+                             fields: contextFields(["owner": owner, "pfn": "0x" + String(pfn, radix: 16)]))
+        r.headline = headline
+        raise(r)
     }
 
     /// Translates `va` or throws the Oops.
@@ -103,6 +172,7 @@ extension Machine {
             if layout.arch == .x86_32 && a >= 1 << 32 { throw accessFault(a & 0xFFFF_FFFF, write: write) }
             if done > 0 && a < va { throw accessFault(a, write: write) }
             let pa = try translate(a, write: write)
+            if write { noteProtectedWrite(pa, va: a) }
             let len = min(4096 - Int(a & 4095), n - done)
             try body(pa, done, len)
             done += len
@@ -163,11 +233,22 @@ extension Machine {
         try write(addr, bytes: [value])
     }
 
-    /// `memset(p, byte, n)`.
+    /// KASAN's checked string functions (mm/kasan/shadow.c `memset`,
+    /// `memcpy`, `memmove`): `kasan_check_range()` over the whole range
+    /// first; when it reports, the function returns without touching
+    /// memory. Returns false when it reported.
+    private func kasanCheckedRange(_ va: UInt64, _ n: Int, write: Bool, function: String) -> Bool {
+        guard let bad = kasanFirstBad(va, n) else { return true }
+        kasanReportAccess(va, size: n, write: write, function: function, firstBad: bad)
+        return false
+    }
+
+    /// `memset(p, byte, n)`. Under KASAN a bad range is reported and
+    /// nothing is written (mm/kasan/shadow.c memset).
     public func memset(_ p: UInt64, _ value: UInt8, _ n: Int) throws {
         try checkAddress(p, n, "memset")
         if n == 0 { return }
-        kasanCheck(p, n, write: true, function: "memset")
+        guard kasanCheckedRange(p, n, write: true, function: "memset") else { return }
         try forEachPage(p, n, write: true) { pa, _, len in
             try phys.fill(pa >> 12, Int(pa & 4095), value, len)
         }
@@ -175,13 +256,15 @@ extension Machine {
     }
 
     /// `memcpy(dst, src, n)` (the source is read before the destination is
-    /// written, page by page, as memmove would).
+    /// written, page by page, as memmove would). Under KASAN the source is
+    /// checked, then the destination; the first bad range is reported and
+    /// nothing is copied (mm/kasan/shadow.c memcpy/memmove).
     public func memcpy(_ dst: UInt64, _ src: UInt64, _ n: Int) throws {
         try checkAddress(dst, n, "memcpy")
         try checkAddress(src, n, "memcpy")
         if n == 0 { return }
-        kasanCheck(src, n, write: false, function: "memcpy")
-        kasanCheck(dst, n, write: true, function: "memcpy")
+        guard kasanCheckedRange(src, n, write: false, function: "memcpy"),
+              kasanCheckedRange(dst, n, write: true, function: "memcpy") else { return }
         try checkOverrun(src, n, write: false)
         try checkOverrun(dst, n, write: true)
         var buf = [UInt8](repeating: 0, count: min(n, 1 << 20))
@@ -204,22 +287,51 @@ extension Machine {
     }
 
     /// `memcmp(a, b, n)`: <0, 0 or >0 as the first differing byte says.
+    /// lib/string.c memcmp is compiled with KASAN instrumentation, byte by
+    /// byte: the report is a 1-byte read at the first bad byte the loop
+    /// reaches (it stops at the first difference), and the loads proceed.
+    /// A kasan_multi_shot kernel would report every bad byte it reads;
+    /// kmlab reports the first one, one report per call.
     public func memcmp(_ a: UInt64, _ b: UInt64, _ n: Int) throws -> Int {
         try checkAddress(a, n, "memcmp")
         try checkAddress(b, n, "memcmp")
         if n == 0 { return 0 }
-        kasanCheck(a, n, write: false, function: "memcmp")
-        kasanCheck(b, n, write: false, function: "memcmp")
-        try checkOverrun(a, n, write: false)
-        try checkOverrun(b, n, write: false)
-        var done = 0
-        while done < n {
-            let chunk = min(n - done, 1 << 16)
-            let x = try readRaw(a &+ UInt64(done), chunk)
-            let y = try readRaw(b &+ UInt64(done), chunk)
-            for i in 0..<chunk where x[i] != y[i] { return Int(x[i]) - Int(y[i]) }
-            done += chunk
+        let badA = kasanFirstBad(a, n).map { Int($0 &- a) }
+        let badB = kasanFirstBad(b, n).map { Int($0 &- b) }
+        var reported = false
+        /// Reports the first bad byte among those read up to index `last`.
+        func reportReached(upTo last: Int) {
+            guard !reported else { return }
+            let candidates = [badA.map { ($0, a) }, badB.map { ($0, b) }].compactMap { $0 }
+                .filter { $0.0 <= last }
+            guard let first = candidates.min(by: { $0.0 < $1.0 }) else { return }
+            reported = true
+            let addr = first.1 &+ UInt64(first.0)
+            kasanReportAccess(addr, size: 1, write: false, function: "memcmp", firstBad: addr)
         }
+        do {
+            try checkOverrun(a, n, write: false)
+            try checkOverrun(b, n, write: false)
+            var done = 0
+            while done < n {
+                let chunk = min(n - done, 1 << 16)
+                let x = try readRaw(a &+ UInt64(done), chunk)
+                let y = try readRaw(b &+ UInt64(done), chunk)
+                for i in 0..<chunk where x[i] != y[i] {
+                    reportReached(upTo: done + i)
+                    return Int(x[i]) - Int(y[i])
+                }
+                done += chunk
+            }
+        } catch {
+            // The loop faulted at the first unmapped byte (an overrun of
+            // gigabytes faults at once, without reading them): the bytes it
+            // read up to there, that one included, were checked first.
+            let fault = min(firstUnmapped(a, n) ?? n, firstUnmapped(b, n) ?? n)
+            reportReached(upTo: fault)
+            throw error
+        }
+        reportReached(upTo: n - 1)
         return 0
     }
 

@@ -69,8 +69,15 @@ extension Machine {
     }
 
     /// The first byte of [va, va+n) KASAN considers bad, or nil.
-    func kasanFirstBad(_ va: UInt64, _ n: Int) -> UInt64? {
-        guard n > 0 else { return nil }
+    ///
+    /// Only the part of the range up to its first unmapped byte (included)
+    /// is looked at: the access faults there anyway, and past it there is
+    /// no allocator state to check (KASAN's shadow of unmapped kernel
+    /// addresses is the early zero shadow). So the work is bounded by the
+    /// memory really mapped, whatever length a script passes.
+    func kasanFirstBad(_ va: UInt64, _ nIn: Int) -> UInt64? {
+        guard nIn > 0 else { return nil }
+        let n = firstUnmapped(va, nIn).map { min(nIn, $0 + 1) } ?? nIn
         let end = va &+ UInt64(n)
         var a = va
         while a < end {

@@ -108,6 +108,10 @@ struct Walk {
     var levels: Int
     /// The raw entries seen, for the Oops' page-table dump.
     var entries: [UInt64]
+    /// The last entry points at a page table outside RAM: simulated memory
+    /// was scribbled over (a page-table page memset by a script). The walk
+    /// stops there, and an access through it is the "Bad pagetable" Oops.
+    var corrupt = false
 }
 
 extension Machine {
@@ -133,16 +137,27 @@ extension Machine {
     }
 
     /// Walks the kernel page tables (swapper_pg_dir / init_top_pgt).
+    ///
+    /// Every entry is untrusted (a script can write over page-table pages).
+    /// kmlab maps nothing but RAM, so an entry that leads outside RAM (a
+    /// table, or the page itself) ends the walk as `corrupt`: on x86_64 the
+    /// address bits of such garbage (all-ones, say) are reserved bits above
+    /// MAXPHYADDR, the CPU's walk stops with a reserved-bit fault
+    /// (X86_PF_RSVD) and arch/x86/mm/fault.c `pgtable_bad` reports "Bad
+    /// pagetable". x86_32 entries have no such bits; kmlab reports the same.
     func walk(_ va: UInt64) -> Walk {
         if layout.arch == .x86_32 {
-            let pde = readEntry(pgdPfn, Int(va >> 22))
+            let pde = readEntry(pgdPfn, Int((va >> 22) & 1023))
             if pde & PTE.present == 0 { return Walk(paddr: nil, shift: 22, levels: 1, entries: [pde]) }
             if pde & PTE.pse != 0 {
-                return Walk(paddr: (pde & 0xFFC0_0000) | (va & 0x3F_FFFF), shift: 22, levels: 1, entries: [pde])
+                return leaf((pde & 0xFFC0_0000) | (va & 0x3F_FFFF), shift: 22, levels: 1, entries: [pde])
+            }
+            guard entryPfn(pde) < phys.totalPages else {
+                return Walk(paddr: nil, shift: 22, levels: 1, entries: [pde], corrupt: true)
             }
             let pte = readEntry(entryPfn(pde), Int((va >> 12) & 1023))
             if pte & PTE.present == 0 { return Walk(paddr: nil, shift: 12, levels: 2, entries: [pde, pte]) }
-            return Walk(paddr: (pte & 0xFFFF_F000) | (va & 0xFFF), shift: 12, levels: 2, entries: [pde, pte])
+            return leaf((pte & 0xFFFF_F000) | (va & 0xFFF), shift: 12, levels: 2, entries: [pde, pte])
         }
         var table = pgdPfn
         var entries: [UInt64] = []
@@ -153,11 +168,22 @@ extension Machine {
             if e & PTE.present == 0 { return Walk(paddr: nil, shift: s, levels: level + 1, entries: entries) }
             if s == 12 || (e & PTE.pse != 0 && (s == 30 || s == 21)) {
                 let base = e & PTE.addrMask64 & ~((UInt64(1) << s) - 1)
-                return Walk(paddr: base | (va & ((UInt64(1) << s) - 1)), shift: s, levels: level + 1, entries: entries)
+                return leaf(base | (va & ((UInt64(1) << s) - 1)), shift: s, levels: level + 1, entries: entries)
             }
             table = entryPfn(e)
+            guard table < phys.totalPages else {
+                return Walk(paddr: nil, shift: s, levels: level + 1, entries: entries, corrupt: true)
+            }
         }
         return Walk(paddr: nil, shift: 12, levels: 4, entries: entries)
+    }
+
+    /// The end of a walk at a mapping of `paddr`: corrupt when that is not RAM.
+    private func leaf(_ paddr: UInt64, shift: UInt64, levels: Int, entries: [UInt64]) -> Walk {
+        guard paddr >> 12 < phys.totalPages else {
+            return Walk(paddr: nil, shift: shift, levels: levels, entries: entries, corrupt: true)
+        }
+        return Walk(paddr: paddr, shift: shift, levels: levels, entries: entries)
     }
 
     /// Translates through the TLB, walking the page tables on a miss.
@@ -201,7 +227,8 @@ extension Machine {
     private func tableFor(_ table: UInt64, _ index: Int) throws -> UInt64? {
         let e = readEntry(table, index)
         if e & PTE.present != 0 {
-            if e & PTE.pse != 0 { return nil }
+            // A scribbled entry pointing outside RAM is no table to build on.
+            if e & PTE.pse != 0 || entryPfn(e) >= phys.totalPages { return nil }
             return entryPfn(e)
         }
         guard let t = allocTablePage() else { return nil }
@@ -212,7 +239,7 @@ extension Machine {
     /// The last-level table that maps `va` with 4 KiB pages (created as needed).
     func pteTable(for va: UInt64) throws -> UInt64? {
         if layout.arch == .x86_32 {
-            return try tableFor(pgdPfn, Int(va >> 22))
+            return try tableFor(pgdPfn, Int((va >> 22) & 1023))
         }
         var table = pgdPfn
         for s: UInt64 in [39, 30, 21] {

@@ -115,6 +115,16 @@ final class PhysicalMemory {
     @exclusivity(unchecked) private(set) var storedBytes = 0
     @exclusivity(unchecked) var limit: Int
 
+    /// What `frame` says of a pfn past the last chunk: not RAM.
+    static let holeFrame = Frame(kind: Frame.hole, order: 0, flags: PG.reserved, owner: Owner.reserved,
+                                 a: ReservedDetail.hole.rawValue, b: 0)
+    /// Where `mframe` points for a pfn past the last chunk (see there).
+    private let outOfRangeFrame: UnsafeMutablePointer<Frame> = {
+        let f = UnsafeMutablePointer<Frame>.allocate(capacity: 1)
+        f.initialize(to: PhysicalMemory.holeFrame)
+        return f
+    }()
+
     static let zeroPage: UnsafeMutablePointer<UInt8> = {
         let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 4096)
         p.initialize(repeating: 0, count: 4096)
@@ -138,6 +148,7 @@ final class PhysicalMemory {
     }
 
     deinit {
+        outOfRangeFrame.deallocate()
         for f in frames { f?.deallocate() }
         for f in pool { f.deallocate() }
         for table in contents {
@@ -153,6 +164,10 @@ final class PhysicalMemory {
 
     /// The frame's metadata (synthesized for chunks kept whole).
     @inline(__always) func frame(_ pfn: UInt64) -> Frame {
+        // A pfn can come from simulated memory (a page-table entry, a
+        // pointer a script wrote): past the last chunk it is a hole, never
+        // an index out of range.
+        guard pfn < UInt64(nChunks) << 10 else { return PhysicalMemory.holeFrame }
         let c = Int(truncatingIfNeeded: pfn >> 10)
         if let f = frames[c] { return f[Int(pfn & 1023)] }
         let first = pfn & 1023 == 0
@@ -207,6 +222,12 @@ final class PhysicalMemory {
 
     /// Mutable access to a frame (materializing its chunk).
     @inline(__always) func mframe(_ pfn: UInt64) -> UnsafeMutablePointer<Frame> {
+        guard pfn < UInt64(nChunks) << 10 else {
+            // Callers check their pfns; should one slip through, what it
+            // writes lands in a scratch frame, not outside the arrays.
+            outOfRangeFrame.pointee = PhysicalMemory.holeFrame
+            return outOfRangeFrame
+        }
         let c = Int(truncatingIfNeeded: pfn >> 10)
         if let f = frames[c] { return f + Int(pfn & 1023) }
         return materialize(c) + Int(pfn & 1023)
@@ -214,6 +235,7 @@ final class PhysicalMemory {
 
     /// Pointer to a frame whose chunk is known to be materialized.
     @inline(__always) func frameIfMaterialized(_ pfn: UInt64) -> UnsafeMutablePointer<Frame>? {
+        guard pfn < UInt64(nChunks) << 10 else { return nil }
         let c = Int(truncatingIfNeeded: pfn >> 10)
         guard let f = frames[c] else { return nil }
         return f + Int(pfn & 1023)
@@ -233,7 +255,7 @@ final class PhysicalMemory {
     }
 
     @inline(__always) func contentPointer(_ pfn: UInt64) -> UnsafeMutablePointer<UInt8>? {
-        guard let t = contents[Int(truncatingIfNeeded: pfn >> 10)] else { return nil }
+        guard pfn < totalPages, let t = contents[Int(truncatingIfNeeded: pfn >> 10)] else { return nil }
         return t[Int(pfn & 1023)]
     }
 
@@ -264,7 +286,7 @@ final class PhysicalMemory {
     }
 
     func readWord64(_ pfn: UInt64, _ off: Int) -> UInt64 {
-        if let p = contentPointer(pfn), pfn < totalPages {
+        if pfn < totalPages, let p = contentPointer(pfn) {
             return UnsafeRawPointer(p + off).loadUnaligned(as: UInt64.self)
         }
         var v: UInt64 = 0
@@ -288,6 +310,7 @@ final class PhysicalMemory {
     /// The frame's own writable buffer (created from garbage or zeros).
     /// Throws if that would exceed the limit; nothing changes then.
     @inline(__always) func writable(_ pfn: UInt64) throws -> UnsafeMutablePointer<UInt8> {
+        guard pfn < totalPages else { throw SimulatorLimitError.memoryLimitExceeded(limit: limit) }
         let c = Int(truncatingIfNeeded: pfn >> 10)
         if let t = contents[c], let p = t[Int(pfn & 1023)], p != PhysicalMemory.zeroPage { return p }
         return try makeWritable(pfn)
