@@ -96,7 +96,9 @@ extension Grader {
         }
         let argumentCount = lua_gettop(L) - 1
         let machine = state.kernel.machine
-        let reportsBefore = machine.log.reports.count
+        // An exact count: the log keeps only some reports in full once there
+        // are many (KernelLog), and `reports(since:)` finds those raised after.
+        let reportsBefore = machine.log.reportCount
         let before = machine.liveAllocations()
         let lastSequenceBefore = before.last?.sequence ?? 0
         // The learner's call, under the budgets (the task's own, if smaller).
@@ -137,7 +139,7 @@ extension Grader {
         // boot{} was refused, so `machine` is the machine of the whole call;
         // a log that shrank (cleared) has no new reports.
         let all = machine.log.reports
-        let raised = reportsBefore <= all.count ? Array(all[reportsBefore...]) : []
+        let raised = machine.log.reports(since: reportsBefore)
         if let bad = raised.first(where: { !allowed.allows($0.kind.rawValue) }) {
             lua_settop(L, 0)
             return result(.bug, 0, "your code triggered a kernel report: \(Feedback.summary(of: bad.lines))\(Feedback.explanation(bad.kind.rawValue))", report: bad.text)
@@ -156,7 +158,8 @@ extension Grader {
         lua.resetBudgets()
         state.pushDriverField("judge")
         lua_pushinteger(L, lua_Integer(index))
-        lua_pushinteger(L, lua_Integer(reportsBefore))
+        // The judge indexes reports() (the kept ones): those before the call.
+        lua_pushinteger(L, lua_Integer(all.count - raised.count))
         lua_pushinteger(L, lua_Integer(before.count))
         lua_pushinteger(L, lua_Integer(after.count))
         lua_pushnil(L)

@@ -269,9 +269,9 @@ extension Machine {
             log.appendStamped(cached[...])
             return
         }
-        let before = log.lines.count
+        let before = log.lineCount
         formatBootMessages()
-        let lines = Array(log.lines[before...])
+        let lines = Array(log.lines.suffix(log.lineCount - before))
         BootMessages.cache.withLock { cache in
             if cache.count >= BootMessages.maxConfigurations { cache.removeAll() }
             cache[config] = lines
