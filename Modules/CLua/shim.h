@@ -337,40 +337,52 @@ static inline lua_CFunction kmlab_luaopen_package(void) { return luaopen_package
 
 /* Lua prints tables and functions by their heap address, which changes from
  * run to run. kmlab promises byte-identical output for the same script, so
- * objects without __tostring/__name are numbered in order of first printing
- * ("table: 0x0001") through a weak-keyed registry table. */
+ * objects are numbered in order of first printing ("table: 0x00000001")
+ * through a weak-keyed registry table. Strings get numbers too (for
+ * string.format's %p), by content. Pushes nothing; returns the number. */
+static inline lua_Integer kmlab_object_id(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.ids") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_newtable(L);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.ids");
+    }
+    lua_pushvalue(L, idx);
+    lua_Integer id;
+    if (lua_rawget(L, -2) == LUA_TNUMBER) {
+        id = lua_tointeger(L, -1);
+    } else {
+        lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.nextid");
+        id = lua_tointeger(L, -1) + 1;
+        lua_pop(L, 1);
+        lua_pushinteger(L, id);
+        lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.nextid");
+        lua_pushvalue(L, idx);
+        lua_pushinteger(L, id);
+        lua_rawset(L, -4);
+    }
+    lua_pop(L, 2);
+    return id;
+}
+
+/* tostring: as luaL_tolstring, but an object without __tostring shows its
+ * number instead of its address ("table: 0x00000001", or "NAME: 0x..."
+ * with a string __name, as Lua would). */
 static inline int kmlab_tostring(lua_State *L) {
     luaL_checkany(L, 1);
     int t = lua_type(L, 1);
-    if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TTHREAD || t == LUA_TUSERDATA) {
-        if (luaL_getmetafield(L, 1, "__tostring") == LUA_TNIL &&
-            luaL_getmetafield(L, 1, "__name") == LUA_TNIL) {
-            if (lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.ids") != LUA_TTABLE) {
-                lua_pop(L, 1);
-                lua_newtable(L);
-                lua_newtable(L);
-                lua_pushliteral(L, "k");
-                lua_setfield(L, -2, "__mode");
-                lua_setmetatable(L, -2);
-                lua_pushvalue(L, -1);
-                lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.ids");
-            }
-            lua_pushvalue(L, 1);
-            if (lua_rawget(L, -2) != LUA_TNUMBER) {
-                lua_pop(L, 1);
-                lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.nextid");
-                lua_Integer id = lua_tointeger(L, -1) + 1;
-                lua_pop(L, 1);
-                lua_pushinteger(L, id);
-                lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.nextid");
-                lua_pushvalue(L, 1);
-                lua_pushinteger(L, id);
-                lua_rawset(L, -3);
-                lua_pushinteger(L, id);
-            }
+    if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TTHREAD || t == LUA_TUSERDATA || t == LUA_TLIGHTUSERDATA) {
+        if (luaL_getmetafield(L, 1, "__tostring") == LUA_TNIL) {
             char hex[32];
-            snprintf(hex, sizeof hex, "0x%08llx", (unsigned long long)lua_tointeger(L, -1));
-            lua_pushfstring(L, "%s: %s", luaL_typename(L, 1), hex);
+            snprintf(hex, sizeof hex, "0x%08llx", (unsigned long long)kmlab_object_id(L, 1));
+            int named = luaL_getmetafield(L, 1, "__name") == LUA_TSTRING;
+            const char *kind = named ? lua_tostring(L, -1) : luaL_typename(L, 1);
+            lua_pushfstring(L, "%s: %s", kind, hex);
             return 1;
         }
         lua_settop(L, 1);

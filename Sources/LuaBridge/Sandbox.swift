@@ -46,6 +46,15 @@ extension LuaState {
                 throw LuaSetupError("could not open the \(name) library: \(message)")
             }
         }
+        // Library functions whose one call could do unbounded host work are
+        // replaced by versions that charge the instruction budget as they go,
+        // and string.format stops printing addresses (Modules/CLua/bounded.h,
+        // patterns.h, determinism.h). Before the prelude, which captures some.
+        guard kmlab_install_bounded(L) == LUA_OK, kmlab_install_format(L) == LUA_OK else {
+            let message = safeToString(at: -1)
+            kmlab_pop(L, 1)
+            throw LuaSetupError("could not install the bounded library functions: \(message)")
+        }
         installPrint()
         hookNewCoroutines()
         setGlobal("tostring") { lua_pushcclosure($0.L, kmlab_tostring_function(), 0) }
@@ -53,9 +62,14 @@ extension LuaState {
             setGlobal("os") { s in
                 kmlab_newtable(s.L)
                 lua_pushstring(s.L, "clock")
+                var ticks = 0.0
                 s.pushFunction(named: "os.clock") { call in
-                    // One simulated nanosecond per VM instruction: deterministic.
-                    call.push(Double(call.state.instructionsUsed) / 1e9)
+                    // Simulated time: one microsecond passes per call. The
+                    // instruction count is not exact when counting starts
+                    // after a wall-clock grace period (`kmlab run`), so it
+                    // would make the value differ from run to run.
+                    ticks += 1
+                    call.push(ticks / 1e6)
                     return 1
                 }
                 lua_rawset(s.L, -3)
