@@ -5,14 +5,14 @@
  * Each one behaves as Lua 5.4's own (same results, same error messages)
  * but charges its work to the instruction budget as it goes (charge.h):
  *
- *   string.rep      one unit per 16 bytes of result; ("", 2^63-1) is O(1)
+ *   string.rep      one unit per 64 bytes of result; ("", 2^63-1) is O(1)
  *   table.insert,   ten units per element moved: a __len that claims 2^62
  *   table.remove    elements meets the budget instead of spinning forever
  *   table.move      ten units per element (done in slices by the original)
  *   table.concat    ten units per element (an __index such as table.concat
  *                   itself returns "" forever without running Lua code)
  *   table.sort      10*n*log2(n) units up front, before the original sorts
- *   load            one unit per 16 bytes of a string chunk, before parsing
+ *   load            one unit per 64 bytes of a string chunk, before parsing
  *
  * The pattern functions are in patterns.h. string.format is in
  * determinism.h (it must not print addresses).
@@ -42,8 +42,12 @@ static inline int kmlab_str_rep(lua_State *L) {
         return luaL_error(L, "resulting string too large");
     size_t total = (size_t)n * l + (size_t)(n - 1) * lsep;
     /* Charged before the buffer exists: a result the budget cannot pay for
-     * is refused without allocating or copying anything. */
-    kmlab_charge(L, 1 + (long long)(total / KMLAB_BYTES_PER_UNIT));
+     * is refused without allocating or copying anything. One the memory
+     * budget cannot hold fails at the allocation below first, without
+     * charge: "memory limit" is the truer verdict for it. */
+    kmlab_budget *budget = kmlab_getbudget(L);
+    int fits = budget->mem_limit == 0 || (budget->mem_used <= budget->mem_limit && total <= budget->mem_limit - budget->mem_used);
+    if (fits) kmlab_charge(L, 1 + (long long)(total / KMLAB_BYTES_PER_UNIT));
     luaL_Buffer b;
     char *p = luaL_buffinitsize(L, &b, total);
     while (n-- > 1) {

@@ -65,7 +65,7 @@ static inline void kmlab_call_original(lua_State *L, int nargs, int nresults, in
 
 /* Bytes copied per charged unit: memcpy moves about this many bytes in the
  * time the VM runs one instruction. */
-#define KMLAB_BYTES_PER_UNIT 16
+#define KMLAB_BYTES_PER_UNIT 64
 
 /* Units per element a table function reads or writes (lua_geti/lua_seti,
  * possibly through a C metamethod, cost about ten VM instructions), and per

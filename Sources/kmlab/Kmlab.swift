@@ -31,6 +31,7 @@ struct Kmlab: ParsableCommand {
             AutograderCommand.self,
             VerifyCommand.self,
             BenchCommand.self,
+            FuzzCommand.self,
         ],
         defaultSubcommand: ReplShellCommand.self
     )

@@ -123,8 +123,12 @@ import Testing
         let bomb = "string.find(string.rep('a', 40), string.rep('a?', 40) .. string.rep('a', 40))"
         try scratch.write("top.lua", bomb)
         try scratch.write("task.lua", GradeFixtures.reference + "\nfunction make_reply() \(bomb) end\n")
+        // The matcher charges its steps to the instruction budget, which
+        // would stop this bomb too: a budget it cannot reach in 1.5 s
+        // leaves the wall clock as the only stopper, the mechanism tested.
         let r = try KmlabProcess.run(["grade", "--lesson", "1", "top.lua", "task.lua", "--format", "json", "--quiet",
-                                      "--timeout", "1.5", "--jobs", "2"], currentDirectory: scratch.url)
+                                      "--timeout", "1.5", "--jobs", "2", "--max-instructions", "1000000000000"],
+                                     currentDirectory: scratch.url)
         #expect(r.status == 0, "\(r.stderr)")
         let subs = try GradeFixtures.submissions(r.stdout)
         let top = GradeFixtures.exercises(subs["top.lua"])
