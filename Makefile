@@ -6,7 +6,7 @@
 SWIFT ?= swift
 APT_PACKAGES = liblua5.4-dev libreadline-dev pkg-config lua5.4 tmux lua-check
 
-.PHONY: run test build release deps bench chromium static autograder-test
+.PHONY: run test build release deps bench chromium static autograder-test fuzz
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -52,3 +52,10 @@ static: deps
 autograder-test: static
 	$(SWIFT) build
 	tools/autograder-test.sh .build/debug/kmlab .build-static/release/kmlab
+
+# Random kernel-API scripts through kmlab run and kmlab check (see README,
+# "Safety guarantees"); failures are minimised into fuzz/crashes/.
+SEED ?= 1
+COUNT ?= 500
+fuzz: build
+	.build/debug/kmlab fuzz --seed $(SEED) --count $(COUNT) --out fuzz/crashes

@@ -69,6 +69,11 @@ typedef struct kmlab_budget {
     /* The one Swift entry point every Swift function's closure calls
      * (LuaBridge's dispatcher); set when a Swift function is pushed. */
     int (*dispatch)(lua_State *L, void *box);
+    /* Creation numbers of the blocks the allocator hands out (order.h). */
+    unsigned long long alloc_serial;
+    void *last_block;         /* the block handed out last (order.h's self-test) */
+    long thread_offset;       /* lua_topointer(thread) - its block; -1: unknown */
+    long udata_offset;        /* lua_touserdata(ud without user values) - its block; -1: unknown */
 } kmlab_budget;
 
 static inline kmlab_budget *kmlab_getbudget(lua_State *L) {
@@ -79,13 +84,25 @@ static inline void kmlab_setbudget(lua_State *L, kmlab_budget *b) {
     *(kmlab_budget **)lua_getextraspace(L) = b;
 }
 
+/* Every block the allocator hands out is preceded by this header: a
+ * creation number, so that objects can be ordered the same way on every
+ * run (order.h), whatever addresses malloc gives them. 16 bytes keep the
+ * block 16-byte aligned; they are not charged to the budget (the budget
+ * counts what Lua asked for, as collectgarbage("count") does). */
+typedef struct kmlab_block_header {
+    unsigned long long magic;
+    unsigned long long serial;
+} kmlab_block_header;
+#define KMLAB_BLOCK_MAGIC 0x6b6d6c6162626c6bULL
+
 /* The allocator: counts bytes, refuses growth past the limit while Lua code
  * runs, never refuses while Swift runs. */
 static inline void *kmlab_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     kmlab_budget *b = (kmlab_budget *)ud;
     size_t old = ptr ? osize : 0;
+    kmlab_block_header *block = ptr ? (kmlab_block_header *)ptr - 1 : NULL;
     if (nsize == 0) {
-        free(ptr);
+        free(block);
         b->mem_used -= old;
         return NULL;
     }
@@ -100,11 +117,17 @@ static inline void *kmlab_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
             return NULL;
         }
     }
-    void *p = realloc(ptr, nsize);
+    if (nsize > (size_t)-1 - sizeof(kmlab_block_header)) return NULL;
+    kmlab_block_header *p = (kmlab_block_header *)realloc(block, nsize + sizeof(kmlab_block_header));
     if (p == NULL) return NULL;
+    if (block == NULL) {
+        p->magic = KMLAB_BLOCK_MAGIC;
+        p->serial = ++b->alloc_serial;
+    }
+    b->last_block = p + 1;
     b->mem_used = b->mem_used - old + nsize;
     if (b->mem_used > b->mem_peak) b->mem_peak = b->mem_used;
-    return p;
+    return p + 1;
 }
 
 static inline const char *kmlab_exceeded_message(int exceeded) {

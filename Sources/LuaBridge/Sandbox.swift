@@ -15,11 +15,12 @@ import CLua
 /// standard library.
 ///
 /// Both: `print` writes to `LuaState.output`; `tostring` numbers tables and
-/// functions in order of first printing instead of showing heap addresses;
-/// `math.random` starts from a fixed seed and `pairs` visits keys in a
-/// deterministic order (numbers, then strings, then the rest), because Lua
-/// 5.4 seeds its string hash and its random generator from the clock and
-/// ASLR, and kmlab promises the same output for the same script.
+/// functions in order of first printing instead of showing heap addresses
+/// (string.format's `%p` and `%s` too); `math.random` starts from a fixed
+/// seed and `next` and `pairs` visit keys in a fixed order (numbers,
+/// strings, booleans, then other objects by creation: Modules/CLua/order.h),
+/// because Lua 5.4 seeds its string hash and its random generator from the
+/// clock and ASLR, and kmlab promises the same output for the same script.
 extension LuaState {
     /// Names the sandbox removes from the globals.
     public static let sandboxRemovedGlobals = ["dofile", "loadfile", "require", "io", "debug", "package"]
@@ -50,7 +51,9 @@ extension LuaState {
         // replaced by versions that charge the instruction budget as they go,
         // and string.format stops printing addresses (Modules/CLua/bounded.h,
         // patterns.h, determinism.h). Before the prelude, which captures some.
-        guard kmlab_install_bounded(L) == LUA_OK, kmlab_install_format(L) == LUA_OK else {
+        // next and pairs visit keys in a fixed order (Modules/CLua/order.h).
+        guard kmlab_install_bounded(L) == LUA_OK, kmlab_install_format(L) == LUA_OK,
+              kmlab_install_order(L) == LUA_OK else {
             let message = safeToString(at: -1)
             kmlab_pop(L, 1)
             throw LuaSetupError("could not install the bounded library functions: \(message)")
@@ -120,47 +123,8 @@ extension LuaState {
     }
 
     static let commonPrelude = """
-    local next, type, sort, getmetatable, rawget, select, error = next, type, table.sort, getmetatable, rawget, select, error
-    local function rank(k)
-      local t = type(k)
-      if t == "number" then return 0 elseif t == "string" then return 1 elseif t == "boolean" then return 2 end
-      return 3
-    end
-    local function before(a, b)
-      local ra, rb = rank(a), rank(b)
-      if ra ~= rb then return ra < rb end
-      if ra <= 1 then return a < b end
-      if ra == 2 then return (not a) and b end
-      return false
-    end
-    pairs = function(t)
-      local mt = getmetatable(t)
-      if type(mt) == "table" then
-        local p = rawget(mt, "__pairs")
-        if p ~= nil then
-          local f, s, c = p(t)
-          return f, s, c
-        end
-      end
-      if type(t) ~= "table" then
-        error("bad argument #1 to 'for iterator' (table expected, got " .. type(t) .. ")", 2)
-      end
-      local keys, n = {}, 0
-      for k in next, t do n = n + 1; keys[n] = k end
-      sort(keys, before)
-      local i = 0
-      return function(tbl)
-        while true do
-          i = i + 1
-          local k = keys[i]
-          if k == nil then return nil end
-          local v = rawget(tbl, k)
-          if v ~= nil then return k, v end
-        end
-      end, t, nil
-    end
     do
-      local seed = math.randomseed
+      local seed, select = math.randomseed, select
       math.randomseed = function(...)
         if select("#", ...) == 0 then return seed(0) end
         return seed(...)

@@ -1,0 +1,320 @@
+/*
+ * order.h - `next` and `pairs` in an order that is the same on every run.
+ *
+ * Lua's own `next` walks a table's hash part, whose layout depends on the
+ * string hash seed (randomised per process) and on object addresses (ASLR),
+ * so a script that depends on it prints differently from run to run. Here
+ * both visit keys in one fixed order:
+ *
+ *   numbers (ascending), strings (bytewise, then by length), false, true,
+ *   then every other object in order of creation
+ *
+ * "Creation" is the allocator's serial number in the block header (shim.h),
+ * a function of the script alone. Light C functions (the standard library's,
+ * which have no block) come last, by code address: their order is fixed
+ * within one library, but two libraries may swap places under address
+ * randomisation (a table keyed by both print and string.len).
+ *
+ * A table's sorted keys are cached (a weak-keyed registry table maps the
+ * table to {sorted keys, key -> position}): `pairs(t)` and `next(t, nil)`
+ * sort once, each further `next(t, k)` is a lookup. As in Lua, keys added
+ * during a traversal may be missed; keys cleared during it are skipped.
+ * Sorting is charged to the instruction budget (n log n units), so a loop
+ * of `next(t)` on a large table meets the budget.
+ */
+#ifndef KMLAB_CLUA_ORDER_H
+#define KMLAB_CLUA_ORDER_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "charge.h"
+
+/* The creation number of the object whose block starts at `obj`, or 0 if
+ * no header is found there. */
+static inline unsigned long long kmlab_block_serial(const void *obj) {
+    if (obj == NULL) return 0;
+    const kmlab_block_header *h = (const kmlab_block_header *)obj - 1;
+    return h->magic == KMLAB_BLOCK_MAGIC ? h->serial : 0;
+}
+
+/* Where the blocks of threads and of user-value-less userdata start,
+ * measured on this Lua (the offsets are private to its implementation). */
+static inline int kmlab_order_selftest_unprotected(lua_State *L) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    b->thread_offset = -1;
+    b->udata_offset = -1;
+    /* A thread is the lua_State after LUA_EXTRASPACE bytes of its block
+     * (its stack is allocated after it, so last_block cannot tell). */
+    unsigned long long before = b->alloc_serial;
+    lua_State *co = lua_newthread(L);
+    unsigned long long serial = kmlab_block_serial((char *)co - LUA_EXTRASPACE);
+    if (serial > before && serial <= b->alloc_serial) b->thread_offset = LUA_EXTRASPACE;
+    lua_pop(L, 1);
+    void *u = lua_newuserdatauv(L, 8, 0);
+    char *block = (char *)b->last_block;
+    if (block != NULL && (char *)u >= block && (char *)u - block < 256) b->udata_offset = (long)((char *)u - block);
+    lua_pop(L, 1);
+    return 0;
+}
+
+static inline int kmlab_order_selftest(lua_State *L) {
+    lua_pushcfunction(L, kmlab_order_selftest_unprotected);
+    return kmlab_pcall(L, 0, 0, 0);
+}
+
+enum { KMLAB_RANK_NUMBER, KMLAB_RANK_STRING, KMLAB_RANK_BOOLEAN, KMLAB_RANK_OBJECT, KMLAB_RANK_OTHER };
+
+typedef struct kmlab_order_key {
+    int rank;
+    int is_integer;
+    lua_Integer i;
+    lua_Number n;
+    const char *s;              /* strings */
+    size_t len;
+    unsigned long long serial;  /* objects: creation number */
+    uintptr_t address;          /* last resort, for ties only */
+    lua_Integer index;          /* position in the unsorted key list */
+} kmlab_order_key;
+
+static inline void kmlab_order_describe(lua_State *L, int idx, kmlab_order_key *k) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    const void *p = lua_topointer(L, idx);
+    memset(k, 0, sizeof *k);
+    k->address = (uintptr_t)p;
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+        k->rank = KMLAB_RANK_NUMBER;
+        k->is_integer = lua_isinteger(L, idx);
+        if (k->is_integer) k->i = lua_tointeger(L, idx); else k->n = lua_tonumber(L, idx);
+        return;
+    case LUA_TSTRING:
+        k->rank = KMLAB_RANK_STRING;
+        k->s = lua_tolstring(L, idx, &k->len);
+        return;
+    case LUA_TBOOLEAN:
+        k->rank = KMLAB_RANK_BOOLEAN;
+        k->i = lua_toboolean(L, idx);
+        return;
+    case LUA_TTABLE:
+        k->rank = KMLAB_RANK_OBJECT;
+        k->serial = kmlab_block_serial(p);
+        return;
+    case LUA_TFUNCTION:
+        if (lua_iscfunction(L, idx) && lua_getupvalue(L, idx, 1) == NULL) {
+            k->rank = KMLAB_RANK_OTHER; /* a light C function: no block */
+            return;
+        }
+        if (lua_iscfunction(L, idx)) lua_pop(L, 1); /* the upvalue lua_getupvalue pushed */
+        k->rank = KMLAB_RANK_OBJECT;
+        k->serial = kmlab_block_serial(p);
+        return;
+    case LUA_TTHREAD:
+        k->rank = KMLAB_RANK_OBJECT;
+        if (b->thread_offset >= 0) k->serial = kmlab_block_serial((const char *)p - b->thread_offset);
+        return;
+    case LUA_TUSERDATA:
+        k->rank = KMLAB_RANK_OBJECT;
+        if (b->udata_offset >= 0) {
+            if (lua_getiuservalue(L, idx, 1) == LUA_TNONE)
+                k->serial = kmlab_block_serial((const char *)p - b->udata_offset);
+            lua_pop(L, 1);
+        }
+        return;
+    default:
+        k->rank = KMLAB_RANK_OTHER;
+        return;
+    }
+}
+
+static inline int kmlab_order_cmp_bytes(const char *a, size_t la, const char *b, size_t lb) {
+    size_t m = la < lb ? la : lb;
+    int c = m ? memcmp(a, b, m) : 0;
+    if (c != 0) return c;
+    return la < lb ? -1 : la > lb;
+}
+
+static inline int kmlab_order_compare(const void *x, const void *y) {
+    const kmlab_order_key *a = (const kmlab_order_key *)x, *b = (const kmlab_order_key *)y;
+    if (a->rank != b->rank) return a->rank < b->rank ? -1 : 1;
+    switch (a->rank) {
+    case KMLAB_RANK_NUMBER: {
+        if (a->is_integer && b->is_integer) return a->i < b->i ? -1 : a->i > b->i;
+        /* Mixed or float keys (never NaN, never a float with an integer value). */
+        long double av = a->is_integer ? (long double)a->i : (long double)a->n;
+        long double bv = b->is_integer ? (long double)b->i : (long double)b->n;
+        if (av != bv) return av < bv ? -1 : 1;
+        return a->is_integer ? -1 : 1;
+    }
+    case KMLAB_RANK_STRING:
+        return kmlab_order_cmp_bytes(a->s, a->len, b->s, b->len);
+    case KMLAB_RANK_BOOLEAN:
+        return (int)(a->i - b->i);
+    default: {
+        if (a->serial != b->serial) return a->serial < b->serial ? -1 : 1;
+        if (a->address != b->address) return a->address < b->address ? -1 : 1;
+        return 0;
+    }
+    }
+}
+
+/* Pushes the cache table of `order` (the registry's weak-keyed map). */
+static inline void kmlab_order_caches(lua_State *L) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.order") == LUA_TTABLE) return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.order");
+}
+
+/* Sorts the keys of the table at index 1 and caches them; pushes the cache
+ * entry {sorted, positions}. */
+static inline void kmlab_order_build(lua_State *L) {
+    lua_Integer n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) { lua_pop(L, 1); n++; }
+    long long units = 1;
+    for (lua_Integer m = n; m > 0; m >>= 1) units += n;
+    kmlab_charge(L, units);
+    int base = lua_gettop(L);
+    lua_createtable(L, (int)(n < INT_MAX ? n : INT_MAX), 0);                  /* base+1: keys, unsorted */
+    kmlab_order_key *keys = (kmlab_order_key *)lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(kmlab_order_key), 0); /* base+2 */
+    lua_Integer i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 1) && i < n) {
+        lua_pop(L, 1);
+        i++;
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, base + 1, i);
+        kmlab_order_describe(L, -1, &keys[i - 1]);
+        keys[i - 1].index = i;
+    }
+    lua_settop(L, base + 2);
+    n = i;
+    qsort(keys, (size_t)n, sizeof *keys, kmlab_order_compare);
+    lua_createtable(L, 2, 0);                                                  /* base+3: entry */
+    lua_createtable(L, (int)(n < INT_MAX ? n : INT_MAX), 0);                  /* base+4: sorted */
+    lua_createtable(L, 0, (int)(n < INT_MAX ? n : INT_MAX));                  /* base+5: positions */
+    for (lua_Integer j = 1; j <= n; j++) {
+        lua_rawgeti(L, base + 1, keys[j - 1].index);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, base + 4, j);
+        lua_pushinteger(L, j);
+        lua_rawset(L, base + 5);
+    }
+    lua_rawseti(L, base + 3, 2);
+    lua_rawseti(L, base + 3, 1);
+    kmlab_order_caches(L);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, base + 3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+}
+
+/* The key after position `pos` (0: before the first) of cache entry at
+ * `entry` whose value in table 1 is not nil: pushes key and value, or nil. */
+static inline int kmlab_order_step(lua_State *L, int entry, lua_Integer pos) {
+    lua_rawgeti(L, entry, 1);
+    int sorted = lua_gettop(L);
+    for (lua_Integer j = pos + 1;; j++) {
+        if (lua_rawgeti(L, sorted, j) == LUA_TNIL) {
+            lua_pushnil(L);
+            return 1;
+        }
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, 1) != LUA_TNIL) return 2;
+        lua_pop(L, 2);
+    }
+}
+
+/* next(t [, k]) */
+static inline int kmlab_next(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_isnil(L, 2)) {
+        kmlab_order_build(L);
+        return kmlab_order_step(L, 3, 0);
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        lua_settop(L, 2);
+        if (attempt == 0) {
+            kmlab_order_caches(L);
+            lua_pushvalue(L, 1);
+            lua_rawget(L, -2);
+            lua_remove(L, -2);
+        } else {
+            kmlab_order_build(L);
+        }
+        if (lua_type(L, 3) == LUA_TTABLE) {
+            lua_rawgeti(L, 3, 2);
+            lua_pushvalue(L, 2);
+            if (lua_rawget(L, -2) == LUA_TNUMBER) {
+                lua_Integer pos = lua_tointeger(L, -1);
+                lua_settop(L, 3);
+                return kmlab_order_step(L, 3, pos);
+            }
+        }
+    }
+    return luaL_error(L, "invalid key to 'next'");
+}
+
+/* The iterator pairs returns: next, but the traversal's first call uses
+ * the order pairs has just cached instead of sorting again. */
+static inline int kmlab_pairs_next(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 2);
+        kmlab_order_caches(L);
+        lua_pushvalue(L, 1);
+        if (lua_rawget(L, -2) == LUA_TTABLE) {
+            lua_remove(L, -2);
+            return kmlab_order_step(L, 3, 0);
+        }
+        lua_settop(L, 2);
+    }
+    return kmlab_next(L);
+}
+
+/* pairs(t): __pairs as Lua's, else the ordered iterator. */
+static inline int kmlab_pairs(lua_State *L) {
+    luaL_checkany(L, 1);
+    if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 3);
+        return 3;
+    }
+    lua_settop(L, 1);
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        kmlab_order_build(L);
+        lua_settop(L, 1);
+    }
+    lua_pushcfunction(L, kmlab_pairs_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static inline int kmlab_install_order_unprotected(lua_State *L) {
+    lua_pushglobaltable(L);
+    lua_pushcfunction(L, kmlab_next);
+    lua_setfield(L, -2, "next");
+    lua_pushcfunction(L, kmlab_pairs);
+    lua_setfield(L, -2, "pairs");
+    return 0;
+}
+
+/* Measures the block offsets and installs next and pairs. */
+static inline int kmlab_install_order(lua_State *L) {
+    int status = kmlab_order_selftest(L);
+    if (status != LUA_OK) return status;
+    lua_pushcfunction(L, kmlab_install_order_unprotected);
+    return kmlab_pcall(L, 0, 0, 0);
+}
+
+#endif /* KMLAB_CLUA_ORDER_H */
