@@ -130,6 +130,23 @@ import Testing
         #expect((grade?["tests"] as? [[String: Any]])?.first?["max_score"] as? Int == 2)
     }
 
+    @Test func junitAndGradescopeCarryTheWholeKernelReport() throws {
+        let lesson = try LessonFixtures.catalog().lesson(id: "1")
+        var record = Self.record("a.lua", score: 0)
+        let report = "BUG: KASAN: double-free in kfree+0x1/0x2\nCall Trace:\n <TASK>\n free_twice+0x0/0x0 [answers.lua:7]\n </TASK>"
+        record.result.exercises[0] = ExerciseResult(id: "q1", status: .bug, score: 0, maxScore: 2,
+                                                    feedback: "kernel report: BUG: KASAN: double-free", report: report)
+        let batch = BatchReport(lesson: lesson, toolVersion: "9.9", records: [record], timings: false)
+        let grade = try JSONSerialization.jsonObject(with: Data(batch.render(.gradescope).utf8)) as? [String: Any]
+        let output = (grade?["tests"] as? [[String: Any]])?.first?["output"] as? String ?? ""
+        #expect(output.contains("free_twice+0x0/0x0 [answers.lua:7]"))
+        #expect(output.hasPrefix("bug: kernel report: BUG: KASAN: double-free"))
+        let xml = batch.render(.junit)
+        #expect(xml.contains("free_twice+0x0/0x0 [answers.lua:7]"))
+        // Without a report the feedback is unchanged.
+        #expect(BatchReport.feedbackWithReport(record.result.exercises[1]) == "line1\nline2")
+    }
+
     /// A worker makes thousands of grading states: each must be freed,
     /// Lua state, kernel environment and machine alike (they used to form
     /// reference cycles through the closures registered in the state).

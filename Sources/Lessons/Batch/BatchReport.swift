@@ -112,12 +112,21 @@ public struct BatchReport {
                 } else {
                     let tag = e.status == .fail || e.status == .partial ? "failure" : "error"
                     let message = "\(e.status.rawValue) (\(e.score)/\(e.maxScore))"
-                    s += open + ">\n      <\(tag) type=\(Self.xmlAttribute(e.status.rawValue)) message=\(Self.xmlAttribute(message))>\(Self.xmlText(e.feedback))</\(tag)>\n    </testcase>\n"
+                    s += open + ">\n      <\(tag) type=\(Self.xmlAttribute(e.status.rawValue)) message=\(Self.xmlAttribute(message))>\(Self.xmlText(Self.feedbackWithReport(e)))</\(tag)>\n    </testcase>\n"
                 }
             }
             s += "  </testsuite>\n"
         }
         return s + "</testsuites>\n"
+    }
+
+    /// The feedback followed by the full kernel report, when the verdict
+    /// carried one: a learner reading a Gradescope test or a CI job's JUnit
+    /// failure needs the whole report (its Call Trace names their line),
+    /// not just the headline in the feedback.
+    static func feedbackWithReport(_ e: ExerciseResult) -> String {
+        guard let report = e.report, !report.isEmpty else { return e.feedback }
+        return e.feedback + "\n\nKernel report:\n" + report
     }
 
     /// Escapes markup and replaces characters XML 1.0 cannot carry at all.
@@ -155,7 +164,7 @@ public struct BatchReport {
         for r in results {
             for e in r.exercises {
                 let name = prefix ? "\(r.id): \(e.id)" : e.id
-                let output = e.status == .pass ? e.feedback : e.status.rawValue + ": " + e.feedback
+                let output = e.status == .pass ? e.feedback : e.status.rawValue + ": " + Self.feedbackWithReport(e)
                 tests.append("{\"name\":\(JSONText.string(name)),\"score\":\(e.score),\"max_score\":\(e.maxScore),\"status\":\"\(e.status == .pass ? "passed" : "failed")\",\"output\":\(JSONText.string(output))}")
             }
         }
