@@ -2987,9 +2987,10 @@ them, memory running out in the middle of it, and removal. Everything
 counts: contexts (lesson 5), failing allocations (6), DMA (7), user space
 (10), and leaks (1).
 
-`examples/nic.lua` in the kmlab sources is a driver of the same shape --
-read it, run it (`kmlab run examples/nic.lua`), break it. It does not
-handle memory pressure; yours must.
+kmlab ships a driver of the same shape: `kmlab example nic` prints it,
+`kmlab example nic --write` puts `nic.lua` in the current directory --
+read it, run it (`kmlab run nic.lua`), break it. It does not handle
+memory pressure; yours must.
 
 ## The hardware
 
