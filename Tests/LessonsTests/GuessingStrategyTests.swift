@@ -30,7 +30,7 @@ import Testing
 
     /// Lessons whose choice texts are still being rewritten (their right
     /// option is often the longest): reported, not yet failing the suite.
-    static let textsBeingRewritten: Set<Int> = [6, 7, 8, 9, 10, 11]
+    static let textsBeingRewritten: Set<Int> = []
 
     @Test func guessingEarnsAtMostATenthOfEveryLesson() throws {
         for lesson in try LessonFixtures.catalog().lessons {
