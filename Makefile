@@ -6,7 +6,7 @@
 SWIFT ?= swift
 APT_PACKAGES = liblua5.4-dev libreadline-dev pkg-config lua5.4 tmux lua-check
 
-.PHONY: run test build release deps bench chromium static autograder-test fuzz
+.PHONY: run test build release deps bench chromium static autograder-test fuzz docs
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -59,3 +59,7 @@ SEED ?= 1
 COUNT ?= 500
 fuzz: build
 	.build/debug/kmlab fuzz --seed $(SEED) --count $(COUNT) --out fuzz/crashes
+
+# docs/api.md is generated from the in-code API docs (a test keeps it current).
+docs: build
+	$(SWIFT) run kmlab doc --markdown > docs/api.md

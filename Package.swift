@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // kmlab: an educational scripting environment for Linux kernel memory management.
-// Layout and rules of the house: ../shared/DESIGN.md (KernelSim knows no Lua,
+// Layout and rules of the house: docs/architecture.md (KernelSim knows no Lua,
 // LuaBridge knows no kernels, KernelLua is glue only, the CLI is thin).
 import PackageDescription
 
@@ -11,10 +11,13 @@ import PackageDescription
 ///   retains and releases were half of that pair's time. Sound because kmlab
 ///   runs every Lua state and machine on its main thread (grading uses worker
 ///   processes, not threads; the one helper thread, a worker's parent
-///   watchdog, touches no Swift object). Debug builds and tests keep both
-///   checks, so an overlapping access traps where it is developed, and
-///   Swift Testing's parallel tests keep atomic counts: do not run the tests
-///   with `-c release`.
+///   watchdog, touches no Swift object). Debug builds and tests keep atomic
+///   counts (Swift Testing runs tests in parallel: do not run the tests with
+///   `-c release`) and keep dynamic exclusivity checks for every stored
+///   property except the simulator's hot storage, whose declarations say
+///   `@exclusivity(unchecked)` in all builds (about a hundred, in Machine and
+///   Memory/: the buddy lists, page array, slab and vmalloc tables, the TLB);
+///   there an overlapping access is not caught, even in debug.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-Xfrontend", "-assume-single-threaded"], .when(configuration: .release))]
 
 let package = Package(
