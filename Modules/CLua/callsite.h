@@ -10,7 +10,7 @@
  *
  * That address (CallInfo.u.l.savedpc) is not in Lua's public API. Its place
  * is taken from the layout of struct CallInfo in Lua 5.4's lstate.h, which
- * 5.4.0 to 5.4.7 share:
+ * 5.4.0 to 5.4.8 share:
  *
  *   StkId func; StkId top;              two pointers (5.4.6: StkIdRel, same size);
  *                                       func's slot starts with the closure's address
@@ -18,14 +18,23 @@
  *   union { l: savedpc, trap, nextraargs;  c: k, old_errfunc, ctx } u;   3 words
  *   union { int funcidx; ... } u2;      an int
  *   short nresults;
- *   unsigned short callstatus;          CIST_C (1<<1), CIST_HOOKED (1<<3),
- *                                       CIST_TAIL (1<<5), CIST_FIN (1<<7)
+ *   unsigned short callstatus;
  *
- * kmlab_callsite_selftest checks that layout once per process against what
- * lua_getstack and lua_getinfo report; if it fails (another Lua), the host
- * keeps using lua_getinfo. The self-test only reads CallInfo records that
- * lua_getstack handed out (and the stack slot their first field, `func` in
- * every 5.4, points to), so a wrong layout cannot make it crash.
+ * The call-status bits are not shared. From 5.4.2 (Debian 12 ships 5.4.4):
+ * CIST_C (1<<1), CIST_HOOKED (1<<3), CIST_TAIL (1<<5), CIST_FIN (1<<7).
+ * 5.4.0 and 5.4.1 have no CIST_FRESH, so every bit after CIST_C is one lower
+ * (CIST_HOOKED 1<<2, CIST_TAIL 1<<4, CIST_FIN 1<<6), and the values below
+ * would name their frames wrongly.
+ *
+ * kmlab_callsite_selftest checks the layout and every bit it trusts once
+ * per process against what the library itself reports: the chain and the C
+ * and tail-call bits against lua_getstack/lua_getinfo, CIST_HOOKED from
+ * inside a count hook, CIST_FIN from inside a __gc finalizer, and that none
+ * of the four is set where it must not be. If any check fails (5.4.0/5.4.1,
+ * or another Lua), the host keeps using lua_getinfo. The self-test only
+ * reads CallInfo records that lua_getstack or a hook handed out (and the
+ * stack slot their first field, `func` in every 5.4, points to), so a wrong
+ * layout cannot make it crash.
  *
  * Keys hold addresses, so they differ from run to run; what a report
  * prints does not (the text comes from lua_getinfo the first time).
@@ -144,7 +153,38 @@ static inline int kmlab_anchor_stack(lua_State *L, const void *key, int level, i
 typedef struct kmlab_callsite_probe_state {
     uintptr_t pc[6]; /* level 1's savedpc, by probe number */
     int ok;
+    int hooked;      /* 1: CIST_HOOKED seen inside a hook; -1: not seen */
+    int fin;         /* 1: CIST_FIN seen while a finalizer ran; -1: not seen */
 } kmlab_callsite_probe_state;
+
+/* Where the count hook finds the probe state (hooks have no upvalues). */
+static const char kmlab_callsite_state_key = 0;
+
+static inline kmlab_callsite_probe_state *kmlab_callsite_state(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &kmlab_callsite_state_key);
+    kmlab_callsite_probe_state *s = (kmlab_callsite_probe_state *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return s;
+}
+
+/* A count hook runs with CIST_HOOKED set on the frame it interrupted
+ * (ldo.c, luaD_hook), which is the CallInfo the hook's lua_Debug names. */
+static inline void kmlab_callsite_hook(lua_State *L, lua_Debug *ar) {
+    kmlab_callsite_probe_state *s = kmlab_callsite_state(L);
+    if (s != NULL && s->hooked == 0)
+        s->hooked = (kmlab_ci_callstatus((const char *)ar->i_ci) & KMLAB_CIST_HOOKED) ? 1 : -1;
+    lua_sethook(L, NULL, 0, 0);
+}
+
+/* A __gc finalizer: the frame that was running when the collector called it
+ * carries CIST_FIN (lgc.c, GCTM); it is level 1, as seen from here. */
+static inline int kmlab_callsite_gc(lua_State *L) {
+    kmlab_callsite_probe_state *s = (kmlab_callsite_probe_state *)lua_touserdata(L, lua_upvalueindex(1));
+    lua_Debug ar;
+    if (s->fin == 0)
+        s->fin = (lua_getstack(L, 1, &ar) && (kmlab_ci_callstatus((const char *)ar.i_ci) & KMLAB_CIST_FIN)) ? 1 : -1;
+    return 0;
+}
 
 /* probe(i): checks the CallInfo chain, the C and tail-call bits against
  * lua_getstack/lua_getinfo at every level, and records level 1's savedpc. */
@@ -171,6 +211,8 @@ static inline int kmlab_callsite_probe(lua_State *L) {
         int is_c = strcmp(ar.what, "C") == 0;
         if (((status & KMLAB_CIST_C) != 0) != is_c) s->ok = 0;
         if (((status & KMLAB_CIST_TAIL) != 0) != (ar.istailcall != 0)) s->ok = 0;
+        /* No frame of the probes' stacks is in a hook or calling a finalizer. */
+        if (status & (KMLAB_CIST_HOOKED | KMLAB_CIST_FIN)) s->ok = 0;
         ci = kmlab_ci_previous(ci);
     }
     s->ok = 0; /* deeper than the test stack can be */
@@ -182,17 +224,29 @@ static inline int kmlab_callsite_selftest_body(lua_State *L) {
     luaL_requiref(L, "_G", luaopen_base, 1);
     lua_pop(L, 1);
     static const char chunk[] =
-        "local probe = ...\n"
+        "local probe, gc = ...\n"
         "local function g(i) probe(i) end\n"      /* probes 1-3: one instruction */
         "local function t(i) return g(i) end\n"   /* a tail call on the stack */
         "for i = 1, 2 do t(i) end\n"
         "pcall(g, 3)\n"                            /* a C frame on the stack */
         "probe(4)\n"
-        "probe(5)\n";                              /* two instructions apart */
+        "probe(5)\n"                              /* two instructions apart */
+        "setmetatable({}, {__gc = gc})\n"
+        "collectgarbage()\n";                     /* runs gc, under CIST_FIN */
     if (luaL_loadbufferx(L, chunk, sizeof chunk - 1, "=selftest", "t") != LUA_OK) return 0;
     lua_pushlightuserdata(L, s);
     lua_pushcclosure(L, kmlab_callsite_probe, 1);
-    lua_call(L, 1, 0);
+    lua_pushlightuserdata(L, s);
+    lua_pushcclosure(L, kmlab_callsite_gc, 1);
+    lua_call(L, 2, 0);
+    /* CIST_HOOKED: a count hook fires on the first instruction of a chunk. */
+    lua_pushlightuserdata(L, s);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &kmlab_callsite_state_key);
+    static const char hooked[] = "local x = 1\nx = x + 1\n";
+    if (luaL_loadbufferx(L, hooked, sizeof hooked - 1, "=selftest", "t") != LUA_OK) return 0;
+    lua_sethook(L, kmlab_callsite_hook, LUA_MASKCOUNT, 1);
+    lua_call(L, 0, 0);
+    lua_sethook(L, NULL, 0, 0);
     return 0;
 }
 
@@ -208,7 +262,7 @@ static inline int kmlab_callsite_selftest(void) {
     lua_pushlightuserdata(L, &s);
     int status = lua_pcall(L, 1, 0, 0);
     lua_close(L);
-    if (status != LUA_OK || !s.ok) return 0;
+    if (status != LUA_OK || !s.ok || s.hooked != 1 || s.fin != 1) return 0;
     if (s.pc[1] == 0 || s.pc[1] != s.pc[2] || s.pc[1] != s.pc[3]) return 0;
     uintptr_t lo = s.pc[4] < s.pc[5] ? s.pc[4] : s.pc[5], hi = s.pc[4] < s.pc[5] ? s.pc[5] : s.pc[4];
     if (lo == 0 || hi - lo == 0 || hi - lo > 256 || (hi - lo) % 4 != 0) return 0;
