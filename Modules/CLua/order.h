@@ -11,9 +11,11 @@
  *
  * "Creation" is the allocator's serial number in the block header (shim.h),
  * a function of the script alone. Light C functions (the standard library's,
- * which have no block) come last, by code address: their order is fixed
- * within one library, but two libraries may swap places under address
- * randomisation (a table keyed by both print and string.len).
+ * which have no block) come last, by a registration number given when the
+ * state is built (kmlab_register_cfunctions: the library functions by
+ * their sorted names), never by code address, which differs from run to
+ * run under address randomisation. One the registration missed (none is
+ * known) would still fall back to its address.
  *
  * A table's sorted keys are cached (a weak-keyed registry table maps the
  * table to {sorted keys, key -> position}): `pairs(t)` and `next(t, nil)`
@@ -77,6 +79,113 @@ typedef struct kmlab_order_key {
     lua_Integer index;          /* position in the unsorted key list */
 } kmlab_order_key;
 
+/* The registration number of the light C function at `idx`, or the
+ * largest number when it was never registered (then the address decides). */
+static inline unsigned long long kmlab_cfunction_number(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    unsigned long long n = ~0ULL;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.cfuncs") == LUA_TTABLE) {
+        lua_pushvalue(L, idx);
+        if (lua_rawget(L, -2) == LUA_TNUMBER) n = (unsigned long long)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
+static inline int kmlab_cmp_cstrings(const void *x, const void *y) {
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Numbers the light C function on top (popping it) unless it has one. */
+static inline void kmlab_register_one(lua_State *L, int registry) {
+    if (lua_iscfunction(L, -1) && lua_getupvalue(L, -1, 1) == NULL) {
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, registry) == LUA_TNIL) {
+            lua_Integer next = (lua_Integer)lua_rawlen(L, registry) + 1;
+            lua_pop(L, 1);
+            lua_pushvalue(L, -1);
+            lua_pushinteger(L, next);
+            lua_rawset(L, registry);
+            /* The inverse too, so the next number is the table's length. */
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, registry, next);
+        } else {
+            lua_pop(L, 1);
+        }
+    } else if (lua_iscfunction(L, -1)) {
+        lua_pop(L, 1); /* the upvalue lua_getupvalue pushed */
+    }
+    lua_pop(L, 1);
+}
+
+/* Numbers the light C functions that are the fields of the table at `t`
+ * (string keys only), in sorted key order; with `depth`, the tables among
+ * them too. */
+static inline void kmlab_register_fields(lua_State *L, int t, int registry, int depth) {
+    t = lua_absindex(L, t);
+    lua_Integer n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) { lua_pop(L, 1); if (lua_type(L, -1) == LUA_TSTRING) n++; }
+    const char **names = (const char **)lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(char *), 0);
+    int keep = lua_gettop(L); /* the userdata; the key strings stay alive in t */
+    lua_Integer i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING && i < n) names[i++] = lua_tostring(L, -1);
+    }
+    qsort(names, (size_t)i, sizeof *names, kmlab_cmp_cstrings);
+    for (lua_Integer j = 0; j < i; j++) {
+        lua_getfield(L, t, names[j]);
+        if (lua_type(L, -1) == LUA_TTABLE && depth > 0 && !lua_rawequal(L, -1, t)) {
+            kmlab_register_fields(L, -1, registry, depth - 1);
+            lua_pop(L, 1);
+        } else {
+            kmlab_register_one(L, registry);
+        }
+    }
+    lua_settop(L, keep - 1);
+}
+
+/* Pushes the first result of calling global `lib`.`fn` (or global `fn`)
+ * with the given string argument or an empty table, then registers it. */
+static inline void kmlab_register_result(lua_State *L, int registry, const char *lib, const char *fn, const char *arg, int flag) {
+    lua_pushglobaltable(L);
+    if (lib != NULL && lua_getfield(L, -1, lib) != LUA_TTABLE) { lua_settop(L, registry); return; }
+    if (lua_getfield(L, -1, fn) != LUA_TFUNCTION) { lua_settop(L, registry); return; }
+    if (arg != NULL) lua_pushstring(L, arg); else lua_newtable(L);
+    lua_pushboolean(L, flag);
+    if (lua_pcall(L, 2, 1, 0) == LUA_OK) kmlab_register_one(L, registry);
+    lua_settop(L, registry);
+}
+
+static inline int kmlab_register_cfunctions_unprotected(lua_State *L) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.cfuncs") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.cfuncs");
+    }
+    int registry = lua_gettop(L);
+    lua_pushglobaltable(L);
+    kmlab_register_fields(L, -1, registry, 1);
+    lua_settop(L, registry);
+    /* Iterators that only a call hands out. */
+    kmlab_register_result(L, registry, NULL, "pairs", NULL, 0);
+    kmlab_register_result(L, registry, NULL, "ipairs", NULL, 0);
+    kmlab_register_result(L, registry, "utf8", "codes", "", 0);
+    kmlab_register_result(L, registry, "utf8", "codes", "", 1);
+    return 0;
+}
+
+/* Gives every light C function the state can reach a number (once its
+ * libraries are in place; again later to number new ones). */
+static inline int kmlab_register_cfunctions(lua_State *L) {
+    lua_pushcfunction(L, kmlab_register_cfunctions_unprotected);
+    return kmlab_pcall(L, 0, 0, 0);
+}
+
 static inline void kmlab_order_describe(lua_State *L, int idx, kmlab_order_key *k) {
     kmlab_budget *b = kmlab_getbudget(L);
     const void *p = lua_topointer(L, idx);
@@ -103,6 +212,7 @@ static inline void kmlab_order_describe(lua_State *L, int idx, kmlab_order_key *
     case LUA_TFUNCTION:
         if (lua_iscfunction(L, idx) && lua_getupvalue(L, idx, 1) == NULL) {
             k->rank = KMLAB_RANK_OTHER; /* a light C function: no block */
+            k->serial = kmlab_cfunction_number(L, idx);
             return;
         }
         if (lua_iscfunction(L, idx)) lua_pop(L, 1); /* the upvalue lua_getupvalue pushed */

@@ -85,6 +85,11 @@ extension LuaState {
             ?? protectedCall(arguments: 0, results: 0) {
             throw LuaSetupError("prelude failed: \(f.message)")
         }
+        // Light C functions have no allocation to give them a creation
+        // number; `next` orders them by these numbers instead of addresses.
+        guard kmlab_register_cfunctions(L) == LUA_OK else {
+            throw LuaSetupError("could not number the library functions: \(safeToString(at: -1))")
+        }
     }
 
     /// The preludes compiled once per process: every state runs one, and a

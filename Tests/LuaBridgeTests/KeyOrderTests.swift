@@ -72,4 +72,28 @@ import Testing
         """)
         #expect(v == [.string(Array("1one".utf8))])
     }
+
+    /// Light C functions (the standard library's) have no allocation and so
+    /// no creation number; they are ordered by the number the state gave
+    /// them at set-up (library functions by their sorted names), never by
+    /// code address, which address randomisation changes from run to run.
+    @Test(arguments: [LuaProfile.sandbox, .trusted])
+    func libraryFunctionsAsKeysFollowTheirNames(profile: LuaProfile) throws {
+        let s = try CapturedState(profile: profile)
+        let v = s.values("""
+        local names = {[table.insert] = "table.insert", [print] = "print", [string.len] = "string.len",
+                       [math.abs] = "math.abs", [select] = "select", [assert] = "assert",
+                       [utf8.codes("")] = "codes-iterator", [ipairs({})] = "ipairs-iterator", [{}] = "table"}
+        local out = {}
+        for _, name in pairs(names) do out[#out + 1] = name end
+        local viaNext, k = {}, next(names)
+        while k ~= nil do viaNext[#viaNext + 1] = names[k]; k = next(names, k) end
+        return table.concat(out, " "), table.concat(viaNext, " ")
+        """)
+        // The table (an object with a creation number) first, then the
+        // functions in the order set-up numbered them: globals and library
+        // fields by sorted name, then the iterators calls hand out.
+        #expect(v.first == .string(Array("table assert math.abs print select string.len table.insert ipairs-iterator codes-iterator".utf8)))
+        #expect(v.last == v.first)
+    }
 }
