@@ -94,8 +94,11 @@ enum ChunkState {
 ///
 /// Contents: a frame never written reads as deterministic garbage derived
 /// from the seed; a frame known to be all zero points at a shared zero page;
-/// a written frame owns 4 KiB of host memory. `storedBytes` counts those
-/// buffers against `limit`.
+/// a written frame owns 4 KiB of host memory. A chunk's table of frame
+/// buffers (8 KiB) exists only while some frame of it is written or partly
+/// zeroed: a chunk whose every frame is zero shares one read-only table, so
+/// zeroing a huge range costs no host memory. `storedBytes` counts buffers
+/// and tables against `limit`.
 final class PhysicalMemory {
     let totalPages: UInt64
     let nChunks: Int
@@ -113,6 +116,8 @@ final class PhysicalMemory {
 
     @exclusivity(unchecked) var contents: [UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?]
     @exclusivity(unchecked) private(set) var storedBytes = 0
+    /// Per chunk with a table of its own: how many of its entries are the zero page.
+    @exclusivity(unchecked) private var zeroEntries: [UInt16]
     @exclusivity(unchecked) var limit: Int
 
     /// What `frame` says of a pfn past the last chunk: not RAM.
@@ -131,6 +136,16 @@ final class PhysicalMemory {
         return p
     }()
 
+    /// The table of a chunk whose every frame is zero (never written through).
+    static let zeroTable: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?> = {
+        let t = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>.allocate(capacity: 1024)
+        t.initialize(repeating: PhysicalMemory.zeroPage, count: 1024)
+        return t
+    }()
+
+    /// Host bytes of a chunk's own table of frame buffers.
+    static let tableBytes = 1024 * MemoryLayout<UnsafeMutablePointer<UInt8>?>.stride
+
     init(totalPages: UInt64, seed: UInt64, limit: Int) {
         self.totalPages = totalPages
         self.seed = seed
@@ -145,6 +160,7 @@ final class PhysicalMemory {
         chunkPrev = [UInt32](repeating: Frame.none, count: n)
         frames = [UnsafeMutablePointer<Frame>?](repeating: nil, count: n)
         contents = [UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?](repeating: nil, count: n)
+        zeroEntries = [UInt16](repeating: 0, count: n)
     }
 
     deinit {
@@ -152,7 +168,7 @@ final class PhysicalMemory {
         for f in frames { f?.deallocate() }
         for f in pool { f.deallocate() }
         for table in contents {
-            guard let t = table else { continue }
+            guard let t = table, t != PhysicalMemory.zeroTable else { continue }
             for i in 0..<1024 {
                 if let p = t[i], p != PhysicalMemory.zeroPage { p.deallocate() }
             }
@@ -316,21 +332,39 @@ final class PhysicalMemory {
         return try makeWritable(pfn)
     }
 
-    private func makeWritable(_ pfn: UInt64) throws -> UnsafeMutablePointer<UInt8> {
-        guard storedBytes + 4096 <= limit else { throw SimulatorLimitError.memoryLimitExceeded(limit: limit) }
-        let c = Int(truncatingIfNeeded: pfn >> 10)
-        let table: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
-        if let t = contents[c] {
-            table = t
-        } else {
-            table = .allocate(capacity: 1024)
-            table.initialize(repeating: nil, count: 1024)
-            contents[c] = table
+    /// Whether chunk `c` has a table of its own (not none, not the shared zero one).
+    @inline(__always) private func ownsTable(_ c: Int) -> Bool {
+        if let t = contents[c], t != PhysicalMemory.zeroTable { return true }
+        return false
+    }
+
+    /// Chunk `c`'s own table, made (and counted) if it has none: entries
+    /// nil (garbage) where it had no table, the zero page where it shared
+    /// the zero table. `enforce`: throw instead of passing `limit`.
+    private func ownTable(_ c: Int, enforce: Bool) throws -> UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?> {
+        if let t = contents[c], t != PhysicalMemory.zeroTable { return t }
+        if enforce && storedBytes + PhysicalMemory.tableBytes > limit {
+            throw SimulatorLimitError.memoryLimitExceeded(limit: limit)
         }
+        let wasZero = contents[c] == PhysicalMemory.zeroTable
+        let table = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>.allocate(capacity: 1024)
+        table.initialize(repeating: wasZero ? PhysicalMemory.zeroPage : nil, count: 1024)
+        contents[c] = table
+        zeroEntries[c] = wasZero ? 1024 : 0
+        storedBytes += PhysicalMemory.tableBytes
+        return table
+    }
+
+    private func makeWritable(_ pfn: UInt64) throws -> UnsafeMutablePointer<UInt8> {
+        let c = Int(truncatingIfNeeded: pfn >> 10)
+        let needed = 4096 + (ownsTable(c) ? 0 : PhysicalMemory.tableBytes)
+        guard storedBytes + needed <= limit else { throw SimulatorLimitError.memoryLimitExceeded(limit: limit) }
+        let table = try ownTable(c, enforce: true)
         let i = Int(pfn & 1023)
         let buf = UnsafeMutablePointer<UInt8>.allocate(capacity: 4096)
         if table[i] == PhysicalMemory.zeroPage {
             buf.initialize(repeating: 0, count: 4096)
+            zeroEntries[c] -= 1
         } else {
             let words = UnsafeMutableRawPointer(buf)
             for w in 0..<512 {
@@ -352,7 +386,7 @@ final class PhysicalMemory {
     func fill(_ pfn: UInt64, _ off: Int, _ byte: UInt8, _ count: Int) throws {
         if pfn >= totalPages || count == 0 { return }
         if off == 0 && count == 4096 && byte == 0 {
-            zeroFrame(pfn)
+            try zero(pfn, enforce: true)
             return
         }
         let p = try writable(pfn)
@@ -369,24 +403,35 @@ final class PhysicalMemory {
         }
     }
 
-    /// The whole frame becomes zero without storing a buffer.
+    /// The whole frame becomes zero without storing a buffer. For the
+    /// kernel's own zeroing (page allocations, boot): it may pass `limit`
+    /// by a table, since those frames are simulated memory already held.
     func zeroFrame(_ pfn: UInt64) {
+        try? zero(pfn, enforce: false)
+    }
+
+    /// A frame becomes zero. Once every frame of its chunk is, the chunk's
+    /// table goes and the chunk shares the zero table: a memset over any
+    /// range leaves at most the tables of its two partial ends.
+    private func zero(_ pfn: UInt64, enforce: Bool) throws {
         if pfn >= totalPages { return }
         let c = Int(truncatingIfNeeded: pfn >> 10)
-        let table: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
-        if let t = contents[c] {
-            table = t
-        } else {
-            table = .allocate(capacity: 1024)
-            table.initialize(repeating: nil, count: 1024)
-            contents[c] = table
-        }
+        if contents[c] == PhysicalMemory.zeroTable { return }
+        let table = try ownTable(c, enforce: enforce)
         let i = Int(pfn & 1023)
-        if let p = table[i], p != PhysicalMemory.zeroPage {
+        if table[i] == PhysicalMemory.zeroPage { return }
+        if let p = table[i] {
             p.deallocate()
             storedBytes -= 4096
         }
         table[i] = PhysicalMemory.zeroPage
+        zeroEntries[c] += 1
+        if zeroEntries[c] == 1024 {
+            table.deallocate()
+            contents[c] = PhysicalMemory.zeroTable
+            zeroEntries[c] = 0
+            storedBytes -= PhysicalMemory.tableBytes
+        }
     }
 
     func isStored(_ pfn: UInt64) -> Bool {
