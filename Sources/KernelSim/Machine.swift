@@ -111,6 +111,7 @@ public final class Machine {
         self.config = config
         layout = KernelLayout(config: config)
         phys = PhysicalMemory(totalPages: layout.totalPages, seed: config.seed, limit: 256 << 20)
+        interned.reserveBytes = { [unowned phys] n in phys.reserveHostBytes(n) }
         var zs: [Zone] = []
         for (i, z) in layout.zones.enumerated() {
             zs.append(Zone(type: z.type, index: i, start: z.start, end: z.end, zoneCount: layout.zones.count))
@@ -151,17 +152,34 @@ public final class Machine {
     }
 
     /// The Lua call stack as Call Trace lines, or nothing outside Lua.
-    public func callTrace() -> [String] { callTraceProvider?() ?? [] }
+    public func callTrace() -> [String] { traceBeingSaved ?? callTraceProvider?() ?? [] }
+
+    /// The trace the stack depot is refusing, while its warning is raised
+    /// (asking the provider then would intern again).
+    @exclusivity(unchecked) private var traceBeingSaved: [String]?
 
     /// The current call trace as an interned id (0: none), as allocation
     /// records keep it.
     @inline(__always) func currentTraceId() -> Int32 {
         if let source = callTraceSourceRef { return source._withUnsafeGuaranteedRef { $0.traceId(in: self) } }
-        return callTraceProvider == nil ? 0 : interned.trace(callTrace())
+        return callTraceProvider == nil ? 0 : internTrace(callTrace())
     }
 
     /// The id of `trace` in this machine's intern table (0 for an empty one).
-    public func internTrace(_ trace: [String]) -> Int32 { interned.trace(trace) }
+    public func internTrace(_ trace: [String]) -> Int32 {
+        let id = interned.trace(trace)
+        if interned.overflowed {
+            interned.overflowed = false
+            // lib/stackdepot.c depot_alloc_stack(): WARN_ONCE(1, "Stack depot
+            // reached limit capacity"), as in the report quoted by the commit
+            // "lib/stackdepot: double DEPOT_POOLS_CAP if KASAN is enabled".
+            traceBeingSaved = trace
+            defer { traceBeingSaved = nil }
+            warnOnce("stackdepot", site: ("lib/stackdepot.c", 252), function: "depot_alloc_stack",
+                     message: "Stack depot reached limit capacity")
+        }
+        return id
+    }
 
     /// The trace interned as `id` (empty for an unknown id).
     public func internedTrace(_ id: Int32) -> [String] {

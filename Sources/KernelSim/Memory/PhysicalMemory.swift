@@ -310,6 +310,14 @@ final class PhysicalMemory {
         return v
     }
 
+    /// Counts `n` host bytes of other simulator state (the stack depot)
+    /// against the limit; false, and nothing counted, past it.
+    func reserveHostBytes(_ n: Int) -> Bool {
+        guard n >= 0, storedBytes + n <= limit else { return false }
+        storedBytes += n
+        return true
+    }
+
     /// Would storing `frames` more frames stay within the limit?
     @inline(__always) func canStore(frames n: Int) -> Bool { storedBytes + n * 4096 <= limit }
 

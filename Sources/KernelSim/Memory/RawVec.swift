@@ -47,7 +47,30 @@ struct RawVec<T> {
 
 /// Interns strings and string lists as small integers, so that allocation
 /// records stay trivial values. Index 0 is "" / [].
+///
+/// The traces are the simulator's stack depot (lib/stackdepot.c), and
+/// bounded like it: the kernel stops at DEPOT_POOLS_CAP (8192) pools of
+/// 16 KiB, some 245,000 records of 64 frames; kmlab keeps `maxTraces`
+/// unique traces and charges their host bytes to the machine's contents
+/// budget (`reserveBytes`), since a script that allocates from ever new
+/// lines would otherwise grow the table without limit. Past either bound a
+/// new trace gets the one "depot full" trace, as the kernel's
+/// stack_depot_save() returns no handle and KASAN then prints "(stack is
+/// not available)"; the machine warns once (`overflowed`).
 final class InternTable {
+    /// Unique traces kept (the kernel's capacity is larger, but its
+    /// records are 544 bytes and kmlab's are Swift strings).
+    static let maxTraces = 16_384
+    /// What a trace that did not fit in the depot shows.
+    static let depotFullTrace = ["(stack is not available: stack depot full)"]
+    /// Asks the budget for `n` more host bytes (false: refused).
+    @exclusivity(unchecked) var reserveBytes: (Int) -> Bool = { _ in true }
+    /// Set when the depot first refuses a trace, for the machine's warning.
+    @exclusivity(unchecked) var overflowed = false
+    @exclusivity(unchecked) private var depotFullId: Int32 = -1
+    /// Unique traces stored (the depot-full trace not counted).
+    var storedTraces: Int { traces.count - 1 - (depotFullId >= 0 ? 1 : 0) }
+
     @exclusivity(unchecked) private(set) var comms: [String] = [""]
     @exclusivity(unchecked) private var commIndex: [String: Int32] = ["": 0]
     @exclusivity(unchecked) private var lastComm = ""
@@ -79,6 +102,21 @@ final class InternTable {
     @exclusivity(unchecked) private var recentIds = [Int32](repeating: 0, count: InternTable.recentSlots)
     @exclusivity(unchecked) private var recentNext = 0
 
+    /// What a stored trace costs the host: its text and string headers,
+    /// twice (the list and the index).
+    static func hostBytes(_ t: [String]) -> Int {
+        2 * (32 + t.reduce(0) { $0 + $1.utf8.count + 16 })
+    }
+
+    private func fullTraceId() -> Int32 {
+        if depotFullId < 0 {
+            depotFullId = Int32(traces.count)
+            traces.append(InternTable.depotFullTrace)
+            overflowed = true
+        }
+        return depotFullId
+    }
+
     @inline(__always) private static func address(_ t: [String]) -> UnsafeRawPointer? {
         t.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
     }
@@ -90,10 +128,12 @@ final class InternTable {
         let id: Int32
         if let i = traceIndex[t] {
             id = i
-        } else {
+        } else if storedTraces < InternTable.maxTraces && reserveBytes(InternTable.hostBytes(t)) {
             id = Int32(traces.count)
             traces.append(t)
             traceIndex[t] = id
+        } else {
+            id = fullTraceId()
         }
         recentTraces[recentNext] = t
         recentIds[recentNext] = id
