@@ -209,7 +209,11 @@ enum GradingDriver {
         if type(ex) == "table" then
           local id = tostring(ex.id)
           local v
-          if type(ex.variant) == "function" then v = ex.variant(new_rng("variant", VSEED, id)) end
+          if type(ex.variant) == "function" then
+            v = ex.variant(new_rng("variant", VSEED, id))
+          elseif type(ex.variant) == "table" then
+            v = ex.variant      -- fixed values, the same for every learner
+          end
           VARIANTS[i] = v
           for _, field in next, VARIANT_FIELDS do
             if type(ex[field]) == "function" then ex[field] = ex[field](v) end

@@ -9,7 +9,6 @@ public enum LessonSchema {
     /// Keys of `lesson{...}`.
     static let lessonKeys: Set<String> = [
         "id", "title", "text", "exercises",
-        "variant",      // per-learner values for the whole lesson (function or table)
     ]
 
     /// Keys every exercise may have.
@@ -21,7 +20,7 @@ public enum LessonSchema {
     /// Keys of `question{...}`, besides `exerciseKeys`.
     static let questionKeys: Set<String> = exerciseKeys.union([
         "answer", "accept", "feedback", "template",
-        "variant",      // per-learner values for this question (function or table)
+        "variant",      // per-learner values for this question: a function of an rng, or a table
     ])
 
     /// Keys of `task{...}`, besides `exerciseKeys`.
@@ -29,7 +28,7 @@ public enum LessonSchema {
         "expects", "template", "boot", "context", "setup", "call", "check",
         "allow_reports", "max_instructions",
         "cases",        // many cases per task: a list, or a generator function
-        "variant",
+        "variant",      // as for a question; its value reaches setup, cases and check
     ])
 
     /// How many exercises a lesson has: enough to teach, few enough to finish.

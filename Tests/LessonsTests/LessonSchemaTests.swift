@@ -29,7 +29,22 @@ import Testing
         #expect(Self.problem(Self.source(lesson: "titel = 'x',")).contains("did you mean 'title'?"))
         #expect(Self.problem(Self.source(task: "zzzzzz = 1")).contains("known: "))
         // The second wave's names are part of the vocabulary.
-        #expect(Self.problem(Self.source(task: "cases = {}, explain = 'why', variant = {}", lesson: "variant = function() end,")) == "(loaded)")
+        #expect(Self.problem(Self.source(task: "cases = {}, explain = 'why', variant = {}")) == "(loaded)")
+        // Variants are per exercise: a lesson-level `variant` would do nothing, so it is refused.
+        #expect(Self.problem(Self.source(lesson: "variant = function() end,")).contains("unknown key 'variant'"))
+    }
+
+    @Test func aVariantTableIsTheSameValueForEveryLearner() throws {
+        let question = "question{ id = 'q9', points = 1, variant = { n = 5 }, prompt = function(v) return 'n = ' .. v.n end, answer = function(v) return v.n * 2 end }"
+        let source = Self.source(count: 3).replacingOccurrences(of: "exercises = { ", with: "exercises = { \(question), ")
+        let lesson = try Self.catalog([("01-t.lua", source)]).lesson(id: "01")
+        for seed: UInt64 in [0, 1, 99] {
+            let v = try lesson.variant(seed: seed)
+            let q = try #require(v.exercises.first { $0.id == "q9" })
+            #expect(q.prompt == "n = 5")
+            let r = Grader(lesson: v).grade(source: Array("answers = { q9 = 10 }".utf8), submissionID: "a.lua")
+            #expect(r.exercises.first { $0.id == "q9" }?.status == .pass)
+        }
     }
 
     @Test func typosOfEveryKnownKeyAreCaught() {
