@@ -1,3 +1,4 @@
+import Foundation
 import CLua
 import KernelLua
 import KernelSim
@@ -49,12 +50,33 @@ public struct Grader: Sendable {
     /// The secret when none is configured.
     public static let defaultCaseSecret: UInt64 = 0x6b6d_6c61_625f_6373
 
+    /// The environment variable an instructor sets to their own secret
+    /// (any text; kmlab hashes it).
+    public static let secretEnvironmentKey = "KMLAB_GRADER_SECRET"
+
+    /// The secret in force: `KMLAB_GRADER_SECRET` hashed when it is set
+    /// and not empty, else `defaultCaseSecret`.
+    public static func configuredCaseSecret(environment: [String: String] = ProcessInfo.processInfo.environment) -> UInt64 {
+        guard let text = environment[secretEnvironmentKey], !text.isEmpty else { return defaultCaseSecret }
+        return fnv1a(Array("kmlab-grader-secret:".utf8) + Array(text.utf8))
+    }
+
     /// The learner seed `kmlab grade` uses for a submission: derived from its
-    /// id (FNV-1a), never 0 (seed 0 is the lesson as written).
-    public static func variantSeed(forSubmission id: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    /// id and the grader's secret (so a student who knows their id cannot
+    /// work out another student's variant without the secret), never 0
+    /// (seed 0 is the lesson as written).
+    public static func variantSeed(forSubmission id: String, secret: UInt64 = defaultCaseSecret) -> UInt64 {
+        var bytes: [UInt8] = []
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: secret >> UInt64(shift))) }
+        let h = fnv1a(bytes + Array(id.utf8))
         return h == 0 ? 1 : h
+    }
+
+    /// FNV-1a, 64 bits: a stable hash (Swift's own `Hasher` is seeded per process).
+    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
     }
 
     /// Grades with the lesson as the learner with `variantSeed` sees it

@@ -6,8 +6,11 @@ public enum LearnerCheck {
     /// `hint`, the next hint of every exercise that did not pass is shown
     /// and counted as seen.
     public static func run(lesson: Lesson, source: [UInt8], submissionID: String, hint: Bool,
-                           store: ProgressStore?, limits: GradingLimits = .default) -> (result: SubmissionResult, text: String) {
-        let result = Grader(lesson: lesson, limits: limits).grade(source: source, submissionID: submissionID)
+                           store: ProgressStore?, limits: GradingLimits = .default,
+                           caseSecret: UInt64 = Grader.configuredCaseSecret()) -> (result: SubmissionResult, text: String) {
+        // `lesson` is already the learner's variant (`Lesson.variant(seed:)`):
+        // the grader grades with the seed it carries.
+        let result = Grader(lesson: lesson, limits: limits, caseSecret: caseSecret).grade(source: source, submissionID: submissionID)
         guard result.status != .graderError else {
             return (result, CheckReport.render(result, lesson: lesson))
         }

@@ -2,7 +2,8 @@ import Foundation
 import SafeOutput
 
 /// A learner's progress through the lessons: best score per lesson, which
-/// exercises passed, how many hints were shown. Kept in
+/// exercises passed, how many hints were shown, and the learner's seed
+/// (which variant of every lesson they see; see `LearnerSeed`). Kept in
 /// `$XDG_STATE_HOME/kmlab/progress.json` (else `~/.local/state/kmlab/progress.json`).
 ///
 /// Robust by design: a missing file is an empty record; a file that is not
@@ -34,8 +35,14 @@ public struct ProgressRecord: Equatable, Sendable {
     }
 
     public var lessons: [String: LessonProgress] = [:]
+    /// The learner's variant seed, drawn once when first needed and kept
+    /// (as hex text: JSON numbers lose 64-bit precision). Nil until then.
+    public var learnerSeed: UInt64?
 
-    public init(lessons: [String: LessonProgress] = [:]) { self.lessons = lessons }
+    public init(lessons: [String: LessonProgress] = [:], learnerSeed: UInt64? = nil) {
+        self.lessons = lessons
+        self.learnerSeed = learnerSeed
+    }
 
     /// Records a graded check: the best score and every passed exercise are kept.
     public mutating func record(_ result: SubmissionResult, lesson: String) {
@@ -66,6 +73,11 @@ public struct ProgressRecord: Equatable, Sendable {
         }
         var record = ProgressRecord()
         var damaged = false
+        if let seed = object["learner_seed"] {
+            // A seed that cannot be read is dropped (a new one is drawn):
+            // the other entries stay.
+            if let text = seed as? String, let value = UInt64(text, radix: 16) { record.learnerSeed = value } else { damaged = true }
+        }
         let entries = object["lessons"] as? [String: Any] ?? [:]
         if object["lessons"] != nil && object["lessons"] as? [String: Any] == nil { damaged = true }
         for (id, value) in entries {
@@ -83,8 +95,14 @@ public struct ProgressRecord: Equatable, Sendable {
     public func encoded() -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        struct File: Encodable { var version = 1; var lessons: [String: LessonProgress] }
-        return (try? encoder.encode(File(lessons: lessons))) ?? Data("{\"version\":1,\"lessons\":{}}".utf8)
+        struct File: Encodable {
+            var version = 1
+            var lessons: [String: LessonProgress]
+            var learnerSeed: String?
+            enum CodingKeys: String, CodingKey { case version, lessons, learnerSeed = "learner_seed" }
+        }
+        let seed = learnerSeed.map { String($0, radix: 16) }
+        return (try? encoder.encode(File(lessons: lessons, learnerSeed: seed))) ?? Data("{\"version\":1,\"lessons\":{}}".utf8)
     }
 }
 

@@ -137,7 +137,7 @@ struct AutograderRunCommand: ParsableCommand {
             } else {
                 switch SubmissionFinder.read(path).content {
                 case .source(let bytes, _):
-                    result = Grader(lesson: lessonValue).grade(source: bytes, submissionID: file)
+                    result = Grader(lesson: lessonValue, caseSecret: Grader.configuredCaseSecret()).grade(source: bytes, submissionID: file)
                 case .unreadable(let why):
                     notes.append("\(file): \(why). Nothing was graded.")
                 }

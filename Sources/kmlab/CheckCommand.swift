@@ -15,6 +15,13 @@ struct CheckCommand: ParsableCommand {
         N --template` and the REPL's `.lesson` put it), or any file with
         --progress; never with --no-progress. Checking a student's file
         elsewhere leaves your progress alone.
+        Questions and task cases are your own variant of the lesson: the one
+        your learner seed picks (drawn once and kept in your progress file,
+        the one `kmlab lesson N` shows). --variant-seed N (or the environment
+        variable KMLAB_VARIANT_SEED) grades as the learner with seed N sees the
+        lesson: an instructor checking a student's file, or a student given
+        the seed their submissions are graded with; 0 is the lesson as
+        written. Task cases also depend on KMLAB_GRADER_SECRET when set.
         Exit status: 0 when the file was graded (whatever the
         score), 2 on a usage error (unknown lesson, unreadable answers file),
         1 when the lesson itself is broken.
@@ -34,8 +41,11 @@ struct CheckCommand: ParsableCommand {
           help: "Record the score in your progress (default: only for a file in the current directory).")
     var progress: Bool?
 
+    @Option(name: .customLong("variant-seed"), help: "Grade against this learner seed's variant (default: yours).")
+    var variantSeed: String?
+
     func run() throws {
-        let lesson = try LessonCLI.lesson(id)
+        let lesson = try LessonCLI.learnerLesson(id, seed: variantSeed)
         switch CheckCommand.check(lesson, answers: answers, hint: hint, recordProgress: progress) {
         case .failure(let problem):
             Terminal.error("kmlab: \(problem)")

@@ -27,6 +27,13 @@ struct GradeCommand: ParsableCommand {
         Formats: text (summary), json (schema kmlab-grade/1), csv (gradebook),
         junit (CI), gradescope (results.json), prairielearn (external grader
         results.json). See README "Grading a class" and "Running a course".
+        Variants: each submission is graded as the learner of its id sees the
+        lesson (question values, option order, task cases): the learner seed is
+        derived from the submission id and the grader secret (the environment
+        variable KMLAB_GRADER_SECRET, any text; a built-in constant when unset).
+        --variant-seed N (or KMLAB_VARIANT_SEED) grades every submission with
+        seed N instead (a class that all answer one variant); 0 is the lesson
+        as written, which the reference solutions answer.
         Exit status: 0 when the batch was graded (whatever the scores), 3 when
         --fail-under is given and a submission scored below it, 2 on a usage
         error, 1 on an internal failure, 130 when interrupted.
@@ -56,6 +63,10 @@ struct GradeCommand: ParsableCommand {
 
     @Flag(help: "Keep the results file and skip submissions already graded in it.")
     var resume = false
+
+    @Option(name: .customLong("variant-seed"),
+            help: "Grade every submission with this learner seed (default: one per submission, from its id and KMLAB_GRADER_SECRET).")
+    var variantSeed: String?
 
     @Option(help: "Report format: text, json, csv, junit, gradescope, prairielearn.")
     var format: String = "text"
@@ -88,6 +99,9 @@ struct GradeCommand: ParsableCommand {
     func validate() throws {
         guard BatchReport.Format(rawValue: format) != nil else {
             throw ValidationError("--format must be one of: \(BatchReport.Format.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let variantSeed, LearnerSeed.parse(variantSeed) == nil {
+            throw ValidationError("--variant-seed must be a number (decimal or 0x...), got '\(variantSeed)'")
         }
         guard jobs >= 1 && jobs <= 256 else { throw ValidationError("--jobs must be between 1 and 256") }
         if let mib = workerRecycleMiB, mib < 1 || mib > 1 << 20 { throw ValidationError("--worker-recycle-mib must be between 1 and 1048576") }
@@ -133,11 +147,14 @@ struct GradeCommand: ParsableCommand {
         }
         if let shard, let s = Shard(shard) { ids = s.select(ids) }
         let limits = GradingLimits(maxInstructions: maxInstructions, maxMemory: parseByteSize(maxMemory) ?? GradingLimits.default.maxMemory)
+        let seed = try pinnedSeed()
         var settings = BatchSettings(lesson: lessonValue, limits: limits, jobs: jobs, timeoutSeconds: timeout,
-                                     workerCommand: GradeWorkerCommand.command(limits: limits, recycleMiB: workerRecycleMiB),
+                                     workerCommand: GradeWorkerCommand.command(limits: limits, recycleMiB: workerRecycleMiB, variantSeed: seed),
                                      toolVersion: Kmlab.version)
         settings.shard = shard
-        settings.options = selection.recorded
+        // Results graded with one seed for all do not mix with per-submission ones.
+        settings.options = ([selection.recorded] + (seed.map { ["--variant-seed \($0)"] } ?? []))
+            .filter { !$0.isEmpty }.joined(separator: " ")
         let header = ResultsHeader(kmlab: settings.toolVersion, lesson: lessonValue.id, lessonSHA256: settings.lessonSHA256,
                                    limits: settings.limitsText, shard: shard, options: settings.options)
         let resultsPath = results ?? GradeOutput.defaultResultsPath(nextTo: out)
@@ -169,6 +186,18 @@ struct GradeCommand: ParsableCommand {
             GradeOutput.say("kmlab grade: \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// The one learner seed every submission is graded with (`--variant-seed`,
+    /// else `KMLAB_VARIANT_SEED`), or nil: a seed per submission.
+    private func pinnedSeed() throws -> UInt64? {
+        if let variantSeed { return LearnerSeed.parse(variantSeed) }
+        guard let text = ProcessInfo.processInfo.environment[LearnerSeed.environmentKey] else { return nil }
+        guard let seed = LearnerSeed.parse(text) else {
+            GradeOutput.say("kmlab grade: \(LearnerSeed.environmentKey) must be a number (decimal or 0x...), got '\(text)'")
+            throw ExitCode(2)
+        }
+        return seed
     }
 
     // MARK: Merging

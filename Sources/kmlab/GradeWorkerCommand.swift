@@ -17,13 +17,17 @@ struct GradeWorkerCommand: ParsableCommand {
     @Option(name: .customLong("max-instructions")) var maxInstructions: Int64
     @Option(name: .customLong("max-memory")) var maxMemory: Int
     @Option(name: .customLong("recycle-rss")) var recycleRSS: Int = 0
+    /// Every submission graded with this learner seed; without it each gets
+    /// the seed of its id and the grader's secret (`KMLAB_GRADER_SECRET`, inherited).
+    @Option(name: .customLong("variant-seed")) var variantSeed: UInt64?
 
     /// The command line `kmlab grade` starts its workers with: this very
     /// executable. The lesson itself comes first on stdin.
-    static func command(limits: GradingLimits, recycleMiB: Int? = nil) -> [String] {
+    static func command(limits: GradingLimits, recycleMiB: Int? = nil, variantSeed: UInt64? = nil) -> [String] {
         [executablePath(), "grade-worker",
          "--max-instructions", "\(limits.maxInstructions)", "--max-memory", "\(limits.maxMemory)",
          "--recycle-rss", "\(recycleMiB.map { $0 << 20 } ?? recycleThreshold(limits))"]
+            + (variantSeed.map { ["--variant-seed", "\($0)"] } ?? [])
     }
 
     /// A worker ends after a job that left it above this resident size (96
@@ -47,7 +51,8 @@ struct GradeWorkerCommand: ParsableCommand {
         let crash = ProcessInfo.processInfo.environment["KMLAB_GRADE_TEST_CRASH"].map { Array($0.utf8) }
         do {
             try GradeWorker.run(limits: GradingLimits(maxInstructions: maxInstructions, maxMemory: maxMemory),
-                                input: 0, output: protocolOut, recycleRSS: recycleRSS, crashMarker: crash)
+                                input: 0, output: protocolOut, recycleRSS: recycleRSS, crashMarker: crash,
+                                variantSeed: variantSeed, caseSecret: Grader.configuredCaseSecret())
         } catch {
             Terminal.error("kmlab grade-worker: \(error)")
             throw ExitCode(1)

@@ -49,8 +49,12 @@ struct LessonCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "With --template: write to this file (never overwrites) instead of stdout.")
     var output: String?
 
+    @Option(name: .customLong("variant-seed"),
+            help: "Show the variant of this learner seed (default: yours, kept with your progress; see `kmlab check --help`).")
+    var variantSeed: String?
+
     func run() throws {
-        let lesson = try LessonCLI.lesson(id)
+        let lesson = try LessonCLI.learnerLesson(id, seed: variantSeed)
         if template {
             guard let output else {
                 Terminal.out(Array(AnswerTemplate.text(for: lesson).utf8))
@@ -127,6 +131,37 @@ enum LessonCLI {
     static func catalog() throws -> LessonCatalog {
         do {
             return try LessonCatalog.standard()
+        } catch {
+            Terminal.error("kmlab: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The lesson as this learner sees it: the variant of `seed` (a
+    /// `--variant-seed` value) when given, else of `KMLAB_VARIANT_SEED`,
+    /// else of the learner's own seed (kept with their progress).
+    static func learnerLesson(_ id: String, seed: String? = nil) throws -> Lesson {
+        try learnerVariant(of: lesson(id), seed: seed)
+    }
+
+    /// `lesson` in the learner's variant (see `learnerLesson`).
+    static func learnerVariant(of lesson: Lesson, seed: String? = nil) throws -> Lesson {
+        let value: UInt64
+        do {
+            if let seed {
+                guard let parsed = LearnerSeed.parse(seed) else {
+                    throw LearnerSeedError(message: "--variant-seed must be a number (decimal or 0x...), got '\(seed)'")
+                }
+                value = parsed
+            } else {
+                value = try LearnerSeed.current(store: ProgressStore.standard())
+            }
+        } catch {
+            Terminal.error("kmlab: \(error)")
+            throw ExitCode(2)
+        }
+        do {
+            return try lesson.variant(seed: value)
         } catch {
             Terminal.error("kmlab: \(error)")
             throw ExitCode(1)

@@ -77,6 +77,12 @@ struct ReplLessonFlow {
         }
     }
 
+    /// `lesson` as this learner sees it: the variant of their seed (kept
+    /// with their progress, or `KMLAB_VARIANT_SEED`), as `kmlab lesson` shows it.
+    func learnerVariant(_ lesson: Lesson) throws -> Lesson {
+        try lesson.variant(seed: LearnerSeed.current(store: ProgressStore.standard()))
+    }
+
     // MARK: .lesson
 
     func lesson(_ args: String) {
@@ -88,7 +94,7 @@ struct ReplLessonFlow {
         }
         let lesson: Lesson
         do {
-            lesson = try catalog.lesson(id: id)
+            lesson = try learnerVariant(catalog.lesson(id: id))
         } catch LessonError.unknownLesson(let id, _, let suggestion) {
             // A number out of range: the catalog's closest id would be a guess.
             let numbers = catalog.lessons.compactMap(\.number)
@@ -196,7 +202,8 @@ struct ReplLessonFlow {
     private func lessonNamed(byAnswersFile file: String) -> ReplCurrentLesson? {
         let name = URL(fileURLWithPath: file).lastPathComponent
         guard name.hasPrefix("answers-"), name.hasSuffix(".lua"), name.count > 12,
-              let lesson = try? catalog(for: "check")?.lesson(id: String(name.dropFirst(8).dropLast(4))) else { return nil }
+              let written = try? catalog(for: "check")?.lesson(id: String(name.dropFirst(8).dropLast(4))),
+              let lesson = try? learnerVariant(written) else { return nil }
         return ReplCurrentLesson(lesson: lesson, answers: file)
     }
 

@@ -33,7 +33,9 @@ struct WatchCommand: ParsableCommand {
     func run() throws {
         guard arguments.count <= 2 else { throw ValidationError("at most a LESSON and a FILE") }
         let catalog = try LessonCLI.catalog()
-        let (lesson, answers) = try WatchCommand.resolve(arguments, catalog: catalog)
+        let (written, answers) = try WatchCommand.resolve(arguments, catalog: catalog)
+        // The learner's own variant, as `kmlab lesson` and `kmlab check` show and grade it.
+        let lesson = try LessonCLI.learnerVariant(of: written)
         var notice: String?
         if !FileManager.default.fileExists(atPath: answers) {
             switch LessonCLI.writeTemplate(for: lesson, to: answers) {

@@ -28,7 +28,7 @@ struct KmlabProcess {
         p.executableURL = binary
         p.arguments = arguments
         if let currentDirectory { p.currentDirectoryURL = currentDirectory }
-        if let environment { p.environment = environment }
+        p.environment = pinnedSeed(environment ?? ProcessInfo.processInfo.environment)
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -53,6 +53,17 @@ struct KmlabProcess {
                       stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
     }
+}
+
+/// The reference solutions and lessons/wrong files answer seed 0, the
+/// lessons as written: every spawned kmlab grades and shows that variant
+/// unless a test sets KMLAB_VARIANT_SEED itself (or removes it by setting it
+/// to the empty string, to test the learner's own seed).
+func pinnedSeed(_ environment: [String: String]) -> [String: String] {
+    var env = environment
+    if env["KMLAB_VARIANT_SEED"] == nil { env["KMLAB_VARIANT_SEED"] = "0" }
+    if env["KMLAB_VARIANT_SEED"] == "" { env["KMLAB_VARIANT_SEED"] = nil }
+    return env
 }
 
 /// A scratch directory removed when the value goes away.

@@ -46,6 +46,7 @@ final class RunningKmlab {
         process.executableURL = KmlabProcess.binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        process.environment = pinnedSeed(ProcessInfo.processInfo.environment)
         process.standardOutput = try FileHandle(forWritingTo: outFile)
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         process.standardInput = FileHandle(forReadingAtPath: "/dev/null")

@@ -165,7 +165,7 @@ struct ReplLessonTerminalTests {
         #expect(t.waitForPrompt())
         // The same REPL again, with the scratch directory as current directory.
         let command = "cd " + TmuxTerminal.shellQuote(cwd.url.path) + " && env XDG_STATE_HOME=" + TmuxTerminal.shellQuote(t.state.url.path)
-            + " TERM=xterm " + TmuxTerminal.shellQuote(KmlabProcess.binary.path)
+            + " TERM=xterm KMLAB_VARIANT_SEED=0 " + TmuxTerminal.shellQuote(KmlabProcess.binary.path)
         try t.tmux(["respawn-pane", "-k", "-t", "0", command])
         #expect(t.waitFor { $0.contains("help() lists the kernel API") })
         try t.type(".lesson 5")

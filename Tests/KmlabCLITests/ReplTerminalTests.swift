@@ -21,7 +21,7 @@ final class TmuxTerminal {
     }
 
     func start(arguments: [String] = [], directory: URL? = nil, before: String? = nil, after: String? = nil) throws {
-        var command = "env XDG_STATE_HOME=" + TmuxTerminal.shellQuote(state.url.path) + " TERM=xterm "
+        var command = "env XDG_STATE_HOME=" + TmuxTerminal.shellQuote(state.url.path) + " TERM=xterm KMLAB_VARIANT_SEED=0 "
             + ([KmlabProcess.binary.path] + arguments).map(TmuxTerminal.shellQuote).joined(separator: " ")
         if let directory { command = "cd " + TmuxTerminal.shellQuote(directory.path) + " && " + command }
         if let before { command = before + "; " + command }

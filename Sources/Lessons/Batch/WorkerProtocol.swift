@@ -78,8 +78,11 @@ enum WorkerProtocol {
 /// memory above `recycleRSS` bytes (0: never): state that outlives a check
 /// (a leak anywhere below) then costs a fresh process, not unbounded memory.
 public enum GradeWorker {
+    /// `variantSeed`: every submission graded as that learner; nil: each
+    /// as the learner of its id (`Grader.variantSeed(forSubmission:secret:)`).
     public static func run(limits: GradingLimits, input: Int32, output: Int32, recycleRSS: Int = 0,
-                           crashMarker: [UInt8]? = nil) throws {
+                           crashMarker: [UInt8]? = nil, variantSeed: UInt64? = nil,
+                           caseSecret: UInt64 = Grader.defaultCaseSecret) throws {
         var reader = FDReader(fd: input)
         guard let header = reader.line() else { return }
         let parts = header.split(separator: " ")
@@ -89,10 +92,12 @@ public enum GradeWorker {
             throw BatchError.workers("grade-worker: expected the lesson first on stdin")
         }
         let lesson = try LessonCatalog.load(source: source, chunkName: String(decoding: name, as: UTF8.self))
-        serve(Grader(lesson: lesson, limits: limits), reader: &reader, output: output, recycleRSS: recycleRSS, crashMarker: crashMarker)
+        serve(Grader(lesson: lesson, limits: limits, caseSecret: caseSecret), reader: &reader, output: output,
+              recycleRSS: recycleRSS, crashMarker: crashMarker, variantSeed: variantSeed)
     }
 
-    static func serve(_ grader: Grader, reader: inout FDReader, output: Int32, recycleRSS: Int, crashMarker: [UInt8]?) {
+    static func serve(_ grader: Grader, reader: inout FDReader, output: Int32, recycleRSS: Int, crashMarker: [UInt8]?,
+                      variantSeed: UInt64? = nil) {
         writeAll(output, Array(WorkerProtocol.ready.utf8))
         while let header = reader.line() {
             let parts = header.split(separator: " ")
@@ -107,7 +112,8 @@ public enum GradeWorker {
                 kill(getpid(), SIGSEGV)
             }
             let id = String(decoding: idBytes, as: UTF8.self)
-            let result = grader.grade(source: source, submissionID: id) { e in
+            let seed = variantSeed ?? Grader.variantSeed(forSubmission: id, secret: grader.caseSecret)
+            let result = grader.grade(source: source, submissionID: id, variantSeed: seed) { e in
                 writeAll(output, Array(WorkerProtocol.exerciseLine(seq: seq, e).utf8))
             }
             // Leaving is said in the result's own line, so that the pool
