@@ -18,13 +18,9 @@ public enum LearnerCheck {
         let record: (inout ProgressRecord) -> Void = { record in
             record.record(result, lesson: lesson.id)
             guard hint else { return }
-            // A failure the check named has hints of its own, counted
-            // apart: the next hint follows the current failure.
             for r in result.exercises where r.status != .pass {
                 guard let e = lesson.exercises.first(where: { $0.id == r.id }) else { continue }
-                let tagged = r.hint.flatMap { e.taggedHints[$0] } != nil
-                let key = tagged ? "\(r.id)#\(r.hint ?? "")" : r.id
-                hints[r.id] = record.takeHint(lesson: lesson.id, exercise: key, available: e.hints(for: r.hint).count)
+                hints[r.id] = takeHint(for: r, of: e, lesson: lesson.id, in: &record)
             }
         }
         if let store {
@@ -34,5 +30,17 @@ public enum LearnerCheck {
             record(&scratch)
         }
         return (result, CheckReport.render(result, lesson: lesson, hints: hints))
+    }
+
+    /// The next hint (1-based) for exercise `e`'s failure `r`, counted as
+    /// shown in `record`; nil when it has none. A failure the check named
+    /// (`fail("why", {hint = "tag"})`) has hints of its own, counted apart
+    /// (`id#tag`): the next hint follows the current failure, not a counter
+    /// of the exercise. `kmlab check --hint` and the REPL's `.hint` both
+    /// choose here.
+    public static func takeHint(for r: ExerciseResult, of e: Exercise, lesson: String, in record: inout ProgressRecord) -> Int? {
+        let tagged = r.hint.flatMap { e.taggedHints[$0] } != nil
+        let key = tagged ? "\(r.id)#\(r.hint ?? "")" : r.id
+        return record.takeHint(lesson: lesson, exercise: key, available: e.hints(for: r.hint).count)
     }
 }

@@ -9,7 +9,8 @@ import Lessons
 ///                        ./answers-05-contexts-gfp.lua from the template (never overwrites)
 ///     .step              the current lesson's first exercise not passed yet
 ///     .check [FILE]      grades the answers file (or FILE) exactly as `kmlab check`
-///     .hint              the next hint for that exercise (counted as `--hint` counts)
+///     .hint              the next hint for the first exercise the answers file
+///                        fails, for the failure it has (as `--hint` chooses it)
 ///
 /// The learner experiments at the prompt and `.load`s the answers file to try
 /// their functions; grading never touches the REPL's machine or globals (the
@@ -31,7 +32,7 @@ extension ReplPlugins.Lessons: ReplCommandProvider {
                 ReplLessonFlow(ctx).check(args)
                 return .continue
             },
-            ReplCommand(name: "hint", summary: "the next hint for the first unfinished exercise") { ctx, _ in
+            ReplCommand(name: "hint", summary: "the next hint for your answers file's first failing exercise") { ctx, _ in
                 ReplLessonFlow(ctx).hint()
                 return .continue
             },
@@ -174,22 +175,53 @@ struct ReplLessonFlow {
         ctx.say(lines.joined(separator: "\n"))
     }
 
+    /// The hint for the learner's current failure, chosen as `kmlab check
+    /// --hint` chooses it: the answers file is graded, and the first
+    /// exercise that does not pass gets the next hint for the feedback it
+    /// got (a check's tagged hints, else the exercise's ordered ones).
+    /// Without a readable answers file, the first exercise the progress has
+    /// not seen pass gets its ordered hints.
     func hint() {
         guard let current = requireCurrent("hint") else { return }
         let lesson = current.lesson
         let store = ProgressStore.standard()
-        let progress = store.load()
-        guard let (_, exercise) = firstUnfinished(lesson, progress) else {
-            ctx.say(allPass(lesson, progress))
-            return
+        let failure: ExerciseResult?
+        let exercise: Exercise
+        if case .success(let source) = ScriptFile.read(current.answers) {
+            let result = Grader(lesson: lesson, caseSecret: Grader.configuredCaseSecret())
+                .grade(source: source, submissionID: current.answers)
+            guard let r = result.exercises.first(where: { $0.status != .pass }),
+                  let e = lesson.exercises.first(where: { $0.id == r.id }) else {
+                let progress = store.load()
+                let done = progress.lessons[lesson.id]?.completed == true
+                ctx.say(done ? allPass(lesson, progress) : "Every exercise in \(current.answers) passes: `.check` records it.")
+                return
+            }
+            (failure, exercise) = (r, e)
+        } else {
+            let progress = store.load()
+            guard let (_, e) = firstUnfinished(lesson, progress) else {
+                ctx.say(allPass(lesson, progress))
+                return
+            }
+            (failure, exercise) = (nil, e)
         }
-        guard !exercise.hints.isEmpty else {
+        let tag = failure?.hint
+        let hints = exercise.hints(for: tag)
+        guard !hints.isEmpty else {
             ctx.say("\(exercise.id) has no hints; `.step` shows its prompt again.")
             return
         }
-        let n = store.update { $0.takeHint(lesson: lesson.id, exercise: exercise.id, available: exercise.hints.count) } ?? 1
-        var lines = ["\(exercise.id):"] + CheckReport.hintLines(exercise, number: n, indent: "  ")
-        if n == exercise.hints.count && n > 1 { lines.append("  (that is the last hint for \(exercise.id))") }
+        let n = store.update { record -> Int? in
+            if let failure { return LearnerCheck.takeHint(for: failure, of: exercise, lesson: lesson.id, in: &record) }
+            return record.takeHint(lesson: lesson.id, exercise: exercise.id, available: hints.count)
+        } ?? 1
+        var lines = ["\(exercise.id):"]
+        if let failure, !failure.feedback.isEmpty {
+            lines += CheckReport.wrap(failure.feedback, width: 72).map { "  " + $0 }
+        }
+        lines += CheckReport.hintLines(exercise, number: n, indent: "  ", tag: tag)
+        if n == hints.count && n > 1 { lines.append("  (that is the last hint for \(exercise.id))") }
         ctx.say(lines.joined(separator: "\n"))
     }
 

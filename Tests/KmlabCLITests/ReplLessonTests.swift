@@ -110,12 +110,33 @@ import Testing
     @Test func hintShowsTheNextHintAndCountsIt() throws {
         let r = try repl(".lesson 1\n.hint\n.hint\n.hint\n")
         #expect(r.stderr == "")
-        #expect(r.stdout.contains("\nq1:\n  hint 1/2: The slab caches are kmalloc-8"))
-        #expect(r.stdout.contains("\nq1:\n  hint 2/2: Try it: print(ksize(kmalloc(157, GFP_KERNEL)))\n  (that is the last hint for q1)\n"))
+        // The template answers nothing: q1 fails first, with its feedback.
+        #expect(r.stdout.contains("\nq1:\n  no answer: set answers.q1\n  hint 1/2: The slab caches are kmalloc-8"))
+        #expect(r.stdout.contains("\n  hint 2/2: Try it: print(ksize(kmalloc(157, GFP_KERNEL)))\n  (that is the last hint for q1)\n"))
         #expect(try progress()["hints_shown"] as? [String: Int] == ["q1": 2])
         // Counted like `kmlab check --hint`: the command line goes on from there.
         let cli = try kmlab(["check", "1", answersName, "--hint"])
         #expect(cli.stdout.contains("hint 2/2: Try it"))
+    }
+
+    /// `.hint` follows the current failure as `kmlab check --hint` does:
+    /// the failing case's tagged hints, not a counter of the exercise.
+    @Test func hintFollowsTheCurrentFailure() throws {
+        _ = try repl(".lesson 1\n")
+        let answersPrefix = "answers = answers or {}\nanswers.q1 = 192\nanswers.q2 = \"b\"\n"
+        try cwd.write(answersName, answersPrefix + "function size_class(n) local s = 8 while s < n do s = s * 2 end return s end\n")
+        let pow2 = try repl(".lesson 1\n.hint\n")
+        #expect(pow2.stdout.contains("\nsize_class:\n  with "), "\(pow2.stdout)")
+        #expect(pow2.stdout.contains("the next power"))
+        #expect(pow2.stdout.contains("  hint 1/2: Look at cat(\"/proc/slabinfo\")"))
+        // Fixed, but leaking: the next hint is about the leak, from its first.
+        try cwd.write(answersName, answersPrefix + "function size_class(n) return ksize(kmalloc(n, GFP_KERNEL)) end\n")
+        let leak = try repl(".lesson 1\n.hint\n")
+        #expect(leak.stdout.contains("  hint 1/1: Free the object once you have its size"), "\(leak.stdout)")
+        // The same choice as the command line's: its next pow2 hint is the second.
+        try cwd.write(answersName, answersPrefix + "function size_class(n) local s = 8 while s < n do s = s * 2 end return s end\n")
+        let cli = try kmlab(["check", "1", answersName, "--hint"])
+        #expect(cli.stdout.contains("hint 2/2: Do not compute the class"), "\(cli.stdout)")
     }
 
     @Test func gradingLeavesTheReplsMachineAndGlobalsAlone() throws {
