@@ -20,6 +20,9 @@ enum ContextAPI {
         SyscallAPI.install(into: env, glue: glue)
         UserAPI.install(into: env, glue: glue)
         DeviceAPI.install(into: env, glue: glue)
+        SlabCacheAPI.install(into: env, glue: glue)
+        MempoolAPI.install(into: env, glue: glue)
+        PagemapAPI.install(into: env)
     }
 
     static let topic = "Contexts, locks, deferred work"

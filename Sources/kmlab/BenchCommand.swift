@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         discussion: """
         Prints, each as the median of --rounds rounds of process CPU time: the cost of a kmalloc(64)+kfree
         pair called from Lua next to two calls of a trivial builtin (math.type) in the
-        same loop, the same for an empty Swift function (the floor of every call), vmalloc(1 MiB)+vfree, a plain Lua loop, and boot time and host RSS
+        same loop, the same for kmem_cache_alloc+kmem_cache_free and mempool_alloc+mempool_free pairs, the same for an empty Swift function (the floor of every call), vmalloc(1 MiB)+vfree, a plain Lua loop, and boot time and host RSS
         growth for 1 GiB, 8 GiB and 64 GiB x86_64 machines.
         """
     )
@@ -136,6 +136,18 @@ enum Benchmarks {
             warmup: "for i = 1, 1000 do kfree(kmalloc(64, K)) end",
             body: "local p = kmalloc(64, K) kfree(p)"), format: { m in
                 "kmalloc: \(f1(m[0][0])) ns per kmalloc(64)+kfree pair from Lua; \(f1(m[0][1])) ns per two math.type calls; ratio \(String(format: "%.2f", m[0][2]))x (goal <= 3x)"
+            }),
+        Benchmark(name: "kmem_cache_alloc", script: pairScript(
+            setup: "local K, alloc, free = GFP_KERNEL, kmem_cache_alloc, kmem_cache_free local c = kmem_cache_create(\"bench_obj\", 64, 0, 0, nil)",
+            warmup: "for i = 1, 1000 do free(c, alloc(c, K)) end",
+            body: "local p = alloc(c, K) free(c, p)"), format: { m in
+                "kmem_cache_alloc: \(f1(m[0][0])) ns per kmem_cache_alloc+kmem_cache_free pair (64-byte cache) from Lua; \(f1(m[0][1])) ns per two math.type calls; ratio \(String(format: "%.2f", m[0][2]))x (goal: no slower than the kmalloc pair)"
+            }),
+        Benchmark(name: "mempool_alloc", script: pairScript(
+            setup: "local K, alloc, free = GFP_KERNEL, mempool_alloc, mempool_free local pool = mempool_create_kmalloc_pool(16, 64)",
+            warmup: "for i = 1, 1000 do free(alloc(pool, K), pool) end",
+            body: "local p = alloc(pool, K) free(p, pool)"), format: { m in
+                "mempool_alloc: \(f1(m[0][0])) ns per mempool_alloc+mempool_free pair (kmalloc pool of 64 bytes) from Lua; \(f1(m[0][1])) ns per two math.type calls; ratio \(String(format: "%.2f", m[0][2]))x (goal: no slower than the kmalloc pair)"
             }),
         Benchmark(name: "swift-call", script: pairScript(
             setup: "local nop = bench_nop", warmup: "", body: "nop(i) nop(i)"), format: { m in

@@ -42,6 +42,15 @@ import LuaBridge
         "boot", "cat", "proc", "dmesg", "stats", "ktime_get_ns", "memmap", "help",
         // Second wave: fault injection
         "write",
+        // Second wave: slab caches
+        "kmem_cache_create", "kmem_cache_alloc", "kmem_cache_zalloc", "kmem_cache_free",
+        "kmem_cache_destroy", "kmem_cache_size", "SLAB_HWCACHE_ALIGN", "SLAB_POISON", "SLAB_RED_ZONE",
+        "SLAB_PANIC",
+        // Second wave: mempools
+        "mempool_create", "mempool_create_kmalloc_pool", "mempool_create_slab_pool",
+        "mempool_create_page_pool", "mempool_alloc", "mempool_free", "mempool_resize", "mempool_destroy",
+        // Second wave: seeing more
+        "user.pagemap",
     ]
 
     @Test(arguments: designNames)

@@ -191,9 +191,9 @@ extension Machine {
                 l += stackLines(interned.traces[Int(info.freeTraceId)])
                 l.append("")
             }
-            let allocSize = o.allocated ? o.requested : c.size
+            let allocSize = o.allocated ? o.requested : c.objectSize
             l.append("The buggy address belongs to the object at \(px(o.address))")
-            l.append(" which belongs to the cache \(c.name) of size \(c.size)")
+            l.append(" which belongs to the cache \(c.name) of size \(c.objectSize)")
             let (rel, bytes) = relation(addr, o.address, allocSize)
             let state = bugType == "slab-out-of-bounds" ? "allocated " : bugType == "slab-use-after-free" ? "freed " : ""
             l.append("The buggy address is located \(bytes) bytes \(rel) of")

@@ -37,7 +37,7 @@ extension Machine {
                     let req = Int(c.objReq[idx])
                     if req < 0 { continue }
                     let i = c.objInfo[idx]
-                    out.append(LiveAllocation(address: c.slabAddr[si] &+ UInt64(o * c.size), size: c.size,
+                    out.append(LiveAllocation(address: c.slabAddr[si] &+ UInt64(o * c.size), size: c.objectSize,
                                               requestedSize: req, kind: .kmalloc, cache: c.name, order: nil,
                                               pid: Int(i.pid), comm: interned.comms[Int(i.commId)], callTrace: interned.traces[Int(i.traceId)], timeNanoseconds: i.time,
                                               sequence: i.seq))

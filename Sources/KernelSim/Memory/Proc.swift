@@ -222,7 +222,7 @@ extension Machine {
         var out = "slabinfo - version: 2.1\n"
         out += "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n"
         // The cache list is newest first; kmalloc caches were created in size order.
-        for c in slab.caches.reversed() {
+        for c in slab.caches.reversed() where !c.destroyed {
             let active: Int, activeSlabs: Int
             if slab.v6 {
                 active = c.totalObjects - c.freeInPartial

@@ -54,6 +54,27 @@ final class KmemCache {
     let shared: Int
     /// s->allocflags.
     let allocFlags: GFP
+    /// s->object_size: what the caller asked for (kmem_cache_size); `size`
+    /// is the slot with alignment, red zones and an outside free pointer.
+    /// The same for kmalloc caches.
+    var objectSize: Int
+    /// s->red_left_pad: bytes of red zone before each object (SLAB_RED_ZONE).
+    /// Slab addresses (`slabAddr`) already include it, so object i of a
+    /// slab is at slabAddr + i * size for every cache.
+    var redLeftPad = 0
+    /// s->inuse: the object and right red zone, before the free pointer.
+    var inuseBytes: Int
+    /// The SLAB_* flags of kmem_cache_create (0 for kmalloc caches).
+    var slabFlags: UInt32 = 0
+    var align = 8
+    /// The constructor, run on every object of a new slab.
+    var ctor: ((UInt64) throws -> Void)?
+    /// Made by kmem_cache_create (not a kmalloc cache).
+    var created = false
+    /// kmem_cache_destroy succeeded: the cache is gone.
+    var destroyed = false
+    /// A constructor of this cache is running (its slab is half built).
+    var inConstructor = false
 
     @exclusivity(unchecked) var slabPfn = RawVec<UInt64>()
     @exclusivity(unchecked) var slabAddr = RawVec<UInt64>()
@@ -98,6 +119,8 @@ final class KmemCache {
         self.batchcount = batchcount
         self.shared = shared
         self.allocFlags = allocFlags
+        objectSize = size
+        inuseBytes = size
     }
 
     deinit {
@@ -468,7 +491,7 @@ extension Machine {
         let si = Int(id)
         buddy.markAllocated(pfn, order, owner: c.owner, flags: PG.slab, aux: UInt32(id))
         let nobj = order == c.order ? c.objsPerSlab : (4096 << order) / c.size
-        var offset = c.mgmtSize
+        var offset = c.mgmtSize + c.redLeftPad
         if c.colourCount > 0 {
             offset += c.colourNext * c.colourOff
             c.colourNext = (c.colourNext + 1) % c.colourCount
@@ -499,6 +522,7 @@ extension Machine {
         c.slabPages += 1 << order
         stats.slabsCreated += 1
         charge(Cost.newSlab)
+        if c.created { try setUpObjects(c, slab: si) }
         return id
     }
 
@@ -581,9 +605,9 @@ extension Machine {
         kasanInvalidFree(p, double: f.kind == Frame.freeHead || f.kind == Frame.freeTail, function: "kfree")
     }
 
-    func slabFree(_ c: KmemCache, _ si: Int, _ p: UInt64) throws {
+    func slabFree(_ c: KmemCache, _ si: Int, _ p: UInt64, function: String = "kfree") throws {
         guard si < c.slabAddr.count, c.slabState[si] != 0, p >= c.slabAddr[si] else {
-            kasanInvalidFree(p, double: false, function: "kfree")
+            kasanInvalidFree(p, double: false, function: function)
             return
         }
         let off = Int(p &- c.slabAddr[si])
@@ -591,12 +615,12 @@ extension Machine {
         // division below must not see it.)
         let (obj, exact) = off < c.objsPerSlab * c.size ? c.object(atOffset: off) : (Int.max, false)
         guard exact, obj < Int(c.slabObjects[si]) else {
-            kasanInvalidFree(p, double: false, function: "kfree")
+            kasanInvalidFree(p, double: false, function: function)
             return
         }
         let idx = si * c.objsPerSlab + obj
         if c.objReq[idx] < 0 {
-            kasanInvalidFree(p, double: true, function: "kfree")
+            kasanInvalidFree(p, double: true, function: function)
             return
         }
         let oldHead = c.slabFree[si]
@@ -610,6 +634,9 @@ extension Machine {
         c.slabInuse[si] -= 1
         c.inuse -= 1
         c.objReq[idx] = -1
+        // A dedicated cache's debugging patterns (free_debug_processing),
+        // before the slab may go back to the page allocator below.
+        if c.created { try markFreed(c, p) }
         let ip = c.objInfo.ptr + idx
         ip.pointee.freePid = Int32(truncatingIfNeeded: contexts.currentPid)
         ip.pointee.freeTraceId = currentTraceId()
@@ -764,6 +791,6 @@ extension Machine {
         let req = Int(c.objReq[idx])
         return KmallocObject(cache: c, slabIndex: si, index: idx,
                              address: c.slabAddr[si] &+ UInt64(obj * c.size), allocated: req >= 0,
-                             requested: max(req, 0), usable: c.size, head: head)
+                             requested: max(req, 0), usable: c.objectSize, head: head)
     }
 }
