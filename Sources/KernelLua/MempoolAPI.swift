@@ -73,9 +73,10 @@ enum MempoolAPI {
             let allocRef = glue.keep(call, 2), freeRef = glue.keep(call, 3)
             lua_settop(call.L, 4)
             let dataRef = glue.keep(call, 4)
+            let gen = glue.generation
             let alloc: (GFP) throws -> MempoolElement? = { [weak glue] gfp in
                 guard let glue else { return nil }
-                let r = try glue.invoke(allocRef, what: "mempool alloc_fn",
+                let r = try glue.invoke(allocRef, madeIn: gen, what: "mempool alloc_fn",
                                         arguments: [.integer(Int64(gfp.rawValue)), .reference(dataRef)], results: 1)
                 switch r.first {
                 case .integer(let v)?: return .address(UInt64(bitPattern: v))
@@ -89,7 +90,7 @@ enum MempoolAPI {
                 guard case .address(let p) = e else {
                     throw ContextError("mempool free_fn: this pool's elements are addresses, not pages")
                 }
-                _ = try glue.invoke(freeRef, what: "mempool free_fn",
+                _ = try glue.invoke(freeRef, madeIn: gen, what: "mempool free_fn",
                                     arguments: [.integer(Int64(bitPattern: p)), .reference(dataRef)], results: 0)
             }
             push(try env.machine.mempoolCreate(minNr: minNr, kind: .custom(alloc: alloc, free: free)), call)

@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -17,11 +16,11 @@ enum PagemapAPI {
                 call.pushNil()
                 return 1
             }
-            lua_createtable(call.L, 0, 2)
-            lua_pushinteger(call.L, lua_Integer(bitPattern: e.pfn))
-            lua_setfield(call.L, -2, "pfn")
-            lua_pushboolean(call.L, e.present ? 1 : 0)
-            lua_setfield(call.L, -2, "present")
+            // Built with raw sets through LuaBridge: nothing here can raise.
+            call.push(.table([
+                LuaTableEntry(key: .string(Array("pfn".utf8)), value: .integer(Int64(bitPattern: e.pfn))),
+                LuaTableEntry(key: .string(Array("present".utf8)), value: .boolean(e.present)),
+            ]))
             return 1
         }
     }

@@ -74,10 +74,11 @@ enum SlabCacheAPI {
             if !call.isNil(5) {
                 try call.checkFunction(5, "ctor")
                 let ref = glue.keep(call, 5)
+                let gen = glue.generation
                 let what = "\(name)'s constructor"
                 ctor = { [weak glue] address in
                     guard let glue else { return }
-                    _ = try glue.invoke(ref, what: what, arguments: [.integer(Int64(bitPattern: address))], results: 0)
+                    _ = try glue.invoke(ref, madeIn: gen, what: what, arguments: [.integer(Int64(bitPattern: address))], results: 0)
                 }
             }
             if let c = try env.machine.kmemCacheCreate(name: name, size: size, align: align, flags: flags, ctor: ctor) {

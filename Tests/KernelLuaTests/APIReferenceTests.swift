@@ -13,7 +13,17 @@ import Testing
         let h = try KernelHarness()
         let generated = h.env.apiReferenceMarkdown()
         let onDisk = try String(contentsOf: APIReferenceTests.committed, encoding: .utf8)
-        #expect(onDisk == generated, "docs/api.md is stale: run `make docs` (kmlab doc --markdown > docs/api.md)")
+        // Compared line by line, so a stale page names its first wrong line
+        // instead of printing two 2,700-line strings.
+        let want = generated.split(separator: "\n", omittingEmptySubsequences: false)
+        let have = onDisk.split(separator: "\n", omittingEmptySubsequences: false)
+        let firstDifference = (0..<min(want.count, have.count)).first { want[$0] != have[$0] } ?? (want.count == have.count ? nil : min(want.count, have.count))
+        #expect(firstDifference == nil, """
+            docs/api.md is stale: run `make docs` (kmlab doc --markdown > docs/api.md). \
+            First difference at line \((firstDifference ?? 0) + 1): \
+            expected \(firstDifference.flatMap { $0 < want.count ? String(want[$0]) : nil } ?? "<end of file>"), \
+            found \(firstDifference.flatMap { $0 < have.count ? String(have[$0]) : nil } ?? "<end of file>")
+            """)
     }
 
     @Test func everyDocumentedNameHasAnEntry() throws {

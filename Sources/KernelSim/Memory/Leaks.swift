@@ -23,6 +23,9 @@ public struct LiveAllocation: Sendable, Equatable {
     public var timeNanoseconds: UInt64
     /// Allocation order (1, 2, 3, ... over the machine's life).
     public var sequence: UInt64
+    /// An object of a kmem_cache_create cache (kmemleak's backtrace then
+    /// starts at kmem_cache_alloc, not __kmalloc).
+    public var dedicatedCache = false
 }
 
 extension Machine {
@@ -40,7 +43,7 @@ extension Machine {
                     out.append(LiveAllocation(address: c.slabAddr[si] &+ UInt64(o * c.size), size: c.objectSize,
                                               requestedSize: req, kind: .kmalloc, cache: c.name, order: nil,
                                               pid: Int(i.pid), comm: interned.comms[Int(i.commId)], callTrace: interned.traces[Int(i.traceId)], timeNanoseconds: i.time,
-                                              sequence: i.seq))
+                                              sequence: i.seq, dedicatedCache: c.created))
                 }
             }
         }
@@ -138,7 +141,7 @@ extension Machine {
         l.append("  backtrace (crc \(String(crc32(bytes), radix: 16))):")
         let first: String
         switch o.kind {
-        case .kmalloc: first = symbol("__kmalloc")
+        case .kmalloc: first = symbol(o.dedicatedCache ? "kmem_cache_alloc" : "__kmalloc")
         case .kmallocLarge: first = symbol("__kmalloc_large_node")
         case .vmalloc: first = symbol("__vmalloc_node_range")
         case .pages: first = symbol("__alloc_pages")

@@ -134,7 +134,7 @@ extension Machine {
             }
             if !gfp.contains(.directReclaim) { return nil }
             // Sleep until mempool_free() wakes us (5 s at most), then retry.
-            let workBefore = pendingWorkCount + pendingTaskletCount + pendingInterrupts.count
+            let workBefore = pendingWorkCount + pendingTaskletCount + contexts.pendingInterrupts.count
             try schedule(sleepingFor: 5_000_000_000, caller: "io_schedule_timeout")
             waits += 1
             if pool.currNr == 0 && (workBefore == 0 && pendingWorkCount + pendingTaskletCount == 0 || waits >= 1000) {

@@ -62,6 +62,7 @@ enum SlabPoison {
 /// What a Lua-side caller needs to know of a cache (kmlab's `kmem_cache` value).
 public struct CacheHandle: Hashable, Sendable {
     public let index: Int
+    public init(index: Int) { self.index = index }
 }
 
 /// A call the cache API refuses: a destroyed or unknown cache.
