@@ -9,7 +9,8 @@ struct SolutionCommand: ParsableCommand {
         abstract: "Show a lesson's reference solution (once you have passed the lesson).",
         discussion: """
         Compare it with yours: there is more than one right answer, and the
-        comments say why each line is there. Before the lesson is passed
+        comments say why each line is there. Its question answers are those
+        of your own variant of the lesson (KMLAB_VARIANT_SEED pins another). Before the lesson is passed
         (every exercise at once, in one check) it is refused, so that it
         does not spoil the exercise; --force shows it anyway.
         """
@@ -39,7 +40,9 @@ struct SolutionCommand: ParsableCommand {
                 """)
             throw ExitCode(1)
         }
-        Pager.show(text.hasSuffix("\n") ? text : text + "\n")
+        // The learner's own variant: the questions' answers are theirs.
+        let shown = SolutionVariant.rewrite(text, for: try LessonCLI.learnerVariant(of: lesson))
+        Pager.show(shown.hasSuffix("\n") ? shown : shown + "\n")
     }
 }
 
