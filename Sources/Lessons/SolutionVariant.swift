@@ -8,12 +8,21 @@ import LuaBridge
 /// with that variant's expected answer. Task code is the same for every
 /// variant (it computes its answers), so it is left as written.
 public enum SolutionVariant {
-    /// `solution` with its question answers set for `variant` (the lesson as
-    /// this learner sees it). Lines of other shapes are kept byte for byte.
-    public static func rewrite(_ solution: String, for variant: Lesson) -> String {
+    /// `solution` (which answers `written`, the lesson as written) with its
+    /// question answers set for `variant` (the lesson as this learner sees
+    /// it). A question whose answer is the same in both keeps its line as
+    /// written (`0x0B484000` stays hexadecimal); other lines are kept byte
+    /// for byte.
+    public static func rewrite(_ solution: String, for variant: Lesson, writtenAs written: Lesson) -> String {
+        var original: [String: String] = [:]
+        for ex in written.exercises {
+            guard case .question(let spec) = ex.kind, let literal = literal(for: spec) else { continue }
+            original[ex.id] = literal
+        }
         var answers: [String: String] = [:]
         for ex in variant.exercises {
-            guard case .question(let spec) = ex.kind, let literal = literal(for: spec) else { continue }
+            guard case .question(let spec) = ex.kind, let literal = literal(for: spec),
+                  original[ex.id] != literal else { continue }
             answers[ex.id] = literal
         }
         guard !answers.isEmpty else { return solution }

@@ -41,7 +41,8 @@ struct SolutionCommand: ParsableCommand {
             throw ExitCode(1)
         }
         // The learner's own variant: the questions' answers are theirs.
-        let shown = SolutionVariant.rewrite(text, for: try LessonCLI.learnerVariant(of: lesson))
+        let shown = SolutionVariant.rewrite(text, for: try LessonCLI.learnerVariant(of: lesson),
+                                            writtenAs: try lesson.variant(seed: 0))
         Pager.show(shown.hasSuffix("\n") ? shown : shown + "\n")
     }
 }
