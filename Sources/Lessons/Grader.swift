@@ -151,6 +151,9 @@ public struct Grader: Sendable {
         try state.loadLesson(source: lesson.source, chunkName: lesson.chunkName,
                              variantSeed: lesson.variantSeed, caseSecret: caseSecret)
         state.lua.setGlobal("answers") { kmlab_newtable($0.L) }
+        // `arg` as `kmlab run FILE` sets it (lua.c's: arg[0] is the script),
+        // so that no global tells a graded run from the learner's own.
+        state.lua.setGlobal("arg") { $0.push(.table([LuaTableEntry(key: .integer(0), value: .string(Array(answers.path.utf8)))])) }
         state.lua.resetBudgets()
         if let f = answers.load(into: state.lua) ?? state.lua.protectedCall(arguments: 0, results: 0) {
             throw LearnerFailure(f)
@@ -268,6 +271,8 @@ public struct Grader: Sendable {
 final class AnswersChunk {
     let source: [UInt8]
     let name: String
+    /// The file's path (the submission id), as `arg[0]`.
+    var path: String { String(name.dropFirst()) }
     private var bytecode: [UInt8]?
 
     init(source: [UInt8], name: String) {

@@ -278,7 +278,7 @@ enum GradingDriver {
       local rc = P.request_irq(GRADER_IRQ, function()
         run(function(r) out = r end)
         return P.IRQ_HANDLED
-      end, 0, "kmlab-grader", nil)
+      end, 0, "kmlab-task", nil)
       if rc ~= 0 then error("grader: request_irq(" .. GRADER_IRQ .. ") returned " .. tostring(rc), 0) end
       P.raise_irq(GRADER_IRQ)
       P.free_irq(GRADER_IRQ, nil)
