@@ -185,7 +185,8 @@ Start with `kmlab lesson 2 --template > a2.lua`.
         if is_vmalloc_addr(a) then return fail("64 KiB fits in kmalloc: a vmalloc mapping costs page-table entries and TLB misses for nothing (lesson 4).") end
         if not is_vmalloc_addr(b) then return fail("6 MiB is more than KMALLOC_MAX_SIZE: that one must come from vmalloc.") end
         if ksize(a) < 64 * 1024 then return fail("the 64 KiB table is too small") end
-        if r.leaked ~= 2 then return fail("after the two calls exactly two tables should be allocated; " .. r.leaked .. " are.") end
+        if #r.freed_foreign ~= 0 then return fail("the calls freed " .. #r.freed_foreign .. " allocation(s) they did not make.") end
+        if #r.allocated ~= 2 then return fail("after the two calls exactly two tables should be allocated; " .. #r.allocated .. " are.") end
         return pass()
       end,
       hints = {

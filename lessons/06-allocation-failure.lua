@@ -27,6 +27,36 @@ local function release(hog)
   return #hog
 end
 
+-- Fault injection, as lib/fault-inject.c does it: the nth kmalloc from now
+-- on fails, once (failslab: interval n, times 1, GFP_KERNEL too, quietly).
+local function fail_nth_kmalloc(nth)
+  local dir = "/sys/kernel/debug/failslab/"
+  write(dir .. "ignore-gfp-wait", "N")   -- the default (Y) spares GFP_KERNEL
+  write(dir .. "verbose", "0")
+  write(dir .. "times", "1")
+  write(dir .. "interval", tostring(nth))
+  write(dir .. "probability", "100")
+end
+
+-- Whether the injected failure happened (times went from 1 to 0); stops injecting.
+local function kmalloc_fault_fired()
+  local fired = proc("/sys/kernel/debug/failslab/times") == "0\n"
+  write("/sys/kernel/debug/failslab/probability", "0")
+  return fired
+end
+
+-- The grader's allocations the learner's code freed: r.freed_foreign less
+-- the hog's pages, which the grader itself releases during the call.
+local function freed_by_learner(r, hog)
+  local mine = {}
+  if type(hog) == "table" then for i = 1, #hog do mine[hog[i]] = true end end
+  local n = 0
+  for _, f in ipairs(r.freed_foreign) do
+    if not mine[f.address] then n = n + 1 end
+  end
+  return n
+end
+
 local function packet(i)
   return string.format("packet %03d ", i) .. string.rep(string.char(65 + i % 26), PKT - 11)
 end
@@ -59,6 +89,35 @@ local function bytes_at(addr, n)
   local ok, s = pcall(peek, addr, n)
   if ok then return s end
   return nil
+end
+
+-- The pool task's case with a failing kmalloc in the first refill: the
+-- numbers depend on how the refill reacts (stop, or skip that buffer), so
+-- what is judged is what must hold for any correct driver: no crash (the
+-- verdict would be a bug), every received packet intact and in order, every
+-- packet counted once, the pool full again after the last refill, and every
+-- allocation of the learner's that is still live in the pool.
+local function judge_recovery(r, pool, watch)
+  if watch.fired ~= true then return fail("the grader's failing kmalloc never came: did your work item refill the pool with kmalloc?") end
+  local last = 0
+  for j, e in ipairs(pool.rx) do
+    local i = type(e) == "table" and type(e.buf) == "number" and tonumber((bytes_at(e.buf, 11) or ""):match("^packet (%d+)")) or nil
+    if not i or i <= last or e.len ~= PKT or bytes_at(e.buf, PKT) ~= packet(i) then
+      return fail("pool.rx[" .. j .. "] should be {buf = a buffer holding the next packet that got through, len = " .. PKT .. "}.")
+    end
+    last = i
+  end
+  if math.type(pool.dropped) ~= "integer" or pool.dropped + #pool.rx ~= 18 then
+    return fail("18 packets came: each is either in pool.rx or counted in pool.dropped, but " .. #pool.rx .. " + " .. tostring(pool.dropped) .. " ~= 18.")
+  end
+  if #pool.free ~= POOL then
+    return fail("after the refill that failed, the next one must fill the pool again: " .. #pool.free .. " buffers are free at the end instead of 8 (schedule the refill whenever fewer than pool.low are free, and let it skip or stop at a failed kmalloc).", { hint = "defer" })
+  end
+  if freed_by_learner(r, r.args[2]) ~= 0 then return fail("rx_packet or its work freed allocation(s) it did not make (the probe's buffers).") end
+  if #r.allocated ~= #pool.free + #pool.rx - POOL then
+    return fail(#r.allocated .. " allocation(s) of your refills are live, but the pool holds " .. (#pool.free + #pool.rx - POOL) .. " of them: a refill that gives up must not lose what it allocated.")
+  end
+  return pass()
 end
 
 return lesson{
@@ -233,8 +292,9 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         end
         if copies == 0 then return fail("no packet was copied: under pressure an allocation that cannot use the reserves (GFP_NOWAIT) fails; GFP_ATOMIC may go below the min watermark.") end
         if copies < 20 then return fail("only " .. copies .. " of 40 packets were copied; the reserves allow 20 here.") end
-        if math.type(freed) ~= "integer" or r.leaked + freed ~= copies then
-          return fail("one allocation per copied packet should remain, and nothing else.")
+        if freed_by_learner(r, r.args[1]) ~= 0 then return fail("copy_packet freed memory it does not own.") end
+        if #r.allocated ~= copies then
+          return fail("one allocation per copied packet should remain, and nothing else: " .. #r.allocated .. " allocation(s) for " .. copies .. " copies.")
         end
         return pass(copies .. " of 40 packets copied; the rest dropped without a crash.")
       end,
@@ -247,18 +307,25 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
       id = "pool", points = 4, expects = "rx_packet", template = "pool, data",
       explain = "The handler only moves preallocated buffers and never calls the allocator; schedule_work defers the refill to a kworker, which runs with interrupts enabled and may sleep, so GFP_KERNEL can reclaim.",
       boot = { ram = "64M" },
-      prompt = "Write rx_packet(pool, data), called from an interrupt handler for each received packet (a 1000-byte string). pool.free is a list of preallocated 2048-byte buffers (8 at probe). Take a buffer from pool.free (table.remove), copy the packet into it and append {buf = address, len = #data} to pool.rx. If pool.free is empty, drop the packet: add 1 to pool.dropped. Do not allocate in the handler: memory is exhausted. Whenever fewer than pool.low (4) buffers remain free, schedule work (schedule_work) that refills pool.free with kmalloc'ed 2048-byte buffers up to pool.size (8), in process context. Return IRQ_HANDLED. The grader sends a burst of 12 packets under total memory pressure, lets the pressure ease, lets the work run, then sends 6 more and lets the work run again.",
-      setup = function()
+      prompt = "Write rx_packet(pool, data), called from an interrupt handler for each received packet (a 1000-byte string). pool.free is a list of preallocated 2048-byte buffers (8 at probe). Take a buffer from pool.free (table.remove), copy the packet into it and append {buf = address, len = #data} to pool.rx. If pool.free is empty, drop the packet: add 1 to pool.dropped. Do not allocate in the handler: memory is exhausted. Whenever fewer than pool.low (4) buffers remain free, schedule work (schedule_work) that refills pool.free with kmalloc'ed 2048-byte buffers up to pool.size (8), in process context. Return IRQ_HANDLED. The grader sends a burst of 12 packets under total memory pressure, lets the pressure ease, lets the work run, then sends 6 more and lets the work run again. In a second case one kmalloc of the first refill fails (fault injection): the pool must recover by the end, with nothing leaked.",
+      cases = function(rng)
+        return {
+          { label = "a burst, a refill, a second burst" },
+          -- Not the first kmalloc: a refill that fails later has buffers in hand.
+          { fault = rng:int(2, POOL), label = "the same with one kmalloc of the first refill failing (failslab)" },
+        }
+      end,
+      setup = function(case)
         local pool = { free = {}, rx = {}, dropped = 0, size = POOL, low = LOW }
         for i = 1, POOL do pool.free[i] = kmalloc(BUF, GFP_KERNEL) end
-        return pool, squeeze(0)
+        return pool, squeeze(0), case
       end,
       -- What the grader watches besides the pool: how many allocations the
       -- handler itself attempted (it must attempt none: the refill belongs
       -- in a work item), and how many buffers were free when each burst had
       -- been handled (before any work ran): a pool that grows inside the
       -- handler was refilled in interrupt context.
-      call = function(rx_packet, pool, hog)
+      call = function(rx_packet, pool, hog, case)
         local n, rets, watch = 0, {}, { in_handler = 0 }
         request_irq(IRQ, function()
           n = n + 1
@@ -269,7 +336,9 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         end, 0, "lesson6-pool", nil)
         for _ = 1, 12 do raise_irq(IRQ) end
         local freed = release(hog)
+        if case.fault then fail_nth_kmalloc(case.fault) end
         flush_scheduled_work()
+        if case.fault then watch.fired = kmalloc_fault_fired() end
         watch.after_first_work = free_count(pool)
         for _ = 1, 6 do raise_irq(IRQ) end
         watch.after_second_burst = free_count(pool)
@@ -287,6 +356,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         if watch.in_handler ~= 0 then
           return fail("rx_packet tried to allocate memory " .. watch.in_handler .. " time(s) while it ran in the interrupt handler: even GFP_ATOMIC there drains the reserves every other driver needs, and fails under pressure. Leave the refill to a work item (schedule_work), which runs later in process context.", { hint = "defer" })
         end
+        if r.case.fault then return judge_recovery(r, pool, watch) end
         if watch.after_second_burst ~= 2 then
           return fail("after the second burst of 6 packets, before any work ran, pool.free held " .. tostring(watch.after_second_burst) .. " buffers instead of 2: the handler must only take buffers; the refill runs in the work item, after the handler returned.", { hint = "defer" })
         end
@@ -308,8 +378,11 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
           end
         end
         if #pool.free ~= 8 then return fail("after the second burst (2 left) and the second refill, 8 buffers should be free, there are " .. #pool.free .. ".") end
-        if math.type(freed) ~= "integer" or r.leaked + freed ~= 14 then
-          return fail("the buffers should be the 8 of the probe plus 8 and 6 from the two refills, nothing else: " .. tostring(r.leaked + (math.type(freed) == "integer" and freed or 0)) .. " new allocation(s) remain.")
+        if freed_by_learner(r, r.args[2]) ~= 0 then
+          return fail("rx_packet or its work freed " .. freed_by_learner(r, r.args[2]) .. " allocation(s) it did not make (the probe's buffers): the pool's buffers stay in the pool.")
+        end
+        if #r.allocated ~= 14 then
+          return fail("the buffers should be the 8 of the probe plus 8 and 6 from the two refills, nothing else: " .. #r.allocated .. " new allocation(s) remain.")
         end
         return pass()
       end,

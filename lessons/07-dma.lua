@@ -261,7 +261,8 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
           end
           if not c.ok then return fail(call .. ": after the device wrote and the buffer was unmapped, the CPU does not see the device's bytes at your buffer's address.") end
         end
-        if r.leaked ~= #seen then return fail("exactly one buffer per call should stay allocated (the receive buffers: " .. #seen .. "); " .. r.leaked .. " allocation(s) did.") end
+        if #r.freed_foreign ~= 0 then return fail("map_rx freed memory it does not own (" .. #r.freed_foreign .. " allocation(s) of the caller's).") end
+        if #r.allocated ~= #seen then return fail("exactly one buffer per call should stay allocated (the receive buffers: " .. #seen .. "); " .. #r.allocated .. " allocation(s) did.") end
         return pass()
       end,
       hints = {
@@ -324,7 +325,10 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
             return fail(call .. ", the device read other bytes than the data to send" .. (s.what:find("vmalloc") and ": a vmalloc buffer's pages are not consecutive frames." or "."))
           end
         end
-        if r.leaked ~= 0 then return fail("after the grader's unmaps and kfrees, " .. r.leaked .. " allocation(s) of yours remain.") end
+        if #r.freed_foreign ~= 0 then
+          return fail("the grader kfreed your second result and it was the caller's buffer, not a bounce buffer you allocated: return nil as the second result when you map buf itself.")
+        end
+        if #r.allocated ~= 0 then return fail("after the grader's unmaps and kfrees, " .. #r.allocated .. " allocation(s) of yours remain.") end
         return pass()
       end,
       hints = {

@@ -275,7 +275,10 @@ Start with `kmlab lesson 8 --template > a8.lua`.
           total = total + (PAGE_SIZE << c.order)
         end
         if total < 1024 * 1024 then return fail("the chunks add up to " .. total .. " bytes; 1 MiB was asked for.") end
-        if r.leaked ~= #chunks then return fail(r.leaked .. " allocations are live but you returned " .. #chunks .. " chunks: free what you do not return.") end
+        if #r.freed_foreign ~= 0 then
+          return fail("gather_pages freed " .. #r.freed_foreign .. " block(s) it did not allocate (the machine's other users'): making room by freeing someone else's memory is a use-after-free waiting to happen.")
+        end
+        if #r.allocated ~= #chunks then return fail(#r.allocated .. " of your allocations are live but you returned " .. #chunks .. " chunks: free what you do not return.") end
         if #chunks > 160 then
           return fail(#chunks .. " chunks: you took small blocks while larger ones were free. Start at the largest order and step down only when it fails.")
         end

@@ -244,7 +244,8 @@ SYSCALL_DEFINE and plays the user program.
             if c.bytes ~= MSG:sub(1, want) then return fail(call .. ": the user buffer does not hold the first " .. want .. " bytes of the message.") end
           end
         end
-        if r.leaked ~= 0 then return fail("msg_read should not allocate anything that stays allocated.") end
+        if #r.allocated ~= 0 then return fail("msg_read should not allocate anything that stays allocated; " .. #r.allocated .. " allocation(s) did.") end
+        if #r.freed_foreign ~= 0 then return fail("msg_read freed memory it does not own (" .. #r.freed_foreign .. " allocation(s) of the caller's): the message stays the caller's.") end
         return pass()
       end,
       hints = {
@@ -304,14 +305,24 @@ SYSCALL_DEFINE and plays the user program.
             if type(b) == "table" and b.addr ~= nil then return fail(call .. " failed: leave box alone (box.addr is set).") end
           end
         end
-        if r.leaked ~= kept then
-          return fail("only the buffers of the " .. kept .. " successful writes should stay allocated; " .. r.leaked .. " allocation(s) did: free your buffer when the copy fails.")
+        -- Counted per allocation: a buffer leaked on a failure path is not
+        -- hidden by freeing an object of the caller's (which is a finding of its own).
+        if #r.freed_foreign ~= 0 then
+          local f = r.freed_foreign[1]
+          return fail(string.format("msg_write freed memory it does not own: the caller's %d-byte %s object at 0x%x (a failed write must leave the caller's memory alone).", f.size or 0, tostring(f.kind), f.address or 0), { hint = "leak" })
+        end
+        if #r.allocated ~= kept then
+          return fail("only the buffers of the " .. kept .. " successful writes should stay allocated; " .. #r.allocated .. " allocation(s) did: free your buffer when the copy fails.", { hint = "leak" })
         end
         return pass()
       end,
       hints = {
         "Check n first. Then kmalloc(n, GFP_KERNEL); copy_from_user returns the bytes NOT copied.",
         "if copy_from_user(p, ubuf, n) ~= 0 then kfree(p) return -EFAULT end; box.addr, box.len = p, n; return n",
+        leak = {
+          "Every path out of msg_write after the kmalloc either stores the buffer in box or frees it: the -EFAULT path too.",
+          "if copy_from_user(p, ubuf, n) ~= 0 then kfree(p) return -EFAULT end",
+        },
       },
     },
   },

@@ -117,6 +117,32 @@ local function new_card()
   return pci_device{ name = "kmnic", irq = IRQ, dma_mask_bits = 32 }
 end
 
+-- Fault injection, as lib/fault-inject.c does it: from now on the nth
+-- allocation of `kind` ("failslab": kmalloc; "fail_page_alloc": the page
+-- allocator) fails, once (times 1), GFP_KERNEL ones too (ignore-gfp-wait N),
+-- quietly (verbose 0). Written through debugfs before the learner's call.
+local function fail_nth(kind, nth)
+  local dir = "/sys/kernel/debug/" .. kind .. "/"
+  write(dir .. "ignore-gfp-wait", "N")   -- the default (Y) spares GFP_KERNEL
+  write(dir .. "verbose", "0")
+  write(dir .. "times", "1")
+  write(dir .. "interval", tostring(nth))
+  write(dir .. "probability", "100")
+end
+
+-- Whether the injected failure happened (times went from 1 to 0); stops injecting.
+local function fault_fired(kind)
+  local dir = "/sys/kernel/debug/" .. kind .. "/"
+  local fired = proc(dir .. "times") == "0\n"
+  write(dir .. "probability", "0")
+  return fired
+end
+
+local function ordinal(n)
+  local suffix = (n % 100 >= 11 and n % 100 <= 13) and "th" or ({ "st", "nd", "rd" })[n % 10] or "th"
+  return n .. suffix
+end
+
 -- Runs the learner's probe; returns the ring's DMA address or nil and why.
 local function probe(nic_probe, dev)
   local ring = nic_probe(dev)
@@ -245,9 +271,30 @@ plain kmalloc buffers.
     task{
       id = "probe", points = 3, expects = "nic_probe", template = "dev",
       explain = "The ring and its mapped buffers must exist before the interrupt is requested, and every step that fails undoes the ones before it, so a failed probe leaves nothing behind.",
-      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check first probes while another driver holds the card's interrupt line (request_irq fails: probe must return the error and leave nothing allocated or mapped), then probes again with the line free, and reads the ring as the card would.",
-      setup = function() return new_card() end,
-      call = function(nic_probe, dev)
+      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check first probes while another driver holds the card's interrupt line (request_irq fails: probe must return the error and leave nothing allocated or mapped), then probes again with the line free, and reads the ring as the card would. Other cases make one of probe's buffer allocations fail (fault injection: the Nth kmalloc fails): probe must return -ENOMEM and leave nothing allocated, mapped or requested.",
+      allow_reports = { "allocation-failure" },
+      -- The busy line, then failures injected into the probe's kmallocs: the
+      -- first and last buffer and one in between. (Not the ring's pages:
+      -- fail_page_alloc's first failure may be an allocation the kernel
+      -- retries itself, such as a new slab's optimistic high order.)
+      cases = function(rng)
+        return {
+          { label = "the card's irq line held by another driver" },
+          { fault = "failslab", nth = 1, label = "the 1st kmalloc failing (failslab)" },
+          { fault = "failslab", nth = RING, label = "the " .. ordinal(RING) .. " kmalloc failing (failslab)" },
+          (function() local n = rng:int(2, RING - 1) return { fault = "failslab", nth = n, label = "the " .. ordinal(n) .. " kmalloc failing (failslab)" } end)(),
+        }
+      end,
+      setup = function(case) return new_card(), case end,
+      call = function(nic_probe, dev, case)
+        if case.fault then
+          -- Only the failing probe: what the call leaves allocated is what it leaked.
+          fail_nth(case.fault, case.nth)
+          local failed = nic_probe(dev)
+          local fired = fault_fired(case.fault)
+          return nil, { fault = true, fired = fired, returned = failed, mappings = #card_mappings(),
+                        irq = proc("/proc/interrupts"):find("kmnic", 1, true) ~= nil }
+        end
         -- The failure path: the line is taken, so request_irq fails.
         local busy = {}
         request_irq(IRQ, function() return IRQ_NONE end, 0, "other-driver", busy)
@@ -260,6 +307,21 @@ plain kmalloc buffers.
       check = function(r)
         local ring, after_failure, mappings = r.results[1], r.results[2], r.results[3]
         local dev = r.args[1]
+        if type(after_failure) == "table" and after_failure.fault then
+          local f = after_failure
+          if not f.fired then
+            if math.type(f.returned) == "integer" and f.returned > 0 then return pass() end   -- it made fewer such allocations
+            return fail("nic_probe failed (returned " .. tostring(f.returned) .. ") although no allocation failed.")
+          end
+          if f.returned ~= -ENOMEM then
+            return fail("an allocation failed, but nic_probe returned " .. tostring(f.returned) .. ": return -ENOMEM (" .. -ENOMEM .. ") when the ring or a buffer cannot be allocated.", { hint = "unwind" })
+          end
+          if #r.allocated > 0 or f.mappings > 0 or f.irq then
+            return fail("nic_probe returned -ENOMEM but left " .. #r.allocated .. " allocation(s) and " .. f.mappings .. " DMA mapping(s) behind" .. (f.irq and ", and its interrupt requested" or "") .. ": a failing probe undoes everything it did before the failure, in reverse order.", { hint = "unwind" })
+          end
+          if #r.freed_foreign > 0 then return fail("nic_probe freed memory it did not allocate.") end
+          return pass()
+        end
         if type(after_failure) ~= "table" or type(mappings) ~= "table" then return fail("the grader could not run your function") end
         local f = after_failure.returned
         if math.type(f) ~= "integer" or f >= 0 then
@@ -423,8 +485,11 @@ plain kmalloc buffers.
           local m = story.mappings_left[1]
           return fail(string.format("after nic_remove, dma-debug still tracks %d mapping(s) of the card (the first: %s, 0x%x, %d bytes): dma_unmap_single every buffer still in the ring before kfree, and dma_free_coherent the ring.", #story.mappings_left, tostring(m.kind), m.dma or 0, m.size or 0), { hint = "remove" })
         end
-        if r.leaked ~= 0 then
-          return fail("after nic_remove, " .. r.leaked .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")
+        if #r.allocated ~= 0 then
+          return fail("after nic_remove, " .. #r.allocated .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")
+        end
+        if #r.freed_foreign ~= 0 then
+          return fail("your driver freed " .. #r.freed_foreign .. " allocation(s) it did not make: a driver frees only what it allocated.")
         end
         return pass(#story.storm .. " of the 12 frames sent under pressure got through.")
       end,

@@ -499,7 +499,8 @@ Start with `kmlab lesson 2 --template > a2.lua`.
         if is_vmalloc_addr(a) then return fail("64 KiB fits in kmalloc: a vmalloc mapping costs page-table entries and TLB misses for nothing (lesson 4).") end
         if not is_vmalloc_addr(b) then return fail("6 MiB is more than KMALLOC_MAX_SIZE: that one must come from vmalloc.") end
         if ksize(a) < 64 * 1024 then return fail("the 64 KiB table is too small") end
-        if r.leaked ~= 2 then return fail("after the two calls exactly two tables should be allocated; " .. r.leaked .. " are.") end
+        if #r.freed_foreign ~= 0 then return fail("the calls freed " .. #r.freed_foreign .. " allocation(s) they did not make.") end
+        if #r.allocated ~= 2 then return fail("after the two calls exactly two tables should be allocated; " .. #r.allocated .. " are.") end
         return pass()
       end,
       hints = {
@@ -1385,6 +1386,36 @@ local function release(hog)
   return #hog
 end
 
+-- Fault injection, as lib/fault-inject.c does it: the nth kmalloc from now
+-- on fails, once (failslab: interval n, times 1, GFP_KERNEL too, quietly).
+local function fail_nth_kmalloc(nth)
+  local dir = "/sys/kernel/debug/failslab/"
+  write(dir .. "ignore-gfp-wait", "N")   -- the default (Y) spares GFP_KERNEL
+  write(dir .. "verbose", "0")
+  write(dir .. "times", "1")
+  write(dir .. "interval", tostring(nth))
+  write(dir .. "probability", "100")
+end
+
+-- Whether the injected failure happened (times went from 1 to 0); stops injecting.
+local function kmalloc_fault_fired()
+  local fired = proc("/sys/kernel/debug/failslab/times") == "0\n"
+  write("/sys/kernel/debug/failslab/probability", "0")
+  return fired
+end
+
+-- The grader's allocations the learner's code freed: r.freed_foreign less
+-- the hog's pages, which the grader itself releases during the call.
+local function freed_by_learner(r, hog)
+  local mine = {}
+  if type(hog) == "table" then for i = 1, #hog do mine[hog[i]] = true end end
+  local n = 0
+  for _, f in ipairs(r.freed_foreign) do
+    if not mine[f.address] then n = n + 1 end
+  end
+  return n
+end
+
 local function packet(i)
   return string.format("packet %03d ", i) .. string.rep(string.char(65 + i % 26), PKT - 11)
 end
@@ -1417,6 +1448,35 @@ local function bytes_at(addr, n)
   local ok, s = pcall(peek, addr, n)
   if ok then return s end
   return nil
+end
+
+-- The pool task's case with a failing kmalloc in the first refill: the
+-- numbers depend on how the refill reacts (stop, or skip that buffer), so
+-- what is judged is what must hold for any correct driver: no crash (the
+-- verdict would be a bug), every received packet intact and in order, every
+-- packet counted once, the pool full again after the last refill, and every
+-- allocation of the learner's that is still live in the pool.
+local function judge_recovery(r, pool, watch)
+  if watch.fired ~= true then return fail("the grader's failing kmalloc never came: did your work item refill the pool with kmalloc?") end
+  local last = 0
+  for j, e in ipairs(pool.rx) do
+    local i = type(e) == "table" and type(e.buf) == "number" and tonumber((bytes_at(e.buf, 11) or ""):match("^packet (%d+)")) or nil
+    if not i or i <= last or e.len ~= PKT or bytes_at(e.buf, PKT) ~= packet(i) then
+      return fail("pool.rx[" .. j .. "] should be {buf = a buffer holding the next packet that got through, len = " .. PKT .. "}.")
+    end
+    last = i
+  end
+  if math.type(pool.dropped) ~= "integer" or pool.dropped + #pool.rx ~= 18 then
+    return fail("18 packets came: each is either in pool.rx or counted in pool.dropped, but " .. #pool.rx .. " + " .. tostring(pool.dropped) .. " ~= 18.")
+  end
+  if #pool.free ~= POOL then
+    return fail("after the refill that failed, the next one must fill the pool again: " .. #pool.free .. " buffers are free at the end instead of 8 (schedule the refill whenever fewer than pool.low are free, and let it skip or stop at a failed kmalloc).", { hint = "defer" })
+  end
+  if freed_by_learner(r, r.args[2]) ~= 0 then return fail("rx_packet or its work freed allocation(s) it did not make (the probe's buffers).") end
+  if #r.allocated ~= #pool.free + #pool.rx - POOL then
+    return fail(#r.allocated .. " allocation(s) of your refills are live, but the pool holds " .. (#pool.free + #pool.rx - POOL) .. " of them: a refill that gives up must not lose what it allocated.")
+  end
+  return pass()
 end
 
 return lesson{
@@ -1591,8 +1651,9 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         end
         if copies == 0 then return fail("no packet was copied: under pressure an allocation that cannot use the reserves (GFP_NOWAIT) fails; GFP_ATOMIC may go below the min watermark.") end
         if copies < 20 then return fail("only " .. copies .. " of 40 packets were copied; the reserves allow 20 here.") end
-        if math.type(freed) ~= "integer" or r.leaked + freed ~= copies then
-          return fail("one allocation per copied packet should remain, and nothing else.")
+        if freed_by_learner(r, r.args[1]) ~= 0 then return fail("copy_packet freed memory it does not own.") end
+        if #r.allocated ~= copies then
+          return fail("one allocation per copied packet should remain, and nothing else: " .. #r.allocated .. " allocation(s) for " .. copies .. " copies.")
         end
         return pass(copies .. " of 40 packets copied; the rest dropped without a crash.")
       end,
@@ -1605,18 +1666,25 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
       id = "pool", points = 4, expects = "rx_packet", template = "pool, data",
       explain = "The handler only moves preallocated buffers and never calls the allocator; schedule_work defers the refill to a kworker, which runs with interrupts enabled and may sleep, so GFP_KERNEL can reclaim.",
       boot = { ram = "64M" },
-      prompt = "Write rx_packet(pool, data), called from an interrupt handler for each received packet (a 1000-byte string). pool.free is a list of preallocated 2048-byte buffers (8 at probe). Take a buffer from pool.free (table.remove), copy the packet into it and append {buf = address, len = #data} to pool.rx. If pool.free is empty, drop the packet: add 1 to pool.dropped. Do not allocate in the handler: memory is exhausted. Whenever fewer than pool.low (4) buffers remain free, schedule work (schedule_work) that refills pool.free with kmalloc'ed 2048-byte buffers up to pool.size (8), in process context. Return IRQ_HANDLED. The grader sends a burst of 12 packets under total memory pressure, lets the pressure ease, lets the work run, then sends 6 more and lets the work run again.",
-      setup = function()
+      prompt = "Write rx_packet(pool, data), called from an interrupt handler for each received packet (a 1000-byte string). pool.free is a list of preallocated 2048-byte buffers (8 at probe). Take a buffer from pool.free (table.remove), copy the packet into it and append {buf = address, len = #data} to pool.rx. If pool.free is empty, drop the packet: add 1 to pool.dropped. Do not allocate in the handler: memory is exhausted. Whenever fewer than pool.low (4) buffers remain free, schedule work (schedule_work) that refills pool.free with kmalloc'ed 2048-byte buffers up to pool.size (8), in process context. Return IRQ_HANDLED. The grader sends a burst of 12 packets under total memory pressure, lets the pressure ease, lets the work run, then sends 6 more and lets the work run again. In a second case one kmalloc of the first refill fails (fault injection): the pool must recover by the end, with nothing leaked.",
+      cases = function(rng)
+        return {
+          { label = "a burst, a refill, a second burst" },
+          -- Not the first kmalloc: a refill that fails later has buffers in hand.
+          { fault = rng:int(2, POOL), label = "the same with one kmalloc of the first refill failing (failslab)" },
+        }
+      end,
+      setup = function(case)
         local pool = { free = {}, rx = {}, dropped = 0, size = POOL, low = LOW }
         for i = 1, POOL do pool.free[i] = kmalloc(BUF, GFP_KERNEL) end
-        return pool, squeeze(0)
+        return pool, squeeze(0), case
       end,
       -- What the grader watches besides the pool: how many allocations the
       -- handler itself attempted (it must attempt none: the refill belongs
       -- in a work item), and how many buffers were free when each burst had
       -- been handled (before any work ran): a pool that grows inside the
       -- handler was refilled in interrupt context.
-      call = function(rx_packet, pool, hog)
+      call = function(rx_packet, pool, hog, case)
         local n, rets, watch = 0, {}, { in_handler = 0 }
         request_irq(IRQ, function()
           n = n + 1
@@ -1627,7 +1695,9 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         end, 0, "lesson6-pool", nil)
         for _ = 1, 12 do raise_irq(IRQ) end
         local freed = release(hog)
+        if case.fault then fail_nth_kmalloc(case.fault) end
         flush_scheduled_work()
+        if case.fault then watch.fired = kmalloc_fault_fired() end
         watch.after_first_work = free_count(pool)
         for _ = 1, 6 do raise_irq(IRQ) end
         watch.after_second_burst = free_count(pool)
@@ -1645,6 +1715,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         if watch.in_handler ~= 0 then
           return fail("rx_packet tried to allocate memory " .. watch.in_handler .. " time(s) while it ran in the interrupt handler: even GFP_ATOMIC there drains the reserves every other driver needs, and fails under pressure. Leave the refill to a work item (schedule_work), which runs later in process context.", { hint = "defer" })
         end
+        if r.case.fault then return judge_recovery(r, pool, watch) end
         if watch.after_second_burst ~= 2 then
           return fail("after the second burst of 6 packets, before any work ran, pool.free held " .. tostring(watch.after_second_burst) .. " buffers instead of 2: the handler must only take buffers; the refill runs in the work item, after the handler returned.", { hint = "defer" })
         end
@@ -1666,8 +1737,11 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
           end
         end
         if #pool.free ~= 8 then return fail("after the second burst (2 left) and the second refill, 8 buffers should be free, there are " .. #pool.free .. ".") end
-        if math.type(freed) ~= "integer" or r.leaked + freed ~= 14 then
-          return fail("the buffers should be the 8 of the probe plus 8 and 6 from the two refills, nothing else: " .. tostring(r.leaked + (math.type(freed) == "integer" and freed or 0)) .. " new allocation(s) remain.")
+        if freed_by_learner(r, r.args[2]) ~= 0 then
+          return fail("rx_packet or its work freed " .. freed_by_learner(r, r.args[2]) .. " allocation(s) it did not make (the probe's buffers): the pool's buffers stay in the pool.")
+        end
+        if #r.allocated ~= 14 then
+          return fail("the buffers should be the 8 of the probe plus 8 and 6 from the two refills, nothing else: " .. #r.allocated .. " new allocation(s) remain.")
         end
         return pass()
       end,
@@ -1949,7 +2023,8 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
           end
           if not c.ok then return fail(call .. ": after the device wrote and the buffer was unmapped, the CPU does not see the device's bytes at your buffer's address.") end
         end
-        if r.leaked ~= #seen then return fail("exactly one buffer per call should stay allocated (the receive buffers: " .. #seen .. "); " .. r.leaked .. " allocation(s) did.") end
+        if #r.freed_foreign ~= 0 then return fail("map_rx freed memory it does not own (" .. #r.freed_foreign .. " allocation(s) of the caller's).") end
+        if #r.allocated ~= #seen then return fail("exactly one buffer per call should stay allocated (the receive buffers: " .. #seen .. "); " .. #r.allocated .. " allocation(s) did.") end
         return pass()
       end,
       hints = {
@@ -2012,7 +2087,10 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
             return fail(call .. ", the device read other bytes than the data to send" .. (s.what:find("vmalloc") and ": a vmalloc buffer's pages are not consecutive frames." or "."))
           end
         end
-        if r.leaked ~= 0 then return fail("after the grader's unmaps and kfrees, " .. r.leaked .. " allocation(s) of yours remain.") end
+        if #r.freed_foreign ~= 0 then
+          return fail("the grader kfreed your second result and it was the caller's buffer, not a bounce buffer you allocated: return nil as the second result when you map buf itself.")
+        end
+        if #r.allocated ~= 0 then return fail("after the grader's unmaps and kfrees, " .. #r.allocated .. " allocation(s) of yours remain.") end
         return pass()
       end,
       hints = {
@@ -2302,7 +2380,10 @@ Start with `kmlab lesson 8 --template > a8.lua`.
           total = total + (PAGE_SIZE << c.order)
         end
         if total < 1024 * 1024 then return fail("the chunks add up to " .. total .. " bytes; 1 MiB was asked for.") end
-        if r.leaked ~= #chunks then return fail(r.leaked .. " allocations are live but you returned " .. #chunks .. " chunks: free what you do not return.") end
+        if #r.freed_foreign ~= 0 then
+          return fail("gather_pages freed " .. #r.freed_foreign .. " block(s) it did not allocate (the machine's other users'): making room by freeing someone else's memory is a use-after-free waiting to happen.")
+        end
+        if #r.allocated ~= #chunks then return fail(#r.allocated .. " of your allocations are live but you returned " .. #chunks .. " chunks: free what you do not return.") end
         if #chunks > 160 then
           return fail(#chunks .. " chunks: you took small blocks while larger ones were free. Start at the largest order and step down only when it fails.")
         end
@@ -2772,7 +2853,8 @@ SYSCALL_DEFINE and plays the user program.
             if c.bytes ~= MSG:sub(1, want) then return fail(call .. ": the user buffer does not hold the first " .. want .. " bytes of the message.") end
           end
         end
-        if r.leaked ~= 0 then return fail("msg_read should not allocate anything that stays allocated.") end
+        if #r.allocated ~= 0 then return fail("msg_read should not allocate anything that stays allocated; " .. #r.allocated .. " allocation(s) did.") end
+        if #r.freed_foreign ~= 0 then return fail("msg_read freed memory it does not own (" .. #r.freed_foreign .. " allocation(s) of the caller's): the message stays the caller's.") end
         return pass()
       end,
       hints = {
@@ -2832,14 +2914,24 @@ SYSCALL_DEFINE and plays the user program.
             if type(b) == "table" and b.addr ~= nil then return fail(call .. " failed: leave box alone (box.addr is set).") end
           end
         end
-        if r.leaked ~= kept then
-          return fail("only the buffers of the " .. kept .. " successful writes should stay allocated; " .. r.leaked .. " allocation(s) did: free your buffer when the copy fails.")
+        -- Counted per allocation: a buffer leaked on a failure path is not
+        -- hidden by freeing an object of the caller's (which is a finding of its own).
+        if #r.freed_foreign ~= 0 then
+          local f = r.freed_foreign[1]
+          return fail(string.format("msg_write freed memory it does not own: the caller's %d-byte %s object at 0x%x (a failed write must leave the caller's memory alone).", f.size or 0, tostring(f.kind), f.address or 0), { hint = "leak" })
+        end
+        if #r.allocated ~= kept then
+          return fail("only the buffers of the " .. kept .. " successful writes should stay allocated; " .. #r.allocated .. " allocation(s) did: free your buffer when the copy fails.", { hint = "leak" })
         end
         return pass()
       end,
       hints = {
         "Check n first. Then kmalloc(n, GFP_KERNEL); copy_from_user returns the bytes NOT copied.",
         "if copy_from_user(p, ubuf, n) ~= 0 then kfree(p) return -EFAULT end; box.addr, box.len = p, n; return n",
+        leak = {
+          "Every path out of msg_write after the kmalloc either stores the buffer in box or frees it: the -EFAULT path too.",
+          "if copy_from_user(p, ubuf, n) ~= 0 then kfree(p) return -EFAULT end",
+        },
       },
     },
   },
@@ -2964,6 +3056,32 @@ end
 
 local function new_card()
   return pci_device{ name = "kmnic", irq = IRQ, dma_mask_bits = 32 }
+end
+
+-- Fault injection, as lib/fault-inject.c does it: from now on the nth
+-- allocation of `kind` ("failslab": kmalloc; "fail_page_alloc": the page
+-- allocator) fails, once (times 1), GFP_KERNEL ones too (ignore-gfp-wait N),
+-- quietly (verbose 0). Written through debugfs before the learner's call.
+local function fail_nth(kind, nth)
+  local dir = "/sys/kernel/debug/" .. kind .. "/"
+  write(dir .. "ignore-gfp-wait", "N")   -- the default (Y) spares GFP_KERNEL
+  write(dir .. "verbose", "0")
+  write(dir .. "times", "1")
+  write(dir .. "interval", tostring(nth))
+  write(dir .. "probability", "100")
+end
+
+-- Whether the injected failure happened (times went from 1 to 0); stops injecting.
+local function fault_fired(kind)
+  local dir = "/sys/kernel/debug/" .. kind .. "/"
+  local fired = proc(dir .. "times") == "0\n"
+  write(dir .. "probability", "0")
+  return fired
+end
+
+local function ordinal(n)
+  local suffix = (n % 100 >= 11 and n % 100 <= 13) and "th" or ({ "st", "nd", "rd" })[n % 10] or "th"
+  return n .. suffix
 end
 
 -- Runs the learner's probe; returns the ring's DMA address or nil and why.
@@ -3094,9 +3212,30 @@ plain kmalloc buffers.
     task{
       id = "probe", points = 3, expects = "nic_probe", template = "dev",
       explain = "The ring and its mapped buffers must exist before the interrupt is requested, and every step that fails undoes the ones before it, so a failed probe leaves nothing behind.",
-      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check first probes while another driver holds the card's interrupt line (request_irq fails: probe must return the error and leave nothing allocated or mapped), then probes again with the line free, and reads the ring as the card would.",
-      setup = function() return new_card() end,
-      call = function(nic_probe, dev)
+      prompt = "Write nic_probe(dev) (see the lesson text): ring, 8 mapped receive buffers, the interrupt handler, and the ring's DMA address as the result. This check first probes while another driver holds the card's interrupt line (request_irq fails: probe must return the error and leave nothing allocated or mapped), then probes again with the line free, and reads the ring as the card would. Other cases make one of probe's buffer allocations fail (fault injection: the Nth kmalloc fails): probe must return -ENOMEM and leave nothing allocated, mapped or requested.",
+      allow_reports = { "allocation-failure" },
+      -- The busy line, then failures injected into the probe's kmallocs: the
+      -- first and last buffer and one in between. (Not the ring's pages:
+      -- fail_page_alloc's first failure may be an allocation the kernel
+      -- retries itself, such as a new slab's optimistic high order.)
+      cases = function(rng)
+        return {
+          { label = "the card's irq line held by another driver" },
+          { fault = "failslab", nth = 1, label = "the 1st kmalloc failing (failslab)" },
+          { fault = "failslab", nth = RING, label = "the " .. ordinal(RING) .. " kmalloc failing (failslab)" },
+          (function() local n = rng:int(2, RING - 1) return { fault = "failslab", nth = n, label = "the " .. ordinal(n) .. " kmalloc failing (failslab)" } end)(),
+        }
+      end,
+      setup = function(case) return new_card(), case end,
+      call = function(nic_probe, dev, case)
+        if case.fault then
+          -- Only the failing probe: what the call leaves allocated is what it leaked.
+          fail_nth(case.fault, case.nth)
+          local failed = nic_probe(dev)
+          local fired = fault_fired(case.fault)
+          return nil, { fault = true, fired = fired, returned = failed, mappings = #card_mappings(),
+                        irq = proc("/proc/interrupts"):find("kmnic", 1, true) ~= nil }
+        end
         -- The failure path: the line is taken, so request_irq fails.
         local busy = {}
         request_irq(IRQ, function() return IRQ_NONE end, 0, "other-driver", busy)
@@ -3109,6 +3248,21 @@ plain kmalloc buffers.
       check = function(r)
         local ring, after_failure, mappings = r.results[1], r.results[2], r.results[3]
         local dev = r.args[1]
+        if type(after_failure) == "table" and after_failure.fault then
+          local f = after_failure
+          if not f.fired then
+            if math.type(f.returned) == "integer" and f.returned > 0 then return pass() end   -- it made fewer such allocations
+            return fail("nic_probe failed (returned " .. tostring(f.returned) .. ") although no allocation failed.")
+          end
+          if f.returned ~= -ENOMEM then
+            return fail("an allocation failed, but nic_probe returned " .. tostring(f.returned) .. ": return -ENOMEM (" .. -ENOMEM .. ") when the ring or a buffer cannot be allocated.", { hint = "unwind" })
+          end
+          if #r.allocated > 0 or f.mappings > 0 or f.irq then
+            return fail("nic_probe returned -ENOMEM but left " .. #r.allocated .. " allocation(s) and " .. f.mappings .. " DMA mapping(s) behind" .. (f.irq and ", and its interrupt requested" or "") .. ": a failing probe undoes everything it did before the failure, in reverse order.", { hint = "unwind" })
+          end
+          if #r.freed_foreign > 0 then return fail("nic_probe freed memory it did not allocate.") end
+          return pass()
+        end
         if type(after_failure) ~= "table" or type(mappings) ~= "table" then return fail("the grader could not run your function") end
         local f = after_failure.returned
         if math.type(f) ~= "integer" or f >= 0 then
@@ -3272,8 +3426,11 @@ plain kmalloc buffers.
           local m = story.mappings_left[1]
           return fail(string.format("after nic_remove, dma-debug still tracks %d mapping(s) of the card (the first: %s, 0x%x, %d bytes): dma_unmap_single every buffer still in the ring before kfree, and dma_free_coherent the ring.", #story.mappings_left, tostring(m.kind), m.dma or 0, m.size or 0), { hint = "remove" })
         end
-        if r.leaked ~= 0 then
-          return fail("after nic_remove, " .. r.leaked .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")
+        if #r.allocated ~= 0 then
+          return fail("after nic_remove, " .. #r.allocated .. " allocation(s) of the driver remain: free every buffer (in the ring and queued), and the ring itself.")
+        end
+        if #r.freed_foreign ~= 0 then
+          return fail("your driver freed " .. #r.freed_foreign .. " allocation(s) it did not make: a driver frees only what it allocated.")
         end
         return pass(#story.storm .. " of the 12 frames sent under pressure got through.")
       end,
