@@ -170,7 +170,7 @@ Start with `kmlab lesson 2 --template > a2.lua`.
       end,
       hints = { "Start at order 0 and go up while the block is too small.", "while (PAGE_SIZE << order) < size do order = order + 1 end",
                 exact = { "A size of exactly PAGE_SIZE << k fits an order-k block: compare with <, not <=." } },
-      explain = "Blocks come in powers of two pages, so the order is the ceiling of log2(pages); at exact powers the block that matches is enough, which is where off-by-one answers go wrong.",
+      explain = "Blocks come in powers of two pages, so the order is the base-2 logarithm of the page count, rounded up; at exact powers the block that matches is enough, which is where off-by-one answers go wrong.",
     },
     task{
       id = "big_table", points = 3, expects = "alloc_table", template = "size",

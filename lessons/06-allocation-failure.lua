@@ -222,7 +222,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
     },
     question{
       id = "watermark", points = 1,
-      explain = "__zone_watermark_ok() halves min for __GFP_HIGH and then takes a quarter off what is left for a non-blocking allocation: min - min/2, then minus a quarter of that.",
+      explain = "The kernel's __zone_watermark_ok() (mm/page_alloc.c) halves min for __GFP_HIGH and then takes a quarter off what is left for a non-blocking allocation: min - min/2, then minus a quarter of that.",
       -- Each learner gets their own zone: the min watermark (a multiple of
       -- 4 pages, so that every step of the arithmetic is exact).
       variant = function(rng) return { min = 4 * rng:int(20, 150) } end,
@@ -392,7 +392,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         "if #pool.free < pool.low then schedule_work(function() while #pool.free < pool.size do local b = kmalloc(2048, GFP_KERNEL); if not b then break end; pool.free[#pool.free + 1] = b end end) end",
         defer = {
           "The handler may not call kmalloc at all, not even with GFP_ATOMIC: write the refill as a function and pass it to schedule_work(fn); it runs in a kworker after the handler has returned.",
-          "In rx_packet: if #pool.free < pool.low then schedule_work(function() refill(pool) end) end -- and refill uses kmalloc(2048, GFP_KERNEL) until pool.free has pool.size buffers.",
+          "In rx_packet: if #pool.free < pool.low then schedule_work(function() ... end) end -- and that function kmallocs 2048-byte buffers with GFP_KERNEL until pool.free has pool.size of them.",
         },
       },
     },

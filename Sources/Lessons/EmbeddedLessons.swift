@@ -484,7 +484,7 @@ Start with `kmlab lesson 2 --template > a2.lua`.
       end,
       hints = { "Start at order 0 and go up while the block is too small.", "while (PAGE_SIZE << order) < size do order = order + 1 end",
                 exact = { "A size of exactly PAGE_SIZE << k fits an order-k block: compare with <, not <=." } },
-      explain = "Blocks come in powers of two pages, so the order is the ceiling of log2(pages); at exact powers the block that matches is enough, which is where off-by-one answers go wrong.",
+      explain = "Blocks come in powers of two pages, so the order is the base-2 logarithm of the page count, rounded up; at exact powers the block that matches is enough, which is where off-by-one answers go wrong.",
     },
     task{
       id = "big_table", points = 3, expects = "alloc_table", template = "size",
@@ -1581,7 +1581,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
     },
     question{
       id = "watermark", points = 1,
-      explain = "__zone_watermark_ok() halves min for __GFP_HIGH and then takes a quarter off what is left for a non-blocking allocation: min - min/2, then minus a quarter of that.",
+      explain = "The kernel's __zone_watermark_ok() (mm/page_alloc.c) halves min for __GFP_HIGH and then takes a quarter off what is left for a non-blocking allocation: min - min/2, then minus a quarter of that.",
       -- Each learner gets their own zone: the min watermark (a multiple of
       -- 4 pages, so that every step of the arithmetic is exact).
       variant = function(rng) return { min = 4 * rng:int(20, 150) } end,
@@ -1751,7 +1751,7 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
         "if #pool.free < pool.low then schedule_work(function() while #pool.free < pool.size do local b = kmalloc(2048, GFP_KERNEL); if not b then break end; pool.free[#pool.free + 1] = b end end) end",
         defer = {
           "The handler may not call kmalloc at all, not even with GFP_ATOMIC: write the refill as a function and pass it to schedule_work(fn); it runs in a kworker after the handler has returned.",
-          "In rx_packet: if #pool.free < pool.low then schedule_work(function() refill(pool) end) end -- and refill uses kmalloc(2048, GFP_KERNEL) until pool.free has pool.size buffers.",
+          "In rx_packet: if #pool.free < pool.low then schedule_work(function() ... end) end -- and that function kmallocs 2048-byte buffers with GFP_KERNEL until pool.free has pool.size of them.",
         },
       },
     },

@@ -46,6 +46,25 @@ import Testing
         }
     }
 
+    /// Every place a lesson shows text to a learner is checked for names:
+    /// tagged hints (what `--hint` and `.hint` show for a failure),
+    /// explanations, per-answer feedback and choice options, not only the
+    /// text, prompts and ordered hints.
+    @Test func namesAreCheckedInEveryTextALearnerSees() throws {
+        let source = """
+        return lesson{ id = "01-n", title = "t", text = "kmalloc(n, GFP_KERNEL)", exercises = {
+          question{ id = "q1", points = 1, prompt = "p", answer = choice{ "use alpha_fn(p)", "y", correct = 2 },
+                    feedback = { a = "beta_fn(p) instead" }, hints = { "h" }, explain = "gamma_fn(x) does it" },
+          question{ id = "q2", points = 1, prompt = "p", answer = 2, hints = { "h" } },
+          task{ id = "t", points = 2, expects = "f", prompt = "p", check = function(r) return pass() end,
+                hints = { "kfree(p)", leak = { "first", "call delta_fn(p)" } } },
+        } }
+        """
+        let lesson = try LessonCatalog(files: [("01-n.lua", Array(source.utf8))], origin: "test").lesson(id: "01")
+        let found = LessonNames.unknownCalls(in: lesson).map { "\($0.name) \($0.place)" }
+        #expect(Set(found) == ["alpha_fn q1 option a", "beta_fn q1 feedback 1", "gamma_fn q1 explain", "delta_fn t hint leak 2"], "\(found)")
+    }
+
     @Test func verifyFindsEveryKindOfMismatch() throws {
         // A lesson whose files are wrong in every way verify looks for.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kmlab-verify-\(UUID().uuidString)")

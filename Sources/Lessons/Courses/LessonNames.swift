@@ -4,7 +4,7 @@ import KernelLua
 import LuaBridge
 
 /// The functions a lesson shows being called (`name(` in its text, prompts,
-/// hints and explanations), and which of them kmlab does not have: a learner
+/// hints, tagged hints, explanations, answer feedback and choice options), and which of them kmlab does not have: a learner
 /// who types a name the lesson showed must not meet "attempt to call a nil
 /// value". Allowed: kmlab's documented API (`help()`), Lua's standard
 /// library, the grading vocabulary, the functions the lesson asks the
@@ -38,6 +38,15 @@ public enum LessonNames {
         for e in lesson.exercises {
             out.append(("\(e.id) prompt", e.prompt))
             for (i, h) in e.hints.enumerated() { out.append(("\(e.id) hint \(i + 1)", h)) }
+            // The hints a check names for a failure are hints too.
+            for tag in e.taggedHints.keys.sorted() {
+                for (i, h) in (e.taggedHints[tag] ?? []).enumerated() { out.append(("\(e.id) hint \(tag) \(i + 1)", h)) }
+            }
+            if let why = e.explain { out.append(("\(e.id) explain", why)) }
+            for (i, f) in e.feedback.enumerated() { out.append(("\(e.id) feedback \(i + 1)", f.text)) }
+            if case .question(.choice(let options, _)) = e.kind {
+                for (i, o) in options.enumerated() { out.append(("\(e.id) option \(AnswerMatcher.letter(i))", o)) }
+            }
         }
         return out
     }
