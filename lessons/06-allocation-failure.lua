@@ -167,8 +167,9 @@ exactly this: the handler *swaps* a full buffer for an empty one.
 without calling the allocator at all. The kernel's `mempool` (mempool_create,
 mempool_alloc) does this for the block layer: a minimum number of elements
 guaranteed to exist, so that writing out dirty pages -- which is how memory
-gets freed -- can always make progress. (kmlab has no mempool; a Lua list
-of buffers plays the pool.)
+gets freed -- can always make progress. (Here a Lua list of buffers
+plays the pool, so that you build the mechanism; lesson 12 uses the real
+mempool_create_slab_pool.)
 
 **Defer.** The handler does only what must be done now; the rest moves to
 process context. `schedule_work(fn)` queues fn for a kworker, where
