@@ -166,7 +166,10 @@ import Testing
         #expect(r.stderr.contains(".check: no current lesson; start one with .lesson ID (.lesson lists them)\n"))
         #expect(r.stderr.contains(".step: no current lesson"))
         #expect(r.stderr.contains(".hint: no current lesson"))
-        #expect(r.stderr.contains("no lesson 99: the lessons are numbered 1 to 11 (.lesson lists them)\n"))
+        // The lessons shipped in lessons/ (NN-slug.lua), counted, not retyped.
+        let shipped = try FileManager.default.contentsOfDirectory(atPath: KmlabProcess.packageRoot.appendingPathComponent("lessons").path)
+            .filter { $0.hasSuffix(".lua") && $0.first?.isNumber == true }.count
+        #expect(r.stderr.contains("no lesson 99: the lessons are numbered 1 to \(shipped) (.lesson lists them)\n"))
         #expect(r.stderr.contains("no lesson 'firts-allocations'; did you mean .lesson 01-first-allocations? (.lesson lists them)\n"))
         #expect(!FileManager.default.fileExists(atPath: cwd.url.appendingPathComponent("answers-99.lua").path))
         // The answers file removed behind the REPL's back.
