@@ -283,6 +283,11 @@ one) and check it with `kmlab check 1 a1.lua`.
     task{
       id = "no_leak", points = 3, expects = "make_reply", template = "",
       prompt = "Write make_reply(): allocate a 64-byte reply buffer that will be copied to user space, put the 5 bytes \"hello\" at its start, and return its address. The other 59 bytes must be zero: nothing of the buffer's previous owner may leak.",
+      -- Both eras and both architectures: a 64-byte object's previous
+      -- owner left a secret in it every time.
+      cases = {
+        { boot = {} }, { boot = { arch = "x86_64" } }, { boot = { era = "2.6" } },
+      },
       setup = function()
         local old = kmalloc(64, GFP_KERNEL)
         poke(old, SECRET)

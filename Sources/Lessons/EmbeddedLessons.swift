@@ -288,6 +288,11 @@ one) and check it with `kmlab check 1 a1.lua`.
     task{
       id = "no_leak", points = 3, expects = "make_reply", template = "",
       prompt = "Write make_reply(): allocate a 64-byte reply buffer that will be copied to user space, put the 5 bytes \"hello\" at its start, and return its address. The other 59 bytes must be zero: nothing of the buffer's previous owner may leak.",
+      -- Both eras and both architectures: a 64-byte object's previous
+      -- owner left a secret in it every time.
+      cases = {
+        { boot = {} }, { boot = { arch = "x86_64" } }, { boot = { era = "2.6" } },
+      },
       setup = function()
         local old = kmalloc(64, GFP_KERNEL)
         poke(old, SECRET)
@@ -488,24 +493,55 @@ Start with `kmlab lesson 2 --template > a2.lua`.
     },
     task{
       id = "big_table", points = 3, expects = "alloc_table", template = "size",
-      prompt = "Write alloc_table(size): return memory for a table of size bytes that only the CPU reads. Use kmalloc when the size allows it, and vmalloc beyond KMALLOC_MAX_SIZE; never let the kernel print a warning. It is called with 64 KiB and then with 6 MiB (the caller frees both).",
-      setup = function() return 64 * 1024, 6 * 1024 * 1024 end,
-      call = function(f, small, large) return f(small), f(large) end,
+      prompt = "Write alloc_table(size): return memory for a table of size bytes that only the CPU reads. Use kmalloc when the size allows it, and vmalloc beyond KMALLOC_MAX_SIZE; never let the kernel print a warning. It is called with several sizes on 6.x and 2.6 kernels, around each one's limit (the caller frees every table).",
+      -- Both eras, and sizes on both sides of each era's KMALLOC_MAX_SIZE:
+      -- a remembered threshold is wrong on one of them.
+      cases = function(rng)
+        return {
+          { boot = { era = "6.x" }, small = 4096 * rng:int(1, 31) },
+          { boot = { era = "2.6" }, small = 4096 * rng:int(1, 15) },
+        }
+      end,
+      setup = function(case)
+        local max = KMALLOC_MAX_SIZE
+        case.sizes = { 64 * 1024, case.small, max, max + 1, 2 * max + 4096 * 3 }
+        return table.unpack(case.sizes)
+      end,
+      call = function(f, ...)
+        local out = {}
+        for i, size in ipairs({ ... }) do out[i] = f(size) end
+        return out
+      end,
       check = function(r)
-        local a, b = r.results[1], r.results[2]
-        if math.type(a) ~= "integer" or math.type(b) ~= "integer" then
-          return fail("alloc_table should return an address both times; got " .. tostring(a) .. " and " .. tostring(b) .. ".")
+        local got, sizes = r.results[1], r.case.sizes
+        if type(got) ~= "table" then return fail("the grader could not run alloc_table.") end
+        local function show(n)
+          if n % (1024 * 1024) == 0 then return (n // (1024 * 1024)) .. " MiB" end
+          if n % 1024 == 0 then return (n // 1024) .. " KiB" end
+          return n .. " bytes"
         end
-        if is_vmalloc_addr(a) then return fail("64 KiB fits in kmalloc: a vmalloc mapping costs page-table entries and TLB misses for nothing (lesson 4).") end
-        if not is_vmalloc_addr(b) then return fail("6 MiB is more than KMALLOC_MAX_SIZE: that one must come from vmalloc.") end
-        if ksize(a) < 64 * 1024 then return fail("the 64 KiB table is too small") end
+        for i, size in ipairs(sizes) do
+          local a = got[i]
+          if math.type(a) ~= "integer" then
+            return fail("alloc_table(" .. size .. ") should return an address; got " .. tostring(a) .. ".")
+          end
+          if size <= KMALLOC_MAX_SIZE then
+            if is_vmalloc_addr(a) then
+              return fail(show(size) .. " fits in kmalloc (KMALLOC_MAX_SIZE is " .. show(KMALLOC_MAX_SIZE) .. " here): a vmalloc mapping costs page-table entries and TLB misses for nothing (lesson 4).", { hint = "limit" })
+            end
+            if ksize(a) < size then return fail("the " .. show(size) .. " table is too small.") end
+          elseif not is_vmalloc_addr(a) then
+            return fail(show(size) .. " is more than KMALLOC_MAX_SIZE (" .. show(KMALLOC_MAX_SIZE) .. " here): that one must come from vmalloc.", { hint = "limit" })
+          end
+        end
         if #r.freed_foreign ~= 0 then return fail("the calls freed " .. #r.freed_foreign .. " allocation(s) they did not make.") end
-        if #r.allocated ~= 2 then return fail("after the two calls exactly two tables should be allocated; " .. #r.allocated .. " are.") end
+        if #r.allocated ~= #sizes then return fail("after the " .. #sizes .. " calls exactly " .. #sizes .. " tables should be allocated; " .. #r.allocated .. " are.") end
         return pass()
       end,
       hints = {
         "Compare size with KMALLOC_MAX_SIZE before calling kmalloc: a kmalloc that is bound to fail prints a WARNING.",
         "if size <= KMALLOC_MAX_SIZE then return kmalloc(size, GFP_KERNEL) end; return vmalloc(size) -- or kvmalloc(size, GFP_KERNEL)",
+        limit = { "The limit is KMALLOC_MAX_SIZE of the running kernel (4 MiB on 6.x, 128 KiB on 2.6), not a number you remember: compare size with it." },
       },
     },
     task{
