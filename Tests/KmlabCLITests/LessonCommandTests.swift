@@ -42,7 +42,9 @@ import Testing
         let r = try kmlab(["check", "first-allocations", file("wrong/01-first-allocations-kmalloc-not-zeroed.lua")])
         #expect(r.status == 0)
         #expect(r.stdout.contains("  q1          0/2   fail\n"))
-        #expect(r.stdout.contains("use kzalloc"))
+        // Feedback is wrapped to the terminal: compare it with the wrapping undone.
+        let unwrapped = r.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(unwrapped.contains("kmalloc does not clear memory; use kzalloc."))
         #expect(r.stdout.hasSuffix("\nscore: 5/12\n"))
         let bug = try kmlab(["check", "3", file("wrong/03-contiguity-virt-to-page-everywhere.lua")])
         #expect(bug.stdout.contains("      kernel report:\n      | ------------[ cut here ]------------\n      | kernel BUG at arch/x86/mm/physaddr.c:"))
