@@ -91,13 +91,19 @@ end
 -- Memory pressure (as in lesson 6): every page GFP_KERNEL and then
 -- GFP_ATOMIC can get, and every free object left in the kmalloc-2k slabs
 -- (frames freed by nic_read would otherwise feed the handler).
+-- The pages go in the largest blocks the buddy allocator still has, then
+-- smaller ones down to single pages: the same pages in all, in a few
+-- hundred calls instead of one per page of the machine.
 local function squeeze()
-  local hog = { pages = {}, objects = {} }
+  local hog = { pages = {}, orders = {}, objects = {} }
   for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
-    while true do
-      local p = __get_free_pages(gfp, 0)
-      if not p then break end
-      hog.pages[#hog.pages + 1] = p
+    for order = 10, 0, -1 do
+      while true do
+        local p = __get_free_pages(gfp, order)
+        if not p then break end
+        hog.pages[#hog.pages + 1] = p
+        hog.orders[#hog.pages] = order
+      end
     end
   end
   while true do
@@ -110,7 +116,7 @@ end
 
 local function release(hog)
   for i = 1, #hog.objects do kfree(hog.objects[i]) end
-  for i = 1, #hog.pages do free_page(hog.pages[i]) end
+  for i = 1, #hog.pages do free_pages(hog.pages[i], hog.orders[i]) end
 end
 
 local function new_card()
