@@ -16,14 +16,26 @@ import LuaBridge
 /// can reuse those instruction addresses while the cache remembers them.
 /// Elsewhere it falls back to what `lua_getinfo("Sl")` reports.
 ///
+/// One cache serves a Lua state for its whole life, across `boot{}`: the
+/// text of a stack does not depend on the machine, only its id does (each
+/// machine has its own intern table). A grader boots a machine per case and
+/// runs the same setup code on each, so after the first case every stack's
+/// text is known and a new machine only interns it.
+///
 /// The innermost frame is the Swift function running now (a C frame, which
 /// `lua_getinfo` describes as "[C]" whatever the function): it is
 /// identified by `LuaState.currentFunction` instead, which is cheaper and
 /// tells `kfree(kmalloc(n, f))`'s two calls apart (one line, same Lua frame).
 final class CallTraceCache: CallTraceSource {
     private let lua: LuaState
-    /// Stack key → the trace's id in the machine's intern table.
+    /// Stack key → the trace's id in the bound machine's intern table.
     private var cache: [UInt64: Int32] = [:]
+    /// Stack key → the trace's text (whatever the machine).
+    private var texts: [UInt64: [String]] = [:]
+    /// The machine `cache`'s ids belong to (it is the environment's current
+    /// machine, kept alive by it while bound, so no other machine can have
+    /// its identity meanwhile).
+    private var bound: ObjectIdentifier?
     /// The stacks seen last: a loop allocates and frees from the same few
     /// stacks again and again, and this spares the dictionary's hashing.
     private static let recentSlots = 4
@@ -63,25 +75,37 @@ final class CallTraceCache: CallTraceSource {
         recentIds.deallocate()
     }
 
-    /// Makes `machine` ask this cache for its call traces.
+    /// Makes `machine` ask this cache for its call traces (the ids of the
+    /// machine before are forgotten; the texts are kept).
     func install(on machine: Machine) {
+        cache.removeAll(keepingCapacity: true)
+        forgetRecent()
+        bound = ObjectIdentifier(machine)
         machine.callTraceSource = self
         machine.callTraceProvider = { [self, unowned machine] in machine.internedTrace(traceId(in: machine)) }
     }
 
     /// The current stack's id in `machine`'s intern table, from the cache
-    /// when this stack was seen before (one cache serves one machine).
+    /// when this stack was seen before.
     override func traceId(in machine: Machine) -> Int32 {
         let key = fast ? instructionKey() : stackKey()
+        // A machine `boot{}` replaced, still finishing a step: no caching.
+        guard ObjectIdentifier(machine) == bound else {
+            return machine.internTrace(texts[key] ?? LuaStack.callTrace(of: lua, maxFrames: Int(CallTraceCache.maxFrames)))
+        }
         for i in 0..<CallTraceCache.recentSlots where recentKeys[i] == key && recentIds[i] >= 0 {
             return recentIds[i]
         }
         let id: Int32
         if let cached = cache[key] {
             id = cached
+        } else if let text = texts[key] {
+            id = machine.internTrace(text)
+            cache[key] = id
         } else {
-            id = machine.internTrace(LuaStack.callTrace(of: lua, maxFrames: Int(CallTraceCache.maxFrames)))
-            if cache.count >= CallTraceCache.maxEntries { forgetAll() }
+            let text = LuaStack.callTrace(of: lua, maxFrames: Int(CallTraceCache.maxFrames))
+            id = machine.internTrace(text)
+            if texts.count >= CallTraceCache.maxEntries { forgetAll() }
             if fast {
                 // Cached only once its functions are kept alive.
                 let anchored = kmlab_anchor_stack(lua.currentThread, CallTraceCache.anchorKey, firstLuaLevel,
@@ -90,6 +114,7 @@ final class CallTraceCache: CallTraceSource {
                 anchorsReset = false
             }
             cache[key] = id
+            texts[key] = text
         }
         recentKeys[recentNext] = key
         recentIds[recentNext] = id
@@ -100,8 +125,13 @@ final class CallTraceCache: CallTraceSource {
     /// Empties the cache (it is bounded); the anchored functions may go.
     private func forgetAll() {
         cache.removeAll(keepingCapacity: true)
-        for i in 0..<CallTraceCache.recentSlots { recentKeys[i] = 0; recentIds[i] = -1 }
+        texts.removeAll(keepingCapacity: true)
+        forgetRecent()
         anchorsReset = true
+    }
+
+    private func forgetRecent() {
+        for i in 0..<CallTraceCache.recentSlots { recentKeys[i] = 0; recentIds[i] = -1 }
     }
 
     /// The first level `callTrace` describes from the Lua stack (0 is the

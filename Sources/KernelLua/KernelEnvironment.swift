@@ -171,6 +171,9 @@ public final class KernelEnvironment {
     /// at start and after every boot.
     private func installCallTrace() {
         guard let current else { return }
-        CallTraceCache(lua: lua).install(on: current)
+        callTraces.install(on: current)
     }
+
+    /// One for the Lua state's life: the texts of its stacks outlive a boot.
+    private lazy var callTraces = CallTraceCache(lua: lua)
 }
