@@ -85,7 +85,7 @@ final class KmemCache {
     /// 0 unused id, 1 cpu slab, 2 partial, 3 full.
     @exclusivity(unchecked) var slabState = RawVec<UInt8>()
     @exclusivity(unchecked) var freeIds: [Int32] = []
-    @exclusivity(unchecked) var partial: [Int32] = []
+    @exclusivity(unchecked) var partial = SlabPartialList()
     @exclusivity(unchecked) var cpuSlab: Int32 = -1
 
     @exclusivity(unchecked) var objNext = RawVec<Int32>()
@@ -644,7 +644,7 @@ extension Machine {
         let state = c.slabState[si]
         if state == 1 { return }
         if c.slabInuse[si] == 0 && c.partial.count >= c.minPartial {
-            if state == 2, let k = c.partial.lastIndex(of: Int32(si)) { c.partial.remove(at: k) }
+            if state == 2 { c.partial.remove(Int32(si)) }
             discardSlab(c, si)
             return
         }
