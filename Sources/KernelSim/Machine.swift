@@ -77,7 +77,7 @@ public final class Machine {
     @exclusivity(unchecked) var bootTableEnd: UInt64 = 0
     @exclusivity(unchecked) var pageTablePages = 0
     let slab: SlabAllocator
-    let vm = VmallocSpace()
+    let vm: VmallocSpace
     let interned = InternTable()
     @exclusivity(unchecked) var largeKmallocs: [UInt64: AllocInfo] = [:]
     @exclusivity(unchecked) var pageAllocations: [UInt64: AllocInfo] = [:]
@@ -110,6 +110,7 @@ public final class Machine {
     init(validated config: MachineConfig) {
         self.config = config
         layout = KernelLayout(config: config)
+        vm = VmallocSpace(base: layout.vmallocStart)
         phys = PhysicalMemory(totalPages: layout.totalPages, seed: config.seed, limit: 256 << 20)
         interned.reserveBytes = { [unowned phys] n in phys.reserveHostBytes(n) }
         var zs: [Zone] = []

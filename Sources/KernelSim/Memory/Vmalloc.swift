@@ -31,6 +31,14 @@ final class VmallocSpace {
     @exclusivity(unchecked) var areas: [VmArea] = []
     @exclusivity(unchecked) var byId: [Int32: VmArea] = [:]
     @exclusivity(unchecked) var nextId: Int32 = 1
+    /// The bottom of the space: the first hole starts here.
+    let base: UInt64
+    /// The hole below each area, for `findHole`.
+    @exclusivity(unchecked) private var holes = VmallocHoleIndex()
+
+    init(base: UInt64) {
+        self.base = base
+    }
 
     /// Index of the last area starting at or below `va`.
     func indexAtOrBelow(_ va: UInt64) -> Int? {
@@ -53,25 +61,41 @@ final class VmallocSpace {
         return a
     }
 
-    /// The lowest hole of `size` bytes in [lo, hi).
-    func findHole(_ size: UInt64, _ lo: UInt64, _ hi: UInt64) -> UInt64? {
-        var addr = lo
-        for a in areas {
-            if a.start >= addr && a.start - addr >= size { break }
-            addr = max(addr, a.end)
+    /// The lowest hole of `size` bytes between `base` and `hi` (first fit,
+    /// as find_vmap_lowest_match), in O(log n).
+    func findHole(_ size: UInt64, _ hi: UInt64) -> UInt64? {
+        var addr = holeStart(below: areas.count)
+        if let s = holes.lowestArea(withGapAtLeast: size), let i = indexAtOrBelow(s) {
+            addr = holeStart(below: i)
         }
         guard addr <= hi, hi - addr >= size else { return nil }
         return addr
+    }
+
+    /// Where the hole below `areas[i]` starts (`i == areas.count`: the hole above the last area).
+    private func holeStart(below i: Int) -> UInt64 {
+        i > 0 && i <= areas.count ? max(base, areas[i - 1].end) : base
+    }
+
+    private func hole(below i: Int) -> UInt64 {
+        let s = holeStart(below: i)
+        return areas[i].start > s ? areas[i].start - s : 0
     }
 
     func insert(_ a: VmArea) {
         let i = indexAtOrBelow(a.start).map { $0 + 1 } ?? 0
         areas.insert(a, at: i)
         byId[a.id] = a
+        holes.insert(start: a.start, gap: hole(below: i))
+        if i + 1 < areas.count { holes.setGap(start: areas[i + 1].start, gap: hole(below: i + 1)) }
     }
 
     func remove(_ a: VmArea) {
-        if let i = indexAtOrBelow(a.start), areas[i] === a { areas.remove(at: i) }
+        if let i = indexAtOrBelow(a.start), areas[i] === a {
+            areas.remove(at: i)
+            holes.remove(start: a.start)
+            if i < areas.count { holes.setGap(start: areas[i].start, gap: hole(below: i)) }
+        }
         byId[a.id] = nil
     }
 
@@ -116,7 +140,7 @@ extension Machine {
             return nil
         }
         let areaSize = realSize + 4096
-        guard let start = vm.findHole(areaSize, layout.vmallocStart, layout.vmallocEnd) else {
+        guard let start = vm.findHole(areaSize, layout.vmallocEnd) else {
             if !gfp.contains(.nowarn) {
                 log.print("vmap allocation for size \(areaSize) failed: use vmalloc=<size> to increase size",
                           timeNanoseconds: clockNanoseconds)
