@@ -15,6 +15,10 @@ struct BenchCommand: ParsableCommand {
         pair called from Lua next to two calls of a trivial builtin (math.type) in the
         same loop, the same for kmem_cache_alloc+kmem_cache_free and mempool_alloc+mempool_free pairs, the same for an empty Swift function (the floor of every call), vmalloc(1 MiB)+vfree, a plain Lua loop, and boot time and host RSS
         growth for 1 GiB, 8 GiB and 64 GiB x86_64 machines.
+        With --scaling instead: the cost per operation of paths a script
+        controls (slab frees that empty partial slabs, kmemleak's scan of
+        referenced objects, small vmallocs) at 10^3 up to 10^6 operations, so
+        that an algorithm slower than linear shows as a slope.
         """
     )
 
@@ -24,6 +28,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Only the benchmarks whose name contains this text.")
     var filter: String?
 
+    @Flag(help: "Cost per operation at growing sizes instead (see above).")
+    var scaling = false
+
     func validate() throws {
         guard rounds >= 1 && rounds <= 1000 else { throw ValidationError("--rounds must be between 1 and 1000") }
     }
@@ -32,7 +39,7 @@ struct BenchCommand: ParsableCommand {
         #if DEBUG
         Terminal.error("kmlab bench: this is a debug build; figures will be pessimistic (use swift build -c release)")
         #endif
-        for bench in Benchmarks.all where filter.map({ bench.name.contains($0) }) ?? true {
+        for bench in scaling ? Benchmarks.scaling : Benchmarks.all where filter.map({ bench.name.contains($0) }) ?? true {
             let line = try bench.measure(rounds)
             print(line)
             fflush(stdout)
@@ -54,7 +61,12 @@ struct Benchmark {
             // No budget and no count hook: the figures are kmlab's own costs.
             let lua = try LuaState(profile: .trusted, limits: LuaLimits(
                 maxInstructions: 0, maxMemory: 0, deferredCountingMicroseconds: 3_600_000_000))
-            _ = KernelEnvironment(lua: lua)
+            let kernel = KernelEnvironment(lua: lua)
+            // kmemleak's end-of-run scan, the script's globals as roots.
+            lua.register("bench_leak_scan") { call in
+                call.push(Int64(kernel.reportLeaks().count))
+                return 1
+            }
             lua.register("bench_clock") { call in
                 // CPU time of the process, not wall time: on a shared machine
                 // (CI, several builds at once) wall time measures the neighbours.
@@ -177,5 +189,61 @@ enum Benchmarks {
                 guard v.count >= 6 else { return "boot: not available" }
                 return "boot (x86_64): 1G \(String(format: "%.2f", v[0])) ms, +\(f1(v[1])) MiB RSS; 8G \(String(format: "%.2f", v[2])) ms, +\(f1(v[3])) MiB; 64G \(String(format: "%.2f", v[4])) ms, +\(f1(v[5])) MiB (goal < 20 ms, < 32 MiB, flat)"
             }),
+    ]
+
+    /// `--scaling`: each returns ns per operation at each size in `sizes`.
+    static func scalingScript(sizes: [Int], ram: String, setup: String, body: String) -> String {
+        """
+        local out = {}
+        for _, n in ipairs({\(sizes.map(String.init).joined(separator: ", "))}) do
+          boot{ arch = "x86_64", ram = "\(ram)" }
+          collectgarbage()
+          \(setup)
+          local t0 = bench_clock()
+          \(body)
+          out[#out + 1] = (bench_clock() - t0) / n
+        end
+        return table.unpack(out)
+        """
+    }
+
+    static func perSize(_ name: String, _ what: String, _ sizes: [Int]) -> ([[Double]]) -> String {
+        { m in
+            let cells = zip(sizes, m[0]).map { n, ns in "n=\(n) \(f1(ns)) ns" }
+            return "\(name): \(what): " + cells.joined(separator: "; ")
+        }
+    }
+
+    static let bigSizes = [1_000, 10_000, 100_000, 1_000_000]
+    static let vmallocSizes = [1_000, 10_000, 60_000]
+    static let leakSizes = [1_000, 10_000, 100_000]
+
+    static let scaling: [Benchmark] = [
+        // Every other object freed first leaves each slab partial; freeing
+        // the rest then empties them one by one (each leaves the partial list).
+        Benchmark(name: "slab-free", script: scalingScript(sizes: bigSizes, ram: "4G", setup: """
+            local p = {}
+            for i = 1, n do p[i] = kmalloc(64, GFP_KERNEL) end
+            for i = 1, n, 2 do kfree(p[i]) end
+            """, body: "for i = 2, n, 2 do kfree(p[i]) end  n = n // 2"),
+                  format: perSize("slab-free", "per kfree that may empty a partial slab", bigSizes)),
+        // Objects that globals still point to: none is a leak, each is looked up.
+        Benchmark(name: "kmemleak-referenced", script: scalingScript(sizes: bigSizes, ram: "4G", setup: """
+            bench_held = {}
+            for i = 1, n do bench_held[i] = kmalloc(64, GFP_KERNEL) end
+            """, body: "bench_leak_scan()"),
+                  format: perSize("kmemleak-referenced", "per object of the end-of-run scan", bigSizes)),
+        // Objects nothing points to: each becomes a report in the log.
+        Benchmark(name: "kmemleak-leaked", script: scalingScript(sizes: leakSizes, ram: "4G", setup: """
+            do
+              local p = {}
+              for i = 1, n do p[i] = kmalloc(64, GFP_KERNEL) end
+            end
+            collectgarbage()
+            """, body: "bench_leak_scan()"),
+                  format: perSize("kmemleak-leaked", "per leaked object reported", leakSizes)),
+        Benchmark(name: "vmalloc-small", script: scalingScript(sizes: vmallocSizes, ram: "4G", setup: "local p = {}", body: """
+            for i = 1, n do p[i] = vmalloc(64) end
+            """), format: perSize("vmalloc-small", "per vmalloc(64) with that many areas live", vmallocSizes)),
     ]
 }
