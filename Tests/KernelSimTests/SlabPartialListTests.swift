@@ -12,7 +12,10 @@ import Testing
         var model: [Int32] = []
         for _ in 0..<4000 {
             let id = Int32(rng.below(200))
-            switch rng.below(4) {
+            switch rng.below(50) == 0 ? 4 : rng.below(4) {
+            case 4:
+                model.removeAll()
+                list.removeAll()
             case 0, 1:
                 if !model.contains(id) { model.append(id) }
                 list.append(id)

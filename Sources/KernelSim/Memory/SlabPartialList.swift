@@ -56,6 +56,19 @@ struct SlabPartialList: Sequence {
         count -= 1
     }
 
+    /// Empties the list (a destroyed cache).
+    mutating func removeAll() {
+        var at = head
+        while at >= 0 {
+            let n = next[Int(at)]
+            listed[Int(at)] = false
+            at = n
+        }
+        head = -1
+        tail = -1
+        count = 0
+    }
+
     /// Head to tail.
     func makeIterator() -> AnyIterator<Int32> {
         var at = head
