@@ -74,6 +74,13 @@ typedef struct kmlab_budget {
     void *last_block;         /* the block handed out last (order.h's self-test) */
     long thread_offset;       /* lua_topointer(thread) - its block; -1: unknown */
     long udata_offset;        /* lua_touserdata(ud without user values) - its block; -1: unknown */
+    /* The string hash seed (kmlab_fix_seed): 1 while lua_newstate is
+     * expected to allocate its first block, 2 until its second, 0 after;
+     * seed_fixed says whether the seed could be replaced. */
+    int seed_step;
+    int seed_fixed;
+    char *seed_block;
+    size_t seed_block_size;
 } kmlab_budget;
 
 static inline kmlab_budget *kmlab_getbudget(lua_State *L) {
@@ -95,10 +102,67 @@ typedef struct kmlab_block_header {
 } kmlab_block_header;
 #define KMLAB_BLOCK_MAGIC 0x6b6d6c6162626c6bULL
 
+/* The string hash seed every state gets instead of Lua's own. */
+#define KMLAB_HASH_SEED 0x6b6d6c61u
+
+/* Lua 5.4 seeds its string hash from the clock and from addresses
+ * (lstate.c luai_makeseed: time(NULL), the state's heap address, a stack
+ * address, lua_newstate's code address), so the layout of every table with
+ * string keys, and with it when tables grow, how much memory a script
+ * holds at a given point (collectgarbage("count")), when the collector
+ * runs and where the memory limit strikes, differ from run to run. The API
+ * cannot set the seed, so the allocator does: lua_newstate allocates the
+ * state's block (LG: the main thread, then global_State), sets the seed,
+ * and allocates nothing else before its first string is hashed. At that
+ * second allocation, the global_State is found in the first block by its
+ * second field (ud: this budget) and checked against every other field
+ * lua_newstate has set by then (5.4's lstate.h order: frealloc, ud,
+ * totalbytes = sizeof(LG), GCdebt 0, GCestimate, lastatomic, strt {NULL,
+ * 0, 0}, l_registry nil, nilvalue integer 0 ("state not built yet"),
+ * seed); only when exactly one place matches is the seed replaced. */
+static inline void kmlab_fix_seed(kmlab_budget *b) {
+    char *blk = b->seed_block;
+    size_t n = b->seed_block_size;
+    const size_t seed_at = 96, need = seed_at + sizeof(unsigned int);
+    if (blk == NULL || n < need) return;
+    char *found = NULL;
+    for (size_t off = 0; off + need <= n; off += sizeof(void *)) {
+        char *g = blk + off;
+        void *ud;
+        long long total, debt;
+        void *hash;
+        int nuse, size;
+        unsigned char reg_tt, nil_tt;
+        long long nil_value;
+        memcpy(&ud, g + 8, sizeof ud);
+        if (ud != (void *)b) continue;
+        memcpy(&total, g + 16, sizeof total);
+        memcpy(&debt, g + 24, sizeof debt);
+        memcpy(&hash, g + 48, sizeof hash);
+        memcpy(&nuse, g + 56, sizeof nuse);
+        memcpy(&size, g + 60, sizeof size);
+        memcpy(&reg_tt, g + 72, 1);
+        memcpy(&nil_value, g + 80, sizeof nil_value);
+        memcpy(&nil_tt, g + 88, 1);
+        if (total != (long long)n || debt != 0 || hash != NULL || nuse != 0 || size != 0 ||
+            reg_tt != 0 /* LUA_VNIL */ || nil_value != 0 || nil_tt != 3 /* LUA_VNUMINT */) continue;
+        if (found != NULL) return; /* two candidates: not sure, leave it */
+        found = g;
+    }
+    if (found == NULL) return;
+    unsigned int seed = KMLAB_HASH_SEED;
+    memcpy(found + seed_at, &seed, sizeof seed);
+    b->seed_fixed = 1;
+}
+
 /* The allocator: counts bytes, refuses growth past the limit while Lua code
  * runs, never refuses while Swift runs. */
 static inline void *kmlab_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     kmlab_budget *b = (kmlab_budget *)ud;
+    if (b->seed_step == 2 && ptr == NULL && nsize > 0) {
+        b->seed_step = 0;
+        kmlab_fix_seed(b);
+    }
     size_t old = ptr ? osize : 0;
     kmlab_block_header *block = ptr ? (kmlab_block_header *)ptr - 1 : NULL;
     if (nsize == 0) {
@@ -123,6 +187,11 @@ static inline void *kmlab_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (block == NULL) {
         p->magic = KMLAB_BLOCK_MAGIC;
         p->serial = ++b->alloc_serial;
+        if (b->seed_step == 1) {
+            b->seed_step = 2;
+            b->seed_block = (char *)(p + 1);
+            b->seed_block_size = nsize;
+        }
     }
     b->last_block = p + 1;
     b->mem_used = b->mem_used - old + nsize;
@@ -240,7 +309,12 @@ static inline lua_CFunction kmlab_cowrap_function(void) { return kmlab_cowrap; }
 
 /* Open a state whose allocations are charged to b. */
 static inline lua_State *kmlab_newstate(kmlab_budget *b) {
+    /* lua_version(NULL) is LUA_VERSION_NUM of the library in use. */
+    b->seed_step = lua_version(NULL) >= 504 && lua_version(NULL) < 505 ? 1 : 0;
+    b->seed_fixed = 0;
     lua_State *L = lua_newstate(kmlab_alloc, b);
+    b->seed_step = 0;
+    b->seed_block = NULL;
     if (L != NULL) kmlab_setbudget(L, b);
     return L;
 }
