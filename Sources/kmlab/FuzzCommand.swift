@@ -38,6 +38,9 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .customLong("skip"), help: "Leave out generated statements that mention this text (repeatable).")
     var skip: [String] = []
 
+    @Option(help: "Write the generated scripts into this directory (case-N.lua) instead of running them.")
+    var emit: String?
+
     func validate() throws {
         guard count >= 0 else { throw ValidationError("--count must not be negative") }
         guard repeatEvery >= 1 else { throw ValidationError("--repeat-every must be at least 1") }
@@ -46,6 +49,14 @@ struct FuzzCommand: ParsableCommand {
 
     func run() throws {
         let names = try FuzzGenerator.documentedNames()
+        if let emit {
+            try FileManager.default.createDirectory(atPath: emit, withIntermediateDirectories: true)
+            for i in 0..<count {
+                try FuzzCommand.source(statements(names, case: i)).write(toFile: emit + "/case-\(i).lua", atomically: true, encoding: .utf8)
+            }
+            print("fuzz: seed \(seed), \(count) scripts written to \(emit)")
+            return
+        }
         let work = NSTemporaryDirectory() + "kmlab-fuzz-\(getpid())"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -53,8 +64,7 @@ struct FuzzCommand: ParsableCommand {
         var failures: [(Int, FuzzFailure, String)] = []
         var runs = 0
         for i in 0..<count {
-            var g = FuzzGenerator(names: names, seed: FuzzCommand.caseSeed(seed, i))
-            let statements = g.script(statements: 10 + g.pick(30)).filter { s in !skip.contains { s.contains($0) } }
+            let statements = statements(names, case: i)
             let mode: FuzzRunner.Mode = i % 10 == 9 ? .check : .run
             let twice = i % repeatEvery == 0
             runs += twice ? 2 : 1
@@ -75,6 +85,12 @@ struct FuzzCommand: ParsableCommand {
         }
         print("fuzz: seed \(seed), \(count) cases (\(runs) runs of kmlab), \(failures.count) failures")
         if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Case `i`'s statements (those mentioning a --skip text left out).
+    func statements(_ names: [FuzzAPIName], case i: Int) -> [String] {
+        var g = FuzzGenerator(names: names, seed: FuzzCommand.caseSeed(seed, i))
+        return g.script(statements: 10 + g.pick(30)).filter { s in !skip.contains { s.contains($0) } }
     }
 
     static func caseSeed(_ seed: UInt64, _ i: Int) -> UInt64 {

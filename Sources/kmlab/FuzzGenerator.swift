@@ -70,7 +70,8 @@ struct FuzzGenerator {
 
     mutating func statement(depth: Int) -> String {
         switch pick(100) {
-        case 0..<50: return "keep(pcall(\(call(depth: depth))))"
+        case 0..<38: return "keep(pcall(\(call(depth: depth))))"
+        case 38..<50: return hazard(depth: depth)
         case 50..<52: return rawCall(depth: depth) // an error here ends the script (or the callback)
         case 52..<60: return "L[#L + 1] = spin_lock_init(\(pick(2) == 0 ? "" : "\"l\(pick(4))\""))"
         case 60..<66: return locked(depth: depth)
@@ -82,6 +83,156 @@ struct FuzzGenerator {
         case 90..<94: return "pcall(raise_irq, \(argument(hint: "irq")))"
         case 94..<97: return "pcall(flush_scheduled_work)"
         default: return "V[#V + 1] = \(argument(hint: ""))"
+        }
+    }
+
+    // MARK: Hazards
+
+    /// The ingredients of every class of host bug kmlab has had (README,
+    /// "Safety guarantees"), written on purpose rather than left to chance:
+    /// a random call sequence almost never builds an interrupt storm or a
+    /// scribble over the boot page tables. `FuzzTests` checks that a fixed
+    /// seed's scripts contain each of them.
+    enum Hazard: CaseIterable {
+        case irqStorm, scribble, hugeLength, libraryBomb, reportFlood, bootInCallback, observeOrder, oddAddress
+    }
+
+    mutating func hazard(depth: Int) -> String {
+        let all = Hazard.allCases
+        switch all[pick(all.count)] {
+        case .irqStorm: return irqStorm()
+        case .scribble: return scribble()
+        case .hugeLength: return hugeLength()
+        case .libraryBomb: return libraryBomb()
+        case .reportFlood: return reportFlood()
+        case .bootInCallback: return bootInCallback(depth: depth)
+        case .observeOrder: return observeOrder()
+        case .oddAddress: return oddAddress()
+        }
+    }
+
+    /// A handler that raises its own line, or two handlers raising each
+    /// other's lines; sometimes under spin_lock_irqsave or with irqs off.
+    mutating func irqStorm() -> String {
+        let a = [1, 3, 5, 9, 11, 15][pick(6)], b = a + 1
+        let ret = pick(4) == 0 ? "IRQ_NONE" : "IRQ_HANDLED"
+        let flags = pick(3) == 0 ? "IRQF_SHARED" : "0"
+        var storm: String
+        if pick(2) == 0 {
+            storm = "keep(pcall(request_irq, \(a), function() pcall(raise_irq, \(a)) return \(ret) end, \(flags), \"storm\", nil)) "
+                + "pcall(raise_irq, \(a))"
+        } else {
+            storm = "keep(pcall(request_irq, \(a), function() pcall(raise_irq, \(b)) return \(ret) end, \(flags), \"ping\", nil)) "
+                + "keep(pcall(request_irq, \(b), function() pcall(raise_irq, \(a)) return IRQ_HANDLED end, \(flags), \"pong\", nil)) "
+                + "pcall(raise_irq, \(a))"
+        }
+        switch pick(4) {
+        case 0: return "do local l = L[#L] or spin_lock_init() local ok, f = pcall(spin_lock_irqsave, l) \(storm) pcall(spin_unlock_irqrestore, l, f) end"
+        case 1: return "pcall(local_irq_disable) \(storm) pcall(local_irq_enable)"
+        default: return storm
+        }
+    }
+
+    /// memset/memcpy over the boot-time page tables (the last 16 pages
+    /// before the kernel image's end, for each arch and era) and the
+    /// reserved frames below them.
+    mutating func scribble() -> String {
+        let ends = ["(26 << 20)", "(48 << 20)", "(4 << 20)", "(6 << 20)"] // (Lua's << binds looser than -)
+        let page = "(\(ends[pick(ends.count)]) - \(pick(17) + 1) * PAGE_SIZE)"
+        let targets = ["PAGE_OFFSET + \(page)", "PAGE_OFFSET", "PAGE_OFFSET + 4096 * \(pick(256))", "PAGE_OFFSET + (16 << 20)"]
+        let dst = targets[pick(targets.count)]
+        let lengths = ["PAGE_SIZE", "8", "64 << 20", "16 * PAGE_SIZE", "(1 << 20)"]
+        let n = lengths[pick(lengths.count)]
+        switch pick(3) {
+        case 0: return "pcall(memcpy, \(dst), \(targets[pick(targets.count)]), \(n))"
+        case 1: return "pcall(poke, \(dst) + \(pick(512) * 8), string.rep(\"\\255\", 8))"
+        default: return "pcall(memset, \(dst), \([0, 0xff, 0xab, 0x5a][pick(4)]), \(n))"
+        }
+    }
+
+    /// memset/memcpy/memcmp with lengths no machine has.
+    mutating func hugeLength() -> String {
+        let huge = ["math.maxinteger", "1 << 40", "1 << 62", "-1", "2^53", "math.mininteger", "(1 << 32) + 1"]
+        let fn = ["memset", "memcpy", "memcmp"][pick(3)]
+        let a = address(), b = address(), n = huge[pick(huge.count)]
+        return fn == "memset" ? "pcall(memset, \(a), 0, \(n))" : "pcall(\(fn), \(a), \(b), \(n))"
+    }
+
+    /// C library calls that do unbounded work inside one call.
+    mutating func libraryBomb() -> String {
+        let bombs = [
+            "pcall(string.rep, \"\", math.maxinteger)",
+            "pcall(string.rep, \"x\", 1 << 40)",
+            "pcall(string.rep, \"\", math.maxinteger, \"\")",
+            "pcall(string.rep, \"ab\", 1 << 22, \",\")",
+            "pcall(table.move, {}, 1, math.maxinteger, 2)",
+            "pcall(table.move, {1, 2, 3}, math.mininteger, math.maxinteger, 1)",
+            "pcall(string.find, string.rep(\"a\", 3000), string.rep(\"a-\", 40) .. \"b\")",
+            "pcall(string.match, string.rep(\"a\", 60), string.rep(\"a?\", 60) .. string.rep(\"a\", 60))",
+            "pcall(string.gsub, string.rep(\"x\", 5000), \"(x*)*y\", \"\")",
+            "for m in string.gmatch(string.rep(\"ab\", 2000), \".-.-.-.-b\") do end",
+            "pcall(table.concat, setmetatable({}, {__len = function() return 1 << 40 end, __index = table.concat}))",
+            "pcall(table.insert, setmetatable({}, {__len = function() return math.maxinteger - 1 end}), 1, 1)",
+            "pcall(table.sort, setmetatable({}, {__len = function() return 1 << 30 end, __index = function() return 1 end}))",
+            "pcall(load, string.rep(\"x = 1 \", 1 << 20))",
+        ]
+        return bombs[pick(bombs.count)]
+    }
+
+    /// Thousands of reports in a row (double frees, bad frees).
+    mutating func reportFlood() -> String {
+        let n = [2_000, 5_000, 20_000, 150_000][pick(4) == 0 ? 3 : pick(3)]
+        switch pick(3) {
+        case 0: return "do local ok, p = pcall(kmalloc, 32, GFP_KERNEL) pcall(kfree, p) for i = 1, \(n) do pcall(kfree, p) end end"
+        case 1: return "for i = 1, \(n) do pcall(kfree, 0xdeadbe00 + i * 8) end"
+        default: return "do local ok, p = pcall(vmalloc, 8192) pcall(vfree, p) for i = 1, \(n) do pcall(vfree, p) end end"
+        }
+    }
+
+    /// boot{} with odd options from inside a tasklet, a work item, an
+    /// interrupt handler or a syscall, with more work queued behind it.
+    mutating func bootInCallback(depth: Int) -> String {
+        let b = boot()
+        let after = "function() V[#V + 1] = 1 return IRQ_HANDLED end"
+        switch pick(4) {
+        case 0: return "keep(pcall(tasklet_schedule, function() \(b) end)) keep(pcall(tasklet_schedule, \(after)))"
+        case 1: return "keep(pcall(schedule_work, function() \(b) end)) keep(pcall(schedule_work, \(after))) pcall(flush_scheduled_work)"
+        case 2:
+            let irq = pick(16)
+            return "keep(pcall(request_irq, \(irq), function() \(b) return IRQ_HANDLED end, IRQF_SHARED, \"boot\", nil)) "
+                + "keep(pcall(request_irq, \(irq), \(after), IRQF_SHARED, \"after\", nil)) pcall(raise_irq, \(irq))"
+        default: return "keep(pcall(SYSCALL_DEFINE, \"reboot\", function() \(b) end)) keep(pcall(user.syscall, \"reboot\"))"
+        }
+    }
+
+    /// What a script can observe of the host: iteration order over mixed
+    /// keys (library functions of different libraries, objects), %p and
+    /// tostring of objects, memory and clock figures.
+    mutating func observeOrder() -> String {
+        switch pick(5) {
+        case 0:
+            return "do local t = {[print] = 1, [string.len] = 2, [{}] = 3, [function() end] = 4, x = 5, [2] = 6, [0.5] = 7, "
+                + "[true] = 8, [table.insert] = 9, [coroutine.create(print)] = 10, [math.abs] = 11, [next] = 12} "
+                + "local o = {} for k, v in pairs(t) do o[#o + 1] = v end print(table.concat(o, \" \")) end"
+        case 1:
+            return "do local t, k = {[pairs] = 1, [string.rep] = 2, [type] = 3, [utf8.char] = 4, [V] = 5}, nil "
+                + "local o = {} repeat k = next(t, k) o[#o + 1] = k and t[k] until k == nil print(table.concat(o, \",\")) end"
+        case 2: return "print(string.format(\"%p %p %s %s %s\", {}, print, function() end, string.len, V), tostring(F[1]), tostring(weird))"
+        case 3: return "print(collectgarbage(\"count\"), os.clock())"
+        default: return "do local o = {} for k in pairs(V) do o[#o + 1] = tostring(k) end print(#o, tostring(V[1]), tostring(L[1]), tostring(D[1])) end"
+        }
+    }
+
+    /// Addresses that are not what they claim: freed, foreign, vmalloc,
+    /// user, physical; numbers that are not addresses.
+    mutating func oddAddress() -> String {
+        switch pick(6) {
+        case 0: return "do local ok, p = pcall(kmalloc, \([8, 64, 4096, 8192][pick(4)]), GFP_KERNEL) if ok and p then pcall(kfree, p) V[#V + 1] = p end end"
+        case 1: return "do local ok, p = pcall(vmalloc, 8192) if ok and p then pcall(vfree, p) V[#V + 1] = p end end"
+        case 2: return "keep(pcall(user.malloc, \(["4096", "1", "1 << 30"][pick(3)])))"
+        case 3: return "keep(pcall(virt_to_phys, v(\(pick(32)))))"
+        case 4: return "keep(pcall(alloc_pages, GFP_KERNEL, \(pick(4))))"
+        default: return "V[#V + 1] = \(["0/0", "math.mininteger", "math.maxinteger", "-0.0", "1e308", "weird", "setmetatable({}, {__index = V})"][pick(7)])"
         }
     }
 

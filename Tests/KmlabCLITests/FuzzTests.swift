@@ -47,4 +47,79 @@ import Testing
             #expect(text.contains("-- reproduce: kmlab run"))
         }
     }
+
+    /// The generator writes the ingredients of every class of host bug
+    /// kmlab has had, so it cannot silently weaken: the 200 scripts the
+    /// suite's fuzz run uses (same seed) contain each of them several times.
+    @Test func generatedScriptsContainEveryBugClassIngredient() throws {
+        let scratch = try ScratchDirectory()
+        let dir = scratch.url.appendingPathComponent("scripts").path
+        let r = try KmlabProcess.run(["fuzz", "--seed", "20261207", "--count", "200", "--emit", dir])
+        #expect(r.status == 0, "\(r.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(files.count == 200)
+        let text = try files.map { try String(contentsOfFile: dir + "/" + $0, encoding: .utf8) }.joined(separator: "\n")
+        // class -> ingredient -> a pattern of it in the scripts
+        let classes: [(String, [(String, String)])] = [
+            ("interrupt storms", [
+                ("a handler raising its own line", #"request_irq, (\d+), function\(\) pcall\(raise_irq, \1\)"#),
+                ("two handlers raising each other's lines",
+                 #"request_irq, (\d+), function\(\) pcall\(raise_irq, (\d+)\)[^\n]*request_irq, \2, function\(\) pcall\(raise_irq, \1\)"#),
+                ("a storm under spin_lock_irqsave", #"spin_lock_irqsave, l\) keep\(pcall\(request_irq, (\d+), function\(\) pcall\(raise_irq"#),
+            ]),
+            ("scribbled kernel memory", [
+                ("memset over the boot page tables", #"pcall\(memset, PAGE_OFFSET \+ \(\(\d+ << 20\) - \d+ \* PAGE_SIZE\)"#),
+                ("memcpy over reserved frames", #"pcall\(memcpy, PAGE_OFFSET"#),
+                ("poke into the boot page tables", #"pcall\(poke, PAGE_OFFSET \+ \(\(\d+ << 20\)"#),
+            ]),
+            ("huge lengths", [
+                ("memset", #"pcall\(memset, [^\n]*, 0, (math.maxinteger|1 << 62|1 << 40)\)"#),
+                ("memcpy", #"pcall\(memcpy, [^\n]*(math.maxinteger|1 << 62|1 << 40)\)"#),
+                ("memcmp", #"pcall\(memcmp, [^\n]*(math.maxinteger|1 << 62|1 << 40)\)"#),
+            ]),
+            ("C library bombs", [
+                ("string.rep of nothing, maxinteger times", #"pcall\(string.rep, "", math.maxinteger"#),
+                ("table.move over a huge empty range", #"pcall\(table.move, \{\}, 1, math.maxinteger"#),
+                ("a backtracking pattern", #"string.rep\("a\?", 60\)|\(x\*\)\*y|string.rep\("a-", 40\)"#),
+                ("a lying __len", #"__len = function\(\) return (1 << 40|math.maxinteger - 1|1 << 30)"#),
+            ]),
+            ("report floods", [
+                ("thousands of double frees", #"pcall\(kfree, p\) for i = 1, \d{4,} do pcall\(kfree, p\)"#),
+                ("150,000 of them", #"for i = 1, 150000 do pcall\(v?free"#),
+            ]),
+            ("boot{} anywhere", [
+                ("odd options", #"pcall\(boot, \{[^}]*(ram = "0"|ram = -1|ram = "1T"|seed = 0/0|era = "9"|arch = 1)"#),
+                ("from a tasklet", #"tasklet_schedule, function\(\) pcall\(boot"#),
+                ("from a work item", #"schedule_work, function\(\) pcall\(boot"#),
+                ("from an interrupt handler", #"request_irq, \d+, function\(\) pcall\(boot"#),
+                ("from a syscall", #"SYSCALL_DEFINE, "reboot", function\(\) pcall\(boot"#),
+            ]),
+            ("what a script observes", [
+                ("pairs over library functions and objects", #"\[print\] = 1, \[string.len\] = 2, \[\{\}\] = 3[^\n]*pairs\(t\)"#),
+                ("next over library functions", #"repeat k = next\(t, k\)"#),
+                ("%p and tostring of objects", #"string.format\("%p %p"#),
+                ("collectgarbage and os.clock", #"collectgarbage\("count"\), os.clock\(\)"#),
+            ]),
+            ("contexts", [
+                ("interrupt handlers", #"request_irq, "#), ("tasklets", #"tasklet_schedule, function"#),
+                ("work items", #"schedule_work, function"#), ("syscalls", #"SYSCALL_DEFINE, "#),
+                ("spin_lock_irqsave", #"spin_lock_irqsave"#), ("irqs off", #"local_irq_disable"#),
+                ("bottom halves off", #"local_bh_disable"#), ("spin_lock_bh", #"spin_lock_bh"#),
+            ]),
+            ("odd addresses and values", [
+                ("a freed kmalloc pointer", #"pcall\(kfree, p\) V\[#V \+ 1\] = p"#),
+                ("a freed vmalloc pointer", #"pcall\(vfree, p\) V\[#V \+ 1\] = p"#),
+                ("a user address", #"user.malloc"#), ("a physical address", #"virt_to_phys|__pa"#),
+                ("a foreign address", #"0xdeadbe"#), ("NaN", #"0/0"#), ("the minimum integer", #"math.mininteger"#),
+                ("a table with metatable", #"setmetatable\(\{\}, \{__index"#), ("wrong types", #"coroutine.create"#),
+            ]),
+        ]
+        for (name, ingredients) in classes {
+            for (what, pattern) in ingredients {
+                let re = try NSRegularExpression(pattern: pattern)
+                let n = re.numberOfMatches(in: text, range: NSRange(text.startIndex..., in: text))
+                #expect(n >= 3, "\(name): \(what) appears \(n) times in 200 scripts (pattern \(pattern))")
+            }
+        }
+    }
 }
