@@ -92,6 +92,7 @@ public final class KernelEnvironment {
 
     private func take(_ newMachine: Machine) {
         KernelEnvironment.bound(newMachine, to: lua)
+        newMachine.log.reportCost = { [weak lua] in lua?.charge(instructions: KernelEnvironment.reportCost) }
         current = newMachine
         installCallTrace()
     }
@@ -103,6 +104,13 @@ public final class KernelEnvironment {
         take(m)
         return m
     }
+
+    /// What a kernel report costs the instruction budget: building and
+    /// logging one (its stacks, shadow dump, text) takes the host tens of
+    /// microseconds, thousands of VM instructions' worth, so a loop of
+    /// double frees meets the budget as a loop of Lua code would instead of
+    /// running for minutes on three instructions per report.
+    static let reportCost: Int64 = 10_000
 
     /// The simulated memory contents count against the script's memory
     /// budget: a script cannot make the host hold more than it allows.

@@ -62,6 +62,9 @@ public final class KernelLog {
     /// Told of every report as it is recorded, with its stamped lines
     /// (`kmlab run` and the REPL echo reports to stderr as they happen).
     public var reportObserver: ((KernelReport, [String]) -> Void)?
+    /// Told of every report too, before anything else (the Lua glue charges
+    /// the host work of a report to the script's instruction budget).
+    public var reportCost: (() -> Void)?
 
     public init() {}
 
@@ -130,6 +133,7 @@ public final class KernelLog {
 
     /// Records a report and prints its lines.
     public func record(_ report: KernelReport, timeNanoseconds: UInt64) {
+        reportCost?()
         let seq = reportCount
         reportCount += 1
         reportCountsByKind[report.kind, default: 0] += 1
