@@ -38,6 +38,9 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .customLong("skip"), help: "Leave out generated statements that mention this text (repeatable).")
     var skip: [String] = []
 
+    @Flag(name: .customLong("no-hazards"), help: "Random calls only, without the bug-class ingredients (to compare).")
+    var noHazards = false
+
     @Option(help: "Write the generated scripts into this directory (case-N.lua) instead of running them.")
     var emit: String?
 
@@ -90,6 +93,7 @@ struct FuzzCommand: ParsableCommand {
     /// Case `i`'s statements (those mentioning a --skip text left out).
     func statements(_ names: [FuzzAPIName], case i: Int) -> [String] {
         var g = FuzzGenerator(names: names, seed: FuzzCommand.caseSeed(seed, i))
+        g.hazards = !noHazards
         return g.script(statements: 10 + g.pick(30)).filter { s in !skip.contains { s.contains($0) } }
     }
 

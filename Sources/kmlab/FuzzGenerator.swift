@@ -23,6 +23,9 @@ struct FuzzAPIName: Sendable {
 struct FuzzGenerator {
     let names: [FuzzAPIName]
     var rng: SplitMix
+    /// Whether hazard statements are written (off: random calls only, the
+    /// generator as it was before them, to compare what each finds).
+    var hazards = true
 
     /// The names documented by a fresh kernel environment, with the shape
     /// of a call parsed from each doc's signature.
@@ -71,7 +74,7 @@ struct FuzzGenerator {
     mutating func statement(depth: Int) -> String {
         switch pick(100) {
         case 0..<38: return "keep(pcall(\(call(depth: depth))))"
-        case 38..<50: return hazard(depth: depth)
+        case 38..<50: return hazards ? hazard(depth: depth) : "keep(pcall(\(call(depth: depth))))"
         case 50..<52: return rawCall(depth: depth) // an error here ends the script (or the callback)
         case 52..<60: return "L[#L + 1] = spin_lock_init(\(pick(2) == 0 ? "" : "\"l\(pick(4))\""))"
         case 60..<66: return locked(depth: depth)
