@@ -31,7 +31,9 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
   t0=$(now)
-  "$KMLAB" grade --lesson "$LESSON" "$dir/class" --jobs 2 --quiet --timings --format json \
+  # Every copy is the one reference solution: all graded as the lesson as
+  # written (learner seed 0), which is what it answers.
+  KMLAB_VARIANT_SEED=0 "$KMLAB" grade --lesson "$LESSON" "$dir/class" --jobs 2 --quiet --timings --format json \
     --out "$dir/report.json" --results "$dir/results.jsonl" 2> "$dir/stderr"
   t1=$(now)
   echo $(( (t1 - t0) / 1000000 )) >> "$dir/grade.ms"
