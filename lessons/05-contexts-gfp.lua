@@ -70,8 +70,9 @@ handler, and a softirq or tasklet after it, must never sleep: no
 What to pass instead, from include/linux/gfp_types.h and the kernel's
 memory allocation guide (Documentation/core-api/memory-allocation.rst):
 
-- `GFP_NOWAIT` (`__GFP_KSWAPD_RECLAIM | __GFP_NOWARN` in current kernels):
-  no direct reclaim; it wakes kswapd and fails if no free page is at hand.
+- `GFP_NOWAIT` (`__GFP_KSWAPD_RECLAIM` = 0x800 in 6.12, the release kmlab
+  models; 6.18 added `__GFP_NOWARN`): no direct reclaim; it wakes kswapd
+  and fails if no free page is at hand.
   The guide's default for atomic context, for allocations with a fallback.
 - `GFP_ATOMIC` (`__GFP_HIGH | __GFP_KSWAPD_RECLAIM` = 0x820): also never
   sleeps, and `__GFP_HIGH` lets it dip below the zone's min watermark into
@@ -129,7 +130,7 @@ checks. Calling `kmalloc(64, GFP_KERNEL)` from the handler above prints:
     preempt_count: 10000, expected: 0
     RCU nest depth: 0, expected: 0
     no locks held by insmod/412.
-    CPU: 0 UID: 0 PID: 412 Comm: insmod Not tainted 6.10.0 #1
+    CPU: 0 UID: 0 PID: 412 Comm: insmod Tainted: G           O       6.12.0 #1
     Call Trace:
      <IRQ>
      dump_stack_lvl
@@ -143,7 +144,9 @@ include/linux/sched/mm.h for an allocation); `in_atomic(): 1` and
 handler borrowed; `preempt_count: 10000` is the hardirq bit
 (HARDIRQ_OFFSET = 0x10000) -- under a spinlock in a syscall it reads
 `preempt_count: 1`; the Call Trace, between `<IRQ>` markers, shows the
-handler and the function that called the sleeping one. Despite its `BUG:`
+handler and the function that called the sleeping one. `Tainted: G ... O`
+is the taint string: `O` because your code is an out-of-tree module, and a
+`W` joins it after the first warning. Despite its `BUG:`
 prefix this report is a warning: execution continues. It is rate-limited
 (one per second), so fix the first one and look again.
 

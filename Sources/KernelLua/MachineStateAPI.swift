@@ -111,7 +111,7 @@ enum MachineStateAPI {
         switch name {
         case "GFP_KERNEL": return "The normal flags for kernel allocations in process context: may sleep to reclaim memory (__GFP_DIRECT_RECLAIM), may do I/O and filesystem work. Never in an interrupt handler or under a spinlock."
         case "GFP_ATOMIC": return "For contexts that cannot sleep (interrupt handlers, spinlocks): never sleeps, may use the reserves below the min watermark (__GFP_HIGH), fails more easily."
-        case "GFP_NOWAIT": return "Does not sleep and does not dip into reserves; fails quietly."
+        case "GFP_NOWAIT": return "Does not sleep and does not dip into reserves; a failure warns unless __GFP_NOWARN is added (6.12; 6.18 made GFP_NOWAIT itself quiet)."
         case "GFP_NOIO": return "May sleep but must not start I/O (block-layer paths)."
         case "GFP_NOFS": return "May sleep but must not call into the filesystem (filesystem paths)."
         case "GFP_USER", "GFP_HIGHUSER", "GFP_HIGHUSER_MOVABLE": return "For memory mapped into user space; HIGHUSER may come from highmem, MOVABLE may be migrated."

@@ -88,6 +88,13 @@ public final class Machine {
     @exclusivity(unchecked) var protectedWritesReported: Set<UInt64> = []
     @exclusivity(unchecked) var warnAllocWindowStart: UInt64 = 0
     @exclusivity(unchecked) var warnAllocCount = 0
+    @exclusivity(unchecked) var warnAllocWindowOpen = false
+    /// What the last end-of-run kmemleak scan found (Leaks.swift).
+    @exclusivity(unchecked) var lastKmemleakScan: [KernelReport]?
+    /// vfree_atomic()'s per-CPU list and its work item (Vmalloc.swift).
+    @exclusivity(unchecked) var vfreeDeferred: [UInt64] = []
+    @exclusivity(unchecked) var delayedVfreeWorkItem: WorkItem?
+    @exclusivity(unchecked) var warnAllocSuppressed = 0
     @exclusivity(unchecked) var dieCount = 0
     @exclusivity(unchecked) var allocSequence: UInt64 = 0
     @exclusivity(unchecked) var minFreeKbytes = 0
@@ -125,11 +132,23 @@ public final class Machine {
         // The contexts model prints the same kernel as the memory model.
         contexts.pointerBits = layout.pointerSize * 8
         contexts.kernelRelease = layout.kernelRelease
+        contexts.legacyKernel = config.era == .v2_6
         procProviders["/proc/interrupts"] = { $0.procInterrupts() }
         procProviders["/proc/self/maps"] = { $0.procSelfMaps() }
         if config.era == .v6 { procProviders["/sys/kernel/debug/dma-api/dump"] = { $0.dmaDebugDump() } }
         boot()
+        loadKmlabModule()
         setUpFaultInjection()
+    }
+
+    /// The script is the module `kmlab`, loaded by insmod after boot. It is
+    /// built out of tree, so loading it sets TAINT_OOT_MODULE (kernel/module/main.c
+    /// module_augment_kernel_taints(): the warning once, then add_taint_module);
+    /// every later report shows `O`. Out-of-tree taint did not exist in 2.6.18.
+    func loadKmlabModule() {
+        guard config.era == .v6 else { return }
+        if config.bootMessages { printk("kmlab: loading out-of-tree module taints kernel.") }
+        contexts.addTaint(.oot)
     }
 
     /// Logs a report, stamped with the simulated time. An `.oops` report is

@@ -12,7 +12,7 @@ import LuaBridge
             assert(PAGE_OFFSET == 0xC0000000, string.format("%x", PAGE_OFFSET))
             assert(KMALLOC_MAX_SIZE == 4194304 and KMALLOC_MAX_CACHE_SIZE == 8192)
             assert(MAX_PAGE_ORDER == 10 and MAX_ORDER == nil)
-            assert(GFP_KERNEL == 0xcc0 and GFP_ATOMIC == 0x820 and GFP_NOWAIT == 0x2800)
+            assert(GFP_KERNEL == 0xcc0 and GFP_ATOMIC == 0x820 and GFP_NOWAIT == 0x800)
             assert(GFP_NOIO == 0xc00 and GFP_NOFS == 0xc40 and GFP_USER == 0x100cc0)
             assert(GFP_HIGHUSER == 0x100cc2 and GFP_HIGHUSER_MOVABLE == 0x100cca)
             assert(GFP_DMA == 0x01 and GFP_DMA32 == 0x04 and __GFP_HIGHMEM == 0x02)

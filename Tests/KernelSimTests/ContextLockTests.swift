@@ -37,7 +37,7 @@ import Testing
             "",
             "============================================",
             "WARNING: possible recursive locking detected",
-            "6.10.0 #1 Not tainted",
+            "6.12.0 #1 Tainted: G           O      ",
             "--------------------------------------------",
             "insmod/412 is trying to acquire lock:",
             "f8a01000 (&nic->lock){+.+.}-{2:2}, at: rx+0x0/0x0 [nic.lua:7]",
@@ -62,10 +62,10 @@ import Testing
             "",
         ])
         #expect(r.lines[26] == "stack backtrace:")
-        #expect(r.lines[27] == "CPU: 0 UID: 0 PID: 412 Comm: insmod Not tainted 6.10.0 #1")
+        #expect(r.lines[27] == "CPU: 0 UID: 0 PID: 412 Comm: insmod Tainted: G           O       6.12.0 #1")
         // the watchdog took 22 simulated seconds and tainted the kernel L
         #expect(m.clockNanoseconds == 22_000_000_000)
-        #expect(m.contexts.taintString == "Tainted: G             L    ")
+        #expect(m.contexts.taintString == "Tainted: G           O L    ")
         // lockdep is off now: a second bug goes unreported (debug_locks_off)
         #expect(!m.contexts.debugLocks)
     }
@@ -89,7 +89,7 @@ import Testing
             "",
             "=====================================",
             "WARNING: bad unlock balance detected!",
-            "6.10.0 #1 Not tainted",
+            "6.12.0 #1 Tainted: G           O      ",
             "-------------------------------------",
             "insmod/412 is trying to release lock (&q->lock) at:",
             "_raw_spin_unlock",
@@ -99,7 +99,7 @@ import Testing
             "no locks held by insmod/412.",
             "",
             "stack backtrace:",
-            "CPU: 0 UID: 0 PID: 412 Comm: insmod Not tainted 6.10.0 #1",
+            "CPU: 0 UID: 0 PID: 412 Comm: insmod Tainted: G           O       6.12.0 #1",
         ])
         // it continues, and the preempt count did not underflow
         #expect(m.contexts.preemptCount == 0)
@@ -150,7 +150,7 @@ import Testing
         let e = try #require(throws: KernelOops.self) { try m.mutexLock(mu) }
         #expect(e.report.kind == .hungTask)
         #expect(e.report.lines[0] == "INFO: task insmod:412 blocked for more than 120 seconds.")
-        #expect(e.report.lines[1] == "      Not tainted 6.10.0 #1")
+        #expect(e.report.lines[1] == "      Tainted: G           O       6.12.0 #1")
         #expect(e.report.lines[2] == "\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.")
         #expect(e.report.lines[3] == "task:insmod          state:D stack:0     pid:412   tgid:412   ppid:1      flags:0x00000000")
         #expect(e.report.fields["owner"] == "insmod/412")
@@ -191,7 +191,7 @@ import Testing
             "",
             "================================",
             "WARNING: inconsistent lock state",
-            "6.10.0 #1 Not tainted",
+            "6.12.0 #1 Tainted: G           O      ",
             "--------------------------------",
             "inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage.",
             "insmod/412 [HC1[1]:SC0[0]:HE0:SE1] takes:",

@@ -47,7 +47,9 @@ import Testing
         #expect(r.kind == .dmaAPI && r.severity == .warning)
         #expect(r.headline.hasPrefix("DMA-API: nic 0000:00:03.0: device driver tries to free"))
         #expect(r.lines[0] == "------------[ cut here ]------------")
-        #expect(r.lines[2] == "WARNING: CPU: 0 PID: 412 at kernel/dma/debug.c:1011 check_unmap")
+        // kernel/panic.c __warn(): the caller as %pS (with its offset), then print_modules().
+        #expect(r.lines[2] == "WARNING: CPU: 0 PID: 412 at kernel/dma/debug.c:1011 check_unmap+0xe0/0x200")
+        #expect(r.lines[3] == "Modules linked in: kmlab(O)")
         #expect(r.address == 0x1000 && r.size == 64)
     }
 }

@@ -73,7 +73,7 @@ import Testing
             "",
             "================================================",
             "WARNING: lock held when returning to user space!",
-            "6.10.0 #1 Not tainted",
+            "6.12.0 #1 Tainted: G           O      ",
             "------------------------------------------------",
             "a.out/413 is leaving the kernel with locks still held!",
             "1 lock held by a.out/413:",
@@ -111,6 +111,6 @@ import Testing
                           " sys_read_pkt+0x0/0x0 [drv.lua:9]", " __do_sys_read_pkt", " __x64_sys_read_pkt",
                           " x64_sys_call", " do_syscall_64", " entry_SYSCALL_64_after_hwframe", " </TASK>"])
         #expect(r.lines[1].hasSuffix("pid: 413, name: a.out"))
-        #expect(r.lines.contains("CPU: 0 UID: 1000 PID: 413 Comm: a.out Not tainted 6.10.0 #1"))
+        #expect(r.lines.contains("CPU: 0 UID: 1000 PID: 413 Comm: a.out Tainted: G           O       6.12.0 #1"))
     }
 }

@@ -5,22 +5,34 @@
 extension ExecutionState {
     /// `print_tainted()` (kernel/panic.c): `Not tainted`, or `Tainted: ` and
     /// one character per flag of taint_flags[] (c_true if set, c_false if not).
+    /// 2.6.18's print_tainted() knew only the first six flags
+    /// ("Tainted: %c%c%c%c%c%c", P/G F S R M B); later flags (W, D, O ...)
+    /// did not exist and print nothing.
     public var taintString: String {
-        if taints.isEmpty { return "Not tainted" }
+        let known = legacyKernel ? Array(Taint.allCases.prefix(6)) : Taint.allCases
+        if !known.contains(where: { taints.contains($0) }) { return "Not tainted" }
         var s = "Tainted: "
-        for flag in Taint.allCases {
+        for flag in known {
             s.append(taints.contains(flag) ? flag.chars.0 : flag.chars.1)
         }
         return s
     }
 
+    /// `print_modules()` (kernel/module/main.c): the loaded modules, each with
+    /// its taint letters from module_flags(); kmlab is the one module, out
+    /// of tree, so `kmlab(O)`. 2.6.18's print_modules() printed names only.
+    public var modulesLinkedInLine: String {
+        legacyKernel ? "Modules linked in: kmlab" : "Modules linked in: kmlab(O)"
+    }
+
     /// `add_taint()`.
     public func addTaint(_ flag: Taint) { taints.insert(flag) }
 
-    /// `print_kernel_ident()` (kernel/locking/lockdep.c): `6.10.0 #1 Not tainted`.
+    /// `print_kernel_ident()` (kernel/locking/lockdep.c): `6.12.0 #1 Tainted: ...`.
     public var kernelIdent: String { "\(kernelRelease) \(kernelBuild) \(taintString)" }
 
-    /// `dump_stack_print_info()` (lib/dump_stack.c, 6.10 format with UID).
+    /// `dump_stack_print_info()` (lib/dump_stack.c, the 6.12 format: UID since
+    /// 6.11, no preemption model after the version until 6.15).
     public func cpuLine(for task: Task? = nil) -> String {
         let t = task ?? current
         return "CPU: 0 UID: \(t.uid) PID: \(t.pid) Comm: \(t.comm.prefix(20)) \(taintString) \(kernelRelease) \(kernelBuild)"
@@ -106,7 +118,11 @@ extension Machine {
         if !message.isEmpty {
             lines += message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         }
-        lines.append("WARNING: CPU: 0 PID: \(contexts.currentPid) at \(file):\(line) \(function)")
+        // __warn(): "WARNING: CPU: %d PID: %d at %s:%d %pS" (the caller with
+        // its offset), then print_modules() before the register dump.
+        let caller = function.contains("+0x") ? function : symbol(function)
+        lines.append("WARNING: CPU: 0 PID: \(contexts.currentPid) at \(file):\(line) \(caller)")
+        lines.append(contexts.modulesLinkedInLine)
         lines += dumpStackLines(kernelFrames: kernelFrames.isEmpty ? [function] : kernelFrames)
         lines.append("---[ end trace 0000000000000000 ]---")
         contexts.addTaint(.warn)

@@ -11,8 +11,10 @@
 public final class ExecutionState {
     // MARK: Configuration (set before use; `boot{}` makes a fresh machine)
 
-    /// `init_utsname()->release` as reports print it ("6.10.0 #1").
-    public var kernelRelease = "6.10.0"
+    /// `init_utsname()->release` as reports print it ("6.12.0 #1").
+    public var kernelRelease = "6.12.0"
+    /// A 2.6.18 kernel: its six-flag taint string and plain module list.
+    public var legacyKernel = false
     /// The version's build number, `#1`.
     public var kernelBuild = "#1"
     /// `dump_stack_arch_desc`, the `Hardware name:` line of every stack dump.
@@ -261,7 +263,7 @@ public struct ContextError: Error, CustomStringConvertible, Equatable, Sendable 
     public var description: String { message }
 }
 
-/// Taint flags of kernel/panic.c `taint_flags[]` (19 in 6.10, in this order).
+/// Taint flags of kernel/panic.c `taint_flags[]` (19 in 6.12, in this order).
 public enum Taint: Int, CaseIterable, Sendable {
     case proprietaryModule = 0, forcedModule, cpuOutOfSpec, forcedRmmod, machineCheck,
          badPage, user, die, overriddenAcpiTable, warn, crap, firmwareWorkaround,

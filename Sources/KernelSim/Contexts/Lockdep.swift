@@ -34,7 +34,7 @@ public final class LockClass {
     /// The class name as lockdep prints it (`&dev->lock`, `&lock#2`).
     public let name: String
     /// `{outer:inner}` wait type: 2 (LD_WAIT_SPIN) for spinlock_t, 3
-    /// (LD_WAIT_SLEEP) for a mutex, as 6.10 without PROVE_RAW_LOCK_NESTING.
+    /// (LD_WAIT_SLEEP) for a mutex, as 6.12 without PROVE_RAW_LOCK_NESTING.
     let waitType: Int
     var usage: Set<LockUsage> = []
     var usageTraces: [LockUsage: [String]] = [:]

@@ -179,7 +179,7 @@ extension Machine {
     /// task we are blocking) never ends: the hung task detector reports it
     /// and the simulated task ends with `KernelOops`.
     public func mutexLock(_ mutex: KernelMutex) throws {
-        // 6.10 with lockdep: might_sleep() in __mutex_lock_common().
+        // 6.12 with lockdep: might_sleep() in __mutex_lock_common().
         mightSleep(file: "kernel/locking/mutex.c", line: 585, function: "__mutex_lock")
         let site = callSite(fallback: "mutex_lock_nested")
         let lockdepReport = lockdepAcquire(mutex, site: site)

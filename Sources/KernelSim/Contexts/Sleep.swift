@@ -88,9 +88,18 @@ extension Machine {
         let cs = contexts
         var hex = String(preemptCount, radix: 16)
         if hex.count < 8 { hex = String(repeating: "0", count: 8 - hex.count) + hex }
-        let headline = "BUG: scheduling while atomic: \(cs.currentComm)/\(cs.currentPid)/0x\(hex)"
-        var lines = [headline]
-        lines += cs.showHeldLocksLines(cs.current)
+        var lines: [String]
+        if cs.legacyKernel {
+            // 2.6.18 schedule(): "BUG: scheduling while atomic: %s/0x%08x/%d"
+            // (comm, preempt count, pid), then dump_stack().
+            lines = ["BUG: scheduling while atomic: \(cs.currentComm)/0x\(hex)/\(cs.currentPid)"]
+        } else {
+            // kernel/sched/core.c __schedule_bug(): comm/pid/count, the held
+            // locks, print_modules(), then dump_stack().
+            lines = ["BUG: scheduling while atomic: \(cs.currentComm)/\(cs.currentPid)/0x\(hex)"]
+            lines += cs.showHeldLocksLines(cs.current)
+            lines.append(cs.modulesLinkedInLine)
+        }
         var frames = ["dump_stack_lvl", "__schedule_bug", "__schedule", "schedule"]
         if let caller { frames += caller == "msleep" ? ["schedule_timeout", "msleep"] : [caller] }
         lines += dumpStackLines(kernelFrames: frames)

@@ -11,8 +11,8 @@ public typealias SyscallHandler = ([Int64]) throws -> Int64
 /// One entry of the syscall table.
 public struct Syscall {
     public let name: String
-    /// Its number: new syscalls are numbered after the last one of 6.10's
-    /// x86 tables (462, mseal).
+    /// Its number: new syscalls are numbered after the last one of 6.12's
+    /// x86 tables (462, mseal, added in 6.10).
     public let number: Int
     let handler: SyscallHandler
 }

@@ -52,7 +52,7 @@ extension Machine {
         l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + scriptCallerSite)
         l += callTraceBlock(kernelFrames: ["? __die+0x23/0x70", "? page_fault_oops+0x171/0x4e0",
                                            "? exc_page_fault+0x7f/0x180", "? asm_exc_page_fault+0x26/0x30"])
-        l.append("Modules linked in: kmlab(O)")
+        l.append(contexts.modulesLinkedInLine)
         if kind != .generalProtectionFault { l.append("CR2: \(px(va))") }
         l.append("---[ end trace 0000000000000000 ]---")
         return oops(kind: kind, lines: l, address: va, fields: ["access": write ? "write" : "read"])
@@ -86,7 +86,7 @@ extension Machine {
         l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + scriptCallerSite)
         l += callTraceBlock(kernelFrames: ["? __die+0x23/0x70", "? pgtable_bad+0x6e/0x90",
                                            "? exc_page_fault+0x7f/0x180", "? asm_exc_page_fault+0x26/0x30"])
-        l.append("Modules linked in: kmlab(O)")
+        l.append(contexts.modulesLinkedInLine)
         l.append("CR2: \(px(va))")
         l.append("---[ end trace 0000000000000000 ]---")
         return oops(kind: .pageFault, lines: l, address: va,

@@ -23,6 +23,8 @@ final class Zone {
     @exclusivity(unchecked) var lowmemReserve: [Int]
     /// Pages of this zone in the page cache.
     @exclusivity(unchecked) var pagecache = 0
+    /// NUMA_HIT events (allocations served from this zone), /proc/zoneinfo's numa_hit.
+    @exclusivity(unchecked) var numaHits = 0
 
     init(type: ZoneType, index: Int, start: UInt64, end: UInt64, zoneCount: Int) {
         self.type = type

@@ -1,5 +1,6 @@
-/// GFP ("get free pages") flags with the bit values of mainline
-/// include/linux/gfp_types.h, and the composites built from them.
+/// GFP ("get free pages") flags with the bit values of include/linux/gfp_types.h
+/// in Linux 6.12 (the release era "6.x" models), and the composites built
+/// from them.
 ///
 /// `description` prints a mask as the kernel's `%pGg` does (lib/vsprintf.c
 /// format_flags over the name table of include/trace/events/mmflags.h):
@@ -37,7 +38,9 @@ public struct GFP: OptionSet, Hashable, Sendable, CustomStringConvertible {
     public static let kernel: GFP = [.reclaim, .io, .fs]                      // 0xcc0
     public static let kernelAccount: GFP = [.kernel, .account]                // 0x400cc0
     public static let atomic: GFP = [.high, .kswapdReclaim]                   // 0x820
-    public static let nowait: GFP = [.kswapdReclaim, .nowarn]                 // 0x2800
+    /// 6.12: __GFP_KSWAPD_RECLAIM alone. (__GFP_NOWARN joined it in 6.18,
+    /// making it 0x2800; a 6.12 GFP_NOWAIT failure still warns.)
+    public static let nowait: GFP = [.kswapdReclaim]                          // 0x800
     public static let noio: GFP = [.reclaim]                                  // 0xc00
     public static let nofs: GFP = [.reclaim, .io]                             // 0xc40
     public static let user: GFP = [.kernel, .hardwall]                        // 0x100cc0
@@ -72,7 +75,7 @@ public struct GFP: OptionSet, Hashable, Sendable, CustomStringConvertible {
         ("GFP_TRANSHUGE", GFP.transhuge.rawValue), ("GFP_TRANSHUGE_LIGHT", GFP.transhugeLight.rawValue),
         ("GFP_HIGHUSER_MOVABLE", 0x100cca), ("GFP_HIGHUSER", 0x100cc2), ("GFP_USER", 0x100cc0),
         ("GFP_KERNEL_ACCOUNT", 0x400cc0), ("GFP_KERNEL", 0xcc0), ("GFP_NOFS", 0xc40),
-        ("GFP_ATOMIC", 0x820), ("GFP_NOIO", 0xc00), ("GFP_NOWAIT", 0x2800), ("GFP_DMA", 0x01),
+        ("GFP_ATOMIC", 0x820), ("GFP_NOIO", 0xc00), ("GFP_NOWAIT", 0x800), ("GFP_DMA", 0x01),
         ("GFP_DMA32", 0x04), ("__GFP_RECLAIM", 0xc00),
         ("__GFP_DMA", 0x01), ("__GFP_HIGHMEM", 0x02), ("__GFP_DMA32", 0x04), ("__GFP_MOVABLE", 0x08),
         ("__GFP_RECLAIMABLE", 0x10), ("__GFP_HIGH", 0x20), ("__GFP_IO", 0x40), ("__GFP_FS", 0x80),

@@ -18,7 +18,7 @@ public struct MachineConfig: Sendable, Hashable {
 
     /// Which kernel generation the machine behaves like.
     public enum Era: String, Sendable, CaseIterable {
-        /// Linux 6.8: SLUB, `MAX_PAGE_ORDER` = 10, KMALLOC_MAX_SIZE 4 MiB.
+        /// Linux 6.12: SLUB, `MAX_PAGE_ORDER` = 10, KMALLOC_MAX_SIZE 4 MiB.
         case v6 = "6.x"
         /// Linux 2.6.18: SLAB `size-N` caches up to 128 KiB, `MAX_ORDER` = 11.
         case v2_6 = "2.6"

@@ -89,7 +89,11 @@ extension Machine {
                 let mark = mode.contains(.wmarkLow) ? z.wmarkLow : z.wmarkMin
                 if !watermarkOK(z, order, mark, highest, mode) { continue }
             }
-            if let pfn = buddy.rmqueue(z, order) { return pfn }
+            if let pfn = buddy.rmqueue(z, order) {
+                // zone_statistics(): one node, so every allocation is a local hit.
+                z.numaHits &+= 1
+                return pfn
+            }
         }
         return nil
     }

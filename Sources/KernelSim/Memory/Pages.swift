@@ -153,7 +153,7 @@ extension Machine {
         addTaint(.badPage)
         var l = ["BUG: Bad page state in process \(contexts.currentComm)  pfn:\(hexPad(pfn, 5))"]
         l += dumpPageLines(pfn, because: reason)
-        l.append("Modules linked in: kmlab(O)")
+        l.append(contexts.modulesLinkedInLine)
         l += dumpStackLines(kernelFrames: ["bad_page+0xd6/0x110", "free_page_is_bad_report+0x84/0xa0",
                                             "__free_pages_ok+0x3a5/0x4e0"])
         l.append("Disabling lock debugging due to kernel taint")

@@ -18,7 +18,7 @@ extension Machine {
         case "/proc/slabinfo": return slabinfo()
         case "/proc/vmallocinfo": return vmallocinfo()
         case "/sys/kernel/debug/kmemleak":
-            return kmemleakReports().map { $0.text + "\n" }.joined()
+            return kmemleakFile()
         default:
             if let p = procProviders[path] { return try p(self) }
             throw ProcError(path: path, known: procPaths)
@@ -102,7 +102,8 @@ extension Machine {
         line("Committed_AS:", kb(user + vmUsed)); line("VmallocTotal:", layout.vmallocTotal >> 10)
         line("VmallocUsed:", kb(vmUsed)); line("VmallocChunk:", 0)
         line("Percpu:", layout.arch == .x86_64 ? 576 : 256)
-        out += "HardwareCorrupted:" + lpad("0", 5) + " kB\n"
+        // fs/proc/meminfo.c: "HardwareCorrupted: %5lu kB" (a space after the colon).
+        out += "HardwareCorrupted: " + lpad("0", 5) + " kB\n"
         if layout.arch == .x86_64 {
             line("AnonHugePages:", 0); line("ShmemHugePages:", 0); line("ShmemPmdMapped:", 0)
             line("FileHugePages:", 0); line("FilePmdMapped:", 0)
@@ -175,6 +176,7 @@ extension Machine {
                 out += "\n        min      \(z.wmarkMin)"
                 out += "\n        low      \(z.wmarkLow)"
                 out += "\n        high     \(z.wmarkHigh)"
+                out += "\n        promo    \(z.wmarkPromo)"
                 out += "\n        spanned  \(z.spanned)"
                 out += "\n        present  \(z.present)"
                 out += "\n        managed  \(z.managed)"
@@ -191,7 +193,19 @@ extension Machine {
                     ("nr_zspages", 0), ("nr_free_cma", 0),
                 ]
                 for (n, v) in zoneStats { out += "\n      " + rpad(n, 12) + " \(v)" }
-                out += "\n  pagesets\n    cpu: 0\n              count: 0\n              high:  0\n              batch: 1"
+                // mm/vmstat.c zoneinfo_show_print(): the NUMA event counters
+                // with CONFIG_NUMA (x86_64); every allocation is node-local
+                // on a one-node machine.
+                if numaBuild {
+                    let hits = z.numaHits
+                    for (n, v) in [("numa_hit", hits), ("numa_miss", 0), ("numa_foreign", 0),
+                                   ("numa_interleave", 0), ("numa_local", hits), ("numa_other", 0)] {
+                        out += "\n      " + rpad(n, 12) + " \(v)"
+                    }
+                }
+                // 6.12's pageset block (high_min/high_max since 6.7's PCP auto-tuning).
+                out += "\n  pagesets\n    cpu: 0\n              count:    0\n              high:     0"
+                out += "\n              batch:    1\n              high_min: 0\n              high_max: 0"
                 out += "\n  vm stats threshold: 0"
                 out += "\n  node_unreclaimable:  0"
                 out += "\n  start_pfn:           \(z.reportedStart)\n"
@@ -259,42 +273,5 @@ extension Machine {
             out += "\n"
         }
         return out
-    }
-
-    // MARK: show_mem (for warn_alloc)
-
-    func showMemLines() -> [String] {
-        let cache = pageCachePages, user = userPages
-        var l = ["Mem-Info:",
-                 "active_anon:\(user) inactive_anon:0 isolated_anon:0",
-                 " active_file:\(cache / 2) inactive_file:\(cache - cache / 2) isolated_file:0",
-                 " unevictable:0 dirty:0 writeback:0",
-                 " slab_reclaimable:\(slabReclaimablePages) slab_unreclaimable:\(slabUnreclaimablePages)",
-                 " mapped:0 shmem:0 pagetables:\(pageTablePages)",
-                 " sec_pagetables:0 bounce:0",
-                 " kernel_misc_reclaimable:0",
-                 " free:\(buddy.totalFree) free_pcp:0 free_cma:0"]
-        for z in zones where z.populated {
-            l.append("Node 0 \(z.name) free:\(z.freePages * 4)kB boost:0kB min:\(z.wmarkMin * 4)kB low:\(z.wmarkLow * 4)kB "
-                + "high:\(z.wmarkHigh * 4)kB reserved_highatomic:0KB active_anon:0kB inactive_anon:0kB "
-                + "active_file:\(z.pagecache / 2 * 4)kB inactive_file:\((z.pagecache - z.pagecache / 2) * 4)kB "
-                + "unevictable:0kB writepending:0kB present:\(z.present * 4)kB managed:\(z.managed * 4)kB "
-                + "mlocked:0kB bounce:0kB free_pcp:0kB local_pcp:0kB free_cma:0kB")
-            l.append("lowmem_reserve[]: " + z.lowmemReserve.map(String.init).joined(separator: " "))
-        }
-        for z in zones where z.populated {
-            var s = "Node 0 \(z.name): "
-            var total = 0
-            for o in 0...Buddy.maxOrder {
-                s += "\(z.nrFree[o])*\(4 << o)kB "
-                total += z.nrFree[o] * (4 << o)
-            }
-            l.append(s + "= \(total)kB")
-        }
-        l.append("\(cache) total pagecache pages")
-        l.append("\(layout.totalPages) pages RAM")
-        l.append("\(zones.filter { $0.type == .highmem }.reduce(0) { $0 + $1.present }) pages HighMem/MovableOnly")
-        l.append("\(reservedPages) pages reserved")
-        return l
     }
 }

@@ -11,6 +11,9 @@ final class VmArea {
     /// `%pS` of the caller, for /proc/vmallocinfo.
     let caller: String
     @exclusivity(unchecked) var info: AllocInfo
+    /// kmemleak_free() has run (vfree_atomic): kmemleak no longer tracks it,
+    /// though the area waits for the workqueue to be freed.
+    @exclusivity(unchecked) var kmemleakFreed = false
 
     init(id: Int32, start: UInt64, size: UInt64, requested: Int, pages: [UInt64], caller: String, info: AllocInfo) {
         self.id = id
@@ -194,14 +197,54 @@ extension Machine {
 
     /// `vfree(p)`: unmaps the area, flushes the TLB, frees its pages. NULL is
     /// ignored; anything that is not the start of a vmalloc area gets the
-    /// kernel's "Trying to vfree() nonexistent vm area" warning.
+    /// kernel's "Trying to vfree() nonexistent vm area" warning. In
+    /// interrupt context — `in_interrupt()`, which bottom halves disabled
+    /// make true as well — mm/vmalloc.c vfree() hands the address to
+    /// vfree_atomic() and returns without sleeping: the area stays mapped
+    /// (and in /proc/vmallocinfo) until the workqueue frees it.
     public func vfree(_ p: UInt64) throws {
-        let ctx = contexts.contextName
-        if ctx != "hardirq" && ctx != "softirq" && ctx != "nmi" {
-            let site = KernelSite.vfreeMightSleep(config.era)
-            mightSleep(file: site.0, line: site.1)
-        }
         stats.vfrees &+= 1
+        if contexts.inInterrupt {
+            if config.era == .v2_6 {
+                // 2.6.18 vfree(): BUG_ON(in_interrupt()); deferral came later (vfree_atomic, 4.10).
+                let site = KernelSite.vfreeMightSleep(.v2_6)
+                throw kernelBug(file: site.0, line: site.1, function: "vfree")
+            }
+            vfreeAtomic(p)
+            return
+        }
+        let site = KernelSite.vfreeMightSleep(config.era)
+        mightSleep(file: site.0, line: site.1)
+        try vfreeNow(p)
+    }
+
+    /// `vfree_atomic()` (mm/vmalloc.c): kmemleak forgets the object at once;
+    /// the address joins the per-CPU `vfree_deferred` llist, and the first
+    /// one added schedules its work item, `delayed_vfree_work`, which vfrees
+    /// them all from a kworker.
+    func vfreeAtomic(_ p: UInt64) {
+        guard p != 0 else { return }
+        vm.area(startingAt: p)?.kmemleakFreed = true
+        vfreeDeferred.append(p)
+        if vfreeDeferred.count == 1 { scheduleWork(delayedVfreeWork) }
+    }
+
+    /// The `vfree_deferred` work item of CPU#0.
+    var delayedVfreeWork: WorkItem {
+        if let w = delayedVfreeWorkItem { return w }
+        let w = WorkItem(name: "delayed_vfree_work") { [weak self] in
+            guard let self else { return }
+            // llist_del_all() hands the list back newest first.
+            let pending = self.vfreeDeferred.reversed()
+            self.vfreeDeferred.removeAll()
+            for p in pending { try self.vfreeNow(p) }
+        }
+        delayedVfreeWorkItem = w
+        return w
+    }
+
+    /// The freeing half of vfree(): remove_vm_area(), unmap, free the pages.
+    func vfreeNow(_ p: UInt64) throws {
         if p == 0 { return }
         guard let a = vm.area(startingAt: p) else {
             let l = warnLines(message: "Trying to vfree() nonexistent vm area (\(hashedPointer(p)))",

@@ -3,7 +3,7 @@
 /// (lib/dump_stack.c, kernel/panic.c, arch/x86/kernel/dumpstack.c,
 /// lib/vsprintf.c.)
 
-/// Kernel taint flags (kernel/panic.c taint_flags[], 6.8 order).
+/// Kernel taint flags (kernel/panic.c taint_flags[], 6.12 order).
 public enum TaintFlag: Int, Sendable, CaseIterable {
     case proprietaryModule = 0, forcedModule, cpuOutOfSpec, forcedRmmod, machineCheck, badPage, user, die,
          overriddenACPITable, warn, crap, firmwareWorkaround, ootModule, unsignedModule, softlockup,
@@ -126,7 +126,7 @@ extension Machine {
         var l = ["------------[ cut here ]------------"]
         if let m = message { l.append(m) }
         l.append("WARNING: CPU: 0 PID: \(contexts.currentPid) at \(site.0):\(site.1) \(symbol(function))")
-        l.append("Modules linked in: kmlab(O)")
+        l.append(contexts.modulesLinkedInLine)
         l.append(cpuLine)
         l.append(hardwareLine)
         l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + symbol(function))
@@ -145,16 +145,31 @@ extension Machine {
              fields: ["site": "\(site.0):\(site.1)"])
     }
 
-    /// warn_alloc() (mm/page_alloc.c): rate-limited like the kernel
-    /// (DEFAULT_RATELIMIT_BURST 10 per DEFAULT_RATELIMIT_INTERVAL 5 s).
+    /// warn_alloc() (mm/page_alloc.c): rate-limited like the kernel. 6.12's
+    /// warn_alloc() has its own `DEFINE_RATELIMIT_STATE(nopage_rs, 10*HZ, 1)`:
+    /// one report per 10 s of simulated time, and when a new window opens
+    /// after suppressed ones, ___ratelimit() first logs "warn_alloc: N
+    /// callbacks suppressed". 2.6.18's __alloc_pages() used printk_ratelimit()
+    /// (10 per 5 s).
     func warnAlloc(_ gfp: GFP, _ what: String) {
         let now = clockNanoseconds
-        if now &- warnAllocWindowStart >= 5_000_000_000 || warnAllocWindowStart == 0 && warnAllocCount == 0 {
+        let v6 = config.era == .v6
+        let interval: UInt64 = v6 ? 10_000_000_000 : 5_000_000_000
+        let burst = v6 ? 1 : 10
+        if !warnAllocWindowOpen || now &- warnAllocWindowStart >= interval {
+            if warnAllocWindowOpen && warnAllocSuppressed > 0 && v6 {
+                printk("warn_alloc: \(warnAllocSuppressed) callbacks suppressed")
+            }
+            warnAllocWindowOpen = true
             warnAllocWindowStart = now
             warnAllocCount = 0
+            warnAllocSuppressed = 0
         }
         warnAllocCount += 1
-        if warnAllocCount > 10 { return }
+        if warnAllocCount > burst {
+            warnAllocSuppressed += 1
+            return
+        }
         var lines: [String]
         if config.era == .v2_6, let r = what.range(of: "page allocation failure: ") {
             // 2.6.18 __alloc_pages(): "%s: page allocation failure. order:%d, mode:0x%x".
@@ -165,7 +180,7 @@ extension Machine {
         }
         lines += dumpStackLines(kernelFrames: ["warn_alloc+0x13a/0x1b0", "__alloc_pages_slowpath.constprop.0+0xc2b/0xd90",
                                                 "__alloc_pages+0x2f6/0x330"])
-        lines += showMemLines()
+        lines += showMemLines(for: gfp)
         var fields = ["gfp": gfp.mode]
         if let r = what.range(of: "order:") { fields["order"] = String(what[r.upperBound...]) }
         warn(kind: .allocationFailure, lines: lines, fields: fields)
@@ -193,7 +208,7 @@ extension Machine {
         l.append(hardwareLine)
         l.append((layout.arch == .x86_64 ? "RIP: 0010:" : "EIP: ") + symbol(function))
         l += callTraceBlock(kernelFrames: [])
-        l.append("Modules linked in: kmlab(O)")
+        l.append(contexts.modulesLinkedInLine)
         l.append("---[ end trace 0000000000000000 ]---")
         return oops(kind: kind, lines: l, address: address, fields: ["site": "\(file):\(line)"])
     }

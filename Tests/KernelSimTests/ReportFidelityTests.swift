@@ -1,0 +1,136 @@
+import Testing
+@testable import KernelSim
+
+/// Reports and /proc files line for line against the release each era
+/// models (6.12 for "6.x", 2.6.18 for "2.6").
+@Suite struct ReportFidelityTests {
+    // MARK: kernel/panic.c taint_flags[] and kernel/module/main.c
+
+    @Test func loadingTheOutOfTreeModuleTaintsO_kernelModuleMain() throws {
+        let m = try Machine(config: MachineConfig())
+        #expect(m.contexts.taintString == "Tainted: G           O      ")
+        #expect(m.log.text.contains("] kmlab: loading out-of-tree module taints kernel.\n"))
+        #expect(m.contexts.modulesLinkedInLine == "Modules linked in: kmlab(O)")
+        // Every report from then on carries the O.
+        m.contexts.addTaint(.warn)
+        #expect(m.contexts.cpuLine().hasSuffix("Tainted: G        W  O       6.12.0 #1"))
+    }
+
+    @Test func era26KnowsSixTaintFlagsAndNoModuleTaintLetters_panicC2618() throws {
+        let m = try testMachine(era: .v2_6)
+        #expect(m.contexts.taintString == "Not tainted")
+        #expect(m.contexts.modulesLinkedInLine == "Modules linked in: kmlab")
+        m.contexts.addTaint(.warn)  // TAINT_WARN came in 2.6.26
+        #expect(m.contexts.taintString == "Not tainted")
+        m.contexts.addTaint(.badPage)
+        #expect(m.contexts.taintString == "Tainted: G    B")
+    }
+
+    // MARK: one release everywhere
+
+    @Test func era6xIsLinux612Everywhere() throws {
+        let m = try Machine(config: MachineConfig())
+        #expect(m.layout.kernelRelease == "6.12.0")
+        #expect(m.contexts.kernelRelease == "6.12.0")
+        #expect(m.log.text.contains("Linux version 6.12.0 "))
+        // include/linux/gfp_types.h of 6.12: GFP_NOWAIT is __GFP_KSWAPD_RECLAIM alone.
+        #expect(GFP.nowait.rawValue == 0x800)
+        #expect(GFP.nowait.mode == "0x800(GFP_NOWAIT)")
+        #expect(GFP(rawValue: 0x2800).description == "GFP_NOWAIT|__GFP_NOWARN")
+    }
+
+    @Test func warnPrintsTheCallerWithItsOffsetAndTheModules_panicCWarn() throws {
+        let m = try testMachine()
+        let r = m.warnReport(message: "msg", file: "mm/vmalloc.c", line: 3294, function: "__vmalloc_node_range_noprof")
+        #expect(r.lines[2] == "WARNING: CPU: 0 PID: 412 at mm/vmalloc.c:3294 \(m.symbol("__vmalloc_node_range_noprof"))")
+        #expect(r.lines[2].contains("+0x"))
+        #expect(r.lines[3] == "Modules linked in: kmlab(O)")
+    }
+
+    @Test func schedulingWhileAtomicListsModules_sched_core_schedule_bug() throws {
+        let m = try testMachine()
+        try m.spinLock(m.spinLockInit(name: "&l"))
+        try m.schedule()
+        let r = try #require(m.reports(.schedulingWhileAtomic).first)
+        #expect(r.lines[0] == "BUG: scheduling while atomic: insmod/412/0x00000002")
+        #expect(r.lines.contains("Modules linked in: kmlab(O)"))
+    }
+
+    @Test func era26SchedulingWhileAtomicIsCommCountPid_sched_c2618() throws {
+        let m = try testMachine(era: .v2_6)
+        try m.spinLock(m.spinLockInit(name: "&l"))
+        try m.schedule()
+        let r = try #require(m.reports(.schedulingWhileAtomic).first)
+        #expect(r.lines[0] == "BUG: scheduling while atomic: insmod/0x00000002/412")
+        #expect(!r.lines.contains { $0.hasPrefix("Modules linked in") })
+    }
+
+    // MARK: /proc/zoneinfo and /proc/meminfo (mm/vmstat.c, fs/proc/meminfo.c)
+
+    @Test(arguments: [Arch.x86_32, .x86_64])
+    func zoneinfoHasPromoPagesetsAndNumaCountersWhereTheBuildHasThem_vmstatZoneinfoShowPrint(arch: Arch) throws {
+        let m = try testMachine(arch, ram: 1 << 30)
+        _ = try m.allocPages(.kernel, order: 0)
+        let text = try m.proc("/proc/zoneinfo")
+        for z in m.zones {
+            #expect(text.contains("\n        high     \(z.wmarkHigh)\n        promo    \(z.wmarkPromo)\n        spanned  \(z.spanned)\n"))
+        }
+        #expect(text.contains("\n              count:    0\n              high:     0\n              batch:    1\n              high_min: 0\n              high_max: 0\n  vm stats threshold: 0\n"))
+        #expect(text.contains("numa_hit") == (arch == .x86_64))
+        if arch == .x86_64 {
+            let served = m.zones.reduce(0) { $0 + $1.numaHits }
+            #expect(served >= 1)
+            #expect(text.contains("\n      numa_miss    0\n      numa_foreign 0\n      numa_interleave 0\n"))
+        }
+        let meminfo = try m.proc("/proc/meminfo")
+        #expect(meminfo.contains("\nHardwareCorrupted:     0 kB\n"))
+    }
+
+    // MARK: mm/page_alloc.c warn_alloc() and mm/show_mem.c __show_mem()
+
+    /// Exhausts the memory an order-10 GFP_ATOMIC request can reach and
+    /// returns the allocation-failure reports.
+    func atomicFailure(_ m: Machine, attempts: Int = 1) throws -> [KernelReport] {
+        while try m.allocPages(.atomic, order: 10) != nil {}
+        for _ in 1..<max(1, attempts) { _ = try m.allocPages(.atomic, order: 10) }
+        return m.reports(.allocationFailure)
+    }
+
+    @Test func x86_32FailureSkipsHighMemHasNoNodePrefixAndShowsMigrateTypes_showMem() throws {
+        let m = try testMachine(.x86_32, ram: 1 << 30)
+        let r = try #require(try atomicFailure(m).first)
+        #expect(r.lines[0].hasPrefix("insmod: page allocation failure: order:10, mode:0x820(GFP_ATOMIC), nodemask=(null)"))
+        // gfp_zone(GFP_ATOMIC) is ZONE_NORMAL: HighMem is not listed.
+        #expect(!r.lines.contains { $0.contains("HighMem free:") || $0.hasPrefix("HighMem: ") })
+        // No CONFIG_NUMA on x86_32 without PAE: no "Node 0 " before zone lines...
+        #expect(r.lines.contains { $0.hasPrefix("Normal free:") })
+        #expect(!r.lines.contains { $0.hasPrefix("Node 0 Normal") })
+        // ...but the per-node line is printed "Node %d" either way.
+        #expect(r.lines.contains { $0.hasPrefix("Node 0 active_anon:") && $0.hasSuffix(" all_unreclaimable? no") })
+        let freeList = try #require(r.lines.first { $0.hasPrefix("Normal: ") })
+        #expect(freeList.contains("kB (M) ") || freeList.hasPrefix("Normal: 0*4kB 0*8kB"))
+        #expect(r.lines.last == "0 pages hwpoisoned")
+        // The totals still count every populated zone (__show_mem()).
+        #expect(r.lines.contains("32768 pages HighMem/MovableOnly"))
+    }
+
+    @Test func x86_64FailureHasNodePrefixes_showMemShowNode() throws {
+        let m = try testMachine(.x86_64, ram: 256 << 20)
+        let r = try #require(try atomicFailure(m).first)
+        #expect(r.lines.contains { $0.hasPrefix("Node 0 DMA32 free:") })
+        #expect(r.lines.contains { $0.hasPrefix("Node 0 DMA32: ") })
+        #expect(r.lines.contains { $0.hasPrefix("Node 0 active_anon:") && $0.contains(" anon_thp:0kB ") })
+    }
+
+    @Test func warnAllocPrintsOncePer10SecondsOfSimulatedTime_nopageRs() throws {
+        let m = try testMachine(.x86_64, ram: 256 << 20)
+        #expect(try atomicFailure(m, attempts: 5).count == 1)
+        m.advanceClock(nanoseconds: 9_000_000_000)
+        _ = try m.allocPages(.atomic, order: 10)
+        #expect(m.reports(.allocationFailure).count == 1)
+        m.advanceClock(nanoseconds: 1_000_000_000)
+        _ = try m.allocPages(.atomic, order: 10)
+        #expect(m.reports(.allocationFailure).count == 2)
+        #expect(m.log.text.contains("] warn_alloc: 5 callbacks suppressed\n"))
+    }
+}
