@@ -188,7 +188,7 @@ enum DeviceAPI {
             context: MemoryAPI.sleeps, failure: "nil", kernel: "kernel/dma/mapping.c dma_alloc_attrs(), kernel/dma/direct.c")) { call in
             let dev = try device(call)
             let size = try call.size(2)
-            guard let r = try env.machine.dmaAllocCoherent(dev, size: size, flags: try call.gfp(3)) else {
+            guard let r = try env.machine.dmaAllocCoherent(dev, size: size, flags: try call.gfp(3, era: env.machine.config.era)) else {
                 call.pushNil()
                 return 1
             }

@@ -29,12 +29,14 @@ extension LuaCall {
     /// A size in bytes: a non-negative integer.
     @inline(__always) func size(_ i: Int32, _ name: String = "size") throws -> Int { try count(i, name) }
 
-    /// A GFP mask: an integer made of the `GFP_*` / `__GFP_*` constants.
-    @inline(__always) func gfp(_ i: Int32, _ name: String = "flags") throws -> GFP {
+    /// A GFP mask: an integer made of the `GFP_*` / `__GFP_*` constants. On
+    /// an era "2.6" machine the constants have 2.6.18's values, translated
+    /// here to the simulator's bits.
+    @inline(__always) func gfp(_ i: Int32, _ name: String = "flags", era: Era = .v6) throws -> GFP {
         let expected = "a GFP flags integer such as GFP_KERNEL"
         let v = try integer(i, name, expected: expected)
         guard v >= 0, v <= Int64(UInt32.max) else { throw argumentError(i, name, expected) }
-        return GFP(rawValue: UInt32(v))
+        return era == .v2_6 ? GFPLegacy.modern(UInt32(v)) : GFP(rawValue: UInt32(v))
     }
 
     /// A page order: 0 or more (the allocator refuses orders it cannot serve).

@@ -69,7 +69,27 @@ enum MachineStateAPI {
             env.constant(name, Int64(bitPattern: value), doc: APIDoc(topic: "Constants",
                 signature: "\(name) = \(hexOrDecimal(value))", summary: constantSummary(name)))
         }
-        for (name, value, doc) in gfpConstants { env.constant(name, value, doc: doc) }
+        if layout.era == .v2_6 {
+            // 2.6.18's own numbers; names that came later are nil there.
+            let old = Set(GFPLegacy.names.map(\.name))
+            for (name, _) in GFP.names where !old.contains(name) {
+                env.lua.setGlobal(name) { lua_pushnil($0.L) }
+            }
+            for (name, value, doc) in gfpConstants26 { env.constant(name, value, doc: doc) }
+        } else {
+            let current = Set(GFP.names.map(\.name))
+            for (name, _) in GFPLegacy.names where !current.contains(name) {
+                env.lua.setGlobal(name) { lua_pushnil($0.L) }
+            }
+            for (name, value, doc) in gfpConstants { env.constant(name, value, doc: doc) }
+        }
+    }
+
+    /// The GFP flags of era "2.6" (include/linux/gfp.h of 2.6.18).
+    static let gfpConstants26: [(String, Int64, APIDoc)] = GFPLegacy.names.map { name, value in
+        (name, Int64(value), APIDoc(topic: "GFP flags", signature: "\(name) = 0x\(String(value, radix: 16))",
+                                    summary: gfpSummary(name) + " (Linux 2.6.18's value, as boot{era=\"2.6\"} defines it.)",
+                                    kernel: "include/linux/gfp.h (2.6.18)"))
     }
 
     /// The GFP flags with their docs, written once per process (every state
@@ -80,7 +100,8 @@ enum MachineStateAPI {
     }
 
     /// Every name `installConstants` may define, on any machine, sorted.
-    static let constantNames: [String] = (layoutConstantNames + GFP.names.map(\.name)).sorted()
+    static let constantNames: [String] = Array(Set(layoutConstantNames + GFP.names.map(\.name)
+        + GFPLegacy.names.map(\.name))).sorted()
 
     /// What a boot{} costs the instruction budget: about the host time of a
     /// boot (some 40 us) in VM instructions. A script that boots in a loop

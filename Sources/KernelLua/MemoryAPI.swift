@@ -24,32 +24,32 @@ enum MemoryAPI {
             summary: "Allocates size bytes from the slab allocator: the request is rounded up to a size class (kmalloc-8 ... kmalloc-8k, including 96 and 192), and requests above KMALLOC_MAX_CACHE_SIZE come whole pages from the page allocator. The memory is physically contiguous and lives in the direct map (never highmem). It is not zeroed: it holds whatever the frame held before.",
             context: sleeps, failure: "nil (the C NULL), with a page allocation failure warning unless __GFP_NOWARN; nil above KMALLOC_MAX_SIZE",
             kernel: "include/linux/slab.h kmalloc(), mm/slub.c")) { call in
-            call.push(address: try env.machine.kmalloc(try call.size(1), try call.gfp(2)))
+            call.push(address: try env.machine.kmalloc(try call.size(1), try call.gfp(2, era: env.machine.config.era)))
             return 1
         }
         env.define("kzalloc", doc: APIDoc(topic: topic, signature: "kzalloc(size, flags) -> address | nil",
             summary: "kmalloc with __GFP_ZERO: the memory is zeroed. Use it whenever the memory may reach user space or a device, so stale data cannot leak.",
             context: sleeps, failure: "nil, as kmalloc", kernel: "include/linux/slab.h kzalloc()")) { call in
-            call.push(address: try env.machine.kzalloc(try call.size(1), try call.gfp(2)))
+            call.push(address: try env.machine.kzalloc(try call.size(1), try call.gfp(2, era: env.machine.config.era)))
             return 1
         }
         env.define("kcalloc", doc: APIDoc(topic: topic, signature: "kcalloc(n, size, flags) -> address | nil",
             summary: "Allocates a zeroed array of n elements of size bytes. The multiplication is overflow-checked: an n*size that overflows returns nil instead of a short buffer.",
             context: sleeps, failure: "nil on overflow or when the allocation fails", kernel: "include/linux/slab.h kcalloc()")) { call in
-            call.push(address: try env.machine.kcalloc(try call.size(1, "n"), try call.size(2), try call.gfp(3)))
+            call.push(address: try env.machine.kcalloc(try call.size(1, "n"), try call.size(2), try call.gfp(3, era: env.machine.config.era)))
             return 1
         }
         env.define("kmalloc_array", doc: APIDoc(topic: topic, signature: "kmalloc_array(n, size, flags) -> address | nil",
             summary: "Allocates an array of n elements of size bytes (not zeroed), with the multiplication overflow-checked.",
             context: sleeps, failure: "nil on overflow or failure", kernel: "include/linux/slab.h kmalloc_array()")) { call in
-            call.push(address: try env.machine.kmallocArray(try call.size(1, "n"), try call.size(2), try call.gfp(3)))
+            call.push(address: try env.machine.kmallocArray(try call.size(1, "n"), try call.size(2), try call.gfp(3, era: env.machine.config.era)))
             return 1
         }
         env.define("krealloc", doc: APIDoc(topic: topic, signature: "krealloc(p, size, flags) -> address | nil",
             summary: "Resizes a kmalloc allocation: returns p itself when the object's size class already fits, else a new object with the old contents copied and p freed. krealloc(nil, size, flags) is kmalloc.",
             context: sleeps, failure: "nil, and p is left untouched", kernel: "mm/slab_common.c krealloc()")) { call in
             let p = try call.optionalAddress(1, "p")
-            let size = try call.size(2), flags = try call.gfp(3)
+            let size = try call.size(2), flags = try call.gfp(3, era: env.machine.config.era)
             call.push(address: try p.map { try env.machine.krealloc($0, size, flags) } ?? env.machine.kmalloc(size, flags))
             return 1
         }
@@ -89,7 +89,7 @@ enum MemoryAPI {
         env.define("kvmalloc", doc: APIDoc(topic: topic, signature: "kvmalloc(size, flags) -> address | nil",
             summary: "Tries kmalloc first (without retrying hard and without warnings for large sizes) and falls back to vmalloc: physically contiguous when it is cheap, virtually contiguous otherwise. Free with kvfree.",
             context: sleeps, failure: "nil", kernel: "mm/util.c kvmalloc_node()")) { call in
-            call.push(address: try env.machine.kvmalloc(try call.size(1), try call.gfp(2)))
+            call.push(address: try env.machine.kvmalloc(try call.size(1), try call.gfp(2, era: env.machine.config.era)))
             return 1
         }
         env.define("kvfree", doc: APIDoc(topic: topic, signature: "kvfree(p)",
@@ -101,13 +101,13 @@ enum MemoryAPI {
         env.define("alloc_pages", doc: APIDoc(topic: topic, signature: "alloc_pages(flags, order) -> page | nil",
             summary: "Allocates 2^order physically contiguous page frames from the buddy allocator and returns the first page. With __GFP_HIGHMEM (GFP_HIGHUSER) the frames may be in highmem, where they have no kernel address until kmap'ed.",
             context: sleeps, failure: "nil with a page allocation failure warning unless __GFP_NOWARN", kernel: "mm/page_alloc.c alloc_pages()")) { call in
-            PageValue.push(try env.machine.allocPages(try call.gfp(1), order: try call.order(2)), on: call)
+            PageValue.push(try env.machine.allocPages(try call.gfp(1, era: env.machine.config.era), order: try call.order(2)), on: call)
             return 1
         }
         env.define("alloc_page", doc: APIDoc(topic: topic, signature: "alloc_page(flags) -> page | nil",
             summary: "alloc_pages(flags, 0): one page frame.", context: sleeps, failure: "nil",
             kernel: "include/linux/gfp.h alloc_page()")) { call in
-            PageValue.push(try env.machine.allocPage(try call.gfp(1)), on: call)
+            PageValue.push(try env.machine.allocPage(try call.gfp(1, era: env.machine.config.era)), on: call)
             return 1
         }
         env.define("__free_pages", doc: APIDoc(topic: topic, signature: "__free_pages(page, order)",
@@ -119,13 +119,13 @@ enum MemoryAPI {
         env.define("__get_free_pages", doc: APIDoc(topic: topic, signature: "__get_free_pages(flags, order) -> address | nil",
             summary: "alloc_pages and return the kernel virtual address of the first page (lowmem only: highmem flags are refused as in the kernel).",
             context: sleeps, failure: "nil", kernel: "mm/page_alloc.c __get_free_pages()")) { call in
-            call.push(address: try env.machine.getFreePages(try call.gfp(1), order: try call.order(2)))
+            call.push(address: try env.machine.getFreePages(try call.gfp(1, era: env.machine.config.era), order: try call.order(2)))
             return 1
         }
         env.define("get_zeroed_page", doc: APIDoc(topic: topic, signature: "get_zeroed_page(flags) -> address | nil",
             summary: "One zeroed lowmem page, by address.", context: sleeps, failure: "nil",
             kernel: "mm/page_alloc.c get_zeroed_page()")) { call in
-            call.push(address: try env.machine.getZeroedPage(try call.gfp(1)))
+            call.push(address: try env.machine.getZeroedPage(try call.gfp(1, era: env.machine.config.era)))
             return 1
         }
         env.define("free_pages", doc: APIDoc(topic: topic, signature: "free_pages(addr, order)",

@@ -141,11 +141,19 @@ public final class Machine {
         setUpFaultInjection()
     }
 
+    /// Simulated time since power-on when the script (the module) starts.
+    public static let moduleLoadUptime: UInt64 = 4_812_337_000
+
     /// The script is the module `kmlab`, loaded by insmod after boot. It is
     /// built out of tree, so loading it sets TAINT_OOT_MODULE (kernel/module/main.c
     /// module_augment_kernel_taints(): the warning once, then add_taint_module);
     /// every later report shows `O`. Out-of-tree taint did not exist in 2.6.18.
     func loadKmlabModule() {
+        // The machine reaches user space and insmod runs a few seconds after
+        // power-on, as on a QEMU guest: printk time stamps (local_clock, the
+        // same clock as ktime_get_ns here) go on from there, instead of every
+        // report reading [    0.000000].
+        clockNanoseconds = Machine.moduleLoadUptime
         guard config.era == .v6 else { return }
         if config.bootMessages { printk("kmlab: loading out-of-tree module taints kernel.") }
         contexts.addTaint(.oot)

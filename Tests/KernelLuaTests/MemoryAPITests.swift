@@ -30,6 +30,42 @@ import LuaBridge
             """)
     }
 
+    /// include/linux/gfp.h of 2.6.18: __GFP_WAIT instead of the reclaim bits,
+    /// and other numbers for the same names.
+    @Test func era26HasTheGfpValuesOf2618() throws {
+        let h = try KernelHarness()
+        h.check("""
+            boot{era="2.6"}
+            assert(GFP_KERNEL == 0xd0 and GFP_ATOMIC == 0x20 and GFP_NOIO == 0x10 and GFP_NOFS == 0x50)
+            assert(GFP_USER == 0x200d0 and GFP_HIGHUSER == 0x200d2 and GFP_NOWAIT == 0)
+            assert(__GFP_WAIT == 0x10 and __GFP_NOWARN == 0x200 and __GFP_ZERO == 0x8000 and __GFP_NOFAIL == 0x800)
+            assert(__GFP_REPEAT == 0x400 and __GFP_NORETRY == 0x1000 and __GFP_COMP == 0x4000)
+            assert(__GFP_DIRECT_RECLAIM == nil and GFP_HIGHUSER_MOVABLE == nil and __GFP_RETRY_MAYFAIL == nil)
+            local p = kmalloc(64, GFP_KERNEL | __GFP_ZERO)
+            assert(peek(p, 64) == string.rep("\0", 64), "__GFP_ZERO is 0x8000 in 2.6")
+            -- GFP_KERNEL may sleep: under a spinlock it is reported
+            local l = spin_lock_init()
+            spin_lock(l)
+            local q = kmalloc(64, GFP_ATOMIC)
+            assert(q ~= nil)
+            spin_unlock(l)
+            boot{}
+            assert(GFP_KERNEL == 0xcc0 and __GFP_DIRECT_RECLAIM == 0x400 and __GFP_WAIT == nil)
+            """)
+        #expect(h.reports.isEmpty)
+    }
+
+    @Test func era26FailureLinePrintsThe2618Mask() throws {
+        let h = try KernelHarness()
+        h.run("""
+            boot{era="2.6"}
+            while alloc_pages(GFP_ATOMIC, 10) do end
+            """)
+        let r = try #require(h.reports.first { $0.kind == .allocationFailure })
+        // 2.6.18 __alloc_pages(): "%s: page allocation failure. order:%d, mode:0x%x"
+        #expect(r.lines[0] == "insmod: page allocation failure. order:10, mode:0x20")
+    }
+
     @Test func kmallocFramesAreContiguousVmallocFramesAreNot() throws {
         let h = try KernelHarness()
         h.check("""

@@ -134,3 +134,17 @@ import Testing
         #expect(m.log.text.contains("] warn_alloc: 5 callbacks suppressed\n"))
     }
 }
+
+/// printk time stamps follow simulated time from the module's load, a few
+/// seconds after power-on, as on a real machine.
+@Suite struct DmesgTimeTests {
+    @Test func bootLinesAreAtZeroAndTheScriptRunsSecondsLater_printkTime() throws {
+        let m = try Machine(config: MachineConfig())
+        let lines = m.log.lines
+        #expect(lines.first?.hasPrefix("[    0.000000] Linux version 6.12.0 ") == true)
+        #expect(lines.contains("[    4.812337] kmlab: loading out-of-tree module taints kernel."))
+        try m.msleep(1500)
+        m.printk("after")
+        #expect(m.log.lines.last == "[    6.312337] after")
+    }
+}

@@ -173,7 +173,7 @@ extension Machine {
         var lines: [String]
         if config.era == .v2_6, let r = what.range(of: "page allocation failure: ") {
             // 2.6.18 __alloc_pages(): "%s: page allocation failure. order:%d, mode:0x%x".
-            lines = ["\(contexts.currentComm): page allocation failure. \(what[r.upperBound...]), mode:0x\(String(gfp.rawValue, radix: 16))"]
+            lines = ["\(contexts.currentComm): page allocation failure. \(what[r.upperBound...]), mode:0x\(String(GFPLegacy.value(gfp), radix: 16))"]
         } else {
             // 6.x warn_alloc(): "%s: %pV, mode:%#x(%pGg), nodemask=%*pbl" + cpuset_print_current_mems_allowed().
             lines = ["\(contexts.currentComm): \(what), mode:\(gfp.mode), nodemask=(null),cpuset=/,mems_allowed=0"]
