@@ -190,7 +190,7 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
         local fb = {
           [v.bits] = v.bits .. " is the number of address bits; how many bytes do " .. v.bits .. " bits address?",
           [(1 << v.bits) - 1] = string.format("0x%x is the mask, the last reachable address; the size is one more.", (1 << v.bits) - 1),
-          [896 * 1024 * 1024] = "896 MiB is the end of lowmem on x86_32, not a DMA limit.",
+          [896 * 1024 * 1024] = "896 MiB is the end of lowmem on a 2.6 x86_32 kernel (6.12's ends near 880 MiB), not a DMA limit.",
         }
         if v.bits ~= 32 then fb[4 * 1024 * 1024 * 1024] = "4 GiB is what a 32-bit mask reaches." end
         if v.bits ~= 24 then fb[16 * 1024 * 1024] = "16 MiB is what a 24-bit (ISA) mask reaches." end

@@ -2004,7 +2004,7 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
         local fb = {
           [v.bits] = v.bits .. " is the number of address bits; how many bytes do " .. v.bits .. " bits address?",
           [(1 << v.bits) - 1] = string.format("0x%x is the mask, the last reachable address; the size is one more.", (1 << v.bits) - 1),
-          [896 * 1024 * 1024] = "896 MiB is the end of lowmem on x86_32, not a DMA limit.",
+          [896 * 1024 * 1024] = "896 MiB is the end of lowmem on a 2.6 x86_32 kernel (6.12's ends near 880 MiB), not a DMA limit.",
         }
         if v.bits ~= 32 then fb[4 * 1024 * 1024 * 1024] = "4 GiB is what a 32-bit mask reaches." end
         if v.bits ~= 24 then fb[16 * 1024 * 1024] = "16 MiB is what a 24-bit (ISA) mask reaches." end
@@ -2476,16 +2476,22 @@ PAGE_OFFSET = 0xC0000000 up. The kernel wants all of RAM at hand in its
 direct map (lesson 3) -- but 1 GiB of kernel addresses cannot map 1 GiB of
 RAM *and* leave room for vmalloc, kmap and the fixmap. So:
 
-* **lowmem**: physical memory from 0 up to about 896 MiB is mapped
-  permanently at PAGE_OFFSET + phys. high_memory marks its end.
+* **lowmem**: physical memory from 0 up to the end of lowmem is mapped
+  permanently at PAGE_OFFSET + phys. high_memory marks its end. On a 2.6
+  kernel (`boot{era="2.6"}`) that is exactly 896 MiB. Since 4.15 the top of
+  the kernel's space also holds the CPU entry area and the LDT remap, which
+  push the pkmap area and the vmalloc area down: 6.12 (kmlab's default)
+  ends lowmem at 0x36FFE000, just under 880 MiB
+  (arch/x86/include/asm/pgtable_32_areas.h).
 * the next 128 MiB of kernel addresses hold the vmalloc area (starting
-  8 MiB after high_memory, VMALLOC_START = 0xF8800000 on kmlab's 1 GiB
-  machine), the pkmap area for kmap() and the fixmap.
-* **highmem**: physical memory above 896 MiB has *no* permanent kernel
-  address at all.
+  8 MiB after high_memory: VMALLOC_START = 0xF77FE000 on kmlab's 1 GiB
+  6.12 machine, 0xF8800000 on 2.6), then the pkmap area for kmap() and
+  the fixmap.
+* **highmem**: physical memory above the end of lowmem has *no* permanent
+  kernel address at all.
 
 The zones follow: ZONE_DMA (below 16 MiB, for old ISA devices), ZONE_NORMAL
-(up to 896 MiB), ZONE_HIGHMEM (the rest). `cat("/proc/zoneinfo")` shows
+(up to the end of lowmem), ZONE_HIGHMEM (the rest). `cat("/proc/zoneinfo")` shows
 their ranges; `page.zone` tells you a page's zone.
 
 ## Highmem pages
@@ -2540,13 +2546,14 @@ Start with `kmlab lesson 9 --template > a9.lua`.
   exercises = {
     question{
       id = "lowmem_end", points = 2,
-      explain = "The kernel's 1 GiB of addresses above PAGE_OFFSET must also hold the vmalloc area, pkmap and the fixmap (about 128 MiB), so only 896 MiB of RAM can be mapped permanently.",
-      prompt = "On x86_32 with the 3G/1G split and 1 GiB of RAM, above which physical address does highmem begin? (bytes or e.g. \"512M\")",
+      explain = "The kernel's 1 GiB of addresses above PAGE_OFFSET must also hold the vmalloc area, pkmap and the fixmap (128 MiB in 2.6), so only 896 MiB of RAM can be mapped permanently. (6.12 also fits the CPU entry area and LDT remap up there: its lowmem ends at 0x36FFE000.)",
+      prompt = "On a 2.6 kernel (boot{era=\"2.6\"}) for x86_32 with the 3G/1G split and 1 GiB of RAM, above which physical address does highmem begin? (bytes or e.g. \"512M\")",
       answer = numeric(896 * 1024 * 1024, { units = true }),
       feedback = {
         [1073741824] = "1 GiB is all of the kernel's virtual space: the vmalloc area, pkmap and fixmap need the last 128 MiB of it.",
         [3221225472] = "0xC0000000 is PAGE_OFFSET, a virtual address; the question is about physical memory.",
         [16777216] = "16 MiB is the end of ZONE_DMA.",
+        [0x36FFE000] = "That is where lowmem ends on 6.12, kmlab's default; the question asks about 2.6, where nothing but the vmalloc area, pkmap and fixmap shares the top 128 MiB.",
       },
       hints = { "The kernel's 1 GiB of addresses holds the direct map plus 128 MiB for vmalloc, kmap and the fixmap.", "1024 MiB - 128 MiB" },
     },

@@ -166,8 +166,8 @@ import LuaBridge
         #expect(v == [.boolean(false), .string("Z"), .boolean(false)])
         let r = try #require(h.reports.first { $0.kind == .dmaCorruption })
         #expect(Array(r.lines.prefix(3)) == [
-            "DMA-API: e1000 0000:00:03.0: device wrote to frames its mapping does not own [device address=0x000000003a7f4000] [map size=8192 bytes] [transfer size=8192 bytes]",
-            "DMA-API: victim pfn 0x3a7f5 [bytes 4096-8191 of the transfer] owned by user",
+            "DMA-API: e1000 0000:00:03.0: device wrote to frames its mapping does not own [device address=0x0000000039ffd000] [map size=8192 bytes] [transfer size=8192 bytes]",
+            "DMA-API: victim pfn 0x39ffe [bytes 4096-8191 of the transfer] owned by user",
             "Call Trace:",
         ])
         #expect(r.lines.contains(" <chunk> [test:6]"))

@@ -19,7 +19,7 @@ import LuaBridge
             assert(__GFP_ZERO == 0x100 and __GFP_NOWARN == 0x2000 and __GFP_NOFAIL == 0x8000)
             assert(__GFP_NORETRY == 0x10000 and __GFP_RETRY_MAYFAIL == 0x4000 and __GFP_DIRECT_RECLAIM == 0x400)
             assert(__GFP_HIGH == 0x20 and __GFP_KSWAPD_RECLAIM == 0x800 and GFP_KERNEL_ACCOUNT == 0x400cc0)
-            assert(VMALLOC_START == 0xF8800000 and VMALLOC_END == 0xFF7FE000)
+            assert(VMALLOC_START == 0xF77FE000 and VMALLOC_END == 0xFEFFE000)
             boot{arch="x86_64", ram="4G"}
             assert(PAGE_OFFSET == 0xffff888000000000)
             assert(string.format("%x", VMALLOC_START) == "ffffc90000000000")
@@ -115,7 +115,7 @@ import LuaBridge
             assert(PageHighMem(pg) and pg.zone == "HighMem" and page_zone(pg) == "HighMem")
             assert(page_address(pg) == nil)
             local k = kmap(pg)
-            assert(k >= 0xff800000 and page_address(pg) == k)
+            assert(k >= PKMAP_BASE and k < PKMAP_BASE + LAST_PKMAP * PAGE_SIZE and page_address(pg) == k)
             poke(k, "hello")
             assert(peek(k, 5) == "hello")
             kunmap(pg)
@@ -167,7 +167,7 @@ import LuaBridge
             local function my_driver_init() return vmalloc(4 * PAGE_SIZE) end
             local v = my_driver_init()
             -- mm/vmalloc.c s_show(): the caller is the function that called vmalloc.
-            assert(proc("/proc/vmallocinfo") == "0xf8800000-0xf8805000   20480 my_driver_init [test:5] pages=4 vmalloc\\n", proc("/proc/vmallocinfo"))
+            assert(proc("/proc/vmallocinfo") == "0xf77fe000-0xf7803000   20480 my_driver_init [test:5] pages=4 vmalloc\\n", proc("/proc/vmallocinfo"))
             assert(proc("/proc/zoneinfo"):find("Node 0, zone  HighMem", 1, true))
             cat("/proc/buddyinfo")
             local ok, e = pcall(cat, "/proc/nope")

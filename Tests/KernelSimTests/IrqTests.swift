@@ -153,14 +153,17 @@ import Testing
         #expect(lines[5] == " 11:          2   IO-APIC  11-edge      nic")
         #expect(lines[6] == " 16:          1   IO-APIC  16-fasteoi   ehci_hcd:usb1, eth0")
         #expect(lines[7] == "NMI:          0   Non-maskable interrupts")
-        #expect(lines[8] == "LOC:          0   Local timer interrupts")
+        // One local timer tick per jiffy since power-on (the script starts at moduleLoadUptime).
+        #expect(lines[8] == "LOC:       \(Machine.moduleLoadUptime / 4_000_000)   Local timer interrupts")
         #expect(lines.suffix(2) == ["ERR:          0", "MIS:          0"])
     }
 
     @Test func localTimerInterruptsFollowSimulatedTime() throws {
         let m = Machine()
+        let before = m.jiffies
         try m.msleep(1000)
-        #expect(m.procInterrupts().contains("LOC:        250   Local timer interrupts"))
+        #expect(m.jiffies - before == 250)
+        #expect(m.procInterrupts().contains("LOC:       \(m.jiffies)   Local timer interrupts"))
     }
 
     @Test func bogusReturnValueIsReported() throws {

@@ -5,22 +5,40 @@ import Testing
 /// Documentation/arch/x86/x86_64/mm.rst), zones, __pa and the
 /// CONFIG_DEBUG_VIRTUAL checks of arch/x86/mm/physaddr.c, boot arguments.
 @Suite struct MemoryLayoutTests {
-    @Test func x86_32With1GiBHas896MiBLowmemAndHighmemAbove() throws {
+    /// 6.12's arch/x86/include/asm/pgtable_32_areas.h: the CPU entry area
+    /// and the LDT remap sit below the fixmap, PKMAP_BASE is 0xff000000, and
+    /// MAXMEM = VMALLOC_END - PAGE_OFFSET - __VMALLOC_RESERVE ends lowmem at
+    /// 0x36ffe000 (879 MiB), not 896 MiB.
+    @Test func x86_32With1GiBOn612HasLowmemUpTo879MiB_pgtable32Areas() throws {
         let m = try testMachine()
         let l = m.layout
         #expect(l.pageOffset == 0xC000_0000)
-        #expect(l.maxLowPfn == 0x38000)
-        #expect(l.highMemory == 0xF800_0000)
-        #expect(l.vmallocStart == 0xF880_0000)  // high_memory + VMALLOC_OFFSET (8 MiB)
-        #expect(l.vmallocEnd == 0xFF7F_E000)    // PKMAP_BASE - 2 * PAGE_SIZE
-        #expect(l.pkmapBase == 0xFF80_0000)
+        #expect(l.pkmapBase == 0xFF00_0000)
+        #expect(l.vmallocEnd == 0xFEFF_E000)    // PKMAP_BASE - 2 * PAGE_SIZE
+        #expect(l.maxLowPfn == 0x36FFE)
+        #expect(l.highMemory == 0xF6FF_E000)
+        #expect(l.vmallocStart == 0xF77F_E000)  // high_memory + VMALLOC_OFFSET (8 MiB)
         #expect(l.zones.map { $0.type } .prefix(3) == [.dma, .normal, .highmem])
         #expect(l.zones[0].start == 0 && l.zones[0].end == 0x1000)
-        #expect(l.zones[1].start == 0x1000 && l.zones[1].end == 0x38000)
-        #expect(l.zones[2].start == 0x38000 && l.zones[2].end == 0x40000)
+        #expect(l.zones[1].start == 0x1000 && l.zones[1].end == 0x36FFE)
+        #expect(l.zones[2].start == 0x36FFE && l.zones[2].end == 0x40000)
         #expect(try m.pa(0xC000_1234) == 0x1234)
         #expect(m.va(0x1234) == 0xC000_1234)
         #expect(l.constants.contains { $0.name == "MAX_PAGE_ORDER" && $0.value == 10 })
+        #expect(m.checkInvariants() == [])
+    }
+
+    /// 2.6.18: MAXMEM = -PAGE_OFFSET - __VMALLOC_RESERVE, exactly 896 MiB.
+    @Test func x86_32With1GiBOn2618Has896MiBLowmem() throws {
+        let m = try testMachine(era: .v2_6)
+        let l = m.layout
+        #expect(l.maxLowPfn == 0x38000)
+        #expect(l.highMemory == 0xF800_0000)
+        #expect(l.vmallocStart == 0xF880_0000)
+        #expect(l.vmallocEnd == 0xFF7F_E000)
+        #expect(l.pkmapBase == 0xFF80_0000)
+        #expect(l.zones[1].start == 0x1000 && l.zones[1].end == 0x38000)
+        #expect(l.zones[2].start == 0x38000 && l.zones[2].end == 0x40000)
     }
 
     @Test func x86_32WithLittleRAMHasNoHighmem() throws {
@@ -77,11 +95,14 @@ import Testing
     @Test func virtAddrValidAndIsVmallocAddr() throws {
         let m = try testMachine()
         #expect(m.virtAddrValid(0xC000_0000))
-        #expect(m.virtAddrValid(0xF7FF_F000))
+        #expect(m.virtAddrValid(0xF6FF_D000))
+        // Past high_memory but below VMALLOC_START, x86_32's __virt_addr_valid()
+        // only asks pfn_valid(): a highmem pfn is valid (arch/x86/mm/physaddr.c).
+        #expect(m.virtAddrValid(0xF6FF_E000))
         #expect(!m.virtAddrValid(0xBFFF_FFFF))
-        #expect(!m.virtAddrValid(0xF880_0000))
+        #expect(!m.virtAddrValid(0xF77F_E000))
         #expect(!m.virtAddrValid(0xFFFF_0000))  // fixmap
-        #expect(m.isVmallocAddr(0xF880_0000) && !m.isVmallocAddr(0xF800_0000) && !m.isVmallocAddr(0xFF7F_E000))
+        #expect(m.isVmallocAddr(0xF77F_E000) && !m.isVmallocAddr(0xF700_0000) && !m.isVmallocAddr(0xFEFF_E000))
     }
 
     @Test func highmemPagesHaveNoAddressUntilKmapped() throws {

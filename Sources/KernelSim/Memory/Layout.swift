@@ -20,16 +20,17 @@ public enum ZoneType: Int, Sendable, CaseIterable, Comparable {
 /// The address-space layout and the kernel constants of one machine: every
 /// figure a learner can look up in the kernel source or a boot log.
 ///
-/// x86_32 (3G/1G, no PAE; arch/x86/include/asm/pgtable_32_areas.h):
-/// lowmem is the first 896 MiB of RAM (MAXMEM = 1 GiB - __VMALLOC_RESERVE of
-/// 128 MiB), mapped at PAGE_OFFSET 0xC0000000 with 4 MiB pages;
-/// `high_memory` = PAGE_OFFSET + lowmem; VMALLOC_START = high_memory +
-/// VMALLOC_OFFSET (8 MiB); PKMAP_BASE = 0xff800000 (LAST_PKMAP = 1024 entries,
-/// one page table); VMALLOC_END = PKMAP_BASE - 2 * PAGE_SIZE = 0xff7fe000; the
-/// fixmap (with the kmap_local slots) ends at FIXADDR_TOP = 0xfffff000. (6.x
-/// kernels place the cpu_entry_area and the LDT between the pkmap area and the
-/// fixmap, which moves PKMAP_BASE down by a few MiB; the classic layout above is
-/// the one of kernel-facts.md.)
+/// x86_32 (3G/1G, no PAE; arch/x86/include/asm/pgtable_32_areas.h), mapped
+/// at PAGE_OFFSET 0xC0000000 with 4 MiB pages; `high_memory` = PAGE_OFFSET +
+/// lowmem; VMALLOC_START = high_memory + VMALLOC_OFFSET (8 MiB); VMALLOC_END
+/// = PKMAP_BASE - 2 * PAGE_SIZE (LAST_PKMAP = 1024 entries, one page table);
+/// the fixmap (with the kmap_local slots) ends at FIXADDR_TOP = 0xfffff000.
+/// - 6.12: the CPU entry area and the LDT remap sit between the pkmap area
+///   and the fixmap, so PKMAP_BASE = 0xff000000, VMALLOC_END = 0xfeffe000,
+///   and MAXMEM = VMALLOC_END - PAGE_OFFSET - __VMALLOC_RESERVE (128 MiB)
+///   ends lowmem at 0x36ffe000 (just under 880 MiB).
+/// - 2.6.18: PKMAP_BASE = 0xff800000, VMALLOC_END = 0xff7fe000, and MAXMEM
+///   = 1 GiB - __VMALLOC_RESERVE: lowmem is the first 896 MiB.
 ///
 /// x86_64 (4-level; Documentation/arch/x86/x86_64/mm.rst): direct map of all
 /// RAM at 0xffff888000000000 (1 GiB pages, then 2 MiB and 4 KiB pages for a
@@ -115,11 +116,28 @@ public struct KernelLayout: Sendable {
             structPageSize = 32
             directMapShift = 22
             pageOffset = 0xC000_0000
-            maxLowPfn = min(pages, (896 << 20) >> 12)
+            if v6 {
+                // arch/x86/include/asm/pgtable_32_areas.h (6.12): below the
+                // fixmap (FIXADDR_TOT_START 0xffcf9000 for an i386 defconfig
+                // fixmap of 774 pages) come the CPU entry area (rounded down
+                // to a PMD, 4 MiB without PAE: 0xff800000), the LDT remap
+                // (one PMD: 0xff400000), then PKMAP_BASE = 0xff000000 and
+                // VMALLOC_END = PKMAP_BASE - 2 pages. MAXMEM = VMALLOC_END -
+                // PAGE_OFFSET - __VMALLOC_RESERVE (128 MiB) ends lowmem at
+                // 0x36ffe000: 879 MiB and 1016 KiB, not 896 MiB.
+                pkmapBase = 0xFF00_0000
+                vmallocEnd = pkmapBase - 2 * 4096
+                maxLowPfn = min(pages, (vmallocEnd - pageOffset - (128 << 20)) >> 12)
+            } else {
+                // 2.6.18 (include/asm-i386/pgtable.h, page.h): PKMAP_BASE
+                // right below the fixmap, and MAXMEM = -PAGE_OFFSET -
+                // __VMALLOC_RESERVE: exactly 896 MiB of lowmem.
+                pkmapBase = 0xFF80_0000
+                vmallocEnd = pkmapBase - 2 * 4096
+                maxLowPfn = min(pages, (896 << 20) >> 12)
+            }
             highMemory = pageOffset + (maxLowPfn << 12)
             vmallocStart = highMemory + (8 << 20)
-            pkmapBase = 0xFF80_0000
-            vmallocEnd = pkmapBase - 2 * 4096
             fixaddrTop = 0xFFFF_F000
             fixaddrStart = 0xFFFF_F000 - (201 << 12)
             kernelPhysStart = v6 ? 16 << 20 : 1 << 20
