@@ -160,6 +160,21 @@ enum DeviceAPI {
             try env.machine.dmaUnmapSingle(dev, dma, size: size, direction: Int(clamping: dir))
             return 0
         }
+        for (name, forDevice) in [("dma_sync_single_for_cpu", false), ("dma_sync_single_for_device", true)] {
+            let summary = forDevice
+                ? "Gives a streaming mapping back to the device after the CPU has written the buffer: with SWIOTLB (x86_64 with more than 4 GiB, a device whose mask cannot reach the buffer) this copies the buffer into the bounce buffer for DMA_TO_DEVICE and DMA_BIDIRECTIONAL; on a direct mapping x86 has nothing to do. dma-debug checks that the address is mapped and the direction matches."
+                : "Lets the CPU look at a streaming mapping the device has written, without unmapping it: with SWIOTLB (x86_64 with more than 4 GiB, a device whose mask cannot reach the buffer) this copies the bounce buffer back into the buffer for DMA_FROM_DEVICE and DMA_BIDIRECTIONAL; until then the buffer does not hold what the device wrote. On a direct mapping x86 has nothing to do. dma-debug checks that the address is mapped and the direction matches."
+            env.define(name, doc: APIDoc(topic: topic, signature: "\(name)(dev, dma, size, dir)", summary: summary,
+                failure: "a DMA-API warning for an address no mapping covers; a kernel BUG for an invalid direction",
+                kernel: "include/linux/dma-mapping.h \(name)(), kernel/dma/swiotlb.c")) { call in
+                let dev = try device(call)
+                let dma = try call.address(2, "dma")
+                let size = try call.size(3)
+                let dir = try call.integer(4, "dir", expected: "DMA_TO_DEVICE, DMA_FROM_DEVICE or DMA_BIDIRECTIONAL")
+                try env.machine.dmaSyncSingle(dev, dma, size: size, direction: Int(clamping: dir), forDevice: forDevice)
+                return 0
+            }
+        }
         env.define("dma_mapping_error", doc: APIDoc(topic: topic, signature: "dma_mapping_error(dev, dma) -> boolean",
             summary: "Whether dma_map_single failed. Drivers must check: dma-debug warns at unmap time about a mapping whose error was never checked.",
             kernel: "include/linux/dma-mapping.h dma_mapping_error()")) { call in

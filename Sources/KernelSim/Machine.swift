@@ -89,6 +89,8 @@ public final class Machine {
     @exclusivity(unchecked) var warnAllocWindowStart: UInt64 = 0
     @exclusivity(unchecked) var warnAllocCount = 0
     @exclusivity(unchecked) var warnAllocWindowOpen = false
+    /// SWIOTLB's bounce pool on x86_64 with more than 4 GiB (Devices/Swiotlb.swift).
+    @exclusivity(unchecked) var swiotlb: SwiotlbPool?
     /// What the last end-of-run kmemleak scan found (Leaks.swift).
     @exclusivity(unchecked) var lastKmemleakScan: [KernelReport]?
     /// vfree_atomic()'s per-CPU list and its work item (Vmalloc.swift).
@@ -137,6 +139,10 @@ public final class Machine {
         procProviders["/proc/self/maps"] = { $0.procSelfMaps() }
         if config.era == .v6 { procProviders["/sys/kernel/debug/dma-api/dump"] = { $0.dmaDebugDump() } }
         boot()
+        if let t = Machine.swiotlbRange(config) {
+            swiotlb = SwiotlbPool(start: t.start, bytes: t.end - t.start)
+            installSwiotlbFiles()
+        }
         loadKmlabModule()
         setUpFaultInjection()
     }

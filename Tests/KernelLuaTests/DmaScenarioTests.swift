@@ -194,3 +194,57 @@ import LuaBridge
         #expect(h.reports.isEmpty)
     }
 }
+
+/// kernel/dma/swiotlb.c on x86_64 with more than 4 GiB (arch/x86/kernel/pci-dma.c
+/// pci_swiotlb_detect): a 32-bit device's buffer above 4 GiB bounces.
+@Suite struct SwiotlbTests {
+    @Test func a32BitDeviceBouncesThroughTheBufferBelow4GiB_swiotlbMap() throws {
+        let h = try KernelHarness()
+        let v = h.values("""
+            boot{arch="x86_64", ram="8G"}
+            local dev = pci_device{name="e1000", dma_mask_bits=32}
+            local buf = kmalloc(2048, GFP_KERNEL)
+            assert(__pa(buf) >= 0x100000000, "GFP_KERNEL comes from ZONE_NORMAL, above 4 GiB")
+            poke(buf, "hello device")
+            local dma = dma_map_single(dev, buf, 2048, DMA_BIDIRECTIONAL)
+            assert(not dma_mapping_error(dev, dma))
+            local inPool = dma >= 0x100000000 - 64 * 1024 * 1024 and dma < 0x100000000
+            local seen = dev:dma_read(dma, 12)              -- copied at map time
+            dev:dma_write(dma, "reply!")
+            local before = peek(buf, 6)                      -- still the old bytes
+            dma_sync_single_for_cpu(dev, dma, 2048, DMA_BIDIRECTIONAL)
+            local after = peek(buf, 6)
+            poke(buf, "again")
+            dma_sync_single_for_device(dev, dma, 2048, DMA_BIDIRECTIONAL)
+            local again = dev:dma_read(dma, 5)
+            dev:dma_write(dma, "final")
+            local used = proc("/sys/kernel/debug/swiotlb/io_tlb_used")
+            dma_unmap_single(dev, dma, 2048, DMA_BIDIRECTIONAL)
+            local s = stats()
+            return inPool, seen, before, after, again, peek(buf, 5), used, proc("/sys/kernel/debug/swiotlb/io_tlb_used"),
+                   s.swiotlb_maps, proc("/sys/kernel/debug/swiotlb/io_tlb_nslabs")
+            """)
+        #expect(v == [.boolean(true), .string("hello device"), .string("hello "), .string("reply!"), .string("again"),
+                      .string("final"), .string("1\n"), .string("0\n"), .integer(1), .string("32768\n")])
+        #expect(h.reports.isEmpty)
+        #expect(h.machine.log.text.contains("software IO TLB: mapped [mem 0x00000000fc000000-0x0000000100000000] (64MB)"))
+    }
+
+    @Test func syncingAnAddressNothingMapsIsADmaApiWarning_checkSync() throws {
+        let h = try KernelHarness()
+        h.run("""
+            boot{arch="x86_64", ram="8G"}
+            local dev = pci_device{name="e1000", dma_mask_bits=32}
+            dma_sync_single_for_cpu(dev, 0x1000, 64, DMA_FROM_DEVICE)
+            """)
+        let r = try #require(h.reports.first)
+        #expect(r.kind == .dmaAPI)
+        #expect(r.headline.contains("device driver tries to sync DMA memory it has not allocated [device address=0x0000000000001000] [size=64 bytes]"))
+    }
+
+    @Test func noSwiotlbAt4GiBOrBelow() throws {
+        let m = try Machine(config: MachineConfig(arch: .x86_64, ram: 4 << 30))
+        #expect(!m.log.text.contains("software IO TLB"))
+        #expect((try? m.proc("/sys/kernel/debug/swiotlb/io_tlb_nslabs")) == nil)
+    }
+}

@@ -83,6 +83,19 @@ public enum DmaDebug {
             + "device driver tries to free DMA memory it has not allocated [device address=0x\(hex16(dmaAddress))] [size=\(size) bytes]"
     }
 
+    /// check_sync(): no mapping covers the address.
+    public static func syncUnallocated(driver: String, device: String, dmaAddress: UInt64, size: Int) -> String {
+        prefix(driver: driver, device: device)
+            + "device driver tries to sync DMA memory it has not allocated [device address=0x\(hex16(dmaAddress))] [size=\(size) bytes]"
+    }
+
+    /// check_sync(): a direction the mapping was not made with.
+    public static func syncDifferentDirection(driver: String, device: String, dmaAddress: UInt64, size: Int,
+                                              mapped: DmaDirection, synced: DmaDirection) -> String {
+        prefix(driver: driver, device: device)
+            + "device driver syncs DMA memory with different direction [device address=0x\(hex16(dmaAddress))] [size=\(size) bytes] [mapped with \(mapped.name)] [synced with \(synced.name)]"
+    }
+
     /// check_unmap(): size differs from the mapping's.
     public static func freesDifferentSize(driver: String, device: String, dmaAddress: UInt64, mapSize: Int,
                                           unmapSize: Int) -> String {

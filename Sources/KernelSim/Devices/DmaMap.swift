@@ -12,7 +12,8 @@ extension Machine {
     ///   "maps memory from invalid area", and (kmlab's choice, virt_to_page
     ///   would give a meaningless address) DMA_MAPPING_ERROR;
     /// - a buffer the mask does not reach: "DMA addr ... overflow" (there
-    ///   is no swiotlb to bounce through), DMA_MAPPING_ERROR.
+    ///   is no swiotlb to bounce through), DMA_MAPPING_ERROR; on x86_64 with
+    ///   more than 4 GiB, SWIOTLB bounces it instead (Swiotlb.swift).
     /// A direction other than the three is the kernel's BUG_ON.
     public func dmaMapSingle(_ dev: PciDevice, _ addr: UInt64, size: Int, direction: Int) throws -> UInt64 {
         guard size >= 0, size <= 1 << 30 else {
@@ -55,6 +56,15 @@ extension Machine {
             }
         }
         if size > 0, phys &+ UInt64(size) &- 1 > dev.dmaMask || phys &+ UInt64(size) < phys {
+            // dma_direct_map_page(): a buffer the device cannot reach bounces
+            // through SWIOTLB when it is active (kernel/dma/direct.h).
+            if swiotlb != nil {
+                guard let tlb = try swiotlbMap(dev, phys: phys, size: size, direction: dir) else { return dmaMappingError }
+                let owned = Set((tlb >> 12)...((tlb &+ UInt64(size) &- 1) >> 12))
+                dev.mappings.append(DmaMapping(kind: .single, dmaAddress: tlb, size: size, direction: dir,
+                                               cpuAddress: addr, ownedPfns: owned, errorChecked: false))
+                return tlb
+            }
             warnOnce(site: "dma_direct_map_page:overflow",
                      message: "\(dev.driver) \(dev.busName): DMA addr \(padHex(phys))+\(size) overflow (mask \(String(dev.dmaMask, radix: 16)), bus limit 0).",
                      file: "kernel/dma/direct.h", line: 103, function: "dma_direct_map_page",
@@ -91,6 +101,10 @@ extension Machine {
         }
         let m = dev.mappings.remove(at: i)
         checkUnmap(dev, m, size: size, direction: dir, as: .single)
+        // swiotlb_tbl_unmap_single(): the bounce copies back, with the direction the mapping was made with.
+        if m.kind == .single, swiotlbMapping(containing: m.dmaAddress) != nil {
+            try swiotlbUnmap(m.dmaAddress, direction: m.direction)
+        }
     }
 
     /// check_unmap()'s comparisons of a found entry with the unmap call.
@@ -190,6 +204,14 @@ extension Machine {
         }
         let phys = pfn << 12 | UInt64(offset)
         if size > 0, phys &+ UInt64(size) &- 1 > dev.dmaMask {
+            if swiotlb != nil {
+                guard let tlb = try swiotlbMap(dev, phys: phys, size: size, direction: dir) else { return dmaMappingError }
+                let owned = Set((tlb >> 12)...((tlb &+ UInt64(size) &- 1) >> 12))
+                dev.mappings.append(DmaMapping(kind: .single, dmaAddress: tlb, size: size, direction: dir,
+                                               cpuAddress: pageAddress(Page(pfn: pfn)).map { $0 &+ UInt64(offset) } ?? 0,
+                                               ownedPfns: owned, errorChecked: false))
+                return tlb
+            }
             warnOnce(site: "dma_direct_map_page:overflow",
                      message: "\(dev.driver) \(dev.busName): DMA addr \(padHex(phys))+\(size) overflow (mask \(String(dev.dmaMask, radix: 16)), bus limit 0).",
                      file: "kernel/dma/direct.h", line: 103, function: "dma_direct_map_page",

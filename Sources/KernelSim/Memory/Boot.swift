@@ -26,6 +26,10 @@ extension Machine {
         r.append(Reserved(start: ks, end: ke - 16, detail: .kernelImage, hole: false))
         r.append(Reserved(start: ke - 16, end: ke, detail: .pageTables, hole: false))
         r.append(Reserved(start: layout.memmapPfnStart, end: layout.memmapPfnEnd, detail: .memmap, hole: false))
+        if let t = Machine.swiotlbRange(config) {
+            // swiotlb_init_remap(): memblock_alloc_low() takes the top 64 MiB below 4 GiB.
+            r.append(Reserved(start: t.start >> 12, end: t.end >> 12, detail: .swiotlb, hole: false))
+        }
         return r.filter { $0.start < n }.map { var x = $0; x.end = min(x.end, n); return x }
     }
 
@@ -301,6 +305,10 @@ extension Machine {
             } else {
                 l.append("  \(name) empty")
             }
+        }
+        if let t = Machine.swiotlbRange(config) {
+            // swiotlb_print_info(): pr_info("mapped [mem %pa-%pa] (%luMB)").
+            l.append("software IO TLB: mapped [mem 0x\(hexPad(t.start, 16))-0x\(hexPad(t.end, 16))] (\((t.end - t.start) >> 20)MB)")
         }
         let kernelK = (layout.kernelPhysEnd - layout.kernelPhysStart) >> 10
         l.append("Memory: \(totalRAMPages * 4)K/\(presentPages * 4)K available (\(kernelK * 6 / 10)K kernel code, "

@@ -144,7 +144,12 @@ public struct KernelLayout: Sendable {
             kernelPhysEnd = kernelPhysStart + (v6 ? 10 << 20 : 3 << 20)
             let mm = (pages * 32 + 4095) >> 12
             memmapPfnEnd = maxLowPfn
-            memmapPfnStart = maxLowPfn - mm
+            // mem_map sits at the top of lowmem (memblock allocates top-down).
+            // 6.12's lowmem ends off a 4 MiB boundary; kmlab reserves the
+            // slack below mem_map down to that boundary too, so the leftover
+            // fragments do not become the first blocks every small
+            // allocation takes (a simplification: up to 4 MiB more reserved).
+            memmapPfnStart = v6 ? (maxLowPfn - mm) & ~1023 : maxLowPfn - mm
             let dmaEnd = min(pages, 4096)
             zones = [(.dma, 0, dmaEnd), (.normal, dmaEnd, maxLowPfn), (.highmem, maxLowPfn, pages)]
                 + (v6 ? [(.movable, 0, 0)] : [])

@@ -65,9 +65,10 @@ enum Owner {
 }
 
 enum ReservedDetail: UInt32 {
-    case firmware = 0, kernelImage, memmap, pageTables, hole
+    case firmware = 0, kernelImage, memmap, pageTables, hole, swiotlb
     var text: String {
         switch self {
+        case .swiotlb: return "swiotlb bounce buffer"
         case .firmware: return "BIOS/real mode"
         case .kernelImage: return "kernel image"
         case .memmap: return "mem_map"

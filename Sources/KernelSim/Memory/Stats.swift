@@ -25,6 +25,9 @@ public struct MemoryStats: Sendable, Equatable {
     public var bytesWritten: UInt64 = 0
     public var bytesZeroed: UInt64 = 0
     public var kasanReports: UInt64 = 0
+    /// DMA mappings bounced through SWIOTLB, and the bytes copied both ways.
+    public var swiotlbMaps: UInt64 = 0
+    public var swiotlbBouncedBytes: UInt64 = 0
 
     public init() {}
 
@@ -37,7 +40,8 @@ public struct MemoryStats: Sendable, Equatable {
          ("alloc_failures", allocFailures), ("slabs_created", slabsCreated), ("slabs_freed", slabsFreed),
          ("pages_reclaimed", pagesReclaimed), ("kswapd_reclaimed", kswapdReclaimed),
          ("direct_reclaimed", directReclaimed), ("compactions", compactions), ("bytes_read", bytesRead),
-         ("bytes_written", bytesWritten), ("bytes_zeroed", bytesZeroed), ("kasan_reports", kasanReports)]
+         ("bytes_written", bytesWritten), ("bytes_zeroed", bytesZeroed), ("kasan_reports", kasanReports),
+         ("swiotlb_maps", swiotlbMaps), ("swiotlb_bounced_bytes", swiotlbBouncedBytes)]
     }
 }
 
