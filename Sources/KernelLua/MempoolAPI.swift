@@ -129,7 +129,7 @@ enum MempoolAPI {
             failure: "nil for a non-sleeping caller with the reserve empty; never for a sleeping caller (it waits)",
             kernel: "mm/mempool.c mempool_alloc()")) { call in
             let p = try pool(call, 1)
-            pushElement(try env.machine.mempoolAlloc(p, try call.gfp(2)), call)
+            pushElement(try env.machine.mempoolAlloc(p, try call.gfp(2, era: env.machine.config.era)), call)
             return 1
         }
         env.define("mempool_free", doc: APIDoc(topic: topic, signature: "mempool_free(element, pool)",

@@ -94,14 +94,14 @@ enum SlabCacheAPI {
             context: allocContext, failure: "nil (flags without __GFP_NOWARN print SLUB's allocation failure report); an error for a destroyed cache",
             kernel: "mm/slub.c kmem_cache_alloc()")) { call in
             let c = try cache(call, 1, glue: glue)
-            call.push(address: try env.machine.kmemCacheAlloc(c, try call.gfp(2)))
+            call.push(address: try env.machine.kmemCacheAlloc(c, try call.gfp(2, era: env.machine.config.era)))
             return 1
         }
         env.define("kmem_cache_zalloc", doc: APIDoc(topic: topic, signature: "kmem_cache_zalloc(cache, flags) -> address | nil",
             summary: "kmem_cache_alloc with __GFP_ZERO: the object is zeroed (which also wipes what a constructor set up).",
             context: allocContext, failure: "nil, as kmem_cache_alloc", kernel: "include/linux/slab.h kmem_cache_zalloc()")) { call in
             let c = try cache(call, 1, glue: glue)
-            call.push(address: try env.machine.kmemCacheAlloc(c, try call.gfp(2).union(.zero), function: "kmem_cache_zalloc"))
+            call.push(address: try env.machine.kmemCacheAlloc(c, try call.gfp(2, era: env.machine.config.era).union(.zero), function: "kmem_cache_zalloc"))
             return 1
         }
         env.define("kmem_cache_free", doc: APIDoc(topic: topic, signature: "kmem_cache_free(cache, p)",
