@@ -149,3 +149,30 @@ import Testing
         #expect(m.log.lines.last == "[    6.312337] after")
     }
 }
+
+/// Era 2.6 prints what 2.6.18 printed.
+@Suite struct Era26FormatTests {
+    @Test func bannerAndMemoryLineOf2618_initVersionAndMemInit() throws {
+        let m = try Machine(config: MachineConfig(era: .v2_6))
+        let text = m.log.text
+        #expect(text.contains("] Linux version 2.6.18 (kmlab@kmlab) (gcc version 4.1.1) #1 SMP PREEMPT\n"))
+        #expect(!text.contains("PREEMPT_DYNAMIC"))
+        let memory = try #require(m.log.lines.first { $0.contains("] Memory: ") })
+        #expect(memory.hasSuffix("k highmem)") && memory.contains("k reserved, ") && !memory.contains("rodata"))
+    }
+
+    @Test func mightSleepPrintsOnlyTheTwoFlags_sched2618MightSleep() throws {
+        let m = try testMachine(era: .v2_6)
+        try m.spinLock(m.spinLockInit(name: "&l"))
+        m.mightSleep(file: "mm/slab.c", line: 2903)
+        let r = try #require(m.reports(.sleepingInAtomic).first)
+        #expect(r.lines[0] == "BUG: sleeping function called from invalid context at mm/slab.c:2903")
+        #expect(r.lines[1] == "in_atomic():1, irqs_disabled():0")
+    }
+
+    @Test func orderAboveMaxReturnsNullWithoutAWarning_allocPagesNode2618() throws {
+        let m = try testMachine(era: .v2_6)
+        #expect(try m.allocPages(.kernel, order: 11) == nil)
+        #expect(m.log.reports.isEmpty)
+    }
+}

@@ -31,6 +31,14 @@ extension Machine {
     public func sleepingInAtomicReport(file: String, line: Int, function: String?) -> KernelReport {
         let cs = contexts
         let headline = "BUG: sleeping function called from invalid context at \(file):\(line)"
+        if cs.legacyKernel {
+            // 2.6.18 kernel/sched.c __might_sleep(): the two flags, then dump_stack().
+            var lines = [headline, "in_atomic():\(cs.inAtomic ? 1 : 0), irqs_disabled():\(cs.irqsDisabled ? 1 : 0)"]
+            lines += dumpStackLines(kernelFrames: ["dump_stack", "__might_sleep"] + (function.map { [$0] } ?? []))
+            return KernelReport(kind: .sleepingInAtomic, severity: .warning, lines: lines, context: cs.contextName,
+                                fields: contextFields(["file": file, "line": String(line), "function": function ?? "",
+                                                       "locks_held": String(cs.current.heldLocks.count)]))
+        }
         var lines = [headline,
                      "in_atomic(): \(cs.inAtomic ? 1 : 0), irqs_disabled(): \(cs.irqsDisabled ? 1 : 0), non_block: 0, pid: \(cs.currentPid), name: \(cs.currentComm)",
                      "preempt_count: \(String(cs.preemptCount, radix: 16)), expected: 0",

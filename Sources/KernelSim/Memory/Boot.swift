@@ -284,7 +284,12 @@ extension Machine {
 
     private func formatBootMessages() {
         var l: [String] = []
-        l.append("Linux version \(layout.kernelRelease) (kmlab@kmlab) (gcc (GCC) 13.2.0, GNU ld (GNU Binutils) 2.42) #1 SMP PREEMPT_DYNAMIC")
+        if config.era == .v6 {
+            l.append("Linux version \(layout.kernelRelease) (kmlab@kmlab) (gcc (GCC) 13.2.0, GNU ld (GNU Binutils) 2.42) #1 SMP PREEMPT_DYNAMIC")
+        } else {
+            // init/version.c of 2.6.18: no PREEMPT_DYNAMIC (it came in 5.12), an older gcc.
+            l.append("Linux version \(layout.kernelRelease) (kmlab@kmlab) (gcc version 4.1.1) #1 SMP PREEMPT")
+        }
         l.append("BIOS-provided physical RAM map:")
         let top = layout.totalPages << 12
         func mem(_ a: UInt64, _ b: UInt64) -> String { "[mem 0x\(hexPad(a, 16))-0x\(hexPad(b, 16))]" }
@@ -311,10 +316,22 @@ extension Machine {
             l.append("software IO TLB: mapped [mem 0x\(hexPad(t.start, 16))-0x\(hexPad(t.end, 16))] (\((t.end - t.start) >> 20)MB)")
         }
         let kernelK = (layout.kernelPhysEnd - layout.kernelPhysStart) >> 10
-        l.append("Memory: \(totalRAMPages * 4)K/\(presentPages * 4)K available (\(kernelK * 6 / 10)K kernel code, "
-            + "\(kernelK / 10)K rwdata, \(kernelK / 5)K rodata, \(kernelK / 20)K init, \(kernelK / 20)K bss, "
-            + "\(reservedPages * 4)K reserved, 0K cma-reserved"
-            + (layout.arch == .x86_32 ? ", \((layout.totalPages - layout.maxLowPfn) * 4)K highmem)" : ")"))
+        if config.era == .v6 {
+            l.append("Memory: \(totalRAMPages * 4)K/\(presentPages * 4)K available (\(kernelK * 6 / 10)K kernel code, "
+                + "\(kernelK / 10)K rwdata, \(kernelK / 5)K rodata, \(kernelK / 20)K init, \(kernelK / 20)K bss, "
+                + "\(reservedPages * 4)K reserved, 0K cma-reserved"
+                + (layout.arch == .x86_32 ? ", \((layout.totalPages - layout.maxLowPfn) * 4)K highmem)" : ")"))
+        } else if layout.arch == .x86_32 {
+            // 2.6.18 arch/i386/mm/init.c mem_init(): "Memory: %luk/%luk available (%dk kernel
+            // code, %ldk reserved, %dk data, %dk init, %ldk highmem)".
+            l.append("Memory: \(totalRAMPages * 4)k/\(layout.totalPages * 4)k available (\(kernelK * 6 / 10)k kernel code, "
+                + "\(reservedPages * 4)k reserved, \(kernelK * 3 / 10)k data, \(kernelK / 20)k init, "
+                + "\((layout.totalPages - layout.maxLowPfn) * 4)k highmem)")
+        } else {
+            // 2.6.18 arch/x86_64/mm/init.c mem_init(): no highmem field.
+            l.append("Memory: \(totalRAMPages * 4)k/\(layout.totalPages * 4)k available (\(kernelK * 6 / 10)k kernel code, "
+                + "\(reservedPages * 4)k reserved, \(kernelK * 3 / 10)k data, \(kernelK / 20)k init)")
+        }
         log.print(l.joined(separator: "\n"), timeNanoseconds: 0)
     }
 }

@@ -121,7 +121,9 @@ extension Machine {
     /// free lists but not yet marked: callers use `allocPagesInternal`.
     func allocPagesRaw(_ gfp: GFP, _ order: Int) -> UInt64? {
         if order > Buddy.maxOrder || order < 0 {
-            if !gfp.contains(.nowarn) {
+            // 2.6.18 alloc_pages_node(): `if (unlikely(order >= MAX_ORDER))
+            // return NULL;` before anything could warn.
+            if !gfp.contains(.nowarn) && config.era == .v6 {
                 warnOnce("order", site: KernelSite.orderTooLarge, function: "__alloc_pages")
             }
             stats.allocFailures += 1
