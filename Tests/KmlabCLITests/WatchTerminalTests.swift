@@ -20,7 +20,10 @@ struct WatchTerminalTests {
 
     /// The terminal's local modes once kmlab has gone, written by `stty -a`.
     func sttyAfter(_ dir: ScratchDirectory) -> String {
-        "stty -a > " + TmuxTerminal.shellQuote(dir.url.appendingPathComponent("stty.txt").path) + "; sleep 30"
+        // Written aside and renamed, so the test never reads a half-written file.
+        let path = TmuxTerminal.shellQuote(dir.url.appendingPathComponent("stty.txt").path)
+        let part = TmuxTerminal.shellQuote(dir.url.appendingPathComponent("stty.part").path)
+        return "stty -a > " + part + " && mv " + part + " " + path + "; sleep 30"
     }
 
     func sttyText(_ dir: ScratchDirectory) -> String? {
