@@ -240,7 +240,16 @@ good start.
     task{
       id = "irq_event", points = 3, expects = "record_event", template = "irq",
       prompt = "Write record_event(irq). It is called from an interrupt handler (hardirq context) each time the line fires: allocate a zeroed 32-byte event record, store the line number irq in its first byte, and return the record's address (nil if the allocation fails). The grader raises the line three times.",
-      setup = function() return IRQ end,
+      -- A line drawn per case (none the booted machine uses), on both
+      -- architectures: the record must hold the line it was called for.
+      cases = function(rng)
+        local lines = { 3, 4, 5, 6, 7, 10, 11, 12, 13, 15 }
+        return {
+          { boot = {}, irq = lines[rng:int(1, #lines)] },
+          { boot = { arch = "x86_64" }, irq = lines[rng:int(1, #lines)] },
+        }
+      end,
+      setup = function(case) return case.irq end,
       call = function(record_event, irq)
         local out = { n = 0 }
         local ret = request_irq(irq, function(line)
@@ -259,7 +268,7 @@ good start.
         for i = 1, 3 do
           local rec = bytes_at(out[i], 32)
           if rec == nil then return fail("interrupt " .. i .. ": record_event should return the record's address, got " .. tostring(out[i]) .. ".") end
-          if rec:byte(1) ~= IRQ then return fail("the record's first byte should be the line number " .. IRQ .. ", got " .. rec:byte(1) .. ".") end
+          if rec:byte(1) ~= r.case.irq then return fail("the record's first byte should be the line number " .. r.case.irq .. ", got " .. rec:byte(1) .. ".") end
           if rec:sub(2) ~= string.rep("\0", 31) then return fail("the rest of the record should be zero: kmalloc does not clear memory; kzalloc (or __GFP_ZERO) does.") end
         end
         if #r.allocated ~= 3 then return fail("three records should be allocated after three interrupts; " .. #r.allocated .. " allocation(s) are.") end

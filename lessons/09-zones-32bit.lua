@@ -190,9 +190,18 @@ Start with `kmlab lesson 9 --template > a9.lua`.
     task{
       id = "phys_of", points = 3, expects = "phys_of", template = "addr",
       explain = "Direct-map addresses are PAGE_OFFSET + physical, so __pa() is arithmetic; a vmalloc address needs a page-table walk (vmalloc_to_page) plus the offset within the page.",
-      prompt = "Write phys_of(addr): the physical address behind a kernel virtual address that is either in the direct map (kmalloc) or in the vmalloc area, not necessarily page-aligned. It is called with an address inside a kmalloc buffer and one inside a vmalloc buffer (in highmem).",
-      setup = function()
-        return kmalloc(256, GFP_KERNEL) + 40, vmalloc(4 * PAGE_SIZE) + 2 * PAGE_SIZE + 123
+      prompt = "Write phys_of(addr): the physical address behind a kernel virtual address that is either in the direct map (kmalloc) or in the vmalloc area, not necessarily page-aligned. It is called with an address inside a kmalloc buffer and one inside a vmalloc buffer (whose pages come from highmem on a 32-bit machine), on several machines and at offsets you cannot predict.",
+      -- Both architectures and both eras, and offsets drawn per learner:
+      -- a remembered offset or a direct-map formula for every address fails.
+      cases = function(rng)
+        local list = {}
+        for _, b in ipairs({ {}, { arch = "x86_64" }, { era = "2.6" } }) do
+          list[#list + 1] = { boot = b, koff = rng:int(0, 255), vpage = rng:int(0, 3), voff = rng:int(0, 4095) }
+        end
+        return list
+      end,
+      setup = function(case)
+        return kmalloc(256, GFP_KERNEL) + case.koff, vmalloc(4 * PAGE_SIZE) + case.vpage * PAGE_SIZE + case.voff
       end,
       call = function(f, k, v) return f(k), f(v) end,
       check = function(r)

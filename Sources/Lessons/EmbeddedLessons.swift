@@ -1295,7 +1295,16 @@ good start.
     task{
       id = "irq_event", points = 3, expects = "record_event", template = "irq",
       prompt = "Write record_event(irq). It is called from an interrupt handler (hardirq context) each time the line fires: allocate a zeroed 32-byte event record, store the line number irq in its first byte, and return the record's address (nil if the allocation fails). The grader raises the line three times.",
-      setup = function() return IRQ end,
+      -- A line drawn per case (none the booted machine uses), on both
+      -- architectures: the record must hold the line it was called for.
+      cases = function(rng)
+        local lines = { 3, 4, 5, 6, 7, 10, 11, 12, 13, 15 }
+        return {
+          { boot = {}, irq = lines[rng:int(1, #lines)] },
+          { boot = { arch = "x86_64" }, irq = lines[rng:int(1, #lines)] },
+        }
+      end,
+      setup = function(case) return case.irq end,
       call = function(record_event, irq)
         local out = { n = 0 }
         local ret = request_irq(irq, function(line)
@@ -1314,7 +1323,7 @@ good start.
         for i = 1, 3 do
           local rec = bytes_at(out[i], 32)
           if rec == nil then return fail("interrupt " .. i .. ": record_event should return the record's address, got " .. tostring(out[i]) .. ".") end
-          if rec:byte(1) ~= IRQ then return fail("the record's first byte should be the line number " .. IRQ .. ", got " .. rec:byte(1) .. ".") end
+          if rec:byte(1) ~= r.case.irq then return fail("the record's first byte should be the line number " .. r.case.irq .. ", got " .. rec:byte(1) .. ".") end
           if rec:sub(2) ~= string.rep("\0", 31) then return fail("the rest of the record should be zero: kmalloc does not clear memory; kzalloc (or __GFP_ZERO) does.") end
         end
         if #r.allocated ~= 3 then return fail("three records should be allocated after three interrupts; " .. #r.allocated .. " allocation(s) are.") end
@@ -2643,9 +2652,18 @@ Start with `kmlab lesson 9 --template > a9.lua`.
     task{
       id = "phys_of", points = 3, expects = "phys_of", template = "addr",
       explain = "Direct-map addresses are PAGE_OFFSET + physical, so __pa() is arithmetic; a vmalloc address needs a page-table walk (vmalloc_to_page) plus the offset within the page.",
-      prompt = "Write phys_of(addr): the physical address behind a kernel virtual address that is either in the direct map (kmalloc) or in the vmalloc area, not necessarily page-aligned. It is called with an address inside a kmalloc buffer and one inside a vmalloc buffer (in highmem).",
-      setup = function()
-        return kmalloc(256, GFP_KERNEL) + 40, vmalloc(4 * PAGE_SIZE) + 2 * PAGE_SIZE + 123
+      prompt = "Write phys_of(addr): the physical address behind a kernel virtual address that is either in the direct map (kmalloc) or in the vmalloc area, not necessarily page-aligned. It is called with an address inside a kmalloc buffer and one inside a vmalloc buffer (whose pages come from highmem on a 32-bit machine), on several machines and at offsets you cannot predict.",
+      -- Both architectures and both eras, and offsets drawn per learner:
+      -- a remembered offset or a direct-map formula for every address fails.
+      cases = function(rng)
+        local list = {}
+        for _, b in ipairs({ {}, { arch = "x86_64" }, { era = "2.6" } }) do
+          list[#list + 1] = { boot = b, koff = rng:int(0, 255), vpage = rng:int(0, 3), voff = rng:int(0, 4095) }
+        end
+        return list
+      end,
+      setup = function(case)
+        return kmalloc(256, GFP_KERNEL) + case.koff, vmalloc(4 * PAGE_SIZE) + case.vpage * PAGE_SIZE + case.voff
       end,
       call = function(f, k, v) return f(k), f(v) end,
       check = function(r)
