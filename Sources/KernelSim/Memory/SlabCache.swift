@@ -255,15 +255,13 @@ extension Machine {
             return
         }
         if owner !== c {
-            var lines = ["------------[ cut here ]------------",
-                         "cache_from_obj: Wrong slab cache. \(c.name) but object is from \(owner.name)",
-                         "WARNING: CPU: 0 PID: \(contexts.currentPid) at mm/slab.h:612 \(symbol("kmem_cache_free"))",
-                         "Modules linked in: kmlab(O)"]
-            lines += dumpStackLines(kernelFrames: [symbol("kmem_cache_free")])
-            lines.append("---[ end trace 0000000000000000 ]---")
-            addTaint(.warn)
-            warn(kind: .warning, lines: lines, address: p, cache: owner.name,
-                 fields: ["expected_cache": c.name, "object_cache": owner.name])
+            // cache_from_obj()'s WARN (mm/slab.h), printed as every WARN is.
+            var r = warnReport(message: "cache_from_obj: Wrong slab cache. \(c.name) but object is from \(owner.name)",
+                               file: "mm/slab.h", line: 612, function: "kmem_cache_free",
+                               fields: ["expected_cache": c.name, "object_cache": owner.name])
+            r.address = p
+            r.cache = owner.name
+            raise(r)
         }
         try freeObject(owner, p, function: "kmem_cache_free")
     }
@@ -295,14 +293,11 @@ extension Machine {
         }
         if !contexts.canSleep { mightSleep(file: "kernel/locking/mutex.c", line: 283) }
         if c.inuse > 0 {
-            var lines = ["------------[ cut here ]------------",
-                         "kmem_cache_destroy \(c.name): Slab cache still has objects when called from \(scriptCallerSite)",
-                         "WARNING: CPU: 0 PID: \(contexts.currentPid) at mm/slab_common.c:511 \(symbol("kmem_cache_destroy"))",
-                         "Modules linked in: kmlab(O)"]
-            lines += dumpStackLines(kernelFrames: [symbol("kmem_cache_destroy")])
-            lines.append("---[ end trace 0000000000000000 ]---")
-            addTaint(.warn)
-            warn(kind: .warning, lines: lines, cache: c.name, fields: ["objects": String(c.inuse)])
+            var r = warnReport(message: "kmem_cache_destroy \(c.name): Slab cache still has objects when called from \(scriptCallerSite)",
+                               file: "mm/slab_common.c", line: 511, function: "kmem_cache_destroy",
+                               fields: ["objects": String(c.inuse)])
+            r.cache = c.name
+            raise(r)
             return
         }
         // __kmem_cache_shutdown(): flush the CPU slab, discard every slab.
