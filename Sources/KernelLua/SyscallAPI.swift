@@ -35,24 +35,12 @@ enum SyscallAPI {
             call.push(number)
             return 1
         }
-        ContextAPI.defineField(env, table: "user", "syscall", doc: APIDoc(topic: topic,
-            signature: "user.syscall(name, ...) -> integer",
-            summary: "The user program (a.out, pid 413) traps into the kernel: the syscall's handler runs in its process context with up to six integer arguments (addresses of user buffers from user.malloc, sizes...), and its return value comes back. An unknown name returns -ENOSYS. Only user mode can trap: from a handler, a work item, another syscall, or with a spinlock held or interrupts off, it is an error.",
-            context: "the script's own task context only", failure: "-ENOSYS for an unknown syscall; an Oops in the handler kills the user program and ends the call with the report",
-            kernel: "arch/x86/entry/common.c do_syscall_64()/do_fast_syscall_32()")) { call in
-            let name = try call.string(1, "name")
-            var args: [Int64] = []
-            let n = call.argumentCount
-            if n > 7 { throw call.error("at most 6 arguments after the name (a syscall has six registers), got \(n - 1)") }
-            if n >= 2 {
-                for i in 2...n {
-                    if call.type(i) == LUA_TBOOLEAN { args.append(call.truthy(i) ? 1 : 0); continue }
-                    if call.isNil(i) { args.append(0); continue }
-                    args.append(try call.integer(i, "argument \(i - 1)", expected: "an integer (a number or an address)"))
-                }
-            }
-            call.push(try env.machine.syscall(name, args))
-            return 1
-        }
     }
+
+    /// user.syscall's doc (UserAPI defines it with the other methods of a process).
+    static let userSyscallDoc = APIDoc(topic: topic,
+        signature: "user.syscall(name, ...) -> integer",
+        summary: "The user program (a.out, pid 413) traps into the kernel: the syscall's handler runs in its process context with up to six integer arguments (addresses of user buffers from user.malloc, sizes...), and its return value comes back. An unknown name returns -ENOSYS. Only user mode can trap: from a handler, a work item, another syscall, or with a spinlock held or interrupts off, it is an error. A task from user.spawn traps the same way with t.syscall(name, ...), as itself (current.pid and current.comm are its own, copy_to_user reaches its address space).",
+        context: "the script's own task context only", failure: "-ENOSYS for an unknown syscall; an Oops in the handler kills the user program and ends the call with the report; an error if the OOM killer killed the task (before or during the call)",
+        kernel: "arch/x86/entry/common.c do_syscall_64()/do_fast_syscall_32()")
 }

@@ -103,6 +103,8 @@ public final class Machine {
     @exclusivity(unchecked) var reservedPages: UInt64 = 0
     @exclusivity(unchecked) var presentPages: UInt64 = 0
     @exclusivity(unchecked) var userPageCount = 0
+    /// a.out and the processes user.spawn started (User/UserProcesses.swift).
+    let userProcessTable = UserProcessTable()
 
     /// The default machine: x86_32, 1 GiB, era 6.x.
     public convenience init() {

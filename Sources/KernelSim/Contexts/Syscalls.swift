@@ -47,7 +47,16 @@ extension Machine {
     /// `ContextError`. On return: a WARN if the handler left interrupts off,
     /// lockdep's "lock held when returning to user space!".
     public func syscall(_ name: String, _ args: [Int64]) throws -> Int64 {
+        try syscall(name, args, as: nil)
+    }
+
+    /// `syscall` made by a user process (nil: a.out). A process the OOM
+    /// killer killed cannot trap any more; one killed during its own syscall
+    /// dies on the way back to user mode, as a SIGKILL takes effect there.
+    public func syscall(_ name: String, _ args: [Int64], as process: UserProcess?) throws -> Int64 {
         let cs = contexts
+        let proc = try liveProcess(process)
+        let task = proc.task
         if let top = cs.frames.last {
             throw ContextError("cannot trap into the kernel from inside the kernel (\(top.kind) context); a syscall comes from the user program, in user mode")
         }
@@ -63,7 +72,7 @@ extension Machine {
             entry = ["__do_sys_\(name)", "__ia32_sys_\(name)", "ia32_sys_call", "__do_fast_syscall_32",
                      "do_fast_syscall_32", "do_SYSENTER_32", "entry_SYSENTER_32"]
         }
-        try enterFrame(.syscall(name), task: cs.userTask, disableIrqs: false, entryFrames: entry,
+        try enterFrame(.syscall(name), task: task, disableIrqs: false, entryFrames: entry,
                        onIrqStack: false, endsStack: true)
         let result: Int64
         do {
@@ -71,7 +80,7 @@ extension Machine {
             while regs.count < 6 { regs.append(0) }
             result = try sc.handler(regs)
         } catch {
-            if error is KernelOops { noteTaskDeath(cs.userTask) }
+            if error is KernelOops { noteTaskDeath(task) }
             abandonFrame()
             throw error
         }
@@ -82,9 +91,10 @@ extension Machine {
                              fields: ["syscall": name]))
             cs.irqsDisabled = false
         }
-        lockdepSysExit(cs.userTask, syscall: name)
+        lockdepSysExit(task, syscall: name)
         exitFrame()
         try deliverPendingIrqs()
+        if proc.oomKilled { throw proc.killedError }
         return result
     }
 

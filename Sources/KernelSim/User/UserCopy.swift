@@ -10,7 +10,7 @@ extension Machine {
     /// `access_ok(addr, size)`: the whole range lies in user space.
     public func accessOk(_ addr: UInt64, _ size: Int) -> Bool {
         guard size >= 0 else { return false }
-        let limit = userSpace.taskSize
+        let limit = currentUserSpace.taskSize
         let s = UInt64(size)
         return s <= limit && addr <= limit - s
     }
@@ -35,7 +35,7 @@ extension Machine {
         // check_copy_size(): WARN_ON_ONCE(bytes > INT_MAX), nothing copied.
         guard n > 0, n <= Int(Int32.max), accessOk(to, n) else { return n }
         guard contexts.current.kind == .user else { return n }
-        let (done, _) = try userTransfer(to, n, write: true, canFault: canFaultUserPages) { pfn, off, done, len in
+        let (done, _) = try userTransfer(to, n, write: true, canFault: canFaultUserPages, mm: currentUserSpace) { pfn, off, done, len in
             let bytes = try read(from &+ UInt64(done), count: len)
             try writeFrame(pfn, offset: off, bytes: bytes)
         }
@@ -51,7 +51,7 @@ extension Machine {
         guard n <= Int(Int32.max) else { return n }
         var done = 0
         if accessOk(from, n) && contexts.current.kind == .user {
-            (done, _) = try userTransfer(from, n, write: false, canFault: canFaultUserPages) { pfn, off, done, len in
+            (done, _) = try userTransfer(from, n, write: false, canFault: canFaultUserPages, mm: currentUserSpace) { pfn, off, done, len in
                 try write(to &+ UInt64(done), bytes: try readFrame(pfn, offset: off, count: len))
             }
         }

@@ -6,8 +6,9 @@
 /// `user.poke`, a `copy_to_user` from a syscall) is a page fault that
 /// allocates a zeroed frame with GFP_HIGHUSER_MOVABLE (HighMem first on
 /// x86_32) and counts in `stats().page_faults` (mm/memory.c
-/// do_anonymous_page). A simplification: every user task (insmod, a.out)
-/// shares this one address space, that of the user program.
+/// do_anonymous_page). A simplification: insmod (the script) shares a.out's
+/// address space; each process user.spawn starts has its own
+/// (UserProcesses.swift).
 public final class UserAddressSpace {
     public enum Kind: Sendable { case text, data, anonymous, stack }
 
@@ -131,15 +132,22 @@ extension Machine {
         if let u = contexts.userMM { return u }
         let u = UserAddressSpace(pointerBits: contexts.pointerBits, program: contexts.userTask.comm)
         contexts.userMM = u
+        userProcessTable.processes.insert(UserProcess(task: contexts.userTask, mm: u), at: 0)
         return u
     }
 
     /// `user.malloc(n)`: an anonymous private mapping of n bytes rounded up
     /// to pages, not backed by any frame yet. nil when no room is left.
-    public func userMalloc(_ n: Int) -> UInt64? {
+    public func userMalloc(_ n: Int) -> UInt64? { userMalloc(n, mm: userSpace) }
+
+    /// `malloc` of a user process (a.out or a spawned one).
+    public func userMalloc(_ n: Int, in process: UserProcess) throws -> UInt64? {
+        userMalloc(n, mm: try liveProcess(process).mm)
+    }
+
+    func userMalloc(_ n: Int, mm: UserAddressSpace) -> UInt64? {
         guard n >= 0, n <= 1 << 30 else { return nil }
         let size = (UInt64(max(n, 1)) + 4095) & ~4095
-        let mm = userSpace
         guard let start = mm.findGap(size) else { return nil }
         mm.insert(UserAddressSpace.Area(start: start, end: start + size, perms: [.read, .write],
                                         kind: .anonymous, requested: n))
@@ -148,8 +156,14 @@ extension Machine {
 
     /// `user.free(p)`: munmap of a user.malloc area; its frames go back to
     /// the page allocator. Anything else is glibc's "free(): invalid pointer".
-    public func userFree(_ p: UInt64) throws {
-        let mm = userSpace
+    public func userFree(_ p: UInt64) throws { try userFree(p, mm: userSpace) }
+
+    /// `free` of a user process.
+    public func userFree(_ p: UInt64, in process: UserProcess) throws {
+        try userFree(p, mm: try liveProcess(process).mm)
+    }
+
+    func userFree(_ p: UInt64, mm: UserAddressSpace) throws {
         guard let a = mm.areas.first(where: { $0.start == p && $0.kind == .anonymous }), let area = mm.remove(start: a.start) else {
             throw ContextError("free(): invalid pointer \(hex(p)) (not an address user.malloc returned, or freed already)")
         }
@@ -162,8 +176,7 @@ extension Machine {
 
     /// The frame behind user address `va` for an access, faulting it in
     /// when allowed. Returns the pfn or why not.
-    func userFrame(_ va: UInt64, write: Bool, canFault: Bool) -> Result<UInt64, UserFault> {
-        let mm = userSpace
+    func userFrame(_ va: UInt64, write: Bool, canFault: Bool, mm: UserAddressSpace) -> Result<UInt64, UserFault> {
         guard va < mm.taskSize, let a = mm.area(containing: va) else { return .failure(.noMapping) }
         if write && !a.perms.contains(.write) || !write && !a.perms.contains(.read) { return .failure(.protection) }
         if let pfn = mm.pages[va >> 12] {
@@ -180,14 +193,14 @@ extension Machine {
     /// Moves `n` bytes between user memory at `va` and `buffer`, page by
     /// page; stops at the first page that fails. Returns bytes done and the
     /// fault, if any.
-    func userTransfer(_ va: UInt64, _ n: Int, write: Bool, canFault: Bool,
+    func userTransfer(_ va: UInt64, _ n: Int, write: Bool, canFault: Bool, mm: UserAddressSpace,
                       _ body: (_ pfn: UInt64, _ offset: Int, _ done: Int, _ len: Int) throws -> Void) throws -> (Int, UserFault?) {
         var done = 0
         while done < n {
             let a = va &+ UInt64(done)
             if a < va { return (done, .noMapping) }
             let len = min(4096 - Int(a & 4095), n - done)
-            switch userFrame(a, write: write, canFault: canFault) {
+            switch userFrame(a, write: write, canFault: canFault, mm: mm) {
             case .failure(let f): return (done, f)
             case .success(let pfn): try body(pfn, Int(a & 4095), done, len)
             }
@@ -199,37 +212,53 @@ extension Machine {
     /// The user program's own load (`user.peek`): faults pages in; an
     /// address it cannot read kills it with SIGSEGV (a `ContextError`).
     public func userRead(_ va: UInt64, count: Int) throws -> [UInt8] {
+        try userRead(va, count: count, in: mainUserProcess)
+    }
+
+    /// `peek` of a user process: its page faults run as its task.
+    public func userRead(_ va: UInt64, count: Int, in process: UserProcess) throws -> [UInt8] {
+        let p = try liveProcess(process)
         guard count >= 0, count <= 1 << 24 else {
             throw ContextError("count must be between 0 and 16 MiB, got \(count)")
         }
         var out = [UInt8](repeating: 0, count: count)
-        let (_, fault) = try userTransfer(va, count, write: false, canFault: true) { pfn, off, done, len in
-            let bytes = try readFrame(pfn, offset: off, count: len)
-            out.replaceSubrange(done..<(done + len), with: bytes)
+        let (_, fault) = try runAsUser(p) {
+            try userTransfer(va, count, write: false, canFault: true, mm: p.mm) { pfn, off, done, len in
+                let bytes = try readFrame(pfn, offset: off, count: len)
+                out.replaceSubrange(done..<(done + len), with: bytes)
+            }
         }
-        if let fault { throw segfault(va, count: count, write: false, fault) }
+        if let fault { throw segfault(va, count: count, write: false, fault, process: p) }
         return out
     }
 
     /// The user program's own store (`user.poke`).
     public func userWrite(_ va: UInt64, bytes: [UInt8]) throws {
-        let (_, fault) = try userTransfer(va, bytes.count, write: true, canFault: true) { pfn, off, done, len in
-            try writeFrame(pfn, offset: off, bytes: Array(bytes[done..<(done + len)]))
+        try userWrite(va, bytes: bytes, in: mainUserProcess)
+    }
+
+    /// `poke` of a user process.
+    public func userWrite(_ va: UInt64, bytes: [UInt8], in process: UserProcess) throws {
+        let p = try liveProcess(process)
+        let (_, fault) = try runAsUser(p) {
+            try userTransfer(va, bytes.count, write: true, canFault: true, mm: p.mm) { pfn, off, done, len in
+                try writeFrame(pfn, offset: off, bytes: Array(bytes[done..<(done + len)]))
+            }
         }
-        if let fault { throw segfault(va, count: bytes.count, write: true, fault) }
+        if let fault { throw segfault(va, count: bytes.count, write: true, fault, process: p) }
     }
 
     /// The user program dies of SIGSEGV: the kernel's `show_signal_msg` line
     /// (arch/x86/mm/fault.c), then the error for the script.
-    func segfault(_ va: UInt64, count: Int, write: Bool, _ fault: UserFault) -> Error {
-        let t = contexts.userTask
+    func segfault(_ va: UInt64, count: Int, write: Bool, _ fault: UserFault, process: UserProcess) -> Error {
+        let t = process.task
         if fault == .outOfMemory {
             printk("Out of memory: Killed process \(t.pid) (\(t.comm))")
             return ContextError("out of memory: the kernel found no page for \(t.comm)'s fault at \(hex(va)) and killed it")
         }
         // error_code: X86_PF_USER (4) | X86_PF_WRITE (2) | X86_PF_PROT (1)
         let code = 4 | (write ? 2 : 0) | (fault == .protection ? 1 : 0)
-        let mm = userSpace
+        let mm = process.mm
         let text = mm.areas.first { $0.kind == .text }
         let ip = (text?.start ?? 0) &+ 0x41d
         let sp = (mm.areas.first { $0.kind == .stack }?.end ?? 0xd4) &- 0xd4
