@@ -104,12 +104,12 @@ enum UserAPI {
             pushTask(p, env: env, glue: glue, on: call)
             return 1
         }
-        env.document("user.pid", APIDoc(topic: topic, signature: "user.pid = \(env.machine.contexts.userTask.pid)",
+        env.document("user.pid", APIDoc(topic: topic, signature: "user.pid = \(Machine.userProgramPid)",
             summary: "The pid of the user program the user table acts for (a.out): the first user task, the one user.syscall traps from.",
             context: userMode))
         env.lua.pushGlobal("user")
         if lua_type(env.lua.L, -1) == LUA_TTABLE {
-            lua_pushinteger(env.lua.L, lua_Integer(env.machine.contexts.userTask.pid))
+            lua_pushinteger(env.lua.L, lua_Integer(Machine.userProgramPid))
             lua_setfield(env.lua.L, -2, "pid")
         }
         kmlab_pop(env.lua.L, 1)

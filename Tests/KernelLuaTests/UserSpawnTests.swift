@@ -21,6 +21,7 @@ import LuaBridge
                       .string(Array("mine".utf8)), .string(Array("a.out's".utf8)), .string(Array("mine".utf8))])
         let m = h.machine
         #expect(m.userProcesses.map(\.pid) == [413, 414, 415])
+        #expect(m.contexts.userTask.pid == Machine.userProgramPid)
         #expect(m.userProcesses.map(\.comm) == ["a.out", "hog", "other"])
         // Each process's page faulted into its own mm; a.out's is userSpace.
         #expect(m.userSpace.residentPages == 1)

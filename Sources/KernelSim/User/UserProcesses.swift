@@ -42,6 +42,9 @@ extension Machine {
     /// address space per iteration forever.
     public static let maxSpawnedProcesses = 1000
 
+    /// a.out's pid (ExecutionState.userTask's), known before any machine boots.
+    public static let userProgramPid = 413
+
     /// TASK_COMM_LEN (include/linux/sched.h): comm holds 15 bytes and a NUL.
     public static let taskCommLength = 16
 
