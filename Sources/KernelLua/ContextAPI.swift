@@ -23,6 +23,7 @@ enum ContextAPI {
         SlabCacheAPI.install(into: env, glue: glue)
         MempoolAPI.install(into: env, glue: glue)
         PagemapAPI.install(into: env)
+        SmpAPI.install(into: env, glue: glue)
     }
 
     static let topic = "Contexts, locks, deferred work"

@@ -235,6 +235,13 @@ final class ContextGlue {
     /// of defence, not the mechanism.
     func invoke(_ ref: LuaReference, madeIn gen: Int64, what: String, arguments: [Argument],
                 results: Int32) throws -> [LuaValue] {
+        try invoke(ref, madeIn: gen, what: what, arguments: arguments, results: results, keepFirst: nil)
+    }
+
+    /// `invoke`, handing the callback's first result to `keepFirst` as a
+    /// registry reference (whatever its type) before the stack is reset.
+    func invoke(_ ref: LuaReference, madeIn gen: Int64, what: String, arguments: [Argument],
+                results: Int32, keepFirst: ((LuaReference) -> Void)?) throws -> [LuaValue] {
         guard gen == generation else {
             throw ContextError("\(what) belongs to a machine that boot{} has replaced: it is not called")
         }
@@ -256,6 +263,7 @@ final class ContextGlue {
         }
         var values: [LuaValue] = []
         let n = lua_gettop(T)
+        if let keepFirst, n > top { keepFirst(lua.reference(at: top + 1, on: T)) }
         if n > top { for i in (top + 1)...n { values.append(shallowValue(T, i)) } }
         lua_settop(T, top)
         return values

@@ -11,8 +11,8 @@ enum MachineStateAPI {
         env.onMachineReplaced { [unowned env] _ in installConstants(into: env) }
 
         env.define("boot", doc: APIDoc(topic: topic,
-            signature: "boot{arch=\"x86_32\"|\"x86_64\", ram=\"1G\", era=\"6.x\"|\"2.6\", seed=0, fragmented=false, failslab=\"I,P,S,T\", fail_page_alloc=\"I,P,S,T\"}",
-            summary: "Starts a fresh machine with a fresh kernel log: x86_32 with 1 GiB (3G/1G split: lowmem up to 0x36ffe000, just under 880 MiB, in 6.12; 896 MiB in 2.6; the rest HighMem) by default; x86_64 has DMA, DMA32 and Normal zones and no highmem. era \"2.6\" behaves like the SLAB kernels of 2.6 (size-N caches, 128 KiB kmalloc limit). seed makes memory contents and fragmentation reproducible; fragmented=true ages the machine like a long-running system. Constants such as PAGE_OFFSET follow the new layout. failslab and fail_page_alloc are the kernel's fault-injection boot parameters, \"<interval>,<probability>,<space>,<times>\" (\"1,100,0,-1\": every eligible allocation fails, forever); an unparsable string logs `FAULT_INJECTION: failed to parse arguments` and leaves the defaults, as the kernel does. See /sys/kernel/debug/failslab/ and write(). A boot counts as 20,000 instructions against the script's instruction budget (about what it costs the host).",
+            signature: "boot{arch=\"x86_32\"|\"x86_64\", ram=\"1G\", era=\"6.x\"|\"2.6\", seed=0, fragmented=false, cpus=1, failslab=\"I,P,S,T\", fail_page_alloc=\"I,P,S,T\"}",
+            summary: "Starts a fresh machine with a fresh kernel log: x86_32 with 1 GiB (3G/1G split: lowmem up to 0x36ffe000, just under 880 MiB, in 6.12; 896 MiB in 2.6; the rest HighMem) by default; x86_64 has DMA, DMA32 and Normal zones and no highmem. era \"2.6\" behaves like the SLAB kernels of 2.6 (size-N caches, 128 KiB kmalloc limit). seed makes memory contents and fragmentation reproducible; fragmented=true ages the machine like a long-running system. cpus (1 to 64) brings that many CPUs online, each with its own TLB: the script runs on CPU 0, work_on_cpu and smp_call_function_single reach the others, and vfree purges lazily with TLB-flush IPIs (one CPU keeps the single-CPU machine: vfree flushes at once). Constants such as PAGE_OFFSET follow the new layout. failslab and fail_page_alloc are the kernel's fault-injection boot parameters, \"<interval>,<probability>,<space>,<times>\" (\"1,100,0,-1\": every eligible allocation fails, forever); an unparsable string logs `FAULT_INJECTION: failed to parse arguments` and leaves the defaults, as the kernel does. See /sys/kernel/debug/failslab/ and write(). A boot counts as 20,000 instructions against the script's instruction budget (about what it costs the host).",
             failure: "an error naming the bad argument; the current machine is kept", kernel: "what the bootloader and start_kernel() set up")) { call in
             if let refusal = env.bootRefusal { throw BootRefused(message: refusal) }
             var config = MachineConfig()
@@ -38,7 +38,7 @@ enum MachineStateAPI {
             return 1
         }
         env.define("stats", doc: APIDoc(topic: topic, signature: "stats() -> table",
-            summary: "The machine's counters since boot: tlb_hits, tlb_misses, page_walks, page_faults, ptes_written, cycles (simulated CPU cycles; the clock runs at 1 GHz), and allocation, reclaim and KASAN counts.")) { call in
+            summary: "The machine's counters since boot: tlb_hits, tlb_misses, page_walks, page_faults, ptes_written, tlb_flushes, cycles (simulated CPU cycles; the clock runs at 1 GHz), allocation, reclaim and KASAN counts, and on SMP machines ipis (inter-processor interrupts sent: function calls and TLB flushes) and tlb_shootdowns (TLB flushes carried out on another CPU by an IPI).")) { call in
             let fields = env.machine.stats.fields
             lua_createtable(call.L, 0, Int32(fields.count))
             for (name, value) in fields {
@@ -154,7 +154,7 @@ enum MachineStateAPI {
         var config = MachineConfig()
         let L = call.L
         let known: Set<String> = ["arch", "ram", "era", "seed", "fragmented", "tlb_entries", "tlb_entries_large",
-                                   "failslab", "fail_page_alloc"]
+                                   "failslab", "fail_page_alloc", "cpus"]
         lua_pushnil(L)
         while lua_next(L, 1) != 0 {
             let keyType = lua_type(L, -2)
@@ -209,6 +209,13 @@ enum MachineStateAPI {
                 }
                 config[keyPath: path] = n
             }
+        }
+        if field("cpus") != LUA_TNIL {
+            guard lua_type(L, -1) == LUA_TNUMBER, lua_isinteger(L, -1) != 0,
+                  let n = Int(exactly: kmlab_tointeger(L, -1)), n >= 1, n <= MachineConfig.maximumCPUs else {
+                throw call.error("cpus must be an integer from 1 to \(MachineConfig.maximumCPUs), got \(describeTop(call))")
+            }
+            config.cpus = n
         }
         for (key, path) in [("failslab", \MachineConfig.failslab), ("fail_page_alloc", \MachineConfig.failPageAlloc)] {
             if field(key) != LUA_TNIL {

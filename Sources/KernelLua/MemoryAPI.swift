@@ -80,7 +80,7 @@ enum MemoryAPI {
             return 1
         }
         env.define("vfree", doc: APIDoc(topic: topic, signature: "vfree(p)",
-            summary: "Frees a vmalloc area: unmaps its PTEs, flushes the TLB and frees the pages. vfree(nil) does nothing.",
+            summary: "Frees a vmalloc area: unmaps its PTEs, flushes the TLB and frees the pages. vfree(nil) does nothing. With more than one CPU (boot{cpus=N}) the flush is deferred: the area leaves /proc/vmallocinfo and its pages are freed at once, but its address range is purged lazily, in batches, with one TLB-flush IPI per other CPU per batch (see vm_unmap_aliases).",
             context: "process context (from interrupt context the kernel defers it to a workqueue)",
             failure: "a report for an address vmalloc never returned (e.g. a kmalloc address)", kernel: "mm/vmalloc.c vfree()")) { call in
             if let p = try call.optionalAddress(1, "p") { try env.machine.vfree(p) }

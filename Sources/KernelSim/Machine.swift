@@ -70,7 +70,11 @@ public final class Machine {
     let lru = PageCacheLRU()
     @exclusivity(unchecked) var kswapdPending = false
     @exclusivity(unchecked) var kswapdClasszone = 0
-    let tlb: TLB
+    /// The TLB of the CPU running now: one of `tlbs`, switched with the CPU
+    /// (`switchToCPU`), so the translation path reads one reference.
+    @exclusivity(unchecked) var tlb: TLB
+    /// One TLB per online CPU (`boot{cpus=N}`).
+    let tlbs: [TLB]
     @exclusivity(unchecked) var pgdPfn: UInt64 = 0
     @exclusivity(unchecked) var booting = true
     @exclusivity(unchecked) var bootTableNext: UInt64 = 0
@@ -96,6 +100,12 @@ public final class Machine {
     /// vfree_atomic()'s per-CPU list and its work item (Vmalloc.swift).
     @exclusivity(unchecked) var vfreeDeferred: [UInt64] = []
     @exclusivity(unchecked) var delayedVfreeWorkItem: WorkItem?
+    /// Pages of vmap areas freed but not yet purged (mm/vmalloc.c
+    /// `vmap_lazy_nr`), and the work item that purges them (TlbShootdown.swift).
+    @exclusivity(unchecked) var vmapLazyPages: UInt64 = 0
+    @exclusivity(unchecked) var drainVmapWorkItem: WorkItem?
+    /// `printk_ratelimit()`'s window for smp_processor_id()'s BUG (Cpus.swift).
+    @exclusivity(unchecked) var smpIdRatelimit = PrintkRatelimit()
     @exclusivity(unchecked) var warnAllocSuppressed = 0
     @exclusivity(unchecked) var dieCount = 0
     @exclusivity(unchecked) var allocSequence: UInt64 = 0
@@ -129,7 +139,8 @@ public final class Machine {
             zs.append(Zone(type: z.type, index: i, start: z.start, end: z.end, zoneCount: layout.zones.count))
         }
         buddy = Buddy(phys: phys, zones: zs, mergeToTail: config.era == .v6)
-        tlb = TLB(small: config.tlbEntries4K, large: config.tlbEntriesLarge)
+        tlbs = (0..<max(1, config.cpus)).map { _ in TLB(small: config.tlbEntries4K, large: config.tlbEntriesLarge) }
+        tlb = tlbs[0]
         slab = SlabAllocator(layout: layout, ramBytes: layout.totalPages << 12)
         pkmap = PkmapState(count: layout.lastPkmap)
         faults = FaultInjection(seed: config.seed, ulongBits: layout.pointerSize * 8, available: config.era == .v6)
@@ -137,6 +148,7 @@ public final class Machine {
         contexts.pointerBits = layout.pointerSize * 8
         contexts.kernelRelease = layout.kernelRelease
         contexts.legacyKernel = config.era == .v2_6
+        contexts.bringUpCPUs(config.cpus)
         procProviders["/proc/interrupts"] = { $0.procInterrupts() }
         procProviders["/proc/self/maps"] = { $0.procSelfMaps() }
         if config.era == .v6 { procProviders["/sys/kernel/debug/dma-api/dump"] = { $0.dmaDebugDump() } }

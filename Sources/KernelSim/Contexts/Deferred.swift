@@ -197,7 +197,7 @@ extension Machine {
         }
     }
 
-    private func processOneWork(_ work: WorkItem) throws {
+    func processOneWork(_ work: WorkItem) throws {
         let cs = contexts
         try enterFrame(.work(work.name), task: cs.kworker, disableIrqs: false,
                        entryFrames: ["process_one_work", "worker_thread", "kthread", "ret_from_fork",

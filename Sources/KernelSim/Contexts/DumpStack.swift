@@ -35,12 +35,12 @@ extension ExecutionState {
     /// 6.11, no preemption model after the version until 6.15).
     public func cpuLine(for task: Task? = nil) -> String {
         let t = task ?? current
-        return "CPU: 0 UID: \(t.uid) PID: \(t.pid) Comm: \(t.comm.prefix(20)) \(taintString) \(kernelRelease) \(kernelBuild)"
+        return "CPU: \(cpu) UID: \(t.uid) PID: \(t.pid) Comm: \(t.comm.prefix(20)) \(taintString) \(kernelRelease) \(kernelBuild)"
     }
 
     /// `print_worker_info()`: a kworker names its workqueue and work function.
     var workerInfoLine: String? {
-        guard current === kworker, let work = runningWork else { return nil }
+        guard current.isWorker, let work = runningWork else { return nil }
         return "Workqueue: events \(work.name)"
     }
 }
@@ -121,7 +121,7 @@ extension Machine {
         // __warn(): "WARNING: CPU: %d PID: %d at %s:%d %pS" (the caller with
         // its offset), then print_modules() before the register dump.
         let caller = function.contains("+0x") ? function : symbol(function)
-        lines.append("WARNING: CPU: 0 PID: \(contexts.currentPid) at \(file):\(line) \(caller)")
+        lines.append("WARNING: CPU: \(contexts.cpu) PID: \(contexts.currentPid) at \(file):\(line) \(caller)")
         lines.append(contexts.modulesLinkedInLine)
         lines += dumpStackLines(kernelFrames: kernelFrames.isEmpty ? [function] : kernelFrames)
         lines.append("---[ end trace 0000000000000000 ]---")

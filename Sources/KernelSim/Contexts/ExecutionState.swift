@@ -57,6 +57,12 @@ public final class ExecutionState {
     public internal(set) var preemptCount: UInt32 = 0
     /// `irqs_disabled()`: the interrupt flag of CPU#0 is clear.
     public internal(set) var irqsDisabled = false
+    /// `smp_processor_id()`: the CPU the running code is on. Process context
+    /// runs on CPU 0; `work_on_cpu` and `smp_call_function_single` move to
+    /// another CPU for the length of their frame (Cpus.swift).
+    public internal(set) var cpu = 0
+    /// The online CPUs' own tasks and interrupt counters (`boot{cpus=N}`).
+    var cpus: [CpuState] = []
     /// Entered contexts, outermost first.
     var frames: [ContextFrame] = []
 
@@ -151,7 +157,7 @@ public final class ExecutionState {
     public var context: ContextKind {
         if Preempt.inHardirq(preemptCount) { return .hardirq }
         if Preempt.inServingSoftirq(preemptCount) { return .softirq }
-        if current === kworker { return .kworker }
+        if current.isWorker { return .kworker }
         return .process
     }
 
@@ -199,12 +205,15 @@ public final class Task {
     public let uid: Int
     /// lockdep's `held_locks`, in acquisition order.
     public internal(set) var heldLocks: [HeldLock] = []
+    /// A workqueue worker (`kworker/N:M`): its context is "kworker".
+    let isWorker: Bool
 
     init(pid: Int, comm: String, kind: Kind, uid: Int = 0) {
         self.pid = pid
         self.comm = String(comm.prefix(15))
         self.kind = kind
         self.uid = uid
+        isWorker = kind == .kernelThread && comm.hasPrefix("kworker/")
     }
 }
 
@@ -220,10 +229,13 @@ struct ContextFrame {
         case softirq
         case work(String)
         case syscall(String)
+        /// A function-call IPI's handler on another CPU (smp_call_function_single).
+        case ipi(Int)
 
         var description: String {
             switch self {
             case .hardirq(let irq): return "hardirq \(irq)"
+            case .ipi(let cpu): return "IPI on CPU \(cpu)"
             case .softirq: return "softirq"
             case .work(let name): return "kworker \(name)"
             case .syscall(let name): return "syscall \(name)"
@@ -252,6 +264,8 @@ struct ContextFrame {
     var endsStack: Bool
     /// Printed first in the interrupted context's part (`asm_common_interrupt`).
     var resumeFrames: [String] = []
+    /// The CPU the code that entered the frame ran on (restored on exit).
+    var savedCPU = 0
 }
 
 /// A problem with how the simulation itself was driven (not a kernel report):

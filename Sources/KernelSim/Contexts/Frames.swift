@@ -3,9 +3,15 @@
 extension Machine {
     /// Pushes a context frame. Throws `ContextError` past `maxContextDepth`
     /// (a bound against recursion through handlers, tasklets and work).
+    ///
+    /// `cpu` moves the frame to another CPU (an IPI's handler, work_on_cpu):
+    /// its TLB becomes the one translations use, and `preemptBase` is that
+    /// CPU's own preempt count, to which `addPreempt` adds (the caller's
+    /// count stays with the caller's CPU).
     func enterFrame(_ kind: ContextFrame.Kind, task: Task? = nil, addPreempt: UInt32 = 0,
                     disableIrqs: Bool? = nil, entryFrames: [String], onIrqStack: Bool,
-                    endsStack: Bool, resumeFrames: [String] = []) throws {
+                    endsStack: Bool, resumeFrames: [String] = [], cpu: Int? = nil,
+                    preemptBase: UInt32 = 0) throws {
         let cs = contexts
         guard cs.frames.count < cs.maxContextDepth else {
             throw ContextError("\(kind): contexts nested too deeply (\(cs.frames.count) levels: "
@@ -17,8 +23,12 @@ extension Machine {
                                       savedPreemptCount: cs.preemptCount,
                                       traceDepth: depth, entryFrames: entryFrames,
                                       onIrqStack: onIrqStack, endsStack: endsStack,
-                                      resumeFrames: resumeFrames))
+                                      resumeFrames: resumeFrames, savedCPU: cs.cpu))
         if let task { cs.current = task }
+        if let cpu, cpu != cs.cpu {
+            cs.preemptCount = preemptBase
+            switchToCPU(cpu)
+        }
         cs.preemptCount &+= addPreempt
         if let d = disableIrqs { cs.irqsDisabled = d }
     }
@@ -31,6 +41,12 @@ extension Machine {
         guard let frame = cs.frames.popLast() else { return }
         cs.current = frame.savedTask
         cs.irqsDisabled = frame.savedIrqsDisabled
+        if frame.savedCPU != cs.cpu {
+            // Back on the caller's CPU, with the caller's count.
+            cs.preemptCount = frame.savedPreemptCount
+            switchToCPU(frame.savedCPU)
+            return
+        }
         cs.preemptCount = cs.preemptCount >= removePreempt ? cs.preemptCount - removePreempt : 0
     }
 
@@ -42,6 +58,7 @@ extension Machine {
         cs.current = frame.savedTask
         cs.irqsDisabled = frame.savedIrqsDisabled
         cs.preemptCount = frame.savedPreemptCount
+        if frame.savedCPU != cs.cpu { switchToCPU(frame.savedCPU) }
     }
 
     /// The innermost script frame (one naming a source, `probe [drv.lua:12]`),

@@ -386,18 +386,28 @@ extension Machine {
     }
 
     /// /proc/interrupts as kernel/irq/proc.c `show_interrupts` and
-    /// arch/x86/kernel/irq.c `arch_show_interrupts` print it (one CPU).
+    /// arch/x86/kernel/irq.c `arch_show_interrupts` print it: one column per
+    /// online CPU. Device interrupts are all delivered to CPU 0; every CPU's
+    /// local timer ticks; `CAL:` counts the function-call IPIs each CPU
+    /// received (TLB flushes of kernel ranges among them), `TLB:` the
+    /// flushes of user address spaces (Cpus.swift, TlbShootdown.swift).
     public func procInterrupts() -> String {
         let cs = contexts
+        let ncpus = max(1, cs.onlineCPUs)
         var prec = 3
         var j = 1000
         while prec < 10 && j <= cs.nrIrqs { prec += 1; j *= 10 }
         func right(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
         func left(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
-        var out = String(repeating: " ", count: prec + 8) + left("CPU0", 11) + "\n"
+        func columns(_ value: (Int) -> UInt64) -> String {
+            (0..<ncpus).map { right(String(value($0)), 10) + " " }.joined()
+        }
+        var out = String(repeating: " ", count: prec + 8)
+        for c in 0..<ncpus { out += left("CPU\(c)", 11) }
+        out += "\n"
         for irq in cs.irqDescs.keys.sorted() {
             guard let d = cs.irqDescs[irq], !d.actions.isEmpty || d.count > 0 else { continue }
-            var line = right(String(irq), prec) + ": " + right(String(d.count), 10) + " "
+            var line = right(String(irq), prec) + ": " + columns { $0 == 0 ? d.count : 0 }
             line += " " + right(d.chip, 8)
             line += " " + right(String(d.hwirq), prec)
             line += "-" + left(d.flow, 8)
@@ -406,24 +416,25 @@ extension Machine {
             }
             out += line + "\n"
         }
-        let archRows: [(String, UInt64, String)] = [
-            ("NMI", 0, "Non-maskable interrupts"),
-            ("LOC", jiffies, "Local timer interrupts"),
-            ("SPU", UInt64(cs.spuriousInterrupts), "Spurious interrupts"),
-            ("PMI", 0, "Performance monitoring interrupts"),
-            ("IWI", 0, "IRQ work interrupts"),
-            ("RTR", 0, "APIC ICR read retries"),
-            ("RES", 0, "Rescheduling interrupts"),
-            ("CAL", 0, "Function call interrupts"),
-            ("TLB", 0, "TLB shootdowns"),
-            ("TRM", 0, "Thermal event interrupts"),
-            ("THR", 0, "Threshold APIC interrupts"),
-            ("DFR", 0, "Deferred Error APIC interrupts"),
-            ("MCE", 0, "Machine check exceptions"),
-            ("MCP", 0, "Machine check polls"),
+        let ticks = jiffies
+        let archRows: [(String, (Int) -> UInt64, String)] = [
+            ("NMI", { _ in 0 }, "Non-maskable interrupts"),
+            ("LOC", { _ in ticks }, "Local timer interrupts"),
+            ("SPU", { $0 == 0 ? UInt64(cs.spuriousInterrupts) : 0 }, "Spurious interrupts"),
+            ("PMI", { _ in 0 }, "Performance monitoring interrupts"),
+            ("IWI", { _ in 0 }, "IRQ work interrupts"),
+            ("RTR", { _ in 0 }, "APIC ICR read retries"),
+            ("RES", { _ in 0 }, "Rescheduling interrupts"),
+            ("CAL", { cs.cpus.indices.contains($0) ? cs.cpus[$0].callCount : 0 }, "Function call interrupts"),
+            ("TLB", { cs.cpus.indices.contains($0) ? cs.cpus[$0].tlbCount : 0 }, "TLB shootdowns"),
+            ("TRM", { _ in 0 }, "Thermal event interrupts"),
+            ("THR", { _ in 0 }, "Threshold APIC interrupts"),
+            ("DFR", { _ in 0 }, "Deferred Error APIC interrupts"),
+            ("MCE", { _ in 0 }, "Machine check exceptions"),
+            ("MCP", { _ in 0 }, "Machine check polls"),
         ]
-        for (name, n, text) in archRows {
-            out += right(name, prec) + ": " + right(String(n), 10) + " " + "  " + text + "\n"
+        for (name, value, text) in archRows {
+            out += right(name, prec) + ": " + columns(value) + "  " + text + "\n"
         }
         out += right("ERR", prec) + ": " + right("0", 10) + "\n"
         out += right("MIS", prec) + ": " + right("0", 10) + "\n"

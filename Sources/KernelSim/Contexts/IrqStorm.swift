@@ -46,7 +46,7 @@ extension Machine {
             headline = "watchdog: Watchdog detected hard LOCKUP on cpu 0"
         } else {
             advanceClock(nanoseconds: 22_000_000_000)
-            headline = "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [\(cs.currentComm):\(cs.currentPid)]"
+            headline = "watchdog: BUG: soft lockup - CPU#\(cs.cpu) stuck for 22s! [\(cs.currentComm):\(cs.currentPid)]"
             cs.addTaint(.softlockup)
         }
         var lines = [headline]

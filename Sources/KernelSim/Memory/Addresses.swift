@@ -219,13 +219,13 @@ extension Machine {
             warnOnce("kunmap_local-order", site: KernelSite.kunmapLocalWrong, function: "kunmap_local_indexed")
             if let i = kmapLocalStack.lastIndex(of: a) {
                 try unmapPage(a)
-                flushTLB(a, a + 4096)
+                flushTLBLocal(a, a + 4096)
                 kmapLocalStack.remove(at: i)
             }
             return
         }
         try unmapPage(a)
-        flushTLB(a, a + 4096)
+        flushTLBLocal(a, a + 4096)
         kmapLocalStack.removeLast()
     }
 

@@ -122,7 +122,7 @@ extension Machine {
         }
         if config.bootMessages { printBootMessages() }
         stats = MemoryStats()
-        tlb.flushAll()
+        for t in tlbs { t.flushAll() }
     }
 
     /// Pages the page allocator manages (totalram_pages).

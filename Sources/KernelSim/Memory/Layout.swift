@@ -243,6 +243,13 @@ enum KernelSite {
     }
     /// __alloc_pages(): WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER) (verified: 6.8-rc2).
     static let orderTooLarge = ("mm/page_alloc.c", 4543)
+    /// smp_call_function_single(): WARN_ON_ONCE(cpu_online(this_cpu) &&
+    /// irqs_disabled() && !oops_in_progress) and WARN_ON_ONCE(!in_task())
+    /// (kernel/smp.c, 6.12, approximate lines).
+    static let smpCallIrqsDisabled = ("kernel/smp.c", 636)
+    static let smpCallNotTask = ("kernel/smp.c", 643)
+    /// __wait_for_common(): might_sleep() (kernel/sched/completion.c, approximate).
+    static let waitForCompletion = ("kernel/sched/completion.c", 95)
     /// vfree(): WARN(1, "Trying to vfree() nonexistent vm area") (approximate).
     static let vfreeNonexistent = ("mm/vmalloc.c", 2931)
     /// __vmalloc_node_range(): WARN_ON_ONCE(!size) (approximate).

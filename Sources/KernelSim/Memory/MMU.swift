@@ -278,8 +278,19 @@ extension Machine {
         charge(Cost.pteWrite)
     }
 
-    /// flush_tlb_kernel_range().
+    /// flush_tlb_kernel_range(): on one CPU a local flush; with more, every
+    /// CPU's, through IPIs (TlbShootdown.swift).
     func flushTLB(_ start: UInt64, _ end: UInt64) {
+        if tlbs.count > 1 {
+            flushTLBKernelRange(start, end)
+            return
+        }
+        flushTLBLocal(start, end)
+    }
+
+    /// A flush of this CPU's TLB only (__flush_tlb_one_kernel for a per-CPU
+    /// mapping such as a kmap_local slot).
+    func flushTLBLocal(_ start: UInt64, _ end: UInt64) {
         tlb.flush(start, end)
         stats.tlbFlushes += 1
         charge(Cost.tlbFlushPage * max(1, (end &- start) >> 12))

@@ -43,6 +43,11 @@ public struct MachineConfig: Sendable, Hashable {
     /// "<interval>,<probability>,<space>,<times>" (lib/fault-inject.c).
     public var failslab: String?
     public var failPageAlloc: String?
+    /// CPUs online (`boot{cpus=N}`, 1...64). One CPU keeps the machine every
+    /// lesson before SMP measures: vfree unmaps and flushes at once. With
+    /// more, each CPU has its own TLB and vfree purges lazily, with IPIs
+    /// (Memory/TlbShootdown.swift).
+    public var cpus: Int = 1
 
     public init(arch: Arch = .x86_32, ram: UInt64 = 1 << 30, era: Era = .v6, seed: UInt64 = 0,
                 fragmented: Bool = false, tlbEntries4K: Int = 64, tlbEntriesLarge: Int = 32,
@@ -60,6 +65,9 @@ public struct MachineConfig: Sendable, Hashable {
     /// The default machine: x86_32, 1 GiB, era 6.x.
     public static let standard = MachineConfig()
 
+    /// The most CPUs `boot{cpus=N}` brings online.
+    public static let maximumCPUs = 64
+
     public static func minimumRAM(_ arch: Arch) -> UInt64 { arch == .x86_32 ? 32 << 20 : 64 << 20 }
     public static func maximumRAM(_ arch: Arch) -> UInt64 { arch == .x86_32 ? 4 << 30 : 1 << 40 }
 
@@ -76,6 +84,9 @@ public struct MachineConfig: Sendable, Hashable {
         }
         if tlbEntriesLarge < 1 || tlbEntriesLarge > 4096 {
             throw BootError("boot: tlbEntriesLarge must be 1...4096, got \(tlbEntriesLarge)")
+        }
+        if cpus < 1 || cpus > MachineConfig.maximumCPUs {
+            throw BootError("boot: cpus must be an integer from 1 to \(MachineConfig.maximumCPUs), got \(cpus)")
         }
     }
 

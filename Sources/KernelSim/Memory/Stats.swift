@@ -28,6 +28,10 @@ public struct MemoryStats: Sendable, Equatable {
     /// DMA mappings bounced through SWIOTLB, and the bytes copied both ways.
     public var swiotlbMaps: UInt64 = 0
     public var swiotlbBouncedBytes: UInt64 = 0
+    /// Inter-processor interrupts sent (function calls, TLB flushes among
+    /// them), and remote TLB flushes those IPIs made (Memory/TlbShootdown.swift).
+    public var ipis: UInt64 = 0
+    public var tlbShootdowns: UInt64 = 0
 
     public init() {}
 
@@ -41,7 +45,8 @@ public struct MemoryStats: Sendable, Equatable {
          ("pages_reclaimed", pagesReclaimed), ("kswapd_reclaimed", kswapdReclaimed),
          ("direct_reclaimed", directReclaimed), ("compactions", compactions), ("bytes_read", bytesRead),
          ("bytes_written", bytesWritten), ("bytes_zeroed", bytesZeroed), ("kasan_reports", kasanReports),
-         ("swiotlb_maps", swiotlbMaps), ("swiotlb_bounced_bytes", swiotlbBouncedBytes)]
+         ("swiotlb_maps", swiotlbMaps), ("swiotlb_bounced_bytes", swiotlbBouncedBytes),
+         ("ipis", ipis), ("tlb_shootdowns", tlbShootdowns)]
     }
 }
 
@@ -59,6 +64,8 @@ public struct MemoryStats: Sendable, Equatable {
 /// | page fault (exception entry + report) | 1000 |
 /// | PTE write / clear | 10 |
 /// | TLB flush, per page (invlpg) | 100 |
+/// | TLB flush of everything (CR4.PGE toggle), then refills | 500 |
+/// | IPI: send, remote entry/exit, wait for the answer | 2000 |
 /// | zeroing, per KiB | 16 |
 /// | page allocator: alloc / free a block | 60 / 50, + 20 per split order |
 /// | slab fast path (kmalloc / kfree) | 20 / 20 |
@@ -74,6 +81,8 @@ enum Cost {
     static let pageFault: UInt64 = 1000
     static let pteWrite: UInt64 = 10
     static let tlbFlushPage: UInt64 = 100
+    static let tlbFlushAll: UInt64 = 500
+    static let ipi: UInt64 = 2000
     static let zeroPerKiB: UInt64 = 16
     static let pageAlloc: UInt64 = 60
     static let pageAllocPerOrder: UInt64 = 20

@@ -14,6 +14,10 @@ final class VmArea {
     /// kmemleak_free() has run (vfree_atomic): kmemleak no longer tracks it,
     /// though the area waits for the workqueue to be freed.
     @exclusivity(unchecked) var kmemleakFreed = false
+    /// vfree() has unmapped it and freed its pages, but its address range
+    /// waits on the lazy purge list (TlbShootdown.swift): no longer an area
+    /// of anyone's, not yet a hole.
+    @exclusivity(unchecked) var lazilyFreed = false
 
     init(id: Int32, start: UInt64, size: UInt64, requested: Int, pages: [UInt64], caller: String, info: AllocInfo) {
         self.id = id
@@ -31,7 +35,11 @@ final class VmArea {
 /// The vmalloc address space: areas sorted by address, allocated first-fit
 /// from VMALLOC_START (find_vmap_lowest_match).
 final class VmallocSpace {
-    @exclusivity(unchecked) var areas: [VmArea] = []
+    /// Every range in use, sorted by address: the live areas and those
+    /// waiting to be purged (`lazilyFreed`).
+    @exclusivity(unchecked) private(set) var occupied: [VmArea] = []
+    /// The lazily freed areas, in the order they were freed.
+    @exclusivity(unchecked) private(set) var lazy: [VmArea] = []
     @exclusivity(unchecked) var byId: [Int32: VmArea] = [:]
     @exclusivity(unchecked) var nextId: Int32 = 1
     /// The bottom of the space: the first hole starts here.
@@ -43,20 +51,40 @@ final class VmallocSpace {
         self.base = base
     }
 
+    /// The live areas, sorted by address (what /proc/vmallocinfo lists).
+    var areas: [VmArea] { lazy.isEmpty ? occupied : occupied.filter { !$0.lazilyFreed } }
+
+    /// free_vmap_area_noflush(): the area is nobody's any more, but its
+    /// range stays taken until the purge.
+    func markLazilyFreed(_ a: VmArea) {
+        guard !a.lazilyFreed, byId[a.id] === a else { return }
+        a.lazilyFreed = true
+        byId[a.id] = nil
+        lazy.append(a)
+    }
+
+    /// Takes the purge list (llist_del_all): the caller frees the ranges.
+    func takeLazy() -> [VmArea] {
+        let l = lazy
+        lazy.removeAll()
+        return l
+    }
+
     /// Index of the last area starting at or below `va`.
     func indexAtOrBelow(_ va: UInt64) -> Int? {
-        var lo = 0, hi = areas.count
+        var lo = 0, hi = occupied.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if areas[mid].start <= va { lo = mid + 1 } else { hi = mid }
+            if occupied[mid].start <= va { lo = mid + 1 } else { hi = mid }
         }
         return lo == 0 ? nil : lo - 1
     }
 
+    /// The live area holding `va` (nil in a hole or a lazily freed range).
     func area(containing va: UInt64) -> VmArea? {
         guard let i = indexAtOrBelow(va) else { return nil }
-        let a = areas[i]
-        return va < a.end ? a : nil
+        let a = occupied[i]
+        return va < a.end && !a.lazilyFreed ? a : nil
     }
 
     func area(startingAt va: UInt64) -> VmArea? {
@@ -67,7 +95,7 @@ final class VmallocSpace {
     /// The lowest hole of `size` bytes between `base` and `hi` (first fit,
     /// as find_vmap_lowest_match), in O(log n).
     func findHole(_ size: UInt64, _ hi: UInt64) -> UInt64? {
-        var addr = holeStart(below: areas.count)
+        var addr = holeStart(below: occupied.count)
         if let s = holes.lowestArea(withGapAtLeast: size), let i = indexAtOrBelow(s) {
             addr = holeStart(below: i)
         }
@@ -75,31 +103,32 @@ final class VmallocSpace {
         return addr
     }
 
-    /// Where the hole below `areas[i]` starts (`i == areas.count`: the hole above the last area).
+    /// Where the hole below `occupied[i]` starts (`i == occupied.count`: the hole above the last area).
     private func holeStart(below i: Int) -> UInt64 {
-        i > 0 && i <= areas.count ? max(base, areas[i - 1].end) : base
+        i > 0 && i <= occupied.count ? max(base, occupied[i - 1].end) : base
     }
 
     private func hole(below i: Int) -> UInt64 {
         let s = holeStart(below: i)
-        return areas[i].start > s ? areas[i].start - s : 0
+        return occupied[i].start > s ? occupied[i].start - s : 0
     }
 
     func insert(_ a: VmArea) {
         let i = indexAtOrBelow(a.start).map { $0 + 1 } ?? 0
-        areas.insert(a, at: i)
+        occupied.insert(a, at: i)
         byId[a.id] = a
         holes.insert(start: a.start, gap: hole(below: i))
-        if i + 1 < areas.count { holes.setGap(start: areas[i + 1].start, gap: hole(below: i + 1)) }
+        if i + 1 < occupied.count { holes.setGap(start: occupied[i + 1].start, gap: hole(below: i + 1)) }
     }
 
+    /// Gives the range back (a live area freed at once, or a purged one).
     func remove(_ a: VmArea) {
-        if let i = indexAtOrBelow(a.start), areas[i] === a {
-            areas.remove(at: i)
+        if let i = indexAtOrBelow(a.start), occupied[i] === a {
+            occupied.remove(at: i)
             holes.remove(start: a.start)
-            if i < areas.count { holes.setGap(start: areas[i].start, gap: hole(below: i)) }
+            if i < occupied.count { holes.setGap(start: occupied[i].start, gap: hole(below: i)) }
         }
-        byId[a.id] = nil
+        if byId[a.id] === a { byId[a.id] = nil }
     }
 
     /// Pages mapped by vmalloc (VmallocUsed in 5.x+).
@@ -143,7 +172,11 @@ extension Machine {
             return nil
         }
         let areaSize = realSize + 4096
-        guard let start = vm.findHole(areaSize, layout.vmallocEnd) else {
+        var hole = vm.findHole(areaSize, layout.vmallocEnd)
+        // alloc_vmap_area(): out of address space, purge the lazily freed
+        // areas (reclaim_and_purge_vmap_areas) and try once more.
+        if hole == nil && purgeVmapAreaLazy() { hole = vm.findHole(areaSize, layout.vmallocEnd) }
+        guard let start = hole else {
             if !gfp.contains(.nowarn) {
                 log.print("vmap allocation for size \(areaSize) failed: use vmalloc=<size> to increase size",
                           timeNanoseconds: clockNanoseconds)
@@ -251,6 +284,10 @@ extension Machine {
                               site: KernelSite.vfreeNonexistent, function: "vfree")
             warn(kind: .invalidFree, lines: l, address: p,
                  fields: ["reason": layout.isDirectMap(p) ? "not a vmalloc address (direct map)" : "no vm area starts here"])
+            return
+        }
+        if purgesVmapLazily {
+            try freeVmapAreaLazily(a)
             return
         }
         for i in 0..<a.pages.count { try unmapPage(a.start &+ UInt64(i) << 12) }

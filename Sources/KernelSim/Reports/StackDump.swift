@@ -125,7 +125,7 @@ extension Machine {
     func warnLines(message: String?, site: (String, Int), function: String) -> [String] {
         var l = ["------------[ cut here ]------------"]
         if let m = message { l.append(m) }
-        l.append("WARNING: CPU: 0 PID: \(contexts.currentPid) at \(site.0):\(site.1) \(symbol(function))")
+        l.append("WARNING: CPU: \(contexts.cpu) PID: \(contexts.currentPid) at \(site.0):\(site.1) \(symbol(function))")
         l.append(contexts.modulesLinkedInLine)
         l.append(cpuLine)
         l.append(hardwareLine)
