@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         discussion: """
         Prints, each as the median of --rounds rounds of process CPU time: the cost of a kmalloc(64)+kfree
         pair called from Lua next to two calls of a trivial builtin (math.type) in the
-        same loop, the same for kmem_cache_alloc+kmem_cache_free and mempool_alloc+mempool_free pairs, the same for an empty Swift function (the floor of every call), vmalloc(1 MiB)+vfree, a plain Lua loop, and boot time and host RSS
+        same loop, the same for kmem_cache_alloc+kmem_cache_free and mempool_alloc+mempool_free pairs, the same for an empty Swift function (the floor of every call), vmalloc(1 MiB)+vfree, a table of vmalloc(16 KiB)+vfree cost, IPIs and TLB shootdowns per 1,000 vfrees with 1, 2 and 8 CPUs, a plain Lua loop, and boot time and host RSS
         growth for 1 GiB, 8 GiB and 64 GiB x86_64 machines.
         With --scaling instead: the cost per operation of paths a script
         controls (slab frees that empty partial slabs, kmemleak's scan of
@@ -172,6 +172,37 @@ enum Benchmarks {
             for i = 1, n do vfree(vmalloc(1 << 20)) end
             return (bench_clock() - t0) / n / 1000
             """, format: { m in "vmalloc: \(f1(m[0][0])) us per vmalloc(1 MiB)+vfree pair" }),
+        // vfree's cost as CPUs are added: the lazy purge batches the TLB
+        // flush, so IPIs stay rare; the 1-CPU row is the reference.
+        Benchmark(name: "vfree-smp", script: """
+            local out = {}
+            for _, cpus in ipairs({1, 2, 8}) do
+              boot{arch = "x86_64", cpus = cpus}
+              local n = 20000
+              for i = 1, 100 do vfree(vmalloc(4 * PAGE_SIZE)) end
+              local s0, k0 = stats(), ktime_get_ns()
+              local t0 = bench_clock()
+              for i = 1, n do vfree(vmalloc(4 * PAGE_SIZE)) end
+              local t1 = bench_clock()
+              local s1, k1 = stats(), ktime_get_ns()
+              out[#out + 1] = (t1 - t0) / n / 1000
+              out[#out + 1] = (k1 - k0) / n
+              out[#out + 1] = (s1.ipis - s0.ipis) * 1000 / n
+              out[#out + 1] = (s1.tlb_shootdowns - s0.tlb_shootdowns) * 1000 / n
+            end
+            return table.unpack(out)
+            """, format: { m in
+                let v = m[0]
+                guard v.count >= 12, v[0] > 0 else { return "vfree-smp: not available" }
+                var lines = ["vfree-smp: vmalloc(16 KiB)+vfree pairs on x86_64, 20,000 per CPU count (ratio: host time against the 1-CPU row of this run)",
+                             "   cpus   host us/pair   ratio   simulated ns/pair   IPIs/1000 vfrees   shootdowns/1000 vfrees"]
+                for (i, cpus) in [1, 2, 8].enumerated() {
+                    let host = v[i * 4], sim = v[i * 4 + 1], ipis = v[i * 4 + 2], shoot = v[i * 4 + 3]
+                    lines.append(String(format: "   %4d   %12.2f   %4.2fx   %17.0f   %16.2f   %22.2f",
+                                        cpus, host, host / v[0], sim, ipis, shoot))
+                }
+                return lines.joined(separator: "\n")
+            }),
         Benchmark(name: "boot", script: """
             local out = {}
             for _, ram in ipairs({"1G", "8G", "64G"}) do
