@@ -196,9 +196,9 @@ Start with `kmlab lesson 14 --template > a14.lua`.
       explain = "vfree has cleared the PTEs and freed the pages, but another CPU's TLB can still translate the range to those pages until the purge flushes it; a new owner of the range using that CPU would reach memory that now belongs to someone else.",
       prompt = "On an SMP kernel, vfree has cleared an area's page-table entries. Why may the next vmalloc not get the area's virtual range before the purge?",
       answer = choice{
-        "another CPU may still have the range's old translations in its TLB, leading to the freed pages",
+        "another CPU's TLB may still translate it to the freed pages",
         "the area's pages are only given back to the buddy allocator by the purge",
-        "the page-table entries are only cleared by the purge",
+        "the area's page-table entries are only cleared by the purge, not by vfree",
         "/proc/vmallocinfo lists the area until the purge, so it still counts as allocated",
       correct = 1 },
       feedback = {
@@ -216,12 +216,12 @@ Start with `kmlab lesson 14 --template > a14.lua`.
         "TLB: TLB shootdowns",
         "CAL: Function call interrupts",
         "RES: Rescheduling interrupts",
-        "LOC: Local timer interrupts",
+        "PMI: Performance monitoring interrupts",
       correct = 2 },
       feedback = {
         a = "Plausible, but the TLB row counts flushes of user address spaces (flush_tlb_func). A kernel range flush is sent with the kernel's on_each_cpu(): try it and read /proc/interrupts.",
         c = "Rescheduling interrupts wake a CPU to run another task; a purge asks the CPU to run a flush function.",
-        d = "Local timer interrupts are each CPU's tick.",
+        d = "Performance monitoring interrupts come from the CPU's event counters (perf), not from another CPU.",
       },
       hints = { "Boot with cpus = 8, make a purge happen (vfree some vmalloc areas, then vm_unmap_aliases()), and compare cat(\"/proc/interrupts\") before and after." },
     },
