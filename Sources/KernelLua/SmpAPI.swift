@@ -70,7 +70,7 @@ enum SmpAPI {
             return 1
         }
         env.define("vm_unmap_aliases", doc: APIDoc(topic: "Allocation", signature: "vm_unmap_aliases()",
-            summary: "Purges the vmap areas vfree has freed lazily: one TLB flush over their whole span on every CPU (a function-call IPI to each other CPU), after which their address ranges can be handed out again. vfree does this by itself once more than lazy_max_pages() pages wait (32 MiB times fls(num_online_cpus()): 64 MiB with 2 CPUs, 128 MiB with 8) or when vmalloc runs out of address space. With one CPU vfree flushes at once and there is nothing to purge.",
+            summary: "Purges the vmap areas vfree has freed lazily: one TLB flush over their whole span on every CPU (a function-call IPI to each other CPU), after which their address ranges can be handed out again. vfree does this by itself once more than lazy_max_pages() pages wait (32 MiB times fls(num_online_cpus()): 64 MiB with 2 CPUs, 128 MiB with 8) or when vmalloc runs out of address space. With one CPU vfree flushes at once and there is nothing to purge; so does era \"2.6\" (2.6.18 flushed every CPU at each vfree, with an IPI to each other CPU: the lazy purge came in 2.6.28).",
             context: "process context (it takes a mutex)",
             kernel: "mm/vmalloc.c vm_unmap_aliases(), __purge_vmap_area_lazy()")) { _ in
             env.machine.vmUnmapAliases()

@@ -58,6 +58,19 @@ private func smpMachine(_ cpus: Int, _ arch: Arch = .x86_32, seed: UInt64 = 0) t
         #expect(m.checkInvariants() == [])
     }
 
+    @Test func era26VfreeFlushesEveryCpuAtOnce_vunmap2618() throws {
+        var c = MachineConfig(era: .v2_6, bootMessages: false)
+        c.cpus = 4
+        let m = try Machine(config: c)
+        let p = try #require(try m.vmalloc(2 * 4096))
+        _ = try m.workOnCPU(2) { try m.read(p, count: 1) }
+        try m.vfree(p)
+        #expect(m.stats.ipis == 3 && m.stats.tlbShootdowns == 3)
+        #expect(!m.anyTLBTranslates(from: p, to: p + 3 * 4096))
+        #expect(m.lazilyFreedPages == 0)
+        #expect(try m.vmalloc(2 * 4096) == p)
+    }
+
     @Test func aPurgeWithNothingLazyFlushesNothing_vmUnmapAliases() throws {
         let m = try smpMachine(4)
         m.vmUnmapAliases()

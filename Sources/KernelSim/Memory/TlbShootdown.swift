@@ -27,8 +27,10 @@ extension Machine {
     /// pages, flush everything rather than page by page.
     static let tlbSinglePageFlushCeiling: UInt64 = 33
 
-    /// Whether vfree() defers its flush to the lazy purge (more than one CPU).
-    var purgesVmapLazily: Bool { tlbs.count > 1 }
+    /// Whether vfree() defers its flush to the lazy purge: more than one CPU,
+    /// on a kernel that has it. 2.6.18's vfree (__vunmap → unmap_vm_area)
+    /// flushed every CPU at once; the lazy purge came in 2.6.28.
+    var purgesVmapLazily: Bool { tlbs.count > 1 && config.era == .v6 }
 
     /// `lazy_max_pages()` (mm/vmalloc.c): fls(num_online_cpus()) * 32 MiB,
     /// in pages — 8192 with one CPU, 16384 with two or three, 32768 with 8.
@@ -47,7 +49,8 @@ extension Machine {
     /// the others through a function-call IPI.
     func flushTLBKernelRange(_ start: UInt64, _ end: UInt64) {
         let pages = max(1, (end &- start &+ 4095) >> 12)
-        let everything = pages > Machine.tlbSinglePageFlushCeiling
+        // 2.6.18's i386 flush_tlb_kernel_range() was flush_tlb_all().
+        let everything = pages > Machine.tlbSinglePageFlushCeiling || config.era == .v2_6
         let me = contexts.cpu
         for cpu in 0..<tlbs.count {
             if everything {
