@@ -864,8 +864,9 @@ covers all of lowmem already.
 `vfree` undoes it: it clears the PTEs and must flush the stale translations
 from the TLB -- on a real SMP machine from every CPU's TLB, with
 inter-processor interrupts. That is why vfree is much slower than kfree,
-and why the kernel batches ("lazily purges") vmalloc TLB flushes. kmlab
-simplifies to one CPU and an immediate flush, counted in `tlb_flushes`.
+and why the kernel batches ("lazily purges") vmalloc TLB flushes. This
+lesson's machine has one CPU and flushes at once, counted in
+`tlb_flushes`; lesson 14 boots more CPUs and measures the batching.
 
 ## Using the mapping: the TLB
 
