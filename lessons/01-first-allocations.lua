@@ -95,28 +95,32 @@ one) and check it with `kmlab check 1 a1.lua`.
     question{
       id = "q1", points = 2,
       -- A size whose class is not a power of two, so that "round up to a
-      -- power of two" gives a different (wrong) answer.
+      -- power of two" gives a different (wrong) answer; the question asks
+      -- for the slack, so the answer depends on the size itself (about a
+      -- hundred sizes, answers spread over 1..63): a neighbour's answer or
+      -- a guess is right about one time in fifty.
       variant = function(rng)
-        local lo, hi, class, pow2 = 65, 96, 96, 128
-        if rng:int(2) == 2 then lo, hi, class, pow2 = 129, 192, 192, 256 end
-        return { n = rng:int(lo, hi), class = class, pow2 = pow2 }
+        local lo, hi, class, pow2 = 65, 95, 96, 128
+        if rng:int(2) == 2 then lo, hi, class, pow2 = 129, 191, 192, 256 end
+        local n = rng:int(lo, hi)
+        return { n = n, class = class, pow2 = pow2, slack = class - n }
       end,
       prompt = function(v)
-        return "On a 6.x kernel, what does ksize() return for the object kmalloc(" .. v.n .. ", GFP_KERNEL) gives you? (a number of bytes)"
+        return "On a 6.x kernel, p = kmalloc(" .. v.n .. ", GFP_KERNEL). How many bytes does the object have beyond the " .. v.n .. " you asked for, that is ksize(p) - " .. v.n .. "? (a number of bytes)"
       end,
-      answer = function(v) return numeric(v.class, { units = true }) end,
+      answer = function(v) return numeric(v.slack, { units = true }) end,
       feedback = function(v)
         return {
-          [v.n] = "ksize() is not the size you asked for: it is the usable size of the object, and kmalloc rounds " .. v.n .. " up to its size class.",
-          [v.pow2] = "kmalloc does not round up to a power of two: there are size classes between them (kmalloc-96, kmalloc-192).",
-          [v.class - 32] = "kmalloc-" .. (v.class - 32) .. " objects are too small for " .. v.n .. " bytes: the next size class up is the one.",
-          [4096] = v.n .. " bytes do not take a whole page: they come from a slab cache of small objects.",
+          [0] = "ksize() is not the size you asked for: it is the usable size of the object, and kmalloc rounds " .. v.n .. " up to its size class.",
+          [v.pow2 - v.n] = "kmalloc does not round up to a power of two: there are size classes between them (kmalloc-96, kmalloc-192).",
+          [v.class] = v.class .. " is ksize(p) itself, the object's size class; the question asks how much of it is beyond the " .. v.n .. " bytes.",
+          [4096 - v.n] = v.n .. " bytes do not take a whole page: they come from a slab cache of small objects.",
         }
       end,
       hints = function(v)
         return {
-          "The slab caches are kmalloc-8, -16, -32, -64, -96, -128, -192, -256, ... Which is the smallest that holds " .. v.n .. " bytes?",
-          "Try it: print(ksize(kmalloc(" .. v.n .. ", GFP_KERNEL)))",
+          "The slab caches are kmalloc-8, -16, -32, -64, -96, -128, -192, -256, ... Which is the smallest that holds " .. v.n .. " bytes? Subtract " .. v.n .. " from it.",
+          "Try it: print(ksize(kmalloc(" .. v.n .. ", GFP_KERNEL)) - " .. v.n .. ")",
         }
       end,
       explain = "kmalloc serves small sizes from caches of fixed-size objects; besides the powers of two there are kmalloc-96 and kmalloc-192, because rounding 65 bytes up to 128 would waste almost half of every object.",

@@ -98,9 +98,14 @@ Start with `kmlab lesson 2 --template > a2.lua`.
       id = "order", points = 2,
       -- A size per learner, between 8 KiB and 4 MiB and never a whole
       -- power-of-two number of pages (so that counting pages is wrong).
+      -- The order is drawn first, uniformly from 2 to 10, and the size
+      -- within it: a size uniform over the bytes would make order 10 the
+      -- answer for half of the class.
       variant = function(rng)
+        local order = rng:int(2, 10)
+        local lo, hi = (4096 << (order - 1)) + 1, math.min(4096 << order, 4000000)
         local n
-        repeat n = rng:int(8193, 4000000) until n % 4096 ~= 0
+        repeat n = rng:int(lo, hi) until n % 4096 ~= 0
         local pages = (n + 4095) // 4096
         return { n = n, pages = pages, order = order_for(n) }
       end,

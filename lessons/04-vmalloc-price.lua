@@ -203,20 +203,77 @@ Start with `kmlab lesson 4 --template > a4.lua`.
     },
     task{
       id = "hot_buffer", points = 2, expects = "alloc_hot_buffer", template = "size",
-      prompt = "Write alloc_hot_buffer(size): a 256 KiB buffer that the driver's fast path reads on every packet, allocated in process context. Choose the allocation that costs no page-table entries and no TLB pressure. Return its address.",
-      setup = function() return 256 * 1024 end,
+      prompt = "Write alloc_hot_buffer(size): a buffer of size bytes (from a few pages to a few MiB) that the driver's fast path reads on every packet, allocated in process context. Choose the allocation that costs no page-table entries and no TLB pressure. Return its address. The grader asks for several sizes, on both architectures, on fresh and on long-running (fragmented) machines, and reads every page of the buffer itself, counting the TLB misses.",
+      -- A size per machine from each range (a few pages, tens of pages, more
+      -- pages than the TLB holds, up to 4 MiB), on fresh and fragmented
+      -- machines of both architectures: a remembered size is too small, a
+      -- buffer kept from an earlier call belongs to another machine, and the
+      -- grader's own sweep counts what the buffer costs the TLB.
+      cases = function(rng)
+        local sizes = { rng:int(4, 15) * 4096 + rng:int(1, 4095), rng:int(17, 63) * 4096 + rng:int(0, 4095),
+                        rng:int(65, 511) * 4096 + rng:int(1, 4095), rng:int(513, 1024) * 4096 }
+        rng:shuffle(sizes)
+        local machines = {
+          { arch = "x86_32" }, { arch = "x86_64" },
+          { arch = "x86_32", fragmented = true, seed = rng:int(1, 1 << 30) },
+          { arch = "x86_64", fragmented = true, seed = rng:int(1, 1 << 30) },
+        }
+        local list = {}
+        for i, m in ipairs(machines) do
+          local label = "alloc_hot_buffer(" .. sizes[i] .. ") on " .. (m.fragmented and "a fragmented " or "a fresh ") .. m.arch .. " machine"
+          list[i] = { boot = m, args = { sizes[i] }, label = label }
+        end
+        return list
+      end,
+      -- The grader reads one byte of every page of the buffer right after
+      -- the call, as the fast path would, and counts the TLB misses (only
+      -- when the buffer is a direct-map allocation at least size bytes long:
+      -- anything else is judged without touching it).
+      call = function(alloc_hot_buffer, size)
+        local s0 = stats()
+        local p = alloc_hot_buffer(size)
+        local s1 = stats()
+        local have
+        if math.type(p) == "integer" and not is_vmalloc_addr(p) and virt_addr_valid(p) then
+          local page = virt_to_page(p)
+          if page.owner == "pages" then have = PAGE_SIZE << page.order
+          elseif page.owner == "kmalloc-large" or (type(page.owner) == "string" and page.owner:match("^slab kmalloc")) then have = ksize(p) end
+        end
+        local misses
+        if have and have >= size then
+          local before = stats().tlb_misses
+          for off = 0, size - 1, PAGE_SIZE do peek(p + off) end
+          peek(p + size - 1)
+          misses = stats().tlb_misses - before
+        end
+        return p, s1.ptes_written - s0.ptes_written, have, misses
+      end,
       check = function(r)
-        local p = r.returned
+        local p, written, have, misses = r.results[1], r.results[2], r.results[3], r.results[4]
+        local size = r.args[1]
         if math.type(p) ~= "integer" then return fail("alloc_hot_buffer should return an address, got " .. tostring(p) .. ".") end
         if is_vmalloc_addr(p) then
-          local written = r.stats_after.ptes_written - r.stats_before.ptes_written
-          return fail("a vmalloc buffer: " .. written .. " PTEs written, and 64 TLB entries needed to touch it all. For hot data, kmalloc.")
+          return fail("a vmalloc buffer: " .. written .. " PTEs written, and one 4 KiB TLB entry per page needed to touch it all. For hot data, kmalloc.", { hint = "direct-map" })
         end
-        if r.stats_after.ptes_written ~= r.stats_before.ptes_written then return fail("your allocation wrote page-table entries.") end
-        if ksize(p) < 256 * 1024 then return fail("the buffer is smaller than 256 KiB.") end
+        if written ~= 0 then return fail("your call wrote " .. written .. " page-table entries: the direct map needs none.", { hint = "direct-map" }) end
+        local mine = false
+        for _, a in ipairs(r.allocated) do if a.address == p then mine = true end end
+        if not mine then return fail("the address returned is not an allocation this call made (a buffer kept from an earlier call belongs to another machine, or was freed).") end
+        if #r.allocated ~= 1 then return fail(#r.allocated .. " allocations of this call are still live; only the buffer returned should be.") end
+        if not have then return fail("the buffer is not a kmalloc or page-allocator block in the direct map.") end
+        if have < size then return fail("the buffer holds " .. have .. " bytes; " .. size .. " were asked for.", { hint = "size" }) end
+        if have >= 2 * size and have > PAGE_SIZE then return fail("the buffer holds " .. have .. " bytes for " .. size .. " asked: more than twice what is needed.", { hint = "size" }) end
+        -- One large-page translation covers up to 2 MiB (x86_64) or 4 MiB (x86_32) of the direct map.
+        local spans = ((p + size - 1) >> 21) - (p >> 21) + 1
+        if type(misses) ~= "number" or misses > spans then
+          return fail("reading each page of the buffer once cost " .. tostring(misses) .. " TLB misses; a direct-map buffer costs at most one per large page (" .. spans .. " here).")
+        end
         return pass()
       end,
-      hints = { "Which allocator needs no new mapping at all?", "kmalloc(size, GFP_KERNEL): 256 KiB is well under KMALLOC_MAX_SIZE." },
+      hints = { "Which allocator needs no new mapping at all?", "kmalloc(size, GFP_KERNEL): up to KMALLOC_MAX_SIZE (4 MiB) it comes from the direct map.",
+                ["direct-map"] = { "vmalloc builds a new mapping, page by page. The direct map already covers all of lowmem with large pages.",
+                                   "kmalloc(size, GFP_KERNEL): GFP_KERNEL may reclaim and compact, so even a fragmented machine finds the block." },
+                size = { "Allocate the size you are asked for, not a size you remember: kmalloc(size, GFP_KERNEL)." } },
     },
   },
 }

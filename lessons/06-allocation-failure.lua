@@ -266,42 +266,71 @@ CPU and no per-cpu page lists, and its reclaim is deterministic.)
       id = "atomic_copy", points = 3, expects = "copy_packet", template = "data",
       explain = "GFP_ATOMIC may use part of the reserves below min, so it succeeds where GFP_NOWAIT fails; checking for NULL and passing __GFP_NOWARN makes failure an expected, quiet outcome.",
       allow_reports = { "allocation-failure", "warning" },
-      prompt = "Write copy_packet(data): called from a network card's interrupt handler for each received packet (a 1000-byte string), it returns a kmalloc'ed copy of the packet, or nil when there is no memory (the packet is dropped). The grader sends 40 packets while the machine is under heavy memory pressure: the packets matter, so use the reserves -- get as many copies as the kernel can give an interrupt handler, and never crash.",
+      prompt = "Write copy_packet(data): called from a network card's interrupt handler for each received packet (a 1000-byte string), it returns a kmalloc'ed copy of the packet, or nil when there is no memory (the packet is dropped). The grader sends 40 packets while the machine is under heavy memory pressure: the packets matter, so use the reserves -- get as many copies as the kernel can give an interrupt handler, and never crash. It also sends 40 packets with memory to spare while one of the kmallocs fails (fault injection): every other packet must still be copied.",
       boot = { ram = "64M" },
-      setup = function() return squeeze(5) end,
-      call = function(copy_packet, hog)
+      -- Under pressure the failures come at the end, when the reserves run
+      -- out; a single injected failure early or in the middle of a run
+      -- tells a handler that copes with NULL from one that gives up for
+      -- good after the first one.
+      cases = function(rng)
+        return {
+          { pressure = true, label = "40 packets under heavy memory pressure" },
+          { fault = rng:int(1, 8), label = "40 packets with memory to spare, one kmalloc failing early (failslab)" },
+          { fault = rng:int(9, 36), label = "40 packets with memory to spare, one kmalloc failing (failslab)" },
+        }
+      end,
+      setup = function(case)
+        if case.pressure then return squeeze(5), case end
+        return {}, case
+      end,
+      call = function(copy_packet, hog, case)
         local got = { n = 0 }
         request_irq(IRQ, function()
           got.n = got.n + 1
           got[got.n] = copy_packet(packet(got.n))
           return IRQ_HANDLED
         end, 0, "lesson6-nic", nil)
+        if case.fault then fail_nth_kmalloc(case.fault) end
         for _ = 1, 40 do raise_irq(IRQ) end
+        local fired = case.fault and kmalloc_fault_fired()
         free_irq(IRQ, nil)
-        return got, release(hog)
+        return got, release(hog), fired
       end,
       check = function(r)
-        local got, freed = r.results[1], r.results[2]
+        local got, freed, fired = r.results[1], r.results[2], r.results[3]
         if type(got) ~= "table" or got.n ~= 40 then return fail("the handler should have run 40 times.") end
-        local copies = 0
+        local copies, dropped = 0, {}
         for i = 1, 40 do
           local p = got[i]
           if p ~= nil then
             if bytes_at(p, PKT) ~= packet(i) then return fail("packet " .. i .. ": the returned address does not hold a copy of the packet.") end
             copies = copies + 1
+          else
+            dropped[#dropped + 1] = i
           end
         end
-        if copies == 0 then return fail("no packet was copied: under pressure an allocation that cannot use the reserves (GFP_NOWAIT) fails; GFP_ATOMIC may go below the min watermark.") end
-        if copies < 20 then return fail("only " .. copies .. " of 40 packets were copied; the reserves allow 20 here.") end
         if freed_by_learner(r, r.args[1]) ~= 0 then return fail("copy_packet freed memory it does not own.") end
         if #r.allocated ~= copies then
           return fail("one allocation per copied packet should remain, and nothing else: " .. #r.allocated .. " allocation(s) for " .. copies .. " copies.")
         end
+        if r.case.fault then
+          if copies < 39 then
+            return fail("with memory to spare and at most one kmalloc failing, " .. #dropped .. " packets were dropped (packets " .. table.concat(dropped, ", ", 1, math.min(#dropped, 8)) .. (#dropped > 8 and ", ..." or "") .. "): a failed allocation loses that one packet; the next packet's kmalloc may well succeed, so try again for every packet.", { hint = "each-packet" })
+          end
+          if fired ~= true then return fail("the grader's failing kmalloc never came: copy_packet should kmalloc the copy.") end
+          return pass()
+        end
+        if copies == 0 then return fail("no packet was copied: under pressure an allocation that cannot use the reserves (GFP_NOWAIT) fails; GFP_ATOMIC may go below the min watermark.") end
+        if copies < 20 then return fail("only " .. copies .. " of 40 packets were copied; the reserves allow 20 here.") end
         return pass(copies .. " of 40 packets copied; the rest dropped without a crash.")
       end,
       hints = {
         "kmalloc can return nil here: return nil then, do not touch the pointer.",
         "local p = kmalloc(#data, GFP_ATOMIC | __GFP_NOWARN); if not p then return nil end; poke(p, data); return p",
+        ["each-packet"] = {
+          "A failed allocation is about this packet only: memory comes back (other drivers free theirs, kswapd reclaims). Do not remember the failure; call kmalloc again for the next packet.",
+          "copy_packet keeps no state: local p = kmalloc(#data, GFP_ATOMIC | __GFP_NOWARN); if not p then return nil end ...",
+        },
       },
     },
     task{

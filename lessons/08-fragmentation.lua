@@ -47,12 +47,43 @@ local function allocation_attempts()
   return s.kmallocs + s.page_allocs + s.vmallocs + s.alloc_failures
 end
 
--- Takes every free block of order >= 3 that an atomic allocation can get,
--- as a long-running system's kernel allocations would have.
-local function use_up_high_orders()
-  for order = MAX_PAGE_ORDER, 3, -1 do
+-- Takes every free block of order >= `lowest` that an atomic allocation
+-- can get, as a long-running system's kernel allocations would have.
+local function use_up_high_orders(lowest)
+  for order = MAX_PAGE_ORDER, lowest, -1 do
     while __get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order) do end
   end
+end
+
+-- The free pages of every zone, from /proc/buddyinfo.
+local function free_pages_now()
+  local total = 0
+  for line in proc("/proc/buddyinfo"):gmatch("[^\n]+") do
+    local zone = line:match("^Node %d+, zone%s+(%S+)")
+    if zone then total = total + (expected(zone)) end
+  end
+  return total
+end
+
+-- How many chunks the fewest that cover `size` are on this machine: the
+-- largest-first strategy run for real, then undone. Freeing the blocks
+-- gives the buddy allocator back the same free pages, which it merges into
+-- the same free blocks (a set of free pages has one buddy decomposition),
+-- so the learner's call starts from exactly the state this measured.
+local function fewest_chunks(size)
+  local taken, got, order = {}, 0, MAX_PAGE_ORDER
+  while got < size and order >= 0 do
+    local addr = __get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order)
+    if addr then
+      taken[#taken + 1] = { addr, order }
+      got = got + (PAGE_SIZE << order)
+    else
+      order = order - 1
+    end
+  end
+  for i = #taken, 1, -1 do free_pages(taken[i][1], taken[i][2]) end
+  if got < size then error("gather: the machine cannot give " .. size .. " bytes at all") end
+  return #taken
 end
 
 return lesson{
@@ -251,16 +282,36 @@ Start with `kmlab lesson 8 --template > a8.lua`.
     task{
       id = "gather", points = 3, expects = "gather_pages", template = "size",
       explain = "Starting at the largest order and stepping down only when an allocation fails takes the biggest blocks that exist, so the fewest chunks cover the size; __GFP_NOWARN keeps the expected failures quiet.",
-      boot = { fragmented = true },
-      prompt = "Write gather_pages(size): in an atomic context (use GFP_ATOMIC), collect at least size bytes (1 MiB here) of memory in as few physically contiguous chunks as the fragmented machine allows: try the largest order first and fall back to smaller ones. Return a list of chunks { {addr = ..., order = ...}, ... } (the caller frees them). Failed attempts must not print warnings.",
-      setup = function()
-        use_up_high_orders()
-        return 1024 * 1024
+      context = "spinlock",
+      prompt = "Write gather_pages(size): in an atomic context (a spinlock is held: use GFP_ATOMIC), collect at least size bytes of memory in as few physically contiguous chunks as the machine allows: try the largest order first and fall back to smaller ones. Return a list of chunks { {addr = ..., order = ...}, ... } (the caller frees them with free_pages). Failed attempts must not print warnings. The grader asks for sizes from a few hundred KiB to several MiB, on fresh machines and on fragmented ones where the large blocks are gone, and counts the chunks the machine's free blocks made necessary.",
+      -- Fresh and aged machines, both architectures, the large blocks used
+      -- up from an order drawn per case, sizes that are not whole pages:
+      -- a fixed order, one page at a time or a size taken from the lesson
+      -- text each fails somewhere, and the fewest chunks are what this
+      -- machine's free blocks allow (measured in setup).
+      cases = function(rng)
+        local function seed() return rng:int(1, 1 << 30) end
+        local function size(lo_pages, hi_pages) return rng:int(lo_pages, hi_pages) * PAGE_SIZE + rng:int(1, PAGE_SIZE - 1) end
+        return {
+          { boot = {}, size = size(300, 1000), label = "a fresh x86_32 machine" },
+          { boot = { fragmented = true, seed = seed() }, lowest = rng:int(3, 5), size = size(40, 300), label = "a fragmented x86_32 machine" },
+          { boot = { arch = "x86_64", ram = rng:pick{ "512M", "1G" }, fragmented = true, seed = seed() }, lowest = rng:int(5, 9), size = size(100, 400), label = "a fragmented x86_64 machine" },
+          { boot = { arch = "x86_64" }, size = size(1100, 2500), label = "a fresh x86_64 machine (more than one order-10 block)" },
+        }
+      end,
+      setup = function(case)
+        if case.lowest then use_up_high_orders(case.lowest) end
+        case.fewest = fewest_chunks(case.size)
+        case.free_before = free_pages_now()
+        return case.size
       end,
       check = function(r)
-        local chunks = r.returned
+        local chunks, size = r.returned, r.args[1]
         if type(chunks) ~= "table" or #chunks == 0 then return fail("gather_pages should return a list of {addr=..., order=...} chunks.") end
-        local total, seen = 0, {}
+        if #r.freed_foreign ~= 0 then
+          return fail("gather_pages freed " .. #r.freed_foreign .. " block(s) it did not allocate (the machine's other users'): making room by freeing someone else's memory is a use-after-free waiting to happen.")
+        end
+        local total, seen, pages = 0, {}, 0
         for i = 1, #chunks do
           local c = chunks[i]
           if type(c) ~= "table" or math.type(c.addr) ~= "integer" or math.type(c.order) ~= "integer" then
@@ -273,20 +324,40 @@ Start with `kmlab lesson 8 --template > a8.lua`.
             return fail("chunk " .. i .. " is not an order-" .. c.order .. " block from the page allocator.")
           end
           total = total + (PAGE_SIZE << c.order)
+          pages = pages + (1 << c.order)
         end
-        if total < 1024 * 1024 then return fail("the chunks add up to " .. total .. " bytes; 1 MiB was asked for.") end
-        if #r.freed_foreign ~= 0 then
-          return fail("gather_pages freed " .. #r.freed_foreign .. " block(s) it did not allocate (the machine's other users'): making room by freeing someone else's memory is a use-after-free waiting to happen.")
+        if total < size then return fail("the chunks add up to " .. total .. " bytes; " .. size .. " were asked for.") end
+        local live = r.allocated.n or #r.allocated
+        if live ~= #chunks then return fail(live .. " of your allocations are live but you returned " .. #chunks .. " chunks: free what you do not return.") end
+        if #chunks > r.case.fewest then
+          return fail(#chunks .. " chunks where " .. r.case.fewest .. " were enough on this machine: you took small blocks while larger ones were free. Start at the largest order and step down only when it fails.", { hint = "largest-first" })
         end
-        if #r.allocated ~= #chunks then return fail(#r.allocated .. " of your allocations are live but you returned " .. #chunks .. " chunks: free what you do not return.") end
-        if #chunks > 160 then
-          return fail(#chunks .. " chunks: you took small blocks while larger ones were free. Start at the largest order and step down only when it fails.")
+        -- Every chunk is one of the call's own allocations (so the grader
+        -- may free it), the free pages went exactly into the chunks, and
+        -- freeing them, as the caller will, gives every page back.
+        -- (r.allocated names at most 256 of them: beyond that, the count
+        -- above is all there is to judge.)
+        if live > #r.allocated then return pass() end
+        local mine = {}
+        for _, a in ipairs(r.allocated) do mine[a.address] = true end
+        for i = 1, #chunks do
+          if not mine[chunks[i].addr] then return fail("chunk " .. i .. " is not a block this call allocated.") end
+        end
+        local fell = r.case.free_before - free_pages_now()
+        if fell ~= pages then return fail("the free pages fell by " .. fell .. " but your chunks hold " .. pages .. ".") end
+        for i = 1, #chunks do free_pages(chunks[i].addr, chunks[i].order) end
+        if free_pages_now() ~= r.case.free_before then
+          return fail("after the caller freed your chunks, " .. (r.case.free_before - free_pages_now()) .. " pages were still missing from the free lists.")
         end
         return pass()
       end,
       hints = {
         "Start with the smallest order whose block holds what remains (PAGE_SIZE << order >= remaining), or MAX_PAGE_ORDER; while the allocation fails, order = order - 1.",
         "__get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order) returns an address or nil.",
+        ["largest-first"] = {
+          "Do not fix the order in advance: which blocks are free depends on the machine. Ask for MAX_PAGE_ORDER first and step down one order only when an allocation fails.",
+          "local order = MAX_PAGE_ORDER; while got < size and order >= 0 do local a = __get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order); if a then ... else order = order - 1 end end",
+        },
       },
     },
   },

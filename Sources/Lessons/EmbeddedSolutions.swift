@@ -5,7 +5,7 @@ public enum EmbeddedSolutions {
         ("01-first-allocations.lua", #####"""
 -- Reference solution for lesson 1 (full marks).
 answers = answers or {}
-answers.q1 = 192
+answers.q1 = 47
 answers.q2 = "b"
 
 function size_class(n)
@@ -42,7 +42,7 @@ end
 -- Reference solution for lesson 2 (full marks).
 answers = answers or {}
 answers.max_size = "4 MiB"
-answers.order = 10
+answers.order = 8
 answers.old_limit = "128K"
 
 function get_order(size)

@@ -40,11 +40,11 @@ struct WatchTerminalTests {
         #expect(t.screen.contains(polling ? "(polling)" : "(inotify)"))
         #expect(FileManager.default.fileExists(atPath: dir.url.appendingPathComponent(answersName).path))
 
-        try save("answers = {q1 = 192}\n", in: dir)
+        try save("answers = {q1 = 47}\n", in: dir)
         #expect(t.waitFor { $0.contains("exercise 2 of 6 (1 passed): q2") })
         #expect(t.screen.contains("score 2/12"))
 
-        try save("answers = {q1 = 192\n", in: dir)
+        try save("answers = {q1 = 47\n", in: dir)
         #expect(t.waitFor { $0.contains("did not run to the end") })
 
         try save(try solution(), in: dir)

@@ -173,7 +173,7 @@ import Testing
         let lesson = try LessonFixtures.catalog().lesson(id: "1")
         var toWorker: [Int32] = [0, 0], fromWorker: [Int32] = [0, 0]
         #expect(pipe(&toWorker) == 0 && pipe(&fromWorker) == 0)
-        let source = Array("answers = { q1 = 192, q2 = \"b\" } -- \u{1F600} \"\\n\n".utf8)
+        let source = Array("answers = { q1 = 47, q2 = \"b\" } -- \u{1F600} \"\\n\n".utf8)
         let id = Array("weird id\nwith newline.lua".utf8)
         writeAll(toWorker[1], WorkerProtocol.lessonFrame(lesson) + WorkerProtocol.jobHeader(seq: 42, id: id, source: source) + id + source)
         close(toWorker[1])

@@ -7,7 +7,7 @@ import Testing
     /// The honest lesson 1 solution, for tests that sabotage one part of it.
     static let honest = """
     answers = answers or {}
-    answers.q1 = 192
+    answers.q1 = 47
     answers.q2 = "b"
     function size_class(n) local p = kmalloc(n, GFP_KERNEL); local s = ksize(p); kfree(p); return s end
     function kstrdup(s) local p = kmalloc(#s + 1, GFP_KERNEL | __GFP_NOWARN); if not p then return nil end; poke(p, s .. "\\0"); return p end

@@ -41,7 +41,8 @@ import Testing
     /// right answer differs between the two (a variant value or the option
     /// order) loses its points, and copying does not pay for every learner.
     /// (How often it pays depends on how many variants a question has:
-    /// lesson 1's q1 has two right answers, 96 and 192.)
+    /// GuessingStrategyTests checks the spread of lesson 1's q1 and lesson
+    /// 2's order.)
     @Test(arguments: ["01", "02", "03", "04", "06", "07", "10"])
     func copiedAnswersLoseTheVariantQuestionsUnderAnotherLearnersSeed(_ id: String) throws {
         let written = try LessonFixtures.catalog().lesson(id: id)

@@ -53,7 +53,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = ProgressStore(url: dir.appendingPathComponent("progress.json"))
         let lesson = try LessonFixtures.catalog().lesson(id: "1")
-        let source = Array("answers.q1 = 192".utf8)
+        let source = Array("answers.q1 = 47".utf8)
         let first = LearnerCheck.run(lesson: lesson, source: source, submissionID: "a.lua", hint: true, store: store)
         #expect(first.result.score == 2)
         #expect(first.text.contains("hint 1/2: C has no exceptions"))

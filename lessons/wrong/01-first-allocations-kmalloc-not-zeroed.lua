@@ -1,11 +1,11 @@
--- Common mistakes (the q1 answer is the size asked for in the seed-0 variant, 157): ksize taken for the requested size; a reply buffer from
+-- Common mistakes (q1: no slack, as if ksize were the size asked for): ksize taken for the requested size; a reply buffer from
 -- kmalloc, which leaks the previous owner's data.
 -- expect score: 5
 -- expect q1: fail ksize() is not the size you asked for
 -- expect no_leak: fail leaks the previous owner's data
 -- expect size_class: fail allocation(s) behind: every kmalloc needs its kfree
 answers = answers or {}
-answers.q1 = "157 bytes"
+answers.q1 = "0 bytes"
 answers.q2 = 2
 
 function size_class(n)

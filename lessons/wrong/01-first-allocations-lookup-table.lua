@@ -6,7 +6,7 @@
 -- expect size_class: fail
 -- expect null_check: bug BUG: kernel NULL pointer dereference
 answers = answers or {}
-answers.q1 = 192
+answers.q1 = 47
 answers.q2 = "b"
 
 local known = { [100] = 128, [200] = 256, [1000] = 1024, [4000] = 4096 }

@@ -1,6 +1,6 @@
 -- Common mistakes: no NULL check after kmalloc; returning the requested
--- size; believing kmalloc returns an errno. (q1 now asks about 157 bytes
--- in the seed-0 variant, so its "128" no longer scores.)
+-- size; believing kmalloc returns an errno. (q1 asks for ksize(p) - 145
+-- in the seed-0 variant, so its "128" does not score.)
 -- expect score: 5
 -- expect q2: fail kmalloc returns a pointer
 -- expect size_class: fail the size you asked for

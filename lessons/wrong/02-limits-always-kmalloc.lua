@@ -1,4 +1,4 @@
--- Common mistakes (order: 747 is the page count of the seed-0 size): the old 128 KiB limit; order counted in pages; trying
+-- Common mistakes (order: 248 is the page count of the seed-0 size): the old 128 KiB limit; order counted in pages; trying
 -- kmalloc for any size (a WARNING for 6 MiB); a hard-coded limit.
 -- expect score: 3
 -- expect max_size: fail 128 KiB was the limit of early 2.6 kernels
@@ -7,7 +7,7 @@
 -- expect probe_limit: fail Probe, don't assume
 answers = answers or {}
 answers.max_size = 131072
-answers.order = 747
+answers.order = 248
 answers.old_limit = 131072
 
 function get_order(size)

@@ -6,7 +6,7 @@
 -- expect probe_limit: fail left
 answers = answers or {}
 answers.max_size = "4M"
-answers.order = 10
+answers.order = 8
 answers.old_limit = "128 KiB"
 
 function get_order(size)

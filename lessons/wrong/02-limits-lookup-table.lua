@@ -7,7 +7,7 @@
 -- expect probe_limit: fail the constant is the allocator's limit
 answers = answers or {}
 answers.max_size = "4 MiB"
-answers.order = 10
+answers.order = 8
 answers.old_limit = "128K"
 
 local orders = { [1] = 0, [4096] = 0, [4097] = 1, [8192] = 1, [8193] = 2, [100000] = 5, [1048576] = 8, [4194304] = 10 }

@@ -4,7 +4,7 @@
 -- expect big_table: fail fits in kmalloc (KMALLOC_MAX_SIZE is 4 MiB here)
 answers = answers or {}
 answers.max_size = "4 MiB"
-answers.order = 10
+answers.order = 8
 answers.old_limit = "128K"
 
 function get_order(size)

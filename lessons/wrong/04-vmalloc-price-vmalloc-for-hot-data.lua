@@ -4,7 +4,7 @@
 -- expect score: 4
 -- expect ptes: fail One PTE per page
 -- expect thrash: fail translations fit in the TLB
--- expect hot_buffer: fail a vmalloc buffer: 64 PTEs written
+-- expect hot_buffer: fail a vmalloc buffer: 
 -- expect measure: pass
 answers = answers or {}
 answers.ptes = 1

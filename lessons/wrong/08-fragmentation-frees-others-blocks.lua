@@ -40,7 +40,8 @@ function gather_pages(size)
       pfn = pfn + 1
     end
   end
-  local order = 8
+  local order = 0
+  while (PAGE_SIZE << order) < size and order < MAX_PAGE_ORDER do order = order + 1 end
   local addr = __get_free_pages(GFP_ATOMIC | __GFP_NOWARN, order)
   return { { addr = addr, order = order } }
 end

@@ -25,6 +25,8 @@ function buddy_free(zone)
 end
 
 function gather_pages(size)
-  local addr = __get_free_pages(GFP_ATOMIC, 8)
-  return { { addr = addr, order = 8 } }
+  local order = 0
+  while (PAGE_SIZE << order) < size and order < MAX_PAGE_ORDER do order = order + 1 end
+  local addr = __get_free_pages(GFP_ATOMIC, order)
+  return { { addr = addr, order = order } }
 end
