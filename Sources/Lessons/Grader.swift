@@ -61,6 +61,15 @@ public struct Grader: Sendable {
         return fnv1a(Array("kmlab-grader-secret:".utf8) + Array(text.utf8))
     }
 
+    /// What results files record of the grader secret: 16 hex digits of a
+    /// salted SHA-256 of it, enough to tell two secrets apart and never the
+    /// secret itself (nor the seeds it derives).
+    public static func secretFingerprint(_ secret: UInt64) -> String {
+        var bytes = Array("kmlab-grader-secret-fingerprint:".utf8)
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: secret >> UInt64(shift))) }
+        return String(SHA256.hex(bytes).prefix(16))
+    }
+
     /// The learner seed `kmlab grade` uses for a submission: derived from its
     /// id and the grader's secret (so a student who knows their id cannot
     /// work out another student's variant without the secret), never 0

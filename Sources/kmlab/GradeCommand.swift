@@ -20,7 +20,9 @@ struct GradeCommand: ParsableCommand {
         submission; a worker that crashes or runs out of time is replaced and the
         submission retried once. Each result is appended to the results file
         (JSON Lines, fsynced) as soon as it is known; --resume skips submissions
-        already graded there (same content, lesson, kmlab version and budgets).
+        already graded there (same content, lesson, kmlab version and budgets), and
+        refuses a results file graded under another grader secret (the file holds
+        a fingerprint of it, never the secret).
         --shard K/N grades the submissions at positions K, K+N, K+2N, ... (1-based)
         of the sorted list; `kmlab grade --merge shard-*.jsonl` reports on them
         together, byte for byte as one unsharded run would.
@@ -152,11 +154,13 @@ struct GradeCommand: ParsableCommand {
                                      workerCommand: GradeWorkerCommand.command(limits: limits, recycleMiB: workerRecycleMiB, variantSeed: seed),
                                      toolVersion: Kmlab.version)
         settings.shard = shard
+        settings.secretFingerprint = Grader.secretFingerprint(Grader.configuredCaseSecret())
         // Results graded with one seed for all do not mix with per-submission ones.
         settings.options = ([selection.recorded] + (seed.map { ["--variant-seed \($0)"] } ?? []))
             .filter { !$0.isEmpty }.joined(separator: " ")
         let header = ResultsHeader(kmlab: settings.toolVersion, lesson: lessonValue.id, lessonSHA256: settings.lessonSHA256,
-                                   limits: settings.limitsText, shard: shard, options: settings.options)
+                                   limits: settings.limitsText, shard: shard, options: settings.options,
+                                   secret: settings.secretFingerprint)
         let resultsPath = results ?? GradeOutput.defaultResultsPath(nextTo: out)
         var previous: [GradeRecord] = []
         if resume && FileManager.default.fileExists(atPath: resultsPath) {

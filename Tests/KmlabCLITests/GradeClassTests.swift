@@ -80,6 +80,36 @@ import Testing
         #expect(try grade(["class", "--results", "r.jsonl", "--resume", "--timeout", "30"], in: scratch).status == 0)
     }
 
+    /// The grader secret draws the cases (and, without --variant-seed, the
+    /// learners' seeds): a resumed batch keeps it. The results file holds
+    /// its fingerprint, never the secret.
+    @Test func resumeRefusesAnotherGraderSecret() throws {
+        let scratch = try ScratchDirectory()
+        try scratch.write("class/a.lua", "")
+        try scratch.write("class/b.lua", GradeFixtures.reference)
+        func run(secret: String?, _ extra: [String]) throws -> KmlabProcess.Result {
+            var env = ProcessInfo.processInfo.environment
+            env["KMLAB_GRADER_SECRET"] = secret
+            return try KmlabProcess.run(["grade", "class", "--results", "r.jsonl"] + extra + Self.common,
+                                        currentDirectory: scratch.url, environment: env)
+        }
+        #expect(try run(secret: "course staff only 1", []).status == 0)
+        let saved = try String(contentsOf: scratch.url.appendingPathComponent("r.jsonl"), encoding: .utf8)
+        #expect(!saved.contains("course staff only"))
+        #expect(saved.components(separatedBy: "\"secret_fingerprint\":\"").count == 4, "header and both records carry it: \(saved)")
+
+        let other = try run(secret: "course staff only 2", ["--resume"])
+        #expect(other.status == 2)
+        #expect(other.stderr.contains("was graded with the grader secret with fingerprint"), "\(other.stderr)")
+        #expect(other.stderr.contains("Set KMLAB_GRADER_SECRET as it was"), "\(other.stderr)")
+        let unset = try run(secret: nil, ["--resume"])
+        #expect(unset.status == 2, "the built-in secret is another secret too")
+        #expect(try String(contentsOf: scratch.url.appendingPathComponent("r.jsonl"), encoding: .utf8) == saved, "nothing appended")
+
+        let same = try run(secret: "course staff only 1", ["--resume"])
+        #expect(same.status == 0, "\(same.stderr)")
+    }
+
     @Test func linksOutOfTheClassAndByteOrderMarks() throws {
         let scratch = try ScratchDirectory()
         try scratch.write("secret.txt", "TOP-SECRET-LINE = 1")

@@ -168,6 +168,39 @@ import Testing
         #expect(message { try ResultsSet.checkResumable(path: "r", headers: [Self.header("1/2")], records: [], current: Self.header("2/2")) } != "")
     }
 
+    /// The grader secret draws the cases and the learners' seeds: a resumed
+    /// run keeps it, merged shards share it. Results files hold a
+    /// fingerprint of it, never the secret.
+    @Test func resumeAndMergeKeepOneGraderSecret() throws {
+        let one = Grader.secretFingerprint(Grader.configuredCaseSecret(environment: ["KMLAB_GRADER_SECRET": "staff only"]))
+        let two = Grader.secretFingerprint(Grader.defaultCaseSecret)
+        #expect(one != two && one.count == 16 && !one.contains("staff"))
+        #expect(one == Grader.secretFingerprint(Grader.configuredCaseSecret(environment: ["KMLAB_GRADER_SECRET": "staff only"])))
+        func header(_ secret: String?, shard: String? = nil) -> ResultsHeader {
+            ResultsHeader(kmlab: "9.9", lesson: "01-first-allocations", lessonSHA256: "L", limits: "x", shard: shard, options: nil, secret: secret)
+        }
+        func record(_ id: String, _ secret: String?, shard: String? = nil) -> GradeRecord {
+            GradeRecord(kmlab: "9.9", lesson: "01-first-allocations", lessonSHA256: "L", limits: "x", sha256: "h", ms: 1,
+                        result: SubmissionResult(id: id, status: .graded, exercises: []), shard: shard, secretFingerprint: secret)
+        }
+        func message(_ body: () throws -> Void) -> String {
+            do { try body(); return "" } catch { return "\(error)" }
+        }
+        try ResultsSet.checkResumable(path: "r", headers: [header(one)], records: [record("a", one)], current: header(one))
+        let other = message { try ResultsSet.checkResumable(path: "r", headers: [header(one)], records: [record("a", one)], current: header(two)) }
+        #expect(other.contains("was graded with the grader secret with fingerprint \(one)"), "\(other)")
+        #expect(other.contains("this run's KMLAB_GRADER_SECRET has fingerprint \(two)"), "\(other)")
+        let older = message { try ResultsSet.checkResumable(path: "r", headers: [header(nil)], records: [], current: header(one)) }
+        #expect(older.contains("no recorded grader secret"), "\(older)")
+        // A record line carries the fingerprint, and reads back with it.
+        let line = record("a", one).line
+        #expect(line.contains("\"secret_fingerprint\":\"\(one)\""))
+        #expect(header(one).line.contains("\"secret_fingerprint\":\"\(one)\""))
+        let s1 = (path: "s1", headers: [header(one, shard: "1/2")], records: [record("a", one, shard: "1/2")])
+        let s2 = (path: "s2", headers: [header(two, shard: "2/2")], records: [record("b", two, shard: "2/2")])
+        #expect(message { _ = try ResultsSet.merge([s1, s2], allowPartial: false) }.contains("grader secret"))
+    }
+
     @Test func theResultsFileStartsWithItsHeader() throws {
         let path = dir.path + "/r.jsonl"
         do {

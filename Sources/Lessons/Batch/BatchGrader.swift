@@ -25,6 +25,9 @@ public struct BatchSettings: Sendable {
     /// (`--id-from`, `--pick`), recorded with every result: `--resume` and
     /// `--merge` refuse results made with other ones.
     public var options: String = ""
+    /// `Grader.secretFingerprint` of the secret the workers grade with
+    /// (they inherit KMLAB_GRADER_SECRET), recorded with every result.
+    public var secretFingerprint: String?
 
     public init(lesson: Lesson, limits: GradingLimits, jobs: Int, timeoutSeconds: Double,
                 workerCommand: [String], toolVersion: String) {
@@ -244,7 +247,7 @@ public final class BatchGrader {
         GradeRecord(kmlab: settings.toolVersion, lesson: settings.lesson.id, lessonSHA256: settings.lessonSHA256,
                     limits: settings.limitsText, sha256: sha256, ms: ms, result: r, student: students[r.id],
                     shard: settings.shard, options: settings.options.isEmpty ? nil : settings.options,
-                    fingerprint: fingerprints[r.id])
+                    fingerprint: fingerprints[r.id], secretFingerprint: settings.secretFingerprint)
     }
 
     func unreadable(_ id: String, _ why: String, status: SubmissionResult.Status = .unreadable) -> SubmissionResult {

@@ -26,10 +26,12 @@ public struct GradeRecord: Codable, Equatable, Sendable {
     public var options: String?
     /// The source's `Fingerprint` (for the report's duplicates section).
     public var fingerprint: String?
+    /// The grader secret's fingerprint (see `ResultsHeader.secret`).
+    public var secretFingerprint: String?
 
     public init(kmlab: String, lesson: String, lessonSHA256: String, limits: String, sha256: String, ms: Int,
                 result: SubmissionResult, student: String? = nil, hostFailure: Bool? = nil, shard: String? = nil, options: String? = nil,
-                fingerprint: String? = nil) {
+                fingerprint: String? = nil, secretFingerprint: String? = nil) {
         self.kmlab = kmlab
         self.lesson = lesson
         self.lessonSHA256 = lessonSHA256
@@ -42,6 +44,7 @@ public struct GradeRecord: Codable, Equatable, Sendable {
         self.shard = shard
         self.options = options
         self.fingerprint = fingerprint
+        self.secretFingerprint = secretFingerprint
     }
 
     enum CodingKeys: String, CodingKey {
@@ -49,6 +52,7 @@ public struct GradeRecord: Codable, Equatable, Sendable {
         case lessonSHA256 = "lesson_sha256"
         case limits, sha256, ms, result, student, shard, options, fingerprint
         case hostFailure = "host_failure"
+        case secretFingerprint = "secret_fingerprint"
     }
 
     /// Whether `--resume` may keep this result instead of grading again.
@@ -66,6 +70,7 @@ public struct GradeRecord: Codable, Equatable, Sendable {
         if let options, !options.isEmpty { s += ",\"options\":\(JSONText.string(options))" }
         if let student { s += ",\"student\":\(JSONText.string(student))" }
         if let fingerprint { s += ",\"fingerprint\":\(JSONText.string(fingerprint))" }
+        if let secretFingerprint { s += ",\"secret_fingerprint\":\(JSONText.string(secretFingerprint))" }
         if hostFailure == true { s += ",\"host_failure\":true" }
         return s + ",\"result\":\(result.json)}\n"
     }

@@ -11,19 +11,26 @@ public struct ResultsHeader: Codable, Equatable, Sendable {
     public var limits: String
     public var shard: String?
     public var options: String?
+    /// `Grader.secretFingerprint` of the grader secret the run used (it
+    /// draws every task's cases and, without --variant-seed, every
+    /// learner's seed): a resumed or merged run must use the same one.
+    public var secret: String?
 
-    public init(kmlab: String, lesson: String, lessonSHA256: String, limits: String, shard: String?, options: String?) {
+    public init(kmlab: String, lesson: String, lessonSHA256: String, limits: String, shard: String?, options: String?,
+                secret: String? = nil) {
         self.kmlab = kmlab
         self.lesson = lesson
         self.lessonSHA256 = lessonSHA256
         self.limits = limits
         self.shard = shard
         self.options = options?.isEmpty == true ? nil : options
+        self.secret = secret
     }
 
     /// The description a record carries.
     public init(_ r: GradeRecord) {
-        self.init(kmlab: r.kmlab, lesson: r.lesson, lessonSHA256: r.lessonSHA256, limits: r.limits, shard: r.shard, options: r.options)
+        self.init(kmlab: r.kmlab, lesson: r.lesson, lessonSHA256: r.lessonSHA256, limits: r.limits, shard: r.shard, options: r.options,
+                  secret: r.secretFingerprint)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -31,18 +38,21 @@ public struct ResultsHeader: Codable, Equatable, Sendable {
         case kmlab, lesson
         case lessonSHA256 = "lesson_sha256"
         case limits, shard, options
+        case secret = "secret_fingerprint"
     }
 
     public var line: String {
         var s = "{\"kmlab_results\":1,\"kmlab\":\(JSONText.string(kmlab)),\"lesson\":\(JSONText.string(lesson)),\"lesson_sha256\":\(JSONText.string(lessonSHA256)),\"limits\":\(JSONText.string(limits))"
         if let shard { s += ",\"shard\":\(JSONText.string(shard))" }
         if let options { s += ",\"options\":\(JSONText.string(options))" }
+        if let secret { s += ",\"secret_fingerprint\":\(JSONText.string(secret))" }
         return s + "}\n"
     }
 
     /// Everything but the shard.
     func sameRun(_ o: ResultsHeader) -> Bool {
         kmlab == o.kmlab && lesson == o.lesson && lessonSHA256 == o.lessonSHA256 && limits == o.limits && options == o.options
+            && secret == o.secret
     }
 
     /// For messages: `lesson 01-first-allocations (kmlab 0.1.0, budgets ..., shard 2/3, --pick answers.lua)`.
@@ -50,6 +60,7 @@ public struct ResultsHeader: Codable, Equatable, Sendable {
         var parts = ["kmlab \(kmlab)", limits]
         if let shard { parts.append("shard \(shard)") }
         if let options { parts.append(options) }
+        if let secret { parts.append("grader secret \(secret)") }
         return "lesson \(lesson) (\(parts.joined(separator: ", ")))"
     }
 }
@@ -61,6 +72,13 @@ public enum ResultsSet {
     /// `--timeout` may differ: that is what resuming after timeouts is for.
     public static func checkResumable(path: String, headers: [ResultsHeader], records: [GradeRecord], current: ResultsHeader) throws(BatchError) {
         let seen = headers + records.map(ResultsHeader.init)
+        // The secret first, in its own words: every other difference shows
+        // in the command line, this one only in the environment.
+        if let other = seen.first(where: { $0.secret != current.secret }) {
+            let was = other.secret.map { "the grader secret with fingerprint \($0)" } ?? "no recorded grader secret (an older kmlab)"
+            let now = current.secret.map { "fingerprint \($0)" } ?? "none"
+            throw .usage("--resume: \(path) was graded with \(was), but this run's KMLAB_GRADER_SECRET has \(now): the cases and learner seeds would differ. Set KMLAB_GRADER_SECRET as it was for the interrupted run, or leave out --resume to grade afresh")
+        }
         guard let other = seen.first(where: { !$0.sameRun(current) || $0.shard != current.shard }) else { return }
         throw .usage("--resume: \(path) holds results of \(other.summary), not of this run's \(current.summary); give another --results file, or leave out --resume to start afresh")
     }
