@@ -70,14 +70,18 @@ public struct Grader: Sendable {
         return String(SHA256.hex(bytes).prefix(16))
     }
 
-    /// The learner seed `kmlab grade` uses for a submission: derived from its
-    /// id and the grader's secret (so a student who knows their id cannot
-    /// work out another student's variant without the secret), never 0
-    /// (seed 0 is the lesson as written).
+    /// The learner seed `kmlab grade` and the autograders use for a
+    /// submission: derived from its id and the grader's secret (so a student
+    /// who knows their id cannot work out another student's variant without
+    /// the secret), never 0 (seed 0 is the lesson as written). SHA-256, not
+    /// FNV: the autograders show students their seed, and FNV's steps can be
+    /// undone from a known id back to the secret's state, which would give
+    /// away every other student's seed and, with some work, the secret.
     public static func variantSeed(forSubmission id: String, secret: UInt64 = defaultCaseSecret) -> UInt64 {
-        var bytes: [UInt8] = []
+        var bytes = Array("kmlab-learner-seed:".utf8)
         for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: secret >> UInt64(shift))) }
-        let h = fnv1a(bytes + Array(id.utf8))
+        let digest = SHA256.digest(bytes + Array(id.utf8))
+        let h = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return h == 0 ? 1 : h
     }
 

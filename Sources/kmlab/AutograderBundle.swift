@@ -53,7 +53,7 @@ struct AutograderBundle {
         KMLAB_LESSONS="$root/source/lessons" XDG_STATE_HOME="$root/source/.state" \\
           "$root/source/kmlab" autograder run --for gradescope --lesson \(shellQuoted(lesson.id)) \\
             --pick \(shellQuoted(pick)) --visibility \(shellQuoted(visibility)) \\
-            --submission "$root/submission" --out "$results"
+            --submission "$root/submission" --metadata "$root/submission_metadata.json" --out "$results"
         status=$?
         if [ ! -s "$results" ]; then
           # kmlab did not run (a missing library?) or crashed: a score of 0 and

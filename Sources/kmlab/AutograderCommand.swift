@@ -109,6 +109,9 @@ struct AutograderRunCommand: ParsableCommand {
     @Option(help: "Gradescope: when students see their results.")
     var visibility: String = "visible"
 
+    @Option(help: "The platform's file saying whose upload this is (Gradescope: /autograder/submission_metadata.json; PrairieLearn: /grade/data/data.json): the upload is graded as that learner's variant. Without it, or without an id in it, the lesson as written (seed 0).")
+    var metadata: String?
+
     func validate() throws {
         guard ["gradescope", "prairielearn"].contains(platform) else {
             throw ValidationError("--for must be gradescope or prairielearn, got '\(platform)'")
@@ -137,7 +140,10 @@ struct AutograderRunCommand: ParsableCommand {
             } else {
                 switch SubmissionFinder.read(path).content {
                 case .source(let bytes, _):
-                    result = Grader(lesson: lessonValue, caseSecret: Grader.configuredCaseSecret()).grade(source: bytes, submissionID: file)
+                    let (seed, note) = learnerSeed(lesson: lessonValue)
+                    notes.append(note)
+                    result = Grader(lesson: lessonValue, caseSecret: Grader.configuredCaseSecret())
+                        .grade(source: bytes, submissionID: file, variantSeed: seed)
                 case .unreadable(let why):
                     notes.append("\(file): \(why). Nothing was graded.")
                 }
@@ -160,5 +166,23 @@ struct AutograderRunCommand: ParsableCommand {
         if let result { log += (log.isEmpty ? "" : "\n") + CheckReport.render(result, lesson: lessonValue) }
         else { log += "\nscore: 0/\(lessonValue.maxScore)\n" }
         Terminal.out(Array(log.utf8))
+    }
+
+    /// The learner seed this upload is graded with, and the note that says
+    /// so: `KMLAB_VARIANT_SEED` when set (an instructor pinning one variant),
+    /// else derived from the platform's id of the learner and the grader
+    /// secret, else 0 (the lesson as written) with the reason. The note
+    /// gives the seed, so the student can see their own variant.
+    func learnerSeed(lesson: Lesson, environment: [String: String] = ProcessInfo.processInfo.environment) -> (UInt64, String) {
+        if let pinned = environment[LearnerSeed.environmentKey], let seed = LearnerSeed.parse(pinned) {
+            return (seed, "Graded as variant seed \(seed) (\(LearnerSeed.environmentKey) is set for this autograder).")
+        }
+        let bytes = metadata.flatMap { FileManager.default.contents(atPath: $0) }.map { [UInt8]($0) }
+        let found = platform == "gradescope" ? PlatformLearner.gradescope(metadata: bytes) : PlatformLearner.prairieLearn(data: bytes)
+        guard let id = found.id else {
+            return (0, "Graded as the lesson is written (variant seed 0): \(metadata == nil ? "the autograder was given no --metadata file" : found.what), so this upload could not be matched to a learner's variant.")
+        }
+        let seed = Grader.variantSeed(forSubmission: id, secret: Grader.configuredCaseSecret())
+        return (seed, "Graded as your own variant of the lesson (learner seed \(seed), from \(found.what)): `KMLAB_VARIANT_SEED=\(seed) kmlab lesson \(lesson.number.map(String.init) ?? lesson.id)` shows it.")
     }
 }

@@ -27,7 +27,7 @@ import Testing
     /// The bundle made with `binary`, unpacked into `autograder/source` of a
     /// fresh root, with `upload` (name → contents) in `autograder/submission`;
     /// run_autograder run from `autograder/`. Returns the results.
-    func runBundle(binary: String, upload: [String: String], scratch: ScratchDirectory) throws -> [String: Any] {
+    func runBundle(binary: String, upload: [String: String], metadata: String? = nil, scratch: ScratchDirectory) throws -> [String: Any] {
         let zip = scratch.url.appendingPathComponent("autograder.zip").path
         if !FileManager.default.fileExists(atPath: zip) {
             let made = try KmlabProcess.run(["autograder", "gradescope", "--lesson", "1", "--binary", binary, "-o", zip])
@@ -43,6 +43,7 @@ import Testing
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: file)
         }
+        if let metadata { try Data(metadata.utf8).write(to: ag.appendingPathComponent("submission_metadata.json")) }
         let status = try bare(["bash", ag.appendingPathComponent("source/run_autograder").path], environment: ["AUTOGRADER_ROOT": ag.path])
         #expect(status == 0)
         return try json(ag.appendingPathComponent("results/results.json"))
@@ -89,6 +90,83 @@ import Testing
         let bugTests = try #require(bug["tests"] as? [[String: Any]])
         let reported = bugTests.compactMap { $0["output"] as? String }.first { $0.contains("```text\n") }
         #expect(reported?.contains("Call Trace:") == true, "\(bugTests)")
+    }
+
+    /// Gradescope's submission_metadata.json (the shape its documentation
+    /// gives), trimmed to what matters and one field more.
+    static func gradescopeMetadata(userID: String) -> String {
+        """
+        {"id": 123456, "created_at": "2018-07-01T14:22:32.365935-07:00",
+         "assignment": {"id": 25828, "course_id": 1234, "title": "Lesson 1", "total_points": "12.0"},
+         "submission_method": "upload",
+         "users": [{"email": "student@example.com", "id": \(userID), "name": "Student User"}],
+         "previous_submissions": []}
+        """
+    }
+
+    /// The bundle grades each upload as its student's variant: the seed from
+    /// the Gradescope user id and the grader secret, named in the output so
+    /// the student can see their variant; that variant's solution (what
+    /// `kmlab solution` shows with that seed) scores full marks, the lesson
+    /// as written does not. Without metadata: seed 0, and a note.
+    @Test func theBundleGradesTheStudentsOwnVariant() throws {
+        let scratch = try ScratchDirectory()
+        let written = try String(contentsOfFile: solution, encoding: .utf8)
+        let graded = try runBundle(binary: KmlabProcess.binary.path, upload: ["answers.lua": written],
+                                   metadata: Self.gradescopeMetadata(userID: "4242"), scratch: scratch)
+        let output = try #require(graded["output"] as? String)
+        let seedText = try #require(output.range(of: #"learner seed \d+"#, options: .regularExpression).map { String(output[$0].dropFirst("learner seed ".count)) },
+                                    "\(output)")
+        #expect(seedText != "0")
+        #expect(output.contains("from your Gradescope user id"), "\(output)")
+        let tests = try #require(graded["tests"] as? [[String: Any]])
+        let max = tests.reduce(0) { $0 + ($1["max_score"] as? Int ?? 0) }
+        #expect((graded["score"] as? Int ?? max) < max, "the lesson as written is not this student's variant: \(graded)")
+
+        let theirs = try KmlabProcess.run(["solution", "1"], environment: ProcessInfo.processInfo.environment.merging(["KMLAB_VARIANT_SEED": seedText]) { $1 })
+        #expect(theirs.status == 0, "\(theirs.stderr)")
+        let again = try runBundle(binary: KmlabProcess.binary.path, upload: ["answers.lua": theirs.stdout],
+                                  metadata: Self.gradescopeMetadata(userID: "4242"), scratch: scratch)
+        #expect(again["score"] as? Int == max, "\(again)")
+        #expect((again["output"] as? String)?.contains("learner seed " + seedText + ",") == true, "the same student, the same seed")
+
+        // Another student, another seed.
+        let other = try runBundle(binary: KmlabProcess.binary.path, upload: ["answers.lua": written],
+                                  metadata: Self.gradescopeMetadata(userID: "4243"), scratch: scratch)
+        #expect((other["output"] as? String)?.contains("learner seed " + seedText + ",") == false)
+
+        // No id: the lesson as written, and the output says why.
+        let plain = try runBundle(binary: KmlabProcess.binary.path, upload: ["answers.lua": written], scratch: scratch)
+        #expect(plain["score"] as? Int == max)
+        #expect((plain["output"] as? String)?.contains("variant seed 0") == true, "\(plain)")
+        let noUser = try runBundle(binary: KmlabProcess.binary.path, upload: ["answers.lua": written],
+                                   metadata: #"{"id": 1, "users": []}"#, scratch: scratch)
+        #expect(noUser["score"] as? Int == max)
+        #expect((noUser["output"] as? String)?.contains("names no user") == true, "\(noUser)")
+    }
+
+    /// PrairieLearn's data.json has no user id: its variant_seed stands for
+    /// the student's variant of the question.
+    @Test func prairieLearnGradesTheVariantOfItsDataFile() throws {
+        let scratch = try ScratchDirectory()
+        try scratch.write("up/answers.lua", try String(contentsOfFile: solution, encoding: .utf8))
+        try scratch.write("data/data.json", #"{"params": {}, "correct_answers": {}, "submitted_answers": {}, "variant_seed": 1827364, "options": {}}"#)
+        let out = scratch.url.appendingPathComponent("pl/results.json")
+        let r = try KmlabProcess.run(["autograder", "run", "--for", "prairielearn", "--lesson", "1",
+                                      "--submission", scratch.url.appendingPathComponent("up").path,
+                                      "--metadata", scratch.url.appendingPathComponent("data/data.json").path, "--out", out.path],
+                                     environment: ProcessInfo.processInfo.environment.merging(["KMLAB_VARIANT_SEED": ""]) { $1 })
+        #expect(r.status == 0, "\(r.stderr)")
+        let d = try json(out)
+        let message = try #require(d["message"] as? String)
+        #expect(message.contains("from your PrairieLearn question variant"), "\(message)")
+        #expect((d["score"] as? Double ?? 1) < 1, "\(d)")
+        // An instructor pinning one variant for everybody still can.
+        let pinned = try KmlabProcess.run(["autograder", "run", "--for", "prairielearn", "--lesson", "1",
+                                           "--submission", scratch.url.appendingPathComponent("up").path,
+                                           "--metadata", scratch.url.appendingPathComponent("data/data.json").path, "--out", out.path])
+        #expect(pinned.status == 0)
+        #expect(try json(out)["score"] as? Double == 1 || (try json(out)["score"] as? Int) == 1)
     }
 
     @Test func theBundleRefusesAMissingBinaryAndWarnsOfADynamicOne() throws {
