@@ -48,7 +48,8 @@ enum DeviceAPI {
                 return "pci_device{stale: from before boot{}}"
             }
             let d = glue.devices[Int(h.id)]
-            return "pci_device{name=\(d.driver), bus=\(d.busName), irq=\(d.irq.map(String.init) ?? "none"), dma_mask=0x\(String(d.dmaMask, radix: 16))}"
+            return "pci_device{name=\(d.driver), bus=\(d.busName), irq=\(d.irq.map(String.init) ?? "none"), dma_mask=0x\(String(d.dmaMask, radix: 16))"
+                + (d.iommu != nil ? ", iommu=true}" : "}")
         }, index: { call in
             guard call.type(2) == LUA_TSTRING, let key = try? call.string(2, "field") else { call.pushNil(); return 1 }
             if let m = methods[key] {
@@ -61,6 +62,7 @@ enum DeviceAPI {
             case "bus": call.push(d.busName)
             case "irq": if let i = d.irq { call.push(i) } else { call.pushNil() }
             case "dma_mask": call.push(Int64(bitPattern: d.dmaMask))
+            case "iommu": call.push(d.iommu != nil)
             default: call.pushNil()
             }
             return 1
@@ -74,10 +76,10 @@ enum DeviceAPI {
                                                summary: summary, kernel: "the device side of DMA (no kernel function)"))
         }
 
-        env.define("pci_device", doc: APIDoc(topic: topic, signature: "pci_device{name=..., irq=..., dma_mask_bits=...} -> dev",
-            summary: "A PCI device bound to a driver called name, on the next slot (0000:00:03.0, 04.0...). irq is its interrupt line (optional); dma_mask_bits (default 32) is how many address bits it can drive on the bus: 24 for an old ISA-style device, which then needs ZONE_DMA memory (GFP_DMA); 64 for a modern one. No IOMMU: a DMA address is a physical address.",
-            failure: "an error for a missing name, a line out of range, or a mask dma_set_mask refuses (below 24 bits)",
-            kernel: "include/linux/pci.h struct pci_dev, kernel/dma/mapping.c dma_set_mask()")) { call in
+        env.define("pci_device", doc: APIDoc(topic: topic, signature: "pci_device{name=..., irq=..., dma_mask_bits=..., iommu=...} -> dev",
+            summary: "A PCI device bound to a driver called name, on the next slot (0000:00:03.0, 04.0...). irq is its interrupt line (optional); dma_mask_bits (default 32) is how many address bits it can drive on the bus: 24 for an old ISA-style device, which then needs ZONE_DMA memory (GFP_DMA); 64 for a modern one. Without iommu (the default) there is no IOMMU: a DMA address is a physical address and the device reaches any frame. With iommu = true (era 6.x) the device sits behind an Intel VT-d IOMMU: dma_map_single, dma_map_page, dma_map_sg and dma_alloc_coherent return I/O virtual addresses (from 0xfffff000 down, below the mask), a scatter-gather list over scattered frames gets one contiguous range, and the device's transfers are translated page by page: one that reaches an address nothing maps (or maps only for the other direction) is blocked with a DMAR fault report. dev.iommu says which.",
+            failure: "an error for a missing name, a line out of range, a mask dma_set_mask refuses (below 24 bits), or iommu on era 2.6",
+            kernel: "include/linux/pci.h struct pci_dev, kernel/dma/mapping.c dma_set_mask(), drivers/iommu/dma-iommu.c")) { call in
             try call.checkTable(1, "spec")
             func field(_ key: String) -> Int32 { call.rawField(1, key) }
             let nameType = field("name")
@@ -105,8 +107,14 @@ enum DeviceAPI {
                 bits = Int(clamping: lua_tointegerx(call.L, -1, nil))
             }
             kmlab_pop(call.L, 1)
+            let iommuType = field("iommu")
+            let iommu = iommuType == LUA_TBOOLEAN && lua_toboolean(call.L, -1) != 0
+            kmlab_pop(call.L, 1)
+            guard iommuType == LUA_TNIL || iommuType == LUA_TBOOLEAN else {
+                throw call.error("iommu must be true or false")
+            }
             do {
-                let dev = try env.machine.pciDevice(driver: name, irq: irq, dmaMaskBits: bits)
+                let dev = try env.machine.pciDevice(driver: name, irq: irq, dmaMaskBits: bits, iommu: iommu)
                 glue.devices.append(dev)
                 HandleValue.push(HandleValue(id: Int64(glue.devices.count - 1), generation: glue.generation),
                                  metatable: meta, on: call)
@@ -130,7 +138,7 @@ enum DeviceAPI {
             return 1
         }
         env.define("dma_map_single", doc: APIDoc(topic: topic, signature: "dma_map_single(dev, addr, size, dir) -> dma address",
-            summary: "Hands a kernel buffer to the device: returns the bus address to program into it (here the physical address). The buffer must be physically contiguous and in the direct map: kmalloc memory is, vmalloc memory is not (6.x refuses it with \"rejecting DMA map of vmalloc memory\"; in era 2.6 dma-debug warns and the device would run past the first page), and the device's mask must reach it. Check the result with dma_mapping_error, and dma_unmap_single it with the same size and direction.",
+            summary: "Hands a kernel buffer to the device: returns the bus address to program into it (here the physical address). The buffer must be physically contiguous and in the direct map: kmalloc memory is, vmalloc memory is not (6.x refuses it with \"rejecting DMA map of vmalloc memory\"; in era 2.6 dma-debug warns and the device would run past the first page), and the device's mask must reach it. Check the result with dma_mapping_error, and dma_unmap_single it with the same size and direction. For a device with iommu = true the result is an I/O virtual address the IOMMU maps to the buffer's pages (the mask limits that address, not the buffer), and the mapping ends at unmap: the device can no longer reach the buffer; a vmalloc buffer is refused all the same.",
             failure: "DMA_MAPPING_ERROR (test it with dma_mapping_error)", kernel: "include/linux/dma-mapping.h dma_map_single()")) { call in
             let dev = try device(call)
             let addr = try call.address(2, "addr")
@@ -140,7 +148,7 @@ enum DeviceAPI {
             return 1
         }
         env.define("dma_map_page", doc: APIDoc(topic: topic, signature: "dma_map_page(dev, page, offset, size, dir) -> dma address",
-            summary: "Hands size bytes starting offset bytes into a page frame to the device: the way to DMA into highmem pages, which have no kernel address. The range is physically contiguous from the page on: a page from vmalloc_to_page is a single order-0 page, so mapping more than PAGE_SIZE of a vmalloc buffer this way lets the device write into whatever frames follow (the debug kernel names them when it does). Unmap with dma_unmap_page.",
+            summary: "Hands size bytes starting offset bytes into a page frame to the device: the way to DMA into highmem pages, which have no kernel address. The range is physically contiguous from the page on: a page from vmalloc_to_page is a single order-0 page, so mapping more than PAGE_SIZE of a vmalloc buffer this way lets the device write into whatever frames follow (the debug kernel names them when it does). Unmap with dma_unmap_page. With iommu = true the range gets an I/O virtual address, but the IOMMU maps the physically contiguous frames from the page on, as the kernel does: mapping more than the page's own allocation still hands the device the frames after it. For a vmalloc buffer use dma_map_sg with one entry per page.",
             failure: "DMA_MAPPING_ERROR when the device's mask does not reach the page", kernel: "include/linux/dma-mapping.h dma_map_page()")) { call in
             let dev = try device(call)
             let page = try call.page(2)
@@ -150,6 +158,7 @@ enum DeviceAPI {
             call.push(address: try env.machine.dmaMapPage(dev, pfn: page.pfn, offset: offset, size: size, direction: Int(clamping: dir)))
             return 1
         }
+        DmaScatterGatherAPI.install(into: env, topic: topic, device: { try device($0, $1) })
         env.define("dma_unmap_page", doc: APIDoc(topic: topic, signature: "dma_unmap_page(dev, dma, size, dir)",
             summary: "Takes back a mapping made by dma_map_page (dma-debug checks it as dma_unmap_single does).",
             kernel: "include/linux/dma-mapping.h dma_unmap_page()")) { call in

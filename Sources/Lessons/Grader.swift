@@ -362,6 +362,7 @@ enum Feedback {
         case "sleeping-in-atomic": return " (something that may sleep ran where sleeping is not allowed)"
         case "dma-api": return " (the DMA API's debug checks caught a misuse: what was mapped, how, or whether the result was checked)"
         case "dma-corruption": return " (the device reached physical memory outside its mapping: the buffer was not physically contiguous, or the address was wrong)"
+        case "dmar-fault": return " (the IOMMU blocked the device: the I/O virtual address was not mapped, already unmapped, or mapped for the other direction)"
         case "inconsistent-lock-state": return " (a lock that an interrupt handler takes was taken with interrupts enabled: use spin_lock_irqsave)"
         case "null-pointer-dereference": return " (a NULL pointer was used: check what an allocation returned before using it)"
         case "page-fault": return " (an address that is not mapped was used)"

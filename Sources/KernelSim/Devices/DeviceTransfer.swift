@@ -12,6 +12,7 @@ extension Machine {
         guard bytes.count <= 1 << 24 else {
             throw DeviceError("a transfer is at most 16 MiB, got \(bytes.count) bytes")
         }
+        if let domain = dev.iommu { return try iommuDeviceWrite(dev, domain, dma, bytes: bytes) }
         let victims = transferVictims(dev, dma, count: bytes.count)
         try writePhysical(dma, bytes: bytes)
         charge(Cost.accessCall + UInt64(bytes.count / 16) * Cost.accessPer16)
@@ -24,6 +25,7 @@ extension Machine {
         guard count >= 0, count <= 1 << 24 else {
             throw DeviceError("n must be between 0 and 16 MiB, got \(count)")
         }
+        if let domain = dev.iommu { return try iommuDeviceRead(dev, domain, dma, count: count) }
         let victims = transferVictims(dev, dma, count: count)
         let bytes = try readPhysical(dma, count: count)
         charge(Cost.accessCall + UInt64(count / 16) * Cost.accessPer16)

@@ -110,6 +110,14 @@ public enum DmaDebug {
             + "device driver frees DMA memory with different direction [device address=0x\(hex16(dmaAddress))] [size=\(size) bytes] [mapped with \(mapped.name)] [unmapped with \(unmapped.name)]"
     }
 
+    /// check_unmap(): a scatter-gather list unmapped with another `nents`
+    /// than it was mapped with.
+    public static func freesSgWithDifferentCount(driver: String, device: String, dmaAddress: UInt64,
+                                                 mapCount: Int, unmapCount: Int) -> String {
+        prefix(driver: driver, device: device)
+            + "device driver frees DMA sg list with different entry count [map count=\(mapCount)] [unmap count=\(unmapCount)]"
+    }
+
     /// check_unmap(): unmapping with the wrong function (`single` vs `coherent`...).
     public static func freesWithWrongFunction(driver: String, device: String, dmaAddress: UInt64, size: Int,
                                               mappedAs: String, unmappedAs: String) -> String {

@@ -23,9 +23,9 @@ extension Machine {
                 let idx = Machine.dmaDebugBucket(m.dmaAddress)
                 // to_cacheline_number(): 64-byte lines, so the address >> 6.
                 let cln = m.dmaAddress >> 6
-                let check = m.kind == .coherent ? "dma map error check not applicable"
+                let check = m.kind != .single ? "dma map error check not applicable"
                     : m.errorChecked ? "dma map error checked" : "dma map error not checked"
-                let line = "\(dev.driver) \(dev.busName) \(m.kind.rawValue) idx \(idx) P=\(pa(m.dmaAddress)) "
+                let line = "\(dev.driver) \(dev.busName) \(m.kind.rawValue) idx \(idx) P=\(pa(m.paddr ?? m.dmaAddress)) "
                     + "D=\(String(m.dmaAddress, radix: 16)) L=\(String(m.size, radix: 16)) cln=\(pa(cln)) "
                     + "\(m.direction.name) \(check)"
                 entries.append((idx, line))

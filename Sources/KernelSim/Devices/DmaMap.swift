@@ -55,6 +55,13 @@ extension Machine {
                 pfn += 1
             }
         }
+        if let domain = dev.iommu {
+            // iommu_dma_map_page(): the mask limits the IOVA, not the buffer.
+            guard let m = iommuMapContiguous(domain, dev, phys: phys, size: size, direction: dir) else { return dmaMappingError }
+            dev.mappings.append(DmaMapping(kind: .single, dmaAddress: m.iova, size: size, direction: dir, cpuAddress: addr,
+                                           ownedPfns: owned, errorChecked: false, paddr: phys, iovaPages: m.pages))
+            return m.iova
+        }
         if size > 0, phys &+ UInt64(size) &- 1 > dev.dmaMask || phys &+ UInt64(size) < phys {
             // dma_direct_map_page(): a buffer the device cannot reach bounces
             // through SWIOTLB when it is active (kernel/dma/direct.h).
@@ -101,6 +108,7 @@ extension Machine {
         }
         let m = dev.mappings.remove(at: i)
         checkUnmap(dev, m, size: size, direction: dir, as: .single)
+        if let domain = dev.iommu, m.iovaPages > 0 { iommuUnmap(domain, iova: m.dmaAddress, pages: m.iovaPages) }
         // swiotlb_tbl_unmap_single(): the bounce copies back, with the direction the mapping was made with.
         if m.kind == .single, swiotlbMapping(containing: m.dmaAddress) != nil {
             try swiotlbUnmap(m.dmaAddress, direction: m.direction)
@@ -119,7 +127,7 @@ extension Machine {
                                                                 mappedAs: m.kind.rawValue, unmappedAs: kind.rawValue),
                           function: "check_unmap", line: 1018, address: m.dmaAddress, size: size)
         }
-        if let direction, m.kind == .single, m.direction != direction {
+        if let direction, m.kind != .coherent, m.direction != direction {
             dmaDebugError(dev, DmaDebug.freesDifferentDirection(driver: d, device: b, dmaAddress: m.dmaAddress, size: size,
                                                                  mapped: m.direction, unmapped: direction),
                           function: "check_unmap", line: 1051, address: m.dmaAddress, size: size)
@@ -139,7 +147,12 @@ extension Machine {
     public func dmaAllocCoherent(_ dev: PciDevice, size: Int, flags: GFP) throws -> (cpu: UInt64, dma: UInt64)? {
         guard size > 0, size <= Int(layout.kmallocMaxSize) else { return nil }
         var gfp = flags.subtracting([.dma, .dma32, .highmem]).union(.zero)
-        if dev.dmaMask <= Machine.dmaBitMask(24) {
+        if dev.iommu != nil {
+            // iommu_dma_alloc(): any frames will do, the IOMMU maps them below
+            // the mask. kmlab takes the contiguous path (iommu_dma_alloc_pages,
+            // as for atomic callers or DMA_ATTR_FORCE_CONTIGUOUS) for every
+            // caller: the CPU address stays in the direct map.
+        } else if dev.dmaMask <= Machine.dmaBitMask(24) {
             gfp.insert(.dma)
         } else if dev.dmaMask <= Machine.dmaBitMask(32) && contexts.pointerBits == 64 {
             gfp.insert(.dma32)
@@ -148,6 +161,16 @@ extension Machine {
         while (4096 << order) < size { order += 1 }
         guard var cpu = try getFreePages(gfp, order: order) else { return nil }
         var phys = try pa(cpu)
+        if let domain = dev.iommu {
+            guard let m = iommuMapContiguous(domain, dev, phys: phys, size: size, direction: .bidirectional) else {
+                try freePagesAddress(cpu, order: order)
+                return nil
+            }
+            let owned = Set((0..<UInt64(1 << order)).map { (phys >> 12) + $0 })
+            dev.mappings.append(DmaMapping(kind: .coherent, dmaAddress: m.iova, size: size, direction: .bidirectional,
+                                           cpuAddress: cpu, ownedPfns: owned, errorChecked: true, paddr: phys, iovaPages: m.pages))
+            return (cpu, m.iova)
+        }
         if phys &+ UInt64(size) &- 1 > dev.dmaMask, !gfp.contains(.dma) {
             // __dma_direct_alloc_pages(): retry from ZONE_DMA
             try freePagesAddress(cpu, order: order)
@@ -175,6 +198,7 @@ extension Machine {
         }
         let m = dev.mappings.remove(at: i)
         checkUnmap(dev, m, size: size, direction: nil, as: .coherent)
+        if let domain = dev.iommu, m.iovaPages > 0 { iommuUnmap(domain, iova: m.dmaAddress, pages: m.iovaPages) }
         guard m.kind == .coherent else { return }
         var order = 0
         while (4096 << order) < m.size { order += 1 }
@@ -203,6 +227,14 @@ extension Machine {
             throw kernelBug(file: "kernel/dma/mapping.c", line: 161, function: "dma_map_page_attrs")
         }
         let phys = pfn << 12 | UInt64(offset)
+        if let domain = dev.iommu {
+            guard let m = iommuMapContiguous(domain, dev, phys: phys, size: size, direction: dir) else { return dmaMappingError }
+            dev.mappings.append(DmaMapping(kind: .single, dmaAddress: m.iova, size: size, direction: dir,
+                                           cpuAddress: pageAddress(Page(pfn: pfn)).map { $0 &+ UInt64(offset) } ?? 0,
+                                           ownedPfns: ownedFrames(pfn: pfn, phys: phys, size: size), errorChecked: false,
+                                           paddr: phys, iovaPages: m.pages))
+            return m.iova
+        }
         if size > 0, phys &+ UInt64(size) &- 1 > dev.dmaMask {
             if swiotlb != nil {
                 guard let tlb = try swiotlbMap(dev, phys: phys, size: size, direction: dir) else { return dmaMappingError }
@@ -218,8 +250,15 @@ extension Machine {
                      kind: .dmaAPI, fields: ["device": dev.busName, "driver": dev.driver])
             return dmaMappingError
         }
-        // The frames of the page's own allocation (its compound block) are
-        // the driver's; the rest of the range is not.
+        dev.mappings.append(DmaMapping(kind: .single, dmaAddress: phys, size: size, direction: dir,
+                                       cpuAddress: pageAddress(Page(pfn: pfn)).map { $0 &+ UInt64(offset) } ?? 0,
+                                       ownedPfns: ownedFrames(pfn: pfn, phys: phys, size: size), errorChecked: false))
+        return phys
+    }
+
+    /// The frames of [phys, phys+size) that belong to the page's own
+    /// allocation (its compound block): the driver's; the rest are not.
+    func ownedFrames(pfn: UInt64, phys: UInt64, size: Int) -> Set<UInt64> {
         let head = pageInfo(pfn: pfn)?.headPfn
         var owned: Set<UInt64> = [pfn]
         var p = pfn + 1
@@ -227,9 +266,6 @@ extension Machine {
             if let head, pageInfo(pfn: p)?.headPfn == head { owned.insert(p) }
             p += 1
         }
-        dev.mappings.append(DmaMapping(kind: .single, dmaAddress: phys, size: size, direction: dir,
-                                       cpuAddress: pageAddress(Page(pfn: pfn)).map { $0 &+ UInt64(offset) } ?? 0,
-                                       ownedPfns: owned, errorChecked: false))
-        return phys
+        return owned
     }
 }

@@ -1,8 +1,10 @@
 /// A PCI device that can master the bus (DMA) and raise an interrupt line.
 ///
-/// There is no IOMMU: a bus (DMA) address is the physical address (x86
-/// dma-direct, kernel/dma/direct.c). The device reaches only addresses its
-/// DMA mask covers. `dma-debug` (CONFIG_DMA_API_DEBUG) keeps every mapping
+/// Without an IOMMU a bus (DMA) address is the physical address (x86
+/// dma-direct, kernel/dma/direct.c) and the device reaches only addresses
+/// its DMA mask covers. With one (`iommu`), DMA addresses are I/O virtual
+/// addresses the IOMMU translates page by page (drivers/iommu/dma-iommu.c,
+/// IommuDma.swift). `dma-debug` (CONFIG_DMA_API_DEBUG) keeps every mapping
 /// the driver made (`mappings`), which is also how the simulated debug
 /// kernel can tell which frames a device transfer had a right to touch.
 public final class PciDevice {
@@ -15,12 +17,18 @@ public final class PciDevice {
     /// `*dev->dma_mask` (= the coherent mask here).
     public let dmaMask: UInt64
     public internal(set) var mappings: [DmaMapping] = []
+    /// The device's IOMMU DMA domain, or nil for dma-direct.
+    public let iommu: IovaDomain?
+    /// Scatter-gather lists mapped and not yet unmapped.
+    var sgLists: [SgList] = []
+    var nextSgListID = 0
 
-    init(driver: String, busName: String, irq: Int?, dmaMask: UInt64) {
+    init(driver: String, busName: String, irq: Int?, dmaMask: UInt64, iommu: Bool = false) {
         self.driver = driver
         self.busName = busName
         self.irq = irq
         self.dmaMask = dmaMask
+        self.iommu = iommu ? IovaDomain() : nil
     }
 }
 
@@ -28,6 +36,8 @@ public final class PciDevice {
 public struct DmaMapping: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case single, coherent
+        /// type2name[dma_debug_sg] in kernel/dma/debug.c, spelling included.
+        case scatterGather = "scather-gather"
     }
     public var kind: Kind
     public var dmaAddress: UInt64
@@ -39,6 +49,13 @@ public struct DmaMapping: Sendable, Equatable {
     public var ownedPfns: Set<UInt64>
     /// `map_err_type`: whether the driver called dma_mapping_error().
     public var errorChecked: Bool
+    /// The buffer's physical address when it differs from the DMA address
+    /// (an IOMMU or SWIOTLB mapping): dma-debug's `paddr`.
+    public var paddr: UInt64? = nil
+    /// IOVA pages this mapping holds in the device's IOMMU domain (0 without one).
+    public var iovaPages: Int = 0
+    /// The scatter-gather list this entry belongs to.
+    public var sgList: Int? = nil
 }
 
 /// Why a device could not be created.
@@ -60,7 +77,9 @@ extension Machine {
     /// Probes a device: it gets the next PCI slot (0000:00:03.0, 04.0...)
     /// and its DMA mask, which `dma_set_mask` refuses (-EIO) below 24 bits:
     /// no memory zone lies that low (kernel/dma/direct.c dma_direct_supported).
-    public func pciDevice(driver: String, irq: Int?, dmaMaskBits: Int) throws -> PciDevice {
+    /// `iommu` puts it behind an Intel VT-d IOMMU (6.x only: intel-iommu
+    /// arrived in 2.6.24).
+    public func pciDevice(driver: String, irq: Int?, dmaMaskBits: Int, iommu: Bool = false) throws -> PciDevice {
         guard !driver.isEmpty, driver.count <= 32 else {
             throw DeviceError("name must be a driver name of 1 to 32 characters")
         }
@@ -73,11 +92,14 @@ extension Machine {
         if let irq, irq < 0 || irq >= contexts.nrIrqs {
             throw DeviceError("irq must be an interrupt line 0..\(contexts.nrIrqs - 1), got \(irq)")
         }
+        if iommu, config.era != .v6 {
+            throw DeviceError("iommu = true needs era 6.x: 2.6.18 has no IOMMU DMA layer (intel-iommu arrived in 2.6.24)")
+        }
         guard contexts.pciDevices.count < 29 else { throw DeviceError("the PCI bus has no free slot left (29 devices)") }
         let slot = 3 + contexts.pciDevices.count
         let hexSlot = String(slot, radix: 16)
         let bus = "0000:00:" + (hexSlot.count < 2 ? "0" + hexSlot : hexSlot) + ".0"
-        let dev = PciDevice(driver: driver, busName: bus, irq: irq, dmaMask: Machine.dmaBitMask(dmaMaskBits))
+        let dev = PciDevice(driver: driver, busName: bus, irq: irq, dmaMask: Machine.dmaBitMask(dmaMaskBits), iommu: iommu)
         contexts.pciDevices.append(dev)
         return dev
     }

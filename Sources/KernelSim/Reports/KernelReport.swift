@@ -22,6 +22,8 @@ public struct KernelReport: Equatable, Sendable {
         case debugVirtual = "debug-virtual"
         case dmaAPI = "dma-api"
         case dmaCorruption = "dma-corruption"
+        /// An IOMMU blocked a device's request (drivers/iommu/intel/dmar.c).
+        case dmarFault = "dmar-fault"
         case memoryLeak = "memory-leak"
         case lockRecursion = "lock-recursion"
         case badUnlock = "bad-unlock"
