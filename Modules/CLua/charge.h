@@ -25,14 +25,7 @@ static inline void kmlab_charge(lua_State *L, long long units) {
         if (b->instr_used > (long long)(((unsigned long long)1 << 62)) - units) b->instr_used = (long long)1 << 62;
         else b->instr_used += units;
     }
-    if (b->interrupt_requested) b->exceeded |= KMLAB_INTERRUPTED;
-    if (b->instr_limit != 0 && b->instr_used > b->instr_limit)
-        b->exceeded |= KMLAB_EXCEEDED_INSTRUCTIONS;
-    if (b->exceeded) {
-        lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, 1);
-        lua_pushstring(L, kmlab_exceeded_message(b->exceeded));
-        lua_error(L);
-    }
+    kmlab_check_budget(L, b);
 }
 
 /* Calls the original library function below its `nargs` arguments (a

@@ -32,6 +32,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +77,7 @@ typedef struct kmlab_budget {
     void *last_block;         /* the block handed out last (order.h's self-test) */
     long thread_offset;       /* lua_topointer(thread) - its block; -1: unknown */
     long udata_offset;        /* lua_touserdata(ud without user values) - its block; -1: unknown */
+    int array_layout_ok;      /* 1: struct Table's layout checked (order.h's pure arrays) */
     /* The string hash seed (kmlab_fix_seed): 1 while lua_newstate is
      * expected to allocate its first block, 2 until its second, 0 after;
      * seed_fixed says whether the seed could be replaced. */
@@ -81,6 +85,16 @@ typedef struct kmlab_budget {
     int seed_fixed;
     char *seed_block;
     size_t seed_block_size;
+    /* Sampled counting (see kmlab_sampling_start). */
+    volatile sig_atomic_t sampling; /* 1 while the main thread counts by samples */
+    volatile sig_atomic_t sample_busy; /* 1 while a hook changes the hook itself */
+    int sample_left;                /* hook calls left in the current window */
+    int timer_made;
+    timer_t sample_timer;
+    long long sample_period_ns;     /* CPU time between windows */
+    long long sample_start_ns;      /* thread CPU time at the window's first call */
+    long long unhooked_since_ns;    /* thread CPU time when the last window ended */
+    long long pending_ns;           /* unhooked CPU time not yet charged */
 } kmlab_budget;
 
 static inline kmlab_budget *kmlab_getbudget(lua_State *L) {
@@ -205,20 +219,55 @@ static inline const char *kmlab_exceeded_message(int exceeded) {
     return "instruction limit exceeded";
 }
 
-static inline void kmlab_count_hook(lua_State *L, lua_Debug *ar) {
-    kmlab_budget *b = kmlab_getbudget(L);
-    (void)ar;
-    if (b->hook_interval > 0 && !b->exceeded) b->instr_used += b->hook_interval;
+/* --- Sampled counting ------------------------------------------------
+ * A count hook makes Lua 5.4 call luaG_traceexec on every instruction,
+ * whatever the hook's interval, which doubles the cost of a tight loop.
+ * When the instruction budget only stops runaways (kmlab run's 10^10, the
+ * REPL's Ctrl-C), the main thread runs without a hook. A timer on the
+ * thread's CPU clock fires every period and its signal handler arms a
+ * short-lived count hook, as lua.c arms its hook from the SIGINT handler
+ * (lua_sethook is safe there). That hook counts a window of
+ * KMLAB_SAMPLE_CALLS intervals exactly, checks Ctrl-C and the budget, and
+ * charges the unhooked CPU time since the previous window at the rate the
+ * window measured (instructions per nanosecond, host calls included); then
+ * it removes itself. The window runs hooked, so its rate is the slower
+ * hooked one and the estimate errs low: a runaway stops at most about
+ * twice its nominal count, never a script early. Once the estimate comes
+ * within a few periods of the limit, the exact count hook takes over.
+ * Coroutines always get the exact hook when they are created (see
+ * kmlab_cocreate), so none can escape the budget. Graders and tests count
+ * exactly from the first instruction (the same count on every machine). */
+#define KMLAB_SAMPLE_CALLS 8
+
+static inline long long kmlab_thread_cpu_ns(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline void kmlab_count_hook(lua_State *L, lua_Debug *ar);
+
+/* Raises the budget's error if one is exceeded (Ctrl-C included), leaving
+ * the exact hook on every instruction so that no pcall can go on. */
+static inline void kmlab_check_budget(lua_State *L, kmlab_budget *b) {
     if (b->interrupt_requested) b->exceeded |= KMLAB_INTERRUPTED;
     if (b->instr_limit != 0 && b->instr_used > b->instr_limit)
         b->exceeded |= KMLAB_EXCEEDED_INSTRUCTIONS;
     if (b->exceeded) {
         /* From now on every instruction raises again: a pcall that catches
          * this error cannot run a single instruction of its own. */
+        b->sampling = 0;
         lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, 1);
         lua_pushstring(L, kmlab_exceeded_message(b->exceeded));
         lua_error(L);
     }
+}
+
+static inline void kmlab_count_hook(lua_State *L, lua_Debug *ar) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    (void)ar;
+    if (b->hook_interval > 0 && !b->exceeded) b->instr_used += b->hook_interval;
+    kmlab_check_budget(L, b);
 }
 
 /* Install the hook on L (new coroutines inherit it from their creator). */
@@ -228,52 +277,117 @@ static inline void kmlab_install_hook(lua_State *L, int interval) {
     lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, interval);
 }
 
-/* --- Deferred counting -------------------------------------------------
- * A count hook makes Lua 5.4 call luaG_traceexec on every instruction, which
- * more than doubles the cost of a tight loop. When the instruction budget is
- * only a runaway stopper (kmlab run's 10^10), the main thread starts without
- * the hook and a one-shot SIGALRM arms it after a grace period, as lua.c
- * arms its hook from the SIGINT handler (lua_sethook is safe there).
- * Coroutines always get the hook when they are created (see
- * kmlab_cocreate), so none can escape the budget. Graders and small budgets
- * use exact counting from the first instruction instead. */
-/* One copy in the program (a weak definition: see CReadline's shim.h). */
-__attribute__((weak)) lua_State *volatile kmlab_alarm_state = NULL;
+static inline void kmlab_sample_hook(lua_State *L, lua_Debug *ar) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    (void)ar;
+    /* The timer's signal must not set a hook while this one removes itself
+     * (lua_sethook's stores would interleave). */
+    b->sample_busy = 1;
+    int interval = b->hook_interval > 0 ? b->hook_interval : 1000;
+    if (b->sample_left <= 0 || b->sample_left > KMLAB_SAMPLE_CALLS) b->sample_left = KMLAB_SAMPLE_CALLS;
+    if (b->sample_left == KMLAB_SAMPLE_CALLS) {
+        /* The window's first call: the unhooked stretch ends here. */
+        long long now = kmlab_thread_cpu_ns();
+        if (now > b->unhooked_since_ns) b->pending_ns += now - b->unhooked_since_ns;
+        b->sample_start_ns = now;
+    } else if (!b->exceeded) {
+        b->instr_used += interval;
+    }
+    if (--b->sample_left == 0) {
+        long long now = kmlab_thread_cpu_ns();
+        long long spent = now - b->sample_start_ns;
+        if (spent < 1) spent = 1;
+        double rate = (double)(KMLAB_SAMPLE_CALLS - 1) * interval / (double)spent;
+        double estimate = (double)b->pending_ns * rate;
+        double room = (double)((long long)1 << 62) - (double)b->instr_used;
+        if (!b->exceeded) b->instr_used += estimate < room ? (long long)estimate : (long long)room;
+        b->pending_ns = 0;
+        b->unhooked_since_ns = now;
+        double period = (double)b->sample_period_ns * rate;
+        if (b->instr_limit != 0 && (double)b->instr_used + 4 * period + 4.0 * interval * KMLAB_SAMPLE_CALLS > (double)b->instr_limit) {
+            /* Close to the limit: count exactly from here on. */
+            b->sampling = 0;
+            lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, interval);
+        } else {
+            lua_sethook(L, NULL, 0, 0);
+        }
+    }
+    b->sample_busy = 0;
+    kmlab_check_budget(L, b);
+}
 
-static inline void kmlab_alarm_handler(int sig) {
-    (void)sig;
-    lua_State *L = kmlab_alarm_state;
-    if (L != NULL) {
-        kmlab_budget *b = kmlab_getbudget(L);
-        lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, b->hook_interval > 0 ? b->hook_interval : 1000);
+/* The timer's signal: arms the sampling hook on the state the timer was
+ * made for (its sigev_value), unless a hook is already set (a window in
+ * progress, or the exact hook) or being changed. Runs on that state's thread (SIGEV_THREAD_ID). */
+static inline void kmlab_sample_signal(int sig, siginfo_t *info, void *context) {
+    (void)sig; (void)context;
+    if (info == NULL || info->si_code != SI_TIMER) return;
+    lua_State *L = (lua_State *)info->si_value.sival_ptr;
+    if (L == NULL) return;
+    kmlab_budget *b = kmlab_getbudget(L);
+    if (!b->sampling || b->sample_busy || lua_gethookmask(L) != 0) return;
+    int interval = b->hook_interval > 0 ? b->hook_interval : 1000;
+    b->sample_left = KMLAB_SAMPLE_CALLS;
+    lua_sethook(L, kmlab_sample_hook, LUA_MASKCOUNT, interval);
+}
+
+#define KMLAB_SAMPLE_SIGNAL SIGPROF
+
+/* Starts sampled counting on L (the main thread, running on this thread)
+ * with a tick every `microseconds` of this thread's CPU time. Falls back to
+ * the exact count hook when no timer can be made. */
+static inline void kmlab_sampling_start(lua_State *L, long microseconds) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    int interval = b->hook_interval > 0 ? b->hook_interval : 1000;
+    if (b->exceeded) return;
+    if (lua_gethook(L) == kmlab_sample_hook) lua_sethook(L, NULL, 0, 0);
+    b->sample_period_ns = (long long)(microseconds > 0 ? microseconds : 1) * 1000;
+    b->sample_left = KMLAB_SAMPLE_CALLS;
+    b->pending_ns = 0;
+    b->unhooked_since_ns = kmlab_thread_cpu_ns();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = kmlab_sample_signal;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = KMLAB_SAMPLE_SIGNAL;
+    ev.sigev_value.sival_ptr = L;
+    ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    struct itimerspec it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = microseconds / 1000000;
+    it.it_value.tv_nsec = (microseconds % 1000000) * 1000;
+    it.it_interval = it.it_value;
+    if (sigaction(KMLAB_SAMPLE_SIGNAL, &sa, NULL) != 0 ||
+        timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &b->sample_timer) != 0) {
+        lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, interval);
+        return;
+    }
+    b->timer_made = 1;
+    /* A parent (a test runner, a grader) may have left the signal blocked. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, KMLAB_SAMPLE_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    b->sampling = 1;
+    if (timer_settime(b->sample_timer, 0, &it, NULL) != 0) {
+        b->sampling = 0;
+        lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, interval);
     }
 }
 
-static inline void kmlab_arm_after(lua_State *L, long microseconds) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = kmlab_alarm_handler;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    kmlab_alarm_state = L;
-    sigaction(SIGALRM, &sa, NULL);
-    /* A parent (a test runner, a grader) may have left SIGALRM blocked. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGALRM);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    struct itimerval it;
-    memset(&it, 0, sizeof it);
-    it.it_value.tv_sec = microseconds / 1000000;
-    it.it_value.tv_usec = microseconds % 1000000;
-    setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static inline void kmlab_disarm(void) {
-    struct itimerval it;
-    memset(&it, 0, sizeof it);
-    setitimer(ITIMER_REAL, &it, NULL);
-    kmlab_alarm_state = NULL;
+/* Stops the timer (a signal still queued for it is discarded with it). */
+static inline void kmlab_sampling_stop(lua_State *L) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    b->sampling = 0;
+    if (b->timer_made) {
+        timer_delete(b->sample_timer);
+        b->timer_made = 0;
+    }
+    if (lua_gethook(L) == kmlab_sample_hook) lua_sethook(L, NULL, 0, 0);
 }
 
 static inline void kmlab_remove_hook(lua_State *L) { lua_sethook(L, NULL, 0, 0); }

@@ -3,29 +3,33 @@
 /// them: once a budget is exceeded every further Lua instruction raises
 /// again, and the script unwinds to the host.
 public struct LuaLimits: Equatable, Sendable {
-    /// Lua VM instructions, counted in steps of `hookInterval`; 0 means unlimited.
+    /// Lua VM instructions, counted in steps of `hookInterval` (or estimated,
+    /// see `samplingPeriodMicroseconds`); 0 means unlimited.
     public var maxInstructions: Int64
     /// Bytes the Lua state may hold; 0 means unlimited.
     public var maxMemory: Int
     /// Instructions between checks of the budget and of Ctrl-C.
     public var hookInterval: Int32
-    /// Counts instructions only after a grace period (see `deferredCounting`).
-    /// Lua 5.4 runs every instruction through its hook dispatcher while a
-    /// count hook is set, which more than doubles the cost of tight loops.
-    /// When the budget is only a runaway stopper, the main thread starts
-    /// unhooked and a one-shot SIGALRM arms the hook after this many
-    /// microseconds (coroutines are always hooked). The budget is then
-    /// exceeded slightly later than its nominal count. Uses a process-wide
-    /// timer: for single-state processes (`kmlab run`) only; nil means exact
-    /// counting from the first instruction, which graders and tests use.
-    public var deferredCountingMicroseconds: Int?
+    /// Counts the main thread's instructions by sampling, every this many
+    /// microseconds of its CPU time, instead of exactly. Lua 5.4 runs every
+    /// instruction through its hook dispatcher while a count hook is set,
+    /// which doubles the cost of tight loops; when the budget only stops
+    /// runaways, the main thread runs unhooked and a CPU-time timer arms a
+    /// short counting window every period, which charges the time since the
+    /// last window at the rate it measured (see `kmlab_sampling_start` in
+    /// Modules/CLua/shim.h). Ctrl-C is seen within a period; a runaway still
+    /// stops, with the same message, at up to about twice the nominal count;
+    /// coroutines are always counted exactly. nil means exact counting from
+    /// the first instruction, which graders and tests use (the same count on
+    /// every machine).
+    public var samplingPeriodMicroseconds: Int?
 
     public init(maxInstructions: Int64, maxMemory: Int, hookInterval: Int32 = 1000,
-                deferredCountingMicroseconds: Int? = nil) {
+                samplingPeriodMicroseconds: Int? = nil) {
         self.maxInstructions = maxInstructions
         self.maxMemory = maxMemory
         self.hookInterval = hookInterval
-        self.deferredCountingMicroseconds = deferredCountingMicroseconds
+        self.samplingPeriodMicroseconds = samplingPeriodMicroseconds
     }
 
     /// `kmlab run`'s defaults: generous, yet a runaway script still stops.

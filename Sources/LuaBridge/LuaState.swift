@@ -61,7 +61,7 @@ public final class LuaState {
         applyLimits(limits)
         kmlab_install_hook(L, max(1, limits.hookInterval))
         try withCollectorPaused { try openLibraries() }
-        if limits.deferredCountingMicroseconds != nil { kmlab_remove_hook(L) }
+        if limits.samplingPeriodMicroseconds != nil { kmlab_remove_hook(L) }
     }
 
     /// Runs trusted set-up code (libraries, the kernel API, a lesson) with
@@ -113,7 +113,7 @@ public final class LuaState {
         budget.pointee.instr_used = 0
         budget.pointee.exceeded = 0
         budget.pointee.interrupt_requested = 0
-        if limits.deferredCountingMicroseconds == nil {
+        if limits.samplingPeriodMicroseconds == nil {
             kmlab_install_hook(L, max(1, limits.hookInterval))
         } else {
             kmlab_remove_hook(L)
@@ -294,10 +294,10 @@ public final class LuaState {
             currentThread = previous
             currentFunction = previousFunction
         }
-        // The outermost call of a deferred-counting state arms the hook later.
-        let armsTimer = thread == L && budget.pointee.swift_depth == 1 && limits.deferredCountingMicroseconds != nil
-        if armsTimer { kmlab_arm_after(L, limits.deferredCountingMicroseconds ?? 0) }
-        defer { if armsTimer { kmlab_disarm() } }
+        // The outermost call of a sampled-counting state starts its timer.
+        let samples = thread == L && budget.pointee.swift_depth == 1 && limits.samplingPeriodMicroseconds != nil
+        if samples { kmlab_sampling_start(L, limits.samplingPeriodMicroseconds ?? 10_000) }
+        defer { if samples { kmlab_sampling_stop(L) } }
         let status = kmlab_pcall(thread, arguments, results, 1)
         if status == LUA_OK { return nil }
         let failure = failureFromTop(status: status, kind: .error, thread: thread)

@@ -68,9 +68,9 @@ extension LuaState {
                 var ticks = 0.0
                 s.pushFunction(named: "os.clock") { call in
                     // Simulated time: one microsecond passes per call. The
-                    // instruction count is not exact when counting starts
-                    // after a wall-clock grace period (`kmlab run`), so it
-                    // would make the value differ from run to run.
+                    // instruction count is estimated from the CPU clock
+                    // under `kmlab run` (LuaLimits.samplingPeriodMicroseconds),
+                    // so it would make the value differ from run to run.
                     ticks += 1
                     call.push(ticks / 1e6)
                     return 1

@@ -58,9 +58,10 @@ struct Benchmark {
     func measure(_ rounds: Int) throws -> String {
         var samples: [[Double]] = []
         for _ in 0..<rounds {
-            // No budget and no count hook: the figures are kmlab's own costs.
+            // No budget and no count hook (a sampling window once an hour):
+            // the figures are kmlab's own costs.
             let lua = try LuaState(profile: .trusted, limits: LuaLimits(
-                maxInstructions: 0, maxMemory: 0, deferredCountingMicroseconds: 3_600_000_000))
+                maxInstructions: 0, maxMemory: 0, samplingPeriodMicroseconds: 3_600_000_000))
             let kernel = KernelEnvironment(lua: lua)
             // kmemleak's end-of-run scan, the script's globals as roots.
             lua.register("bench_leak_scan") { call in

@@ -28,9 +28,9 @@ final class ReplSession: ReplContext {
     static let continuationPrompt = ReplPrompt.continuation
 
     init(profile: LuaProfile, interactive: Bool, history: ReplHistory?, style: ReplStyle) throws {
-        // No instruction budget (Ctrl-C stops runaways); counting starts
-        // after 100 ms so loops run at full speed (LuaLimits).
-        let limits = LuaLimits(maxInstructions: 0, maxMemory: 1 << 30, deferredCountingMicroseconds: 100_000)
+        // No instruction budget (Ctrl-C stops runaways, seen by a sampling
+        // window every 10 ms of CPU time) so loops run at full speed (LuaLimits).
+        let limits = LuaLimits(maxInstructions: 0, maxMemory: 1 << 30, samplingPeriodMicroseconds: 10_000)
         script = try ScriptSession(profile: profile, limits: limits)
         self.style = style
         commands = ReplCommands.all()

@@ -40,10 +40,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         var limits = LuaLimits(maxInstructions: maxInstructions, maxMemory: parseByteSize(maxMemory) ?? 0)
-        // A budget this large only stops runaways: count after a 100 ms grace
-        // period so ordinary scripts run at full Lua speed (see LuaLimits).
+        // A budget this large only stops runaways: count by sampling every
+        // 10 ms of CPU time so scripts run at full Lua speed (see LuaLimits).
         if maxInstructions == 0 || maxInstructions >= 100_000_000 {
-            limits.deferredCountingMicroseconds = 100_000
+            limits.samplingPeriodMicroseconds = 10_000
         }
         let source: [UInt8]
         switch ScriptFile.read(script) {

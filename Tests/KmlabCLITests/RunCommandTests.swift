@@ -63,14 +63,14 @@ import Testing
         #expect(m.stderr.contains("memory limit exceeded"))
     }
 
-    /// Large budgets count after a grace period (LuaLimits.deferredCountingMicroseconds);
+    /// Large budgets are counted by sampling (LuaLimits.samplingPeriodMicroseconds);
     /// coroutines are hooked from creation, so neither can escape.
     @Test(arguments: [
         "while true do end",
         "local co = coroutine.wrap(function() while true do end end) co()",
         "local co = coroutine.create(function() while true do end end) while true do pcall(coroutine.resume, co) end",
     ])
-    func deferredCountingStillStopsRunaways(source: String) throws {
+    func sampledCountingStillStopsRunaways(source: String) throws {
         let dir = try ScratchDirectory()
         try dir.write("loop.lua", source)
         let r = try KmlabProcess.run(["run", "--max-instructions", "100000000", "loop.lua"], currentDirectory: dir.url)
