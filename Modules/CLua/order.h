@@ -17,12 +17,15 @@
  * run under address randomisation. One the registration missed (none is
  * known) would still fall back to its address.
  *
- * A table's sorted keys are cached (a weak-keyed registry table maps the
- * table to {sorted keys, key -> position}): `pairs(t)` and `next(t, nil)`
- * sort once, each further `next(t, k)` is a lookup. As in Lua, keys added
- * during a traversal may be missed; keys cleared during it are skipped.
- * Sorting is charged to the instruction budget (n log n units), so a loop
- * of `next(t)` on a large table meets the budget.
+ * A pure array (no hash part) is already in that order: it is traversed
+ * by lua_next itself. Other tables' sorted keys are cached (a weak-keyed
+ * registry table maps the table to its entry, see below) while the keys do
+ * not change: `pairs(t)` and `next(t, nil)` check the entry in one pass and
+ * sort only when the keys changed; pairs's iterator keeps its position, and
+ * a `next(t, k)` is a lookup. As in Lua, keys added during a traversal may
+ * be missed; keys cleared during it are skipped. Sorting is charged to the
+ * instruction budget (n log n units) and the check n units, so a loop of
+ * `next(t)` on a large table meets the budget.
  */
 #ifndef KMLAB_CLUA_ORDER_H
 #define KMLAB_CLUA_ORDER_H
@@ -268,7 +271,85 @@ static inline int kmlab_order_compare(const void *x, const void *y) {
     }
 }
 
-/* Pushes the cache table of `order` (the registry's weak-keyed map). */
+/* --- Pure arrays ---------------------------------------------------------
+ * A table whose hash part is empty holds only keys 1..n of its array part,
+ * and Lua's own traversal visits those in ascending order: the fixed order
+ * already. Such a table is iterated with lua_next itself, sorting nothing
+ * and caching nothing. Whether the hash part is empty is not in Lua's API:
+ * it is read from struct Table (lobject.h, the same in 5.4.0 to 5.4.7:
+ * CommonHeader {next, tt, marked}, flags, lsizenode, alimit, array, node,
+ * lastfree, ...), where an empty hash part is the shared dummy node and
+ * `lastfree` is NULL (ltable.c's isdummy). kmlab_array_selftest checks that
+ * reading against tables of known shape once per state; if it fails, every
+ * table takes the general path. */
+#define KMLAB_TABLE_ARRAY (2 * sizeof(void *))
+#define KMLAB_TABLE_NODE (3 * sizeof(void *))
+#define KMLAB_TABLE_LASTFREE (4 * sizeof(void *))
+
+static inline const void *kmlab_table_field(const void *t, size_t offset) {
+    const void *p;
+    memcpy(&p, (const char *)t + offset, sizeof p);
+    return p;
+}
+
+/* Whether the table at `idx` has no hash part (only trusted after the
+ * self-test: b->array_layout_ok). */
+static inline int kmlab_is_pure_array(lua_State *L, int idx) {
+    return kmlab_getbudget(L)->array_layout_ok == 1 &&
+           kmlab_table_field(lua_topointer(L, idx), KMLAB_TABLE_LASTFREE) == NULL;
+}
+
+static inline int kmlab_array_selftest_unprotected(lua_State *L) {
+    kmlab_budget *b = kmlab_getbudget(L);
+    b->array_layout_ok = -1;
+    if (lua_version(L) < 504 || lua_version(L) >= 505) return 0;
+    int ok = 1;
+    /* {}: no array, dummy hash. */
+    lua_createtable(L, 0, 0);
+    const void *t = lua_topointer(L, -1);
+    ok &= kmlab_table_field(t, KMLAB_TABLE_ARRAY) == NULL && kmlab_table_field(t, KMLAB_TABLE_LASTFREE) == NULL &&
+          kmlab_table_field(t, KMLAB_TABLE_NODE) != NULL;
+    const void *dummy = kmlab_table_field(t, KMLAB_TABLE_NODE);
+    lua_pop(L, 1);
+    /* An array of 5 filled in order, then by appends to 9: no hash part. */
+    lua_createtable(L, 5, 0);
+    for (int i = 1; i <= 9; i++) { lua_pushboolean(L, 1); lua_rawseti(L, -2, i); }
+    t = lua_topointer(L, -1);
+    ok &= kmlab_table_field(t, KMLAB_TABLE_ARRAY) != NULL && kmlab_table_field(t, KMLAB_TABLE_LASTFREE) == NULL &&
+          kmlab_table_field(t, KMLAB_TABLE_NODE) == dummy;
+    lua_Integer expect = 1;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) { lua_pop(L, 1); ok &= lua_isinteger(L, -1) && lua_tointeger(L, -1) == expect; expect++; }
+    ok &= expect == 10;
+    /* A string key gives it a hash part. */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "x");
+    ok &= kmlab_table_field(t, KMLAB_TABLE_LASTFREE) != NULL && kmlab_table_field(t, KMLAB_TABLE_NODE) != dummy;
+    lua_pop(L, 1);
+    /* A presized hash part, empty or not. */
+    lua_createtable(L, 0, 3);
+    t = lua_topointer(L, -1);
+    ok &= kmlab_table_field(t, KMLAB_TABLE_ARRAY) == NULL && kmlab_table_field(t, KMLAB_TABLE_LASTFREE) != NULL;
+    lua_pop(L, 1);
+    if (ok) b->array_layout_ok = 1;
+    return 0;
+}
+
+static inline int kmlab_array_selftest(lua_State *L) {
+    lua_pushcfunction(L, kmlab_array_selftest_unprotected);
+    return kmlab_pcall(L, 0, 0, 0);
+}
+
+/* --- The order cache ---------------------------------------------------
+ * registry["kmlab.order"] is a weak-keyed table mapping a table to its
+ * entry {sorted keys, key -> position (made when first needed), keys in
+ * lua_next's order, count}. Lua's traversal order depends only on the keys
+ * and the table's history, so while the keys do not change, a traversal
+ * yields the keys of the entry in the same order: pairs checks that in one
+ * pass (no sort, no allocation) and sorts again only when it differs. */
+enum { KMLAB_ENTRY_SORTED = 1, KMLAB_ENTRY_POSITIONS = 2, KMLAB_ENTRY_TRAVERSAL = 3, KMLAB_ENTRY_COUNT = 4 };
+
+/* Pushes the cache table (the registry's weak-keyed map). */
 static inline void kmlab_order_caches(lua_State *L) {
     if (lua_getfield(L, LUA_REGISTRYINDEX, "kmlab.order") == LUA_TTABLE) return;
     lua_pop(L, 1);
@@ -281,8 +362,42 @@ static inline void kmlab_order_caches(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "kmlab.order");
 }
 
+/* Pushes table 1's cache entry, or nil. */
+static inline int kmlab_order_cached(lua_State *L) {
+    kmlab_order_caches(L);
+    lua_pushvalue(L, 1);
+    int type = lua_rawget(L, -2);
+    lua_remove(L, -2);
+    return type;
+}
+
+/* Whether the entry at `entry` still lists table 1's keys in the order a
+ * traversal visits them now. */
+static inline int kmlab_order_still_valid(lua_State *L, int entry) {
+    lua_rawgeti(L, entry, KMLAB_ENTRY_COUNT);
+    lua_Integer n = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    kmlab_charge(L, n);
+    lua_rawgeti(L, entry, KMLAB_ENTRY_TRAVERSAL);
+    int traversal = lua_gettop(L);
+    lua_Integer i = 0;
+    int same = 1;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        lua_pop(L, 1);
+        i++;
+        if (i > n || lua_rawgeti(L, traversal, i) == LUA_TNIL || !lua_rawequal(L, -1, -2)) {
+            same = 0;
+            break;
+        }
+        lua_pop(L, 1);
+    }
+    lua_settop(L, traversal - 1);
+    return same && i == n;
+}
+
 /* Sorts the keys of the table at index 1 and caches them; pushes the cache
- * entry {sorted, positions}. */
+ * entry. */
 static inline void kmlab_order_build(lua_State *L) {
     lua_Integer n = 0;
     lua_pushnil(L);
@@ -291,54 +406,93 @@ static inline void kmlab_order_build(lua_State *L) {
     for (lua_Integer m = n; m > 0; m >>= 1) units += n;
     kmlab_charge(L, units);
     int base = lua_gettop(L);
-    lua_createtable(L, (int)(n < INT_MAX ? n : INT_MAX), 0);                  /* base+1: keys, unsorted */
-    kmlab_order_key *keys = (kmlab_order_key *)lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(kmlab_order_key), 0); /* base+2 */
+    int size = (int)(n < INT_MAX ? n : INT_MAX);
+    lua_createtable(L, 4, 0);                                                  /* base+1: entry */
+    lua_createtable(L, size, 0);                                               /* base+2: keys in traversal order */
+    kmlab_order_key *keys = (kmlab_order_key *)lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(kmlab_order_key), 0); /* base+3 */
     lua_Integer i = 0;
+    int sorted = 1;
     lua_pushnil(L);
     while (lua_next(L, 1) && i < n) {
         lua_pop(L, 1);
         i++;
         lua_pushvalue(L, -1);
-        lua_rawseti(L, base + 1, i);
+        lua_rawseti(L, base + 2, i);
         kmlab_order_describe(L, -1, &keys[i - 1]);
         keys[i - 1].index = i;
+        if (i > 1 && sorted && kmlab_order_compare(&keys[i - 2], &keys[i - 1]) >= 0) sorted = 0;
     }
-    lua_settop(L, base + 2);
+    lua_settop(L, base + 3);
     n = i;
-    qsort(keys, (size_t)n, sizeof *keys, kmlab_order_compare);
-    lua_createtable(L, 2, 0);                                                  /* base+3: entry */
-    lua_createtable(L, (int)(n < INT_MAX ? n : INT_MAX), 0);                  /* base+4: sorted */
-    lua_createtable(L, 0, (int)(n < INT_MAX ? n : INT_MAX));                  /* base+5: positions */
-    for (lua_Integer j = 1; j <= n; j++) {
-        lua_rawgeti(L, base + 1, keys[j - 1].index);
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, base + 4, j);
-        lua_pushinteger(L, j);
-        lua_rawset(L, base + 5);
+    lua_pushvalue(L, base + 2);
+    lua_rawseti(L, base + 1, KMLAB_ENTRY_TRAVERSAL);
+    lua_pushinteger(L, n);
+    lua_rawseti(L, base + 1, KMLAB_ENTRY_COUNT);
+    if (sorted) {
+        /* Already in order (an array part, or keys inserted in order). */
+        lua_pushvalue(L, base + 2);
+    } else {
+        qsort(keys, (size_t)n, sizeof *keys, kmlab_order_compare);
+        lua_createtable(L, size, 0);
+        for (lua_Integer j = 1; j <= n; j++) {
+            lua_rawgeti(L, base + 2, keys[j - 1].index);
+            lua_rawseti(L, -2, j);
+        }
     }
-    lua_rawseti(L, base + 3, 2);
-    lua_rawseti(L, base + 3, 1);
+    lua_rawseti(L, base + 1, KMLAB_ENTRY_SORTED);
     kmlab_order_caches(L);
     lua_pushvalue(L, 1);
-    lua_pushvalue(L, base + 3);
+    lua_pushvalue(L, base + 1);
     lua_rawset(L, -3);
-    lua_pop(L, 1);
-    lua_replace(L, base + 1);
     lua_settop(L, base + 1);
 }
 
-/* The key after position `pos` (0: before the first) of cache entry at
- * `entry` whose value in table 1 is not nil: pushes key and value, or nil. */
-static inline int kmlab_order_step(lua_State *L, int entry, lua_Integer pos) {
-    lua_rawgeti(L, entry, 1);
-    int sorted = lua_gettop(L);
+/* Pushes a cache entry for table 1 that matches its keys now. */
+static inline void kmlab_order_current(lua_State *L) {
+    if (kmlab_order_cached(L) == LUA_TTABLE && kmlab_order_still_valid(L, lua_gettop(L))) return;
+    lua_pop(L, 1);
+    kmlab_order_build(L);
+}
+
+/* The position of the value on top in the entry at `entry` (0 if it is not
+ * a key there); pops it. Makes the entry's key -> position map on first use. */
+static inline lua_Integer kmlab_order_position(lua_State *L, int entry) {
+    if (lua_rawgeti(L, entry, KMLAB_ENTRY_POSITIONS) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_rawgeti(L, entry, KMLAB_ENTRY_COUNT);
+        lua_Integer n = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        lua_rawgeti(L, entry, KMLAB_ENTRY_SORTED);
+        lua_createtable(L, 0, (int)(n < INT_MAX ? n : INT_MAX));
+        for (lua_Integer j = 1; j <= n; j++) {
+            lua_rawgeti(L, -2, j);
+            lua_pushinteger(L, j);
+            lua_rawset(L, -3);
+        }
+        lua_remove(L, -2);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, entry, KMLAB_ENTRY_POSITIONS);
+    }
+    lua_rotate(L, -2, 1);   /* positions, key */
+    lua_Integer pos = lua_rawget(L, -2) == LUA_TNUMBER ? lua_tointeger(L, -1) : 0;
+    lua_pop(L, 2);
+    return pos;
+}
+
+/* The key after position `pos` (0: before the first) in the sorted keys
+ * at `sorted` whose value in table 1 is not nil: pushes key and value and
+ * returns 2 (setting *at to its position), or pushes nil and returns 1. */
+static inline int kmlab_order_step(lua_State *L, int sorted, lua_Integer pos, lua_Integer *at) {
     for (lua_Integer j = pos + 1;; j++) {
         if (lua_rawgeti(L, sorted, j) == LUA_TNIL) {
-            lua_pushnil(L);
+            *at = j;
             return 1;
         }
         lua_pushvalue(L, -1);
-        if (lua_rawget(L, 1) != LUA_TNIL) return 2;
+        if (lua_rawget(L, 1) != LUA_TNIL) {
+            *at = j;
+            return 2;
+        }
         lua_pop(L, 2);
     }
 }
@@ -347,47 +501,61 @@ static inline int kmlab_order_step(lua_State *L, int entry, lua_Integer pos) {
 static inline int kmlab_next(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 2);
+    if (kmlab_is_pure_array(L, 1)) {
+        if (lua_next(L, 1)) return 2;
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_Integer at = 0;
     if (lua_isnil(L, 2)) {
-        kmlab_order_build(L);
-        return kmlab_order_step(L, 3, 0);
+        kmlab_order_current(L);
+        lua_rawgeti(L, 3, KMLAB_ENTRY_SORTED);
+        return kmlab_order_step(L, 4, 0, &at);
     }
     for (int attempt = 0; attempt < 2; attempt++) {
         lua_settop(L, 2);
-        if (attempt == 0) {
-            kmlab_order_caches(L);
-            lua_pushvalue(L, 1);
-            lua_rawget(L, -2);
-            lua_remove(L, -2);
-        } else {
-            kmlab_order_build(L);
-        }
+        if (attempt == 0) kmlab_order_cached(L);
+        else kmlab_order_build(L);
         if (lua_type(L, 3) == LUA_TTABLE) {
-            lua_rawgeti(L, 3, 2);
             lua_pushvalue(L, 2);
-            if (lua_rawget(L, -2) == LUA_TNUMBER) {
-                lua_Integer pos = lua_tointeger(L, -1);
-                lua_settop(L, 3);
-                return kmlab_order_step(L, 3, pos);
+            lua_Integer pos = kmlab_order_position(L, 3);
+            if (pos > 0) {
+                lua_rawgeti(L, 3, KMLAB_ENTRY_SORTED);
+                return kmlab_order_step(L, 4, pos, &at);
             }
         }
     }
     return luaL_error(L, "invalid key to 'next'");
 }
 
-/* The iterator pairs returns: next, but the traversal's first call uses
- * the order pairs has just cached instead of sorting again. */
-static inline int kmlab_pairs_next(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    if (lua_isnoneornil(L, 2)) {
-        lua_settop(L, 2);
-        kmlab_order_caches(L);
-        lua_pushvalue(L, 1);
-        if (lua_rawget(L, -2) == LUA_TTABLE) {
-            lua_remove(L, -2);
-            return kmlab_order_step(L, 3, 0);
+/* The iterator pairs returns for a table with a hash part: upvalues are the
+ * sorted keys, the position of the key returned last, and the table. A call
+ * with that table and that key (a for loop's) steps on from the position;
+ * any other call is an ordinary next. */
+static inline int kmlab_ordered_iterator(lua_State *L) {
+    lua_settop(L, 2);
+    int sorted = lua_upvalueindex(1), cursor = lua_upvalueindex(2);
+    lua_Integer pos = lua_tointeger(L, cursor);
+    int ours = lua_rawequal(L, 1, lua_upvalueindex(3));
+    if (ours) {
+        if (lua_isnil(L, 2)) {
+            pos = 0;
+        } else {
+            ours = pos > 0 && lua_rawgeti(L, sorted, pos) != LUA_TNIL && lua_rawequal(L, -1, 2);
+            lua_settop(L, 2);
         }
-        lua_settop(L, 2);
     }
+    if (!ours) return kmlab_next(L);
+    lua_Integer at = pos;
+    int n = kmlab_order_step(L, sorted, pos, &at);
+    lua_pushinteger(L, at);
+    lua_replace(L, cursor);
+    return n;
+}
+
+/* The iterator pairs returns for a pure array, or for what is not a table
+ * (whose first call then fails as Lua's does): next. */
+static inline int kmlab_pairs_next(lua_State *L) {
     return kmlab_next(L);
 }
 
@@ -400,11 +568,15 @@ static inline int kmlab_pairs(lua_State *L) {
         return 3;
     }
     lua_settop(L, 1);
-    if (lua_type(L, 1) == LUA_TTABLE) {
-        kmlab_order_build(L);
-        lua_settop(L, 1);
+    if (lua_type(L, 1) == LUA_TTABLE && !kmlab_is_pure_array(L, 1)) {
+        kmlab_order_current(L);
+        lua_rawgeti(L, 2, KMLAB_ENTRY_SORTED);
+        lua_pushinteger(L, 0);
+        lua_pushvalue(L, 1);
+        lua_pushcclosure(L, kmlab_ordered_iterator, 3);
+    } else {
+        lua_pushcfunction(L, kmlab_pairs_next);
     }
-    lua_pushcfunction(L, kmlab_pairs_next);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
@@ -419,9 +591,12 @@ static inline int kmlab_install_order_unprotected(lua_State *L) {
     return 0;
 }
 
-/* Measures the block offsets and installs next and pairs. */
+/* Measures the block offsets, checks the table layout and installs next
+ * and pairs. */
 static inline int kmlab_install_order(lua_State *L) {
     int status = kmlab_order_selftest(L);
+    if (status != LUA_OK) return status;
+    status = kmlab_array_selftest(L);
     if (status != LUA_OK) return status;
     lua_pushcfunction(L, kmlab_install_order_unprotected);
     return kmlab_pcall(L, 0, 0, 0);

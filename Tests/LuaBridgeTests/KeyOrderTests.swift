@@ -97,3 +97,91 @@ import Testing
         #expect(v.last == v.first)
     }
 }
+
+/// The order cache (Modules/CLua/order.h): a table's sorted keys are reused
+/// while its keys do not change, pure arrays are never sorted, and every
+/// traversal still follows the table's keys as they are now.
+@Suite struct KeyOrderCacheTests {
+    /// Random keys added and removed between traversals: each traversal
+    /// (pairs, next, and a pairs iterator called by hand) gives exactly the
+    /// live keys, in the fixed order, as sorting them afresh would.
+    @Test(arguments: [1, 2, 3, 4])
+    func everyTraversalSeesTheKeysAsTheyAreNow(seed: Int) throws {
+        let s = try CapturedState()
+        let v = s.values("""
+        math.randomseed(\(seed))
+        local function rank(k) local ty = type(k) return ty == "number" and 0 or ty == "string" and 1 or ty == "boolean" and 2 or 3 end
+        local idx, made = {}, 0
+        local function name(k) return type(k) == "table" and ("o" .. idx[k]) or tostring(k) end
+        local function sorted(t)
+          local ks = {}
+          for k in next, t do ks[#ks + 1] = k end
+          table.sort(ks, function(a, b)
+            local ra, rb = rank(a), rank(b)
+            if ra ~= rb then return ra < rb end
+            if ra == 2 then return (not a) and b end
+            if ra == 3 then return idx[a] < idx[b] end
+            return a < b
+          end)
+          for i, k in ipairs(ks) do ks[i] = name(k) end
+          return table.concat(ks, " ")
+        end
+        local t = {}
+        for round = 1, 60 do
+          for _ = 1, math.random(0, 8) do
+            local r = math.random(6)
+            if r == 1 then t[math.random(1, 40)] = round
+            elseif r == 2 then t["k" .. math.random(30)] = round
+            elseif r == 3 then local o = {} made = made + 1 idx[o] = made t[o] = round
+            elseif r == 4 then t[math.random(2) == 1] = round
+            elseif r == 5 then t[math.random(-5, 5) + 0.25] = round
+            else local k = next(t) if k ~= nil then t[k] = nil end end
+          end
+          if math.random(4) == 1 then for k in pairs(t) do t[k] = nil end end
+          local viaPairs, viaNext, viaHand = {}, {}, {}
+          for k in pairs(t) do viaPairs[#viaPairs + 1] = name(k) end
+          local k = next(t) while k ~= nil do viaNext[#viaNext + 1] = name(k) k = next(t, k) end
+          local f, st = pairs(t) local h = f(st, nil) while h ~= nil do viaHand[#viaHand + 1] = name(h) h = f(st, h) end
+          local want = sorted(t)
+          assert(table.concat(viaPairs, " ") == want, "pairs: " .. table.concat(viaPairs, " ") .. " vs " .. want)
+          assert(table.concat(viaNext, " ") == want, "next: " .. table.concat(viaNext, " "))
+          assert(table.concat(viaHand, " ") == want, "by hand: " .. table.concat(viaHand, " "))
+        end
+        return true
+        """)
+        #expect(v == [.boolean(true)], "\(String(describing: s.failure("error()")))")
+    }
+
+    /// Pure arrays (holes included) come out in index order, and one that
+    /// gains a string key mid-way through its life is ordered with it.
+    @Test func arraysComeOutInIndexOrder() throws {
+        let s = try CapturedState()
+        #expect(s.values("""
+        local t = {}
+        for i = 1, 100 do t[i] = i end
+        t[50], t[99] = nil, nil
+        local out = {}
+        for k, v in pairs(t) do assert(k == v) out[#out + 1] = k end
+        assert(#out == 98 and out[1] == 1 and out[49] == 49 and out[50] == 51 and out[98] == 100)
+        t.x, t[0], t[-1] = "x", 0, -1
+        out = {}
+        for k in pairs(t) do out[#out + 1] = tostring(k) end
+        return out[1] .. " " .. out[2] .. " " .. out[3] .. " " .. out[#out]
+        """) == [.string(Array("-1 0 1 x".utf8))])
+    }
+
+    /// A pairs iterator asked for a key it did not just return, or for
+    /// another table, answers as next does.
+    @Test func thePairsIteratorAnswersAnyKey() throws {
+        let s = try CapturedState()
+        #expect(s.values("""
+        local t = {c = 3, a = 1, b = 2, d = 4}
+        local f, st = pairs(t)
+        local k1 = f(st, nil)
+        local k2 = f(st, "c")
+        local k3 = f({z = 1, y = 2}, nil)
+        local k4 = f(st, "a")
+        return k1 .. k2 .. k3 .. k4
+        """) == [.string(Array("adyb".utf8))])
+    }
+}
