@@ -58,6 +58,13 @@ extension LuaState {
             kmlab_pop(L, 1)
             throw LuaSetupError("could not install the bounded library functions: \(message)")
         }
+        if profile == .sandbox {
+            guard kmlab_install_sandbox_functions(L) == LUA_OK else {
+                let message = safeToString(at: -1)
+                kmlab_pop(L, 1)
+                throw LuaSetupError("could not install the sandbox's xpcall and setmetatable: \(message)")
+            }
+        }
         installPrint()
         hookNewCoroutines()
         setGlobal("tostring") { lua_pushcclosure($0.L, kmlab_tostring_function(), 0) }
@@ -151,25 +158,7 @@ extension LuaState {
         if opt == "count" then return base_collect("count") end
         error("collectgarbage: only \\"count\\" is available in the sandbox", 2)
       end
-      local base_setmetatable = setmetatable
-      setmetatable = function(t, mt)
-        if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
-          error("setmetatable: __gc metamethods are not available in the sandbox", 2)
-        end
-        return base_setmetatable(t, mt)
-      end
-      -- A message handler runs while Lua is raising an error, with hooks
-      -- disabled when that error came from a hook: a handler that loops
-      -- would escape the instruction budget. So the sandbox calls it after
-      -- unwinding, as an ordinary call (there is no debug library here, so
-      -- nothing a handler could inspect at the error site is lost).
-      local pcall, pack, unpack = pcall, table.pack, table.unpack
-      xpcall = function(f, handler, ...)
-        local r = pack(pcall(f, ...))
-        if r[1] then return unpack(r, 1, r.n) end
-        local ok, v = pcall(handler, r[2])
-        return false, v
-      end
+      -- xpcall and setmetatable are the sandbox's own (Modules/CLua/sandbox.h).
       local smt = getmetatable("")
       smt.__metatable = false
     end
