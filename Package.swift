@@ -12,8 +12,8 @@ import PackageDescription
 ///   runs every Lua state and machine on its main thread (grading uses worker
 ///   processes, not threads; the one helper thread, a worker's parent
 ///   watchdog, touches no Swift object). Debug builds and tests keep atomic
-///   counts (Swift Testing runs tests in parallel: do not run the tests with
-///   `-c release`) and keep dynamic exclusivity checks for every stored
+///   counts (Swift Testing runs tests in parallel; BuildConfigurationTests
+///   fails a `swift test -c release` run with the reason) and keep dynamic exclusivity checks for every stored
 ///   property except the simulator's hot storage, whose declarations say
 ///   `@exclusivity(unchecked)` in all builds (about a hundred, in Machine and
 ///   Memory/: the buddy lists, page array, slab and vmalloc tables, the TLB);
@@ -35,21 +35,23 @@ let package = Package(
         .systemLibrary(name: "CReadline", path: "Modules/CReadline", pkgConfig: "readline",
                        providers: [.apt(["libreadline-dev"])]),
 
-        .target(name: "KernelSim", swiftSettings: hotPath),
+        // The one seeded pseudo-random generator (SplitMix64).
+        .target(name: "SeededRandom"),
+        .target(name: "KernelSim", dependencies: ["SeededRandom"], swiftSettings: hotPath),
         // Writing whole output files safely (atomic for regular files, in place for devices and FIFOs).
         .target(name: "SafeOutput"),
         .target(name: "LuaBridge", dependencies: ["CLua"], swiftSettings: hotPath),
         .target(name: "KernelLua", dependencies: ["KernelSim", "LuaBridge", "CLua", "SafeOutput"], swiftSettings: hotPath),
         .target(name: "Lessons", dependencies: ["KernelSim", "LuaBridge", "KernelLua", "CLua", "SafeOutput"]),
         .executableTarget(name: "kmlab", dependencies: [
-            "KernelSim", "LuaBridge", "KernelLua", "Lessons", "CLua", "CReadline", "SafeOutput",
+            "KernelSim", "LuaBridge", "KernelLua", "Lessons", "CLua", "CReadline", "SafeOutput", "SeededRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "KernelSimTests", dependencies: ["KernelSim"]),
-        .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge", "CLua", "CReadline"]),
+        .testTarget(name: "KernelSimTests", dependencies: ["KernelSim", "SeededRandom"]),
+        .testTarget(name: "LuaBridgeTests", dependencies: ["LuaBridge", "CLua", "CReadline", "SeededRandom"]),
         .testTarget(name: "KernelLuaTests", dependencies: ["KernelLua", "LuaBridge", "KernelSim", "CLua"]),
-        .testTarget(name: "LessonsTests", dependencies: ["Lessons", "KernelLua", "LuaBridge", "KernelSim", "SafeOutput"]),
+        .testTarget(name: "LessonsTests", dependencies: ["Lessons", "KernelLua", "LuaBridge", "KernelSim", "SafeOutput", "SeededRandom"]),
         // Runs the built `kmlab` binary as a subprocess (exit statuses, messages, the REPL through a pty).
         .testTarget(name: "KmlabCLITests", dependencies: ["kmlab"]),
     ],

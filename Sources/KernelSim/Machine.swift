@@ -41,7 +41,7 @@ public final class Machine {
     /// Taint flags set by warnings, KASAN reports and Oopses: one set for the
     /// whole machine, kept by `contexts` (whose reports print it too).
     public var taint: Set<TaintFlag> {
-        Set(contexts.taints.compactMap { TaintFlag(rawValue: $0.rawValue) })
+        contexts.taints
     }
     /// Extra /proc files (`/proc/interrupts`, `/proc/self/maps`, ...) added
     /// by other parts of the simulator: path → text producer.
@@ -87,7 +87,6 @@ public final class Machine {
     @exclusivity(unchecked) var pageAllocations: [UInt64: AllocInfo] = [:]
     @exclusivity(unchecked) var pkmap: PkmapState
     @exclusivity(unchecked) var kmapLocalStack: [UInt64] = []
-    @exclusivity(unchecked) var warnedOnce: Set<String> = []
     /// Reserved and page-table frames a write has been reported for (Access.swift).
     @exclusivity(unchecked) var protectedWritesReported: Set<UInt64> = []
     @exclusivity(unchecked) var warnAllocWindowStart: UInt64 = 0
@@ -176,7 +175,7 @@ public final class Machine {
         clockNanoseconds = Machine.moduleLoadUptime
         guard config.era == .v6 else { return }
         if config.bootMessages { printk("kmlab: loading out-of-tree module taints kernel.") }
-        contexts.addTaint(.oot)
+        contexts.addTaint(.ootModule)
     }
 
     /// Logs a report, stamped with the simulated time. An `.oops` report is

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SeededRandom
 
 /// `kmlab fuzz` (hidden; `make fuzz`): generates random kernel-API scripts
 /// (FuzzGenerator), runs each in a child `kmlab run` (every tenth under
@@ -98,7 +99,7 @@ struct FuzzCommand: ParsableCommand {
     }
 
     static func caseSeed(_ seed: UInt64, _ i: Int) -> UInt64 {
-        var g = SplitMix(seed: seed &* 0x100000001B3 ^ UInt64(i))
+        var g = SplitMix64(state: seed &* 0x100000001B3 ^ UInt64(i))
         return g.next()
     }
 

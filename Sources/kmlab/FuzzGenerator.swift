@@ -1,6 +1,7 @@
 import Foundation
 import KernelLua
 import LuaBridge
+import SeededRandom
 
 /// One documented API name, as the fuzzer calls it.
 struct FuzzAPIName: Sendable {
@@ -22,7 +23,7 @@ struct FuzzAPIName: Sendable {
 /// state; some are unprotected, so errors also end scripts.
 struct FuzzGenerator {
     let names: [FuzzAPIName]
-    var rng: SplitMix
+    var rng: SplitMix64
     /// Whether hazard statements are written (off: random calls only, the
     /// generator as it was before them, to compare what each finds).
     var hazards = true
@@ -52,7 +53,7 @@ struct FuzzGenerator {
 
     init(names: [FuzzAPIName], seed: UInt64) {
         self.names = names
-        self.rng = SplitMix(seed: seed)
+        self.rng = SplitMix64(state: seed)
     }
 
     static let prologue = """
@@ -373,17 +374,4 @@ struct FuzzGenerator {
     }
 
     mutating func pick(_ n: Int) -> Int { n <= 1 ? 0 : Int(rng.next() % UInt64(n)) }
-}
-
-/// A small seeded generator (SplitMix64): the same stream everywhere.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -70,8 +70,8 @@ struct GradeCommand: ParsableCommand {
             help: "Grade every submission with this learner seed (default: one per submission, from its id and KMLAB_GRADER_SECRET).")
     var variantSeed: String?
 
-    @Option(help: "Report format: text, json, csv, junit, gradescope, prairielearn.")
-    var format: String = "text"
+    @Option(help: "Report format.")
+    var format: BatchReport.Format = .text
 
     @Option(help: "Write the report to this file instead of stdout.")
     var out: String?
@@ -99,9 +99,6 @@ struct GradeCommand: ParsableCommand {
     var workerRecycleMiB: Int?
 
     func validate() throws {
-        guard BatchReport.Format(rawValue: format) != nil else {
-            throw ValidationError("--format must be one of: \(BatchReport.Format.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if let variantSeed, LearnerSeed.parse(variantSeed) == nil {
             throw ValidationError("--variant-seed must be a number (decimal or 0x...), got '\(variantSeed)'")
         }
@@ -126,7 +123,7 @@ struct GradeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reportFormat = BatchReport.Format(rawValue: format) ?? .text
+        let reportFormat = format
         let (lessonValue, records) = merge ? try mergedRecords() : try gradedRecords()
         let version = records.first?.kmlab ?? Kmlab.version
         var report = BatchReport(lesson: lessonValue, toolVersion: version, records: records, timings: timings)

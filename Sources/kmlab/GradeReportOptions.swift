@@ -6,8 +6,8 @@ import SafeOutput
 /// `kmlab grade` options about what the report says and how the run ends
 /// (kept apart from the grading options in GradeCommand).
 struct GradeReportOptions: ParsableArguments {
-    @Option(name: .customLong("csv-style"), help: "CSV columns: kmlab (default: student, submission, total, max, status, exercises, feedback), canvas or moodle (gradebook import).")
-    var csvStyle: String = "kmlab"
+    @Option(name: .customLong("csv-style"), help: "CSV columns: kmlab (student, submission, total, max, status, exercises, feedback), or canvas or moodle (gradebook import).")
+    var csvStyle: CSVOptions.Style = .kmlab
 
     @Flag(name: .customLong("csv-bom"), help: "Start the CSV with a UTF-8 byte-order mark (for Excel).")
     var csvBOM = false
@@ -19,9 +19,6 @@ struct GradeReportOptions: ParsableArguments {
     var failUnder: String?
 
     func validate() throws {
-        guard CSVOptions.Style(rawValue: csvStyle) != nil else {
-            throw ValidationError("--csv-style must be one of: \(CSVOptions.Style.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if let failUnder, FailUnder(failUnder) == nil {
             throw ValidationError("--fail-under must be points (8) or a percentage (80%), got '\(failUnder)'")
         }
@@ -51,7 +48,7 @@ struct GradeReportOptions: ParsableArguments {
         }
     }
 
-    var csv: CSVOptions { CSVOptions(style: CSVOptions.Style(rawValue: csvStyle) ?? .kmlab, byteOrderMark: csvBOM) }
+    var csv: CSVOptions { CSVOptions(style: csvStyle, byteOrderMark: csvBOM) }
 
     /// After the report is written: exit status 3 when a submission scored
     /// below `--fail-under`, naming them on stderr.

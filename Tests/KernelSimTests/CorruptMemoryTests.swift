@@ -1,5 +1,6 @@
 import Testing
 @testable import KernelSim
+import SeededRandom
 
 /// Simulated memory is untrusted input to the simulator: a script can write
 /// over page-table pages, and every walk, free and scan that reads them must

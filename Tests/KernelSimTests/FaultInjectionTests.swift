@@ -1,5 +1,6 @@
 import Testing
 @testable import KernelSim
+import SeededRandom
 
 /// failslab and fail_page_alloc as lib/fault-inject.c, mm/failslab.c and
 /// mm/fail_page_alloc.c define them.

@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 @testable import KernelSim
 import Testing
+import SeededRandom
 
 /// The memory pictures' model and renderers (KernelSim/Views).
 @Suite struct MemMapTests {
@@ -235,7 +236,7 @@ import Testing
 
     @Test(arguments: [UInt64(1), 7, 42, 1234])
     func buddyBarsAreProportionalToMemoryPerOrder(seed: UInt64) {
-        var rng = MapTestRandom(seed)
+        var rng = SplitMix64(state: seed)
         let blocks = (0...10).map { _ in Int(rng.next() % 3000) * Int(rng.next() % 2) }
         let text = BuddyChart(zones: [.init(name: "DMA", freeBlocks: blocks)]).render(color: false, width: 60)
         let b = bars(text)
@@ -245,19 +246,6 @@ import Testing
             let expected = memory[order] == 0 ? 0 : max(1, Int(memory[order] * 60 / most))
             #expect(b[order] == expected, "order \(order) of \(blocks)")
         }
-    }
-}
-
-/// A tiny deterministic generator for the randomised tests here.
-struct MapTestRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -1,5 +1,6 @@
 import Testing
 @testable import KernelSim
+import SeededRandom
 
 /// Randomized sequences of allocations, frees, accesses and bad arguments
 /// across kmalloc, vmalloc and alloc_pages, with the allocator invariants

@@ -1,5 +1,6 @@
 import Testing
 @testable import KernelSim
+import SeededRandom
 
 /// mm/mempool.c: the allocator first, the reserve only when it fails,
 /// NULL for atomic callers with an empty reserve, a wait for sleeping ones.

@@ -1,5 +1,6 @@
 import Testing
 @testable import KernelSim
+import SeededRandom
 
 /// kmem_cache_create and friends: SLUB's geometry (mm/slab_common.c
 /// calculate_alignment, mm/slub.c calculate_sizes / calculate_order), the

@@ -1,5 +1,6 @@
 import Testing
 @testable import KernelSim
+import SeededRandom
 
 /// The partial list must behave exactly as the array it replaced (append at
 /// the tail, pop from the tail, remove the one occurrence wherever it is),

@@ -1,5 +1,6 @@
 import Testing
 @testable import KernelSim
+import SeededRandom
 
 /// vmalloc's first fit through the hole index must choose exactly what a
 /// scan of every area from the bottom chooses (addresses are in reports).

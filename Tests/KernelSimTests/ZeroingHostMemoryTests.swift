@@ -1,5 +1,6 @@
 import Testing
 @testable import KernelSim
+import SeededRandom
 
 /// Zeroing memory must not cost host memory the budget does not see: a
 /// chunk (4 MiB) whose every frame is zero shares one read-only table of

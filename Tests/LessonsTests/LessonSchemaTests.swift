@@ -2,6 +2,7 @@ import Foundation
 import KernelSim
 import Testing
 @testable import Lessons
+import SeededRandom
 
 /// The lesson schema is strict (unknown keys, report kinds, exercise count,
 /// partial() range) and a catalog loads lessons one by one.
@@ -50,7 +51,7 @@ import Testing
     @Test func typosOfEveryKnownKeyAreCaught() {
         // Property: one character dropped from any known key (5+ letters) is
         // rejected with a suggestion at most one edit away from the typo.
-        var rng = SplitMix(seed: 15)
+        var rng = SplitMix64(state: 15)
         for key in LessonSchema.taskKeys.sorted() where key.count >= 5 {
             for _ in 0..<3 {
                 var chars = Array(key)
@@ -130,15 +131,3 @@ import Testing
     }
 }
 
-/// A small deterministic generator for property tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -3,7 +3,20 @@ import Testing
 
 /// A task's `context` calls the learner's function where the lesson says.
 @Suite struct TaskContextTests {
-    static let contexts = ["process", "hardirq", "softirq", "kworker", "spinlock", "spinlock_irqsave", "syscall"]
+    /// The grading driver calls the learner's function in every context the
+    /// parser accepts (a plain call for `process`), and in no other.
+    @Test func theDriverImplementsExactlyTheParsersContexts() {
+        let source = GradingDriver.source
+        var implemented: Set<String> = []
+        var rest = Substring(source)
+        while let r = rest.range(of: "function CONTEXTS.") {
+            rest = rest[r.upperBound...]
+            implemented.insert(String(rest.prefix { $0.isLetter || $0 == "_" }))
+        }
+        #expect(implemented == Set(TaskContext.allCases.filter { $0 != .process }.map(\.rawValue)))
+    }
+
+    static let contexts = TaskContext.supported
 
     static let lessonSource = """
     local want = {

@@ -1,6 +1,7 @@
 import CLua
 import Testing
 @testable import LuaBridge
+import SeededRandom
 
 /// Library calls that used to do unbounded host work in one C call now
 /// charge the instruction budget as they go (Modules/CLua/bounded.h,
@@ -80,7 +81,7 @@ import Testing
     /// and the same error messages.
     @Test(arguments: [1, 2, 3, 4])
     func patternFunctionsAgreeWithLua(seed: UInt64) throws {
-        var rng = SplitMix64(seed: seed)
+        var rng = SplitMix64(state: seed)
         let atoms = ["a", "b", "c", ".", "%a", "%d", "%s", "%w", "%A", "%p", "%z", "[ab]", "[^a]", "[a-c]",
                      "[%a_]", "[]]", "*", "+", "-", "?", "(", ")", "()", "%1", "%2", "^", "$", "%b()",
                      "%f[%w]", "%f[%W]", "%", "[", "%%", "%.", "1", " "]
@@ -152,15 +153,3 @@ import Testing
     }
 }
 
-/// A small seeded generator: the same cases on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -76,7 +76,7 @@ public final class ExecutionState {
     var nextLockAddress: UInt64 = 0
     var nextAnonymousClass = 0
     /// Taint flags (kernel/panic.c), printed as `Not tainted` / `Tainted: G        W`.
-    public internal(set) var taints: Set<Taint> = []
+    public internal(set) var taints: Set<TaintFlag> = []
     /// `prev_jiffy` of __might_resched: the last time the splat printed.
     var lastMightReschedNanoseconds: UInt64?
     /// How many sleeping-in-atomic splats the rate limit swallowed.
@@ -275,36 +275,4 @@ public struct ContextError: Error, CustomStringConvertible, Equatable, Sendable 
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
-}
-
-/// Taint flags of kernel/panic.c `taint_flags[]` (19 in 6.12, in this order).
-public enum Taint: Int, CaseIterable, Sendable {
-    case proprietaryModule = 0, forcedModule, cpuOutOfSpec, forcedRmmod, machineCheck,
-         badPage, user, die, overriddenAcpiTable, warn, crap, firmwareWorkaround,
-         oot, unsignedModule, softlockup, livepatch, aux, randstruct, test
-
-    /// (c_true, c_false) from taint_flags[].
-    var chars: (Character, Character) {
-        switch self {
-        case .proprietaryModule: return ("P", "G")
-        case .forcedModule: return ("F", " ")
-        case .cpuOutOfSpec: return ("S", " ")
-        case .forcedRmmod: return ("R", " ")
-        case .machineCheck: return ("M", " ")
-        case .badPage: return ("B", " ")
-        case .user: return ("U", " ")
-        case .die: return ("D", " ")
-        case .overriddenAcpiTable: return ("A", " ")
-        case .warn: return ("W", " ")
-        case .crap: return ("C", " ")
-        case .firmwareWorkaround: return ("I", " ")
-        case .oot: return ("O", " ")
-        case .unsignedModule: return ("E", " ")
-        case .softlockup: return ("L", " ")
-        case .livepatch: return ("K", " ")
-        case .aux: return ("X", " ")
-        case .randstruct: return ("T", " ")
-        case .test: return ("N", " ")
-        }
-    }
 }

@@ -9,6 +9,8 @@
 /// in the kernel it skips the allocator's own failure warning (failslab
 /// returns before the slab is touched, fail_page_alloc before
 /// `__alloc_pages` reaches its slow path and `warn_alloc`).
+import SeededRandom
+
 public final class FaultInjection {
     public var failslab = FaultAttr()
     /// failslab's `ignore-gfp-wait` (ignore_gfp_reclaim): sleeping

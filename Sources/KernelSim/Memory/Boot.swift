@@ -1,4 +1,5 @@
 import Synchronization
+import SeededRandom
 /// Booting: the e820 map, memblock reservations, handing free memory to the
 /// buddy allocator, watermarks, the direct map, an initial page cache and,
 /// for `fragmented`, the aging of the machine. Cost is flat in RAM size:

@@ -1,4 +1,6 @@
 /// One allocation still alive (the registry behind kmemleak).
+import SeededRandom
+
 public struct LiveAllocation: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case kmalloc

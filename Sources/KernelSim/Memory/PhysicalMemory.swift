@@ -7,6 +7,8 @@
 ///   (slab id, vmalloc area id, page-cache LRU slot), `b` = mapcount;
 /// - allocated block tail: `a` = head pfn (compound_head);
 /// - reserved: `a` = what reserved it (`ReservedDetail`).
+import SeededRandom
+
 struct Frame {
     var kind: UInt8
     var order: UInt8

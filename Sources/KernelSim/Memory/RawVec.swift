@@ -1,8 +1,14 @@
 /// A growable buffer of trivial values addressed through a raw pointer:
 /// element writes do not go through Array's copy-on-write uniqueness check
 /// (the slab fast path touches several per-object fields per call).
-/// The owner frees it with `free()`. Single-threaded by design.
-struct RawVec<T> {
+///
+/// Non-copyable, as swift-collections' `RigidArray`: exactly one owner holds
+/// the buffer, and `deinit` frees it, so it can neither leak nor be freed
+/// twice. `copy()` makes an explicit duplicate when one is wanted. Indices
+/// are checked in debug builds (the tests); release builds trust the slab
+/// code's own invariants (`Invariants.swift` checks them in the tests).
+/// Single-threaded by design.
+struct RawVec<T: BitwiseCopyable>: ~Copyable {
     private(set) var ptr: UnsafeMutablePointer<T>
     private(set) var count: Int
     private(set) var capacity: Int
@@ -15,12 +21,23 @@ struct RawVec<T> {
         capacity = 0
     }
 
+    deinit {
+        if capacity > 0 { ptr.deallocate() }
+    }
+
     @inline(__always) subscript(i: Int) -> T {
-        get { ptr[i] }
-        nonmutating set { ptr[i] = newValue }
+        get {
+            assert(i >= 0 && i < count, "RawVec index \(i) out of range 0..<\(count)")
+            return ptr[i]
+        }
+        nonmutating set {
+            assert(i >= 0 && i < count, "RawVec index \(i) out of range 0..<\(count)")
+            ptr[i] = newValue
+        }
     }
 
     mutating func append(_ value: T, count n: Int) {
+        precondition(n >= 0, "RawVec.append: negative count \(n)")
         if count + n > capacity {
             var cap = max(capacity, 1)
             while cap < count + n { cap *= 2 }
@@ -38,10 +55,14 @@ struct RawVec<T> {
 
     mutating func append(_ value: T) { append(value, count: 1) }
 
-    func free() {
-        guard capacity > 0 else { return }
-        ptr.deinitialize(count: count)
-        ptr.deallocate()
+    /// An independent duplicate of the elements (a new buffer).
+    func copy() -> RawVec<T> {
+        var c = RawVec<T>()
+        if count > 0 {
+            c.append(ptr[0], count: count)
+            c.ptr.update(from: ptr, count: count)
+        }
+        return c
     }
 }
 

@@ -123,11 +123,6 @@ final class KmemCache {
         inuseBytes = size
     }
 
-    deinit {
-        slabPfn.free(); slabAddr.free(); slabObjects.free(); slabOrder.free(); slabInuse.free()
-        slabFree.free(); slabState.free(); objNext.free(); objReq.free(); objInfo.free()
-    }
-
     /// The object at byte `offset` of a slab, and whether the offset is its
     /// start. (Offsets are below 4 MiB: 32-bit division where no shift does.)
     @inline(__always) func object(atOffset offset: Int) -> (index: Int, exact: Bool) {

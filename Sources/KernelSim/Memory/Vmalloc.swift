@@ -280,10 +280,13 @@ extension Machine {
     func vfreeNow(_ p: UInt64) throws {
         if p == 0 { return }
         guard let a = vm.area(startingAt: p) else {
-            let l = warnLines(message: "Trying to vfree() nonexistent vm area (\(hashedPointer(p)))",
-                              site: KernelSite.vfreeNonexistent, function: "vfree")
-            warn(kind: .invalidFree, lines: l, address: p,
-                 fields: ["reason": layout.isDirectMap(p) ? "not a vmalloc address (direct map)" : "no vm area starts here"])
+            let site = KernelSite.vfreeNonexistent
+            var r = warnReport(message: "Trying to vfree() nonexistent vm area (\(hashedPointer(p)))",
+                               file: site.0, line: site.1, function: "vfree", kind: .invalidFree, kernelFrames: [],
+                               fields: ["site": "\(site.0):\(site.1)",
+                                        "reason": layout.isDirectMap(p) ? "not a vmalloc address (direct map)" : "no vm area starts here"])
+            r.address = p
+            raise(r)
             return
         }
         if purgesVmapLazily {

@@ -8,6 +8,8 @@
 /// bottom of the space) to the area's start; the hole above the last area
 /// is the caller's to check. Priorities come from a fixed generator, so the
 /// tree's shape, like everything else, is the same in every run.
+import SeededRandom
+
 struct VmallocHoleIndex {
     private var key: [UInt64] = []
     private var gap: [UInt64] = []
@@ -17,7 +19,7 @@ struct VmallocHoleIndex {
     private var right: [Int32] = []
     private var freeNodes: [Int32] = []
     private var root: Int32 = -1
-    private var rng: UInt64 = 0x9e37_79b9_7f4a_7c15
+    private var rng = SplitMix64(state: SplitMix64.gamma)
     private(set) var count = 0
 
     private func maxGap(_ n: Int32) -> UInt64 { n < 0 ? 0 : maxGap[Int(n)] }
@@ -28,11 +30,7 @@ struct VmallocHoleIndex {
     }
 
     private mutating func newNode(_ k: UInt64, _ g: UInt64) -> Int32 {
-        rng = rng &+ 0x9e37_79b9_7f4a_7c15
-        var z = rng
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        z ^= z >> 31
+        let z = rng.next()
         if let n = freeNodes.popLast() {
             let i = Int(n)
             key[i] = k; gap[i] = g; maxGap[i] = g; priority[i] = z; left[i] = -1; right[i] = -1

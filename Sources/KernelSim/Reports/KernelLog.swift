@@ -220,3 +220,19 @@ public final class KernelLog {
         return s + "." + m
     }
 }
+
+/// The kernel log and clock as report code uses them.
+extension Machine {
+    /// Prints a plain kernel log line (printk) at the current simulated time.
+    public func printk(_ text: String) {
+        log.print(text, timeNanoseconds: clockNanoseconds)
+    }
+
+    /// Advances the simulated clock (msleep, a hung task's wait, a lockup).
+    public func advanceClock(nanoseconds: UInt64) {
+        clockNanoseconds &+= nanoseconds
+    }
+
+    /// `jiffies` since boot (INITIAL_JIFFIES aside), at CONFIG_HZ.
+    public var jiffies: UInt64 { clockNanoseconds / (1_000_000_000 / contexts.hz) }
+}
