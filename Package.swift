@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "KernelLua", dependencies: ["KernelSim", "LuaBridge", "CLua", "SafeOutput"], swiftSettings: hotPath),
         .target(name: "Lessons", dependencies: ["KernelSim", "LuaBridge", "KernelLua", "CLua", "SafeOutput"]),
         .executableTarget(name: "kmlab", dependencies: [
-            "KernelSim", "LuaBridge", "KernelLua", "Lessons", "CLua", "CReadline", "SafeOutput", "SeededRandom",
+            "KernelSim", "LuaBridge", "KernelLua", "Lessons", "CReadline", "SafeOutput", "SeededRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,5 +1,4 @@
 import Foundation
-import CLua
 import KernelLua
 import LuaBridge
 
@@ -74,44 +73,7 @@ final class ReplCompleter {
     /// raw; for a value whose metatable has a table `__index` (a device, a
     /// page), that table's keys too (the methods `dev:` completes).
     func fieldNames(ofPath path: String?, functionsOnly: Bool) -> [String] {
-        let L = kernel.lua.L
-        let top = lua_gettop(L)
-        defer { lua_settop(L, top) }
-        lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-        if let path {
-            for part in path.split(separator: ".", omittingEmptySubsequences: false) {
-                guard !part.isEmpty, lua_type(L, -1) == LUA_TTABLE else { return [] }
-                lua_pushstring(L, String(part))
-                lua_rawget(L, -2)
-                kmlab_remove(L, -2)
-            }
-        }
-        var names: [String] = []
-        collectKeys(L, functionsOnly: functionsOnly, into: &names)
-        // Methods: a metatable's table __index (one level, raw).
-        if lua_getmetatable(L, -1) != 0 {
-            lua_pushstring(L, "__index")
-            lua_rawget(L, -2)
-            if lua_type(L, -1) == LUA_TTABLE { collectKeys(L, functionsOnly: functionsOnly, into: &names) }
-            kmlab_pop(L, 2)
-        }
-        return names
-    }
-
-    private func collectKeys(_ L: OpaquePointer, functionsOnly: Bool, into names: inout [String]) {
-        guard lua_type(L, -1) == LUA_TTABLE, lua_checkstack(L, 4) != 0 else { return }
-        let t = lua_absindex(L, -1)
-        lua_pushnil(L)
-        var budget = 10_000
-        while lua_next(L, t) != 0 {
-            budget -= 1
-            if lua_type(L, -2) == LUA_TSTRING, !functionsOnly || lua_type(L, -1) == LUA_TFUNCTION,
-               let key = kernel.lua.string(at: -2), ReplCompleter.isIdentifier(key) {
-                names.append(key)
-            }
-            kmlab_pop(L, 1)
-            if budget <= 0 { kmlab_pop(L, 1); break }
-        }
+        kernel.lua.fieldNames(ofPath: path, functionsOnly: functionsOnly).filter(ReplCompleter.isIdentifier)
     }
 
     static func isIdentifier(_ s: String) -> Bool {

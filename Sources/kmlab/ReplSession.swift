@@ -1,4 +1,3 @@
-import CLua
 import Foundation
 import KernelLua
 import KernelSim
@@ -57,7 +56,7 @@ final class ReplSession: ReplContext {
     var banner: String {
         let layout = kernel.machine.layout
         let ram = layout.totalPages >= 262144 ? "\(layout.totalPages >> 18) GiB" : "\(layout.totalPages >> 8) MiB"
-        return "kmlab \(Kmlab.version) (\(String(cString: kmlab_version()))): a simulated Linux kernel, \(kernel.machine.config.arch.rawValue), \(ram) of RAM.\n"
+        return "kmlab \(Kmlab.version) (\(LuaState.release)): a simulated Linux kernel, \(kernel.machine.config.arch.rawValue), \(ram) of RAM.\n"
             + "help() lists the kernel API, help(kmalloc) explains a name, .help lists REPL commands. Ctrl-D exits."
     }
 
@@ -139,19 +138,18 @@ final class ReplSession: ReplContext {
     /// the Lua state, and prints its results or its error.
     @discardableResult
     private func runLoaded() -> Bool {
-        let L = lua.L
-        let base = lua_gettop(L) - 1
-        defer { lua_settop(L, base) }
+        let base = lua.stackTop - 1
+        defer { lua.setStackTop(base) }
         lua.resetBudgets()
         let failure = reader.whileRunning(interruptFlag: lua.interruptFlag) {
-            lua.protectedCall(arguments: 0, results: LUA_MULTRET)
+            lua.protectedCall(arguments: 0, results: LuaState.allResults)
         }
         fflush(stdout)
         if let failure {
             show(failure)
             return false
         }
-        let top = lua_gettop(L)
+        let top = lua.stackTop
         if top > base {
             say(ReplValueFormatter(machine: kernel.machine, style: style).render(lua, from: base + 1, to: top))
         }

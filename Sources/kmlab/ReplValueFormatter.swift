@@ -1,4 +1,3 @@
-import CLua
 import KernelLua
 import KernelSim
 import LuaBridge
@@ -46,15 +45,7 @@ struct ReplValueFormatter {
     }
 
     func render(_ lua: LuaState, at index: Int32, alone: Bool) -> String {
-        let L = lua.L
-        let t = lua_type(L, index)
-        if t == LUA_TTABLE || t == LUA_TUSERDATA {
-            if luaL_getmetafield(L, index, "__tostring") != LUA_TNIL {
-                kmlab_pop(L, 1)
-                return lua.safeToString(at: index)
-            }
-        }
-        if t == LUA_TFUNCTION || t == LUA_TTHREAD { return lua.safeToString(at: index) }
+        if lua.printsThroughToString(at: index) { return lua.safeToString(at: index) }
         let value = lua.value(at: index)
         if case .integer(let v) = value, alone, !isKernelAddress(v), v >= 0x10000 {
             return String(v) + style.out("  -- 0x" + String(v, radix: 16), ReplStyle.dim)

@@ -1,4 +1,3 @@
-import CLua
 import Foundation
 import KernelLua
 import LuaBridge
@@ -141,28 +140,7 @@ public enum LessonNames {
 
     /// `name` and `lib.name` for every global and library function of `lua`.
     static func globalNames(_ lua: LuaState) -> Set<String> {
-        let L = lua.L
-        let top = lua_gettop(L)
-        defer { lua_settop(L, top) }
-        var out = Set<String>()
-        lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-        let globals = lua_gettop(L)
-        lua_pushnil(L)
-        while lua_next(L, globals) != 0 {
-            if lua_type(L, -2) == LUA_TSTRING, let key = lua.string(at: -2) {
-                out.insert(key)
-                if lua_type(L, -1) == LUA_TTABLE, key != "_G" {
-                    let table = lua_gettop(L)
-                    lua_pushnil(L)
-                    while lua_next(L, table) != 0 {
-                        if lua_type(L, -2) == LUA_TSTRING, let field = lua.string(at: -2) { out.insert(key + "." + field) }
-                        kmlab_pop(L, 1)
-                    }
-                }
-            }
-            kmlab_pop(L, 1)
-        }
-        return out
+        lua.globalNamesWithFields()
     }
 
     /// Functions the text's code defines (`function name(`, `local function name(`).
