@@ -1,5 +1,6 @@
 import Testing
 @testable import KernelSim
+import SeededRandom
 
 /// DMA through an IOMMU: the IOVA allocator of drivers/iommu/iova.c,
 /// iommu_dma_map_sg() / __finalise_sg() of drivers/iommu/dma-iommu.c and
