@@ -96,7 +96,7 @@ end
 -- hundred calls instead of one per page of the machine.
 local function squeeze()
   local hog = { pages = {}, orders = {}, objects = {} }
-  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
+  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
     for order = 10, 0, -1 do
       while true do
         local p = __get_free_pages(gfp, order)

@@ -114,6 +114,10 @@ public final class Machine {
     @exclusivity(unchecked) var userPageCount = 0
     /// a.out and the processes user.spawn started (User/UserProcesses.swift).
     let userProcessTable = UserProcessTable()
+    /// Set when the OOM killer found nothing to kill and panicked (OOMKiller.swift).
+    @exclusivity(unchecked) var oomPanic: KernelOops?
+    /// oom_kill_process()'s oom_rs ratelimit: window start and reports in it.
+    @exclusivity(unchecked) var oomRatelimit: (start: UInt64, count: Int) = (0, 0)
 
     /// The default machine: x86_32, 1 GiB, era 6.x.
     public convenience init() {

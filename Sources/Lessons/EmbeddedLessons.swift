@@ -1493,11 +1493,12 @@ local POOL = 8            -- buffers in the pool at probe
 local LOW = 4             -- refill when fewer are free
 
 -- Memory pressure: takes every page GFP_KERNEL can get (reclaiming the page
--- cache), then every page GFP_ATOMIC can get (the reserves), then gives
--- `keep` pages back. Returns the hog's pages, to release the pressure later.
+-- cache; __GFP_NORETRY, or the OOM killer would run instead of a NULL),
+-- then every page GFP_ATOMIC can get (the reserves), then gives `keep`
+-- pages back. Returns the hog's pages, to release the pressure later.
 local function squeeze(keep)
   local hog = {}
-  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
+  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
     while true do
       local p = __get_free_pages(gfp, 0)
       if not p then break end
@@ -1679,12 +1680,21 @@ interrupt and returns IRQ_HANDLED. What it must not do:
     boot{ram = "64M"}
     local hog = {}
     while true do                     -- take everything GFP_KERNEL can get
-      local p = __get_free_pages(GFP_KERNEL | __GFP_NOWARN, 0)
+      local p = __get_free_pages(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN, 0)
       if not p then break end
       hog[#hog + 1] = p
     end
     print(kmalloc(1000, GFP_NOWAIT))  --> nil: at the min watermark
     print(kmalloc(1000, GFP_ATOMIC))  --> an address: the reserves
+
+Why `__GFP_NORETRY`: a small GFP_KERNEL allocation (order 3 or less) does
+not return NULL when reclaim finds nothing. The kernel calls the OOM
+killer (mm/page_alloc.c `__alloc_pages_may_oom`): "insmod invoked
+oom-killer", a table of the user processes, "Out of memory: Killed
+process ..." for the one using the most memory, whose pages it frees
+before trying again; with no process left to kill it panics ("System is
+deadlocked on memory"). `__GFP_NORETRY` (and `__GFP_RETRY_MAYFAIL`) ask for
+NULL instead. Try it: `user.spawn("hog")` gives you a process to lose.
 
 The tasks below run under such pressure. (Simplification: kmlab has one
 CPU and no per-cpu page lists, and its reclaim is deterministic.)
@@ -3281,7 +3291,7 @@ end
 -- hundred calls instead of one per page of the machine.
 local function squeeze()
   local hog = { pages = {}, orders = {}, objects = {} }
-  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
+  for _, gfp in ipairs({ GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN, GFP_ATOMIC | __GFP_NOWARN }) do
     for order = 10, 0, -1 do
       while true do
         local p = __get_free_pages(gfp, order)

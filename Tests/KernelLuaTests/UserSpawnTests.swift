@@ -111,4 +111,30 @@ import LuaBridge
         #expect(docs["user.pid"]?.signature == "user.pid = 413")
         #expect(docs["user.malloc"]?.summary.contains("t.malloc(n)") == true)
     }
+
+    /// mm/oom_kill.c through Lua: the OOM killer takes the spawned hog, a
+    /// report of kind "oom-kill" is raised, and the hog's methods then
+    /// raise an error naming the kill.
+    @Test func theOOMKillerKillsASpawnedHog() throws {
+        let h = try KernelHarness()
+        let msg = h.errorMessage("""
+            boot{ram = "64M"}
+            local hog = user.spawn("hog")
+            local a = hog.malloc(8 << 20)
+            for i = 0, (8 << 20) - 1, PAGE_SIZE do hog.poke(a + i, 1) end
+            local pages = {}
+            local function kills()
+              local n = 0
+              for _, r in ipairs(reports()) do if r.kind == "oom-kill" then n = n + 1 end end
+              return n
+            end
+            while kills() == 0 do
+              pages[#pages + 1] = assert(__get_free_pages(GFP_KERNEL, 0))
+            end
+            assert(dmesg():find("Out of memory: Killed process 414 (hog)", 1, true))
+            for _, p in ipairs(pages) do free_page(p) end
+            hog.peek(a)
+            """)
+        #expect(msg?.contains("hog[414].peek: user task 414 (hog) was killed by the OOM killer") == true, "\(msg ?? "no error")")
+    }
 }

@@ -2,11 +2,12 @@
 -- descriptors have no buffers (the card drops every frame), and nic_read
 -- synthesises the frames from what the lesson's frames look like, counting
 -- reads. The grader's frames carry bytes no formula predicts, and the card
--- counts its drops.
+-- counts its drops. Under pressure its GFP_KERNEL kmalloc in the read
+-- syscall calls the OOM killer, which kills the reader, a.out.
 -- expect score: 1
 -- expect probe: fail has no buffer
 -- expect receive: fail the card dropped 4 of the 4 frames
--- expect pressure: fail the card dropped 6 of 6 frames
+-- expect pressure: error user task 413 (a.out) was killed by the OOM killer
 answers = answers or {}
 answers.contexts = "b"
 

@@ -10,6 +10,7 @@ struct AllocMode: OptionSet {
     static let nonBlock = AllocMode(rawValue: 16)
     static let highatomic = AllocMode(rawValue: 32)
     static let kswapd = AllocMode(rawValue: 64)
+    static let wmarkHigh = AllocMode(rawValue: 128)
     static let reserves: AllocMode = [.minReserve, .nonBlock, .highatomic]
 }
 
@@ -86,7 +87,7 @@ extension Machine {
     func getPageFromFreelist(_ order: Int, _ highest: Int, _ mode: AllocMode) -> UInt64? {
         for z in zonelist(highest) {
             if !mode.contains(.noWatermarks) {
-                let mark = mode.contains(.wmarkLow) ? z.wmarkLow : z.wmarkMin
+                let mark = mode.contains(.wmarkHigh) ? z.wmarkHigh : mode.contains(.wmarkLow) ? z.wmarkLow : z.wmarkMin
                 if !watermarkOK(z, order, mark, highest, mode) { continue }
             }
             if let pfn = buddy.rmqueue(z, order) {
@@ -120,6 +121,8 @@ extension Machine {
     /// allocation-failure warning unless __GFP_NOWARN). The block is off the
     /// free lists but not yet marked: callers use `allocPagesInternal`.
     func allocPagesRaw(_ gfp: GFP, _ order: Int) -> UInt64? {
+        // After an OOM panic nothing runs any more.
+        if oomPanic != nil { return nil }
         if order > Buddy.maxOrder || order < 0 {
             // 2.6.18 alloc_pages_node(): `if (unlikely(order >= MAX_ORDER))
             // return NULL;` before anything could warn.
@@ -153,6 +156,7 @@ extension Machine {
             if gfp.contains(.noretry) { return allocFailed(gfp, order) }
         }
         var rounds = 0
+        var killedCurrent = false
         while true {
             rounds += 1
             let reclaimed = directReclaim(order, highest)
@@ -161,6 +165,27 @@ extension Machine {
             if canCompact {
                 compacted = compact(order, zs)
                 if compacted, let pfn = getPageFromFreelist(order, highest, mode) { return pfn }
+            }
+            if gfp.contains(.noretry) && config.era == .v6 { break }
+            if reclaimed == 0 && !compacted && !killedCurrent && oomAllowed(gfp, order, highest) {
+                // "Reclaim has failed us, start killing things": first one
+                // more try at the high watermark (only a parallel kill could
+                // have freed memory), then out_of_memory() and a retry.
+                if let pfn = getPageFromFreelist(order, highest, [.wmarkHigh]) { return pfn }
+                switch outOfMemory(gfp, order) {
+                case .killed(let victim):
+                    // An OOM victim's own allocations are not retried through
+                    // the OOM killer again (tsk_is_oom_victim(current): nopage).
+                    killedCurrent = victim.task === contexts.current
+                    rounds = 0
+                    if let pfn = getPageFromFreelist(order, highest, mode) { return pfn }
+                    continue
+                case .panicked:
+                    stats.allocFailures += 1
+                    return nil
+                case .nothing:
+                    break
+                }
             }
             if gfp.contains(.noretry) { break }
             if costly && !gfp.contains(.retryMayfail) && rounds >= 2 { break }

@@ -110,7 +110,10 @@ extension Machine {
             mightSleep(file: site.0, line: site.1)
         }
         guard let pfn = allocPagesInternal(flags, order: order, owner: Owner.pages,
-                                           flags: flags.contains(.comp) ? PG.head : 0) else { return nil }
+                                           flags: flags.contains(.comp) ? PG.head : 0) else {
+            try throwIfPanicked()
+            return nil
+        }
         var info = newAllocInfo()
         info.size = 4096 << order
         pageAllocations[pfn] = info

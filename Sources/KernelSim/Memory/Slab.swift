@@ -463,6 +463,7 @@ extension Machine {
             pfnOpt = allocPagesRaw(flags, order)
         }
         guard let pfn = pfnOpt else {
+            try throwIfPanicked()
             slabOutOfMemory(c, flags)
             return -1
         }
@@ -551,7 +552,10 @@ extension Machine {
         var order = 0
         while order < 64 && (UInt64(4096) << UInt64(order)) < size { order += 1 }
         flags.insert(.comp)
-        guard let pfn = allocPagesInternal(flags, order: order, owner: Owner.kmallocLarge) else { return nil }
+        guard let pfn = allocPagesInternal(flags, order: order, owner: Owner.kmallocLarge) else {
+            try throwIfPanicked()
+            return nil
+        }
         var info = newAllocInfo()
         info.size = Int(size)
         largeKmallocs[pfn] = info

@@ -195,6 +195,7 @@ extension Machine {
         for _ in 0..<nr {
             guard let pfn = allocPagesInternal(pageGfp, order: 0, owner: Owner.vmalloc, aux: UInt32(bitPattern: id)) else {
                 for p in pages { freePagesInternal(p, order: 0) }
+                try throwIfPanicked()
                 if !gfp.contains(.nowarn) {
                     warnAlloc(gfp, "vmalloc error: size \(realSize), failed to allocate pages")
                 }

@@ -36,6 +36,9 @@ public struct KernelReport: Equatable, Sendable {
         case locksHeldAtExit = "locks-held-at-exit"
         case workqueueLeak = "workqueue-leak"
         case badIrqReturn = "bad-irq-return"
+        /// The OOM killer's report (mm/oom_kill.c): a warning when it
+        /// killed a task, an oops when nothing could be killed (the panic).
+        case oomKill = "oom-kill"
         case warning = "warning"
         case bug = "bug"
     }

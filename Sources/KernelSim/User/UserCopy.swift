@@ -39,6 +39,7 @@ extension Machine {
             let bytes = try read(from &+ UInt64(done), count: len)
             try writeFrame(pfn, offset: off, bytes: bytes)
         }
+        try throwIfPanicked()
         return n - done
     }
 
@@ -55,6 +56,7 @@ extension Machine {
                 try write(to &+ UInt64(done), bytes: try readFrame(pfn, offset: off, count: len))
             }
         }
+        try throwIfPanicked()
         let res = n - done
         var zeroed = done
         while zeroed < n {

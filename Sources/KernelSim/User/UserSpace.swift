@@ -63,6 +63,9 @@ public final class UserAddressSpace {
         areas.first { va >= $0.start && va < $0.end }
     }
 
+    /// Set by the OOM killer's kill (exit_mmap has run).
+    var dead = false
+
     /// Pages present (faulted in) now.
     public var residentPages: Int { pages.count }
     /// The frames behind them, in virtual address order.
@@ -86,6 +89,9 @@ public final class UserAddressSpace {
         let i = areas.firstIndex { $0.start > a.start } ?? areas.count
         areas.insert(a, at: i)
     }
+
+    /// exit_mmap(): every area goes (the caller frees the frames).
+    func removeAllAreas() { areas.removeAll() }
 
     func remove(start: UInt64) -> Area? {
         guard let i = areas.firstIndex(where: { $0.start == start }) else { return nil }
@@ -124,6 +130,8 @@ public enum UserFault: Error, Equatable, Sendable {
     case outOfMemory
     /// Faults cannot be handled here (atomic context, or a kernel thread with no mm).
     case faultsDisabled
+    /// The OOM killer killed the process while its fault waited for a page.
+    case killed
 }
 
 extension Machine {
@@ -184,7 +192,13 @@ extension Machine {
             return .success(pfn)
         }
         guard canFault else { return .failure(.faultsDisabled) }
-        guard let pfn = allocUserPage(zeroed: true) else { return .failure(.outOfMemory) }
+        guard let pfn = allocUserPage(zeroed: true) else { return .failure(mm.dead ? .killed : .outOfMemory) }
+        if mm.dead {
+            // The fault's allocation killed this very process: SIGKILL is
+            // pending, the page it got is not mapped into a dead mm.
+            try? freeUserPage(pfn)
+            return .failure(.killed)
+        }
         countUserPageFault()
         mm.pages[va >> 12] = pfn
         return .success(pfn)
@@ -252,6 +266,8 @@ extension Machine {
     /// (arch/x86/mm/fault.c), then the error for the script.
     func segfault(_ va: UInt64, count: Int, write: Bool, _ fault: UserFault, process: UserProcess) -> Error {
         let t = process.task
+        if let panic = oomPanic { return panic }
+        if fault == .killed || process.oomKilled { return process.killedError }
         if fault == .outOfMemory {
             printk("Out of memory: Killed process \(t.pid) (\(t.comm))")
             return ContextError("out of memory: the kernel found no page for \(t.comm)'s fault at \(hex(va)) and killed it")
