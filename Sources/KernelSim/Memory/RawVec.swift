@@ -4,9 +4,9 @@
 ///
 /// Non-copyable, as swift-collections' `RigidArray`: exactly one owner holds
 /// the buffer, and `deinit` frees it, so it can neither leak nor be freed
-/// twice. `copy()` makes an explicit duplicate when one is wanted. Indices
-/// are checked in debug builds (the tests); release builds trust the slab
-/// code's own invariants (`Invariants.swift` checks them in the tests).
+/// twice. Indices are checked in debug builds (the tests); release builds
+/// trust the slab code's own invariants (`Invariants.swift` checks them in
+/// the tests).
 /// Single-threaded by design.
 struct RawVec<T: BitwiseCopyable>: ~Copyable {
     private(set) var ptr: UnsafeMutablePointer<T>
@@ -54,16 +54,6 @@ struct RawVec<T: BitwiseCopyable>: ~Copyable {
     }
 
     mutating func append(_ value: T) { append(value, count: 1) }
-
-    /// An independent duplicate of the elements (a new buffer).
-    func copy() -> RawVec<T> {
-        var c = RawVec<T>()
-        if count > 0 {
-            c.append(ptr[0], count: count)
-            c.ptr.update(from: ptr, count: count)
-        }
-        return c
-    }
 }
 
 /// Interns strings and string lists as small integers, so that allocation
