@@ -42,7 +42,12 @@ let package = Package(
         .target(name: "SafeOutput"),
         .target(name: "LuaBridge", dependencies: ["CLua"], swiftSettings: hotPath),
         .target(name: "KernelLua", dependencies: ["KernelSim", "LuaBridge", "CLua", "SafeOutput"], swiftSettings: hotPath),
-        .target(name: "Lessons", dependencies: ["KernelSim", "LuaBridge", "KernelLua", "CLua", "SafeOutput"]),
+        // Lessons, their solutions, the examples and the grading driver stay Lua
+        // files; the EmbedLuaFiles plugin compiles them in at build time.
+        .target(name: "Lessons", dependencies: ["KernelSim", "LuaBridge", "KernelLua", "CLua", "SafeOutput"],
+                exclude: ["Driver"], plugins: ["EmbedLuaFiles"]),
+        .executableTarget(name: "EmbedLuaFilesTool"),
+        .plugin(name: "EmbedLuaFiles", capability: .buildTool(), dependencies: ["EmbedLuaFilesTool"]),
         .executableTarget(name: "kmlab", dependencies: [
             "KernelSim", "LuaBridge", "KernelLua", "Lessons", "CReadline", "SafeOutput", "SeededRandom",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -5,7 +5,7 @@ import Foundation
 /// lesson points to (`examples/NAME.lua`, for `kmlab example`). Read from
 /// beside the lessons the catalog came from when they are there (an author
 /// editing them sees the edit), else from the copies built into the binary
-/// (lessons/embed.sh), so a kmlab copied anywhere still has them.
+/// (the EmbedLuaFiles build plugin), so a kmlab copied anywhere still has them.
 public enum BundledFiles {
     /// The reference solution of `lesson`, if there is one.
     public static func solution(for lesson: Lesson, catalog: LessonCatalog) -> String? {

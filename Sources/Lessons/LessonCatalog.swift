@@ -8,9 +8,9 @@ import LuaBridge
 /// 2. a `lessons/` directory beside the executable or in one of its parent
 ///    directories (a clone: `.build/debug/kmlab`, `.build/release/kmlab`,
 ///    `swift run`), recognised by its `README.md` and `NN-*.lua` files;
-/// 3. the copy compiled into the binary (`EmbeddedLessons.swift`, generated
-///    by `lessons/embed.sh`; a test keeps it in sync), so an installed
-///    binary copied anywhere still has its lessons.
+/// 3. the copy compiled into the binary (`EmbeddedLessons`, generated at
+///    build time by the EmbedLuaFiles plugin from `lessons/`), so an
+///    installed binary copied anywhere still has its lessons.
 public struct LessonCatalog: Sendable {
     /// The lessons that loaded, ordered by id.
     public let lessons: [Lesson]

@@ -43,10 +43,10 @@ import Testing
     @Test func embeddedCopyMatchesTheLessonsDirectory() throws {
         let dir = LessonFixtures.lessonsDirectory
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter(LessonCatalog.isLessonFileName).sorted()
-        #expect(EmbeddedLessons.files.map(\.name) == names, "run lessons/embed.sh")
+        #expect(EmbeddedLessons.files.map(\.name) == names, "the EmbedLuaFiles plugin missed or added a file")
         for (name, source) in EmbeddedLessons.files {
             let onDisk = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
-            #expect(source == onDisk, "\(name) changed: run lessons/embed.sh")
+            #expect(source == onDisk, "\(name) differs from its embedded copy")
         }
         let builtIn = try LessonCatalog.standard(environment: [:], executable: URL(fileURLWithPath: "/nonexistent/bin/kmlab"))
         #expect(builtIn.origin == "built-in")
