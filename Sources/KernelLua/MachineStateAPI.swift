@@ -26,7 +26,7 @@ enum MachineStateAPI {
             return 0
         }
         env.define("cat", doc: APIDoc(topic: topic, signature: "cat(path)",
-            summary: "Prints a /proc file in the kernel's own format: /proc/meminfo, /proc/buddyinfo, /proc/zoneinfo, /proc/slabinfo, /proc/vmallocinfo, /proc/interrupts, /proc/self/maps; also the debugfs files kmlab models (/sys/kernel/debug/kmemleak, /sys/kernel/debug/failslab/probability and the other fault-injection attributes).",
+            summary: "Prints a /proc file in the kernel's own format; also the debugfs files kmlab models. The files: \(ProcFile.docSummary()) (DMA-API debug and fault injection on 6.x only; swiotlb when the machine has a bounce pool).",
             failure: "an error naming the known paths")) { call in
             let text = try env.machine.proc(try call.string(1, "path"))
             call.state.output(Array(text.utf8))

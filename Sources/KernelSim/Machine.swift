@@ -43,12 +43,9 @@ public final class Machine {
     public var taint: Set<TaintFlag> {
         contexts.taints
     }
-    /// Extra /proc files (`/proc/interrupts`, `/proc/self/maps`, ...) added
-    /// by other parts of the simulator: path → text producer.
-    @exclusivity(unchecked) public var procProviders: [String: (Machine) throws -> String] = [:]
-    /// The writable ones among them (`writeFile`, Lua's `write`): path →
-    /// handler of the bytes `echo` writes, returning nil or the errno.
-    @exclusivity(unchecked) public var fileWriters: [String: (Machine, [UInt8]) -> Errno?] = [:]
+    /// The /proc, /sys and debugfs files this machine has (`ProcFile.all`
+    /// filtered by its configuration), by path.
+    let procFiles: [String: ProcFile]
     /// failslab and fail_page_alloc (Faults/).
     public let faults: FaultInjection
 
@@ -152,13 +149,10 @@ public final class Machine {
         contexts.kernelRelease = layout.kernelRelease
         contexts.legacyKernel = config.era == .v2_6
         contexts.bringUpCPUs(config.cpus)
-        procProviders["/proc/interrupts"] = { $0.procInterrupts() }
-        procProviders["/proc/self/maps"] = { $0.procSelfMaps() }
-        if config.era == .v6 { procProviders["/sys/kernel/debug/dma-api/dump"] = { $0.dmaDebugDump() } }
+        procFiles = ProcFile.present(for: config)
         boot()
         if let t = Machine.swiotlbRange(config) {
             swiotlb = SwiotlbPool(start: t.start, bytes: t.end - t.start)
-            installSwiotlbFiles()
         }
         loadKmlabModule()
         setUpFaultInjection()

@@ -148,12 +148,4 @@ extension Machine {
             try bounce(from: dma, to: b.orig + offset, n)
         }
     }
-
-    /// /sys/kernel/debug/swiotlb/ files (kernel/dma/swiotlb.c swiotlb_create_debugfs_files).
-    func installSwiotlbFiles() {
-        guard swiotlb != nil else { return }
-        procProviders["/sys/kernel/debug/swiotlb/io_tlb_nslabs"] = { "\($0.swiotlb?.nslabs ?? 0)\n" }
-        procProviders["/sys/kernel/debug/swiotlb/io_tlb_used"] = { "\($0.swiotlb?.usedCount ?? 0)\n" }
-        procProviders["/sys/kernel/debug/swiotlb/io_tlb_used_hiwater"] = { "\($0.swiotlb?.usedHiwater ?? 0)\n" }
-    }
 }

@@ -143,10 +143,6 @@ extension Machine {
         if let s = config.failPageAlloc, !faults.failPageAlloc.setup(s, ulongBits: faults.ulongBits) {
             printk("FAULT_INJECTION: failed to parse arguments")
         }
-        for (path, file) in FaultInjection.allFiles {
-            procProviders[path] = { file.read($0.faults) }
-            fileWriters[path] = { file.write($0.faults, $1) }
-        }
         faults.armed = true
     }
 
@@ -221,11 +217,11 @@ extension Machine {
     /// `writeFile` of raw bytes (echo adds the newline).
     public func writeFile(_ path: String, bytes text: [UInt8]) -> Errno? {
         let bytes = text + [10]
-        if let w = fileWriters[path] { return w(self, bytes) }
-        if procPaths.contains(path) { return .EACCES }
-        return .ENOENT
+        guard let file = procFiles[path] else { return .ENOENT }
+        guard let write = file.write else { return .EACCES }
+        return write(self, bytes)
     }
 
     /// Paths `writeFile` accepts, sorted.
-    public var writablePaths: [String] { fileWriters.keys.sorted() }
+    public var writablePaths: [String] { procFiles.values.filter(\.isWritable).map(\.path).sorted() }
 }

@@ -2,27 +2,14 @@
 /// (buddyinfo, zoneinfo), mm/slab_common.c (slabinfo), mm/vmalloc.c
 /// (vmallocinfo), mm/kmemleak.c (/sys/kernel/debug/kmemleak).
 extension Machine {
-    /// The paths `proc()` knows, its own and the registered providers'.
-    public var procPaths: [String] {
-        (["/proc/meminfo", "/proc/buddyinfo", "/proc/zoneinfo", "/proc/slabinfo", "/proc/vmallocinfo",
-          "/sys/kernel/debug/kmemleak"] + procProviders.keys).sorted()
-    }
+    /// The paths `proc()` knows on this machine (`ProcFile.all`), sorted.
+    public var procPaths: [String] { procFiles.keys.sorted() }
 
     /// The text of a /proc file; an unknown path throws `ProcError` naming
     /// the known ones.
     public func proc(_ path: String) throws -> String {
-        switch path {
-        case "/proc/meminfo": return meminfo()
-        case "/proc/buddyinfo": return buddyinfo()
-        case "/proc/zoneinfo": return zoneinfo()
-        case "/proc/slabinfo": return slabinfo()
-        case "/proc/vmallocinfo": return vmallocinfo()
-        case "/sys/kernel/debug/kmemleak":
-            return kmemleakFile()
-        default:
-            if let p = procProviders[path] { return try p(self) }
-            throw ProcError(path: path, known: procPaths)
-        }
+        guard let file = procFiles[path] else { throw ProcError(path: path, known: procPaths) }
+        return try file.read(self)
     }
 
     // MARK: counts
