@@ -6,18 +6,17 @@ import PackageDescription
 
 /// The modules on the path of every kernel call from Lua, in release builds:
 /// - no dynamic exclusivity checks (they were ~15% of a kmalloc+kfree pair in
-///   `kmlab bench`);
+///   `kmlab bench`); the flag, not per-declaration attributes, so that debug
+///   builds check every access;
 /// - non-atomic reference counting (`-assume-single-threaded`): atomic
 ///   retains and releases were half of that pair's time. Sound because kmlab
 ///   runs every Lua state and machine on its main thread (grading uses worker
 ///   processes, not threads; the one helper thread, a worker's parent
 ///   watchdog, touches no Swift object). Debug builds and tests keep atomic
 ///   counts (Swift Testing runs tests in parallel; BuildConfigurationTests
-///   fails a `swift test -c release` run with the reason) and keep dynamic exclusivity checks for every stored
-///   property except the simulator's hot storage, whose declarations say
-///   `@exclusivity(unchecked)` in all builds (about a hundred, in Machine and
-///   Memory/: the buddy lists, page array, slab and vmalloc tables, the TLB);
-///   there an overlapping access is not caught, even in debug.
+///   fails a `swift test -c release` run with the reason) and keep dynamic
+///   exclusivity checks on every stored property, the simulator's hot storage
+///   included: an overlapping access traps there, in the tests.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-Xfrontend", "-assume-single-threaded"], .when(configuration: .release))]
 
 let package = Package(

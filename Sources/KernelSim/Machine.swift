@@ -13,7 +13,7 @@ public final class Machine {
     /// lines (innermost first). KernelSim never knows where they come from.
     /// It is called at every allocation and free (for kmemleak and KASAN's
     /// "Allocated by" / "Freed by" stacks), so it should be cheap.
-    @exclusivity(unchecked) public var callTraceProvider: (() -> [String])?
+    public var callTraceProvider: (() -> [String])?
     /// Supplied by the Lua glue too, when it can do better than
     /// `callTraceProvider`: the current stack's id in this machine's intern
     /// table (`internTrace`), so that the allocation path hands over a small
@@ -23,21 +23,21 @@ public final class Machine {
     }
     /// `callTraceSource` for the allocation path: calling through it retains
     /// nothing (the property above keeps the source alive).
-    @exclusivity(unchecked) private var callTraceSourceRef: Unmanaged<CallTraceSource>?
+    private var callTraceSourceRef: Unmanaged<CallTraceSource>?
     /// Simulated time since boot, in nanoseconds (`ktime_get_ns`). The
     /// memory model advances it by the cycles it charges (see `Cost`).
-    @exclusivity(unchecked) public internal(set) var clockNanoseconds: UInt64 = 0
+    public internal(set) var clockNanoseconds: UInt64 = 0
 
     /// Set once `boot{}` has replaced this machine (`retire()`): nothing
     /// of it runs any more.
-    @exclusivity(unchecked) public private(set) var isRetired = false
+    public private(set) var isRetired = false
 
     /// How this machine was built.
     public let config: MachineConfig
     /// Its address-space layout and kernel constants.
     public let layout: KernelLayout
     /// Counters (`stats()`).
-    @exclusivity(unchecked) public internal(set) var stats = MemoryStats()
+    public internal(set) var stats = MemoryStats()
     /// Taint flags set by warnings, KASAN reports and Oopses: one set for the
     /// whole machine, kept by `contexts` (whose reports print it too).
     public var taint: Set<TaintFlag> {
@@ -63,58 +63,58 @@ public final class Machine {
     let buddy: Buddy
     var zones: [Zone] { buddy.zones }
     /// zonelists[i]: populated zones from index i down to 0.
-    @exclusivity(unchecked) var zonelists: [[Zone]] = []
+    var zonelists: [[Zone]] = []
     let lru = PageCacheLRU()
-    @exclusivity(unchecked) var kswapdPending = false
-    @exclusivity(unchecked) var kswapdClasszone = 0
+    var kswapdPending = false
+    var kswapdClasszone = 0
     /// The TLB of the CPU running now: one of `tlbs`, switched with the CPU
     /// (`switchToCPU`), so the translation path reads one reference.
-    @exclusivity(unchecked) var tlb: TLB
+    var tlb: TLB
     /// One TLB per online CPU (`boot{cpus=N}`).
     let tlbs: [TLB]
-    @exclusivity(unchecked) var pgdPfn: UInt64 = 0
-    @exclusivity(unchecked) var booting = true
-    @exclusivity(unchecked) var bootTableNext: UInt64 = 0
-    @exclusivity(unchecked) var bootTableEnd: UInt64 = 0
-    @exclusivity(unchecked) var pageTablePages = 0
+    var pgdPfn: UInt64 = 0
+    var booting = true
+    var bootTableNext: UInt64 = 0
+    var bootTableEnd: UInt64 = 0
+    var pageTablePages = 0
     let slab: SlabAllocator
     let vm: VmallocSpace
     let interned = InternTable()
-    @exclusivity(unchecked) var largeKmallocs: [UInt64: AllocInfo] = [:]
-    @exclusivity(unchecked) var pageAllocations: [UInt64: AllocInfo] = [:]
-    @exclusivity(unchecked) var pkmap: PkmapState
-    @exclusivity(unchecked) var kmapLocalStack: [UInt64] = []
+    var largeKmallocs: [UInt64: AllocInfo] = [:]
+    var pageAllocations: [UInt64: AllocInfo] = [:]
+    var pkmap: PkmapState
+    var kmapLocalStack: [UInt64] = []
     /// Reserved and page-table frames a write has been reported for (Access.swift).
-    @exclusivity(unchecked) var protectedWritesReported: Set<UInt64> = []
-    @exclusivity(unchecked) var warnAllocWindowStart: UInt64 = 0
-    @exclusivity(unchecked) var warnAllocCount = 0
-    @exclusivity(unchecked) var warnAllocWindowOpen = false
+    var protectedWritesReported: Set<UInt64> = []
+    var warnAllocWindowStart: UInt64 = 0
+    var warnAllocCount = 0
+    var warnAllocWindowOpen = false
     /// SWIOTLB's bounce pool on x86_64 with more than 4 GiB (Devices/Swiotlb.swift).
-    @exclusivity(unchecked) var swiotlb: SwiotlbPool?
+    var swiotlb: SwiotlbPool?
     /// What the last end-of-run kmemleak scan found (Leaks.swift).
-    @exclusivity(unchecked) var lastKmemleakScan: [KernelReport]?
+    var lastKmemleakScan: [KernelReport]?
     /// vfree_atomic()'s per-CPU list and its work item (Vmalloc.swift).
-    @exclusivity(unchecked) var vfreeDeferred: [UInt64] = []
-    @exclusivity(unchecked) var delayedVfreeWorkItem: WorkItem?
+    var vfreeDeferred: [UInt64] = []
+    var delayedVfreeWorkItem: WorkItem?
     /// Pages of vmap areas freed but not yet purged (mm/vmalloc.c
     /// `vmap_lazy_nr`), and the work item that purges them (TlbShootdown.swift).
-    @exclusivity(unchecked) var vmapLazyPages: UInt64 = 0
-    @exclusivity(unchecked) var drainVmapWorkItem: WorkItem?
+    var vmapLazyPages: UInt64 = 0
+    var drainVmapWorkItem: WorkItem?
     /// `printk_ratelimit()`'s window for smp_processor_id()'s BUG (Cpus.swift).
-    @exclusivity(unchecked) var smpIdRatelimit = PrintkRatelimit()
-    @exclusivity(unchecked) var warnAllocSuppressed = 0
-    @exclusivity(unchecked) var dieCount = 0
-    @exclusivity(unchecked) var allocSequence: UInt64 = 0
-    @exclusivity(unchecked) var minFreeKbytes = 0
-    @exclusivity(unchecked) var reservedPages: UInt64 = 0
-    @exclusivity(unchecked) var presentPages: UInt64 = 0
-    @exclusivity(unchecked) var userPageCount = 0
+    var smpIdRatelimit = PrintkRatelimit()
+    var warnAllocSuppressed = 0
+    var dieCount = 0
+    var allocSequence: UInt64 = 0
+    var minFreeKbytes = 0
+    var reservedPages: UInt64 = 0
+    var presentPages: UInt64 = 0
+    var userPageCount = 0
     /// a.out and the processes user.spawn started (User/UserProcesses.swift).
     let userProcessTable = UserProcessTable()
     /// Set when the OOM killer found nothing to kill and panicked (OOMKiller.swift).
-    @exclusivity(unchecked) var oomPanic: KernelOops?
+    var oomPanic: KernelOops?
     /// oom_kill_process()'s oom_rs ratelimit: window start and reports in it.
-    @exclusivity(unchecked) var oomRatelimit: (start: UInt64, count: Int) = (0, 0)
+    var oomRatelimit: (start: UInt64, count: Int) = (0, 0)
 
     /// The default machine: x86_32, 1 GiB, era 6.x.
     public convenience init() {
@@ -201,7 +201,7 @@ public final class Machine {
 
     /// The trace the stack depot is refusing, while its warning is raised
     /// (asking the provider then would intern again).
-    @exclusivity(unchecked) private var traceBeingSaved: [String]?
+    private var traceBeingSaved: [String]?
 
     /// The current call trace as an interned id (0: none), as allocation
     /// records keep it.

@@ -21,12 +21,12 @@ final class SwiotlbPool {
     /// Physical start of the pool (memblock_alloc_low: the top below 4 GiB).
     let start: UInt64
     let nslabs: Int
-    @exclusivity(unchecked) var used: [Bool]
-    @exclusivity(unchecked) var usedCount = 0
-    @exclusivity(unchecked) var usedHiwater = 0
+    var used: [Bool]
+    var usedCount = 0
+    var usedHiwater = 0
     /// Live bounce mappings by pool address: the original buffer's physical
     /// address and the slots taken.
-    @exclusivity(unchecked) var mappings: [UInt64: (orig: UInt64, size: Int, slots: Int)] = [:]
+    var mappings: [UInt64: (orig: UInt64, size: Int, slots: Int)] = [:]
 
     init(start: UInt64, bytes: UInt64) {
         self.start = start

@@ -8,23 +8,23 @@ final class Zone {
     let start: UInt64
     let end: UInt64
     /// zone_start_pfn as the kernel reports it (DMA starts at pfn 1: page 0 is BIOS-owned).
-    @exclusivity(unchecked) var reportedStart: UInt64
-    @exclusivity(unchecked) var present: UInt64 = 0
-    @exclusivity(unchecked) var managed: UInt64 = 0
+    var reportedStart: UInt64
+    var present: UInt64 = 0
+    var managed: UInt64 = 0
     /// NR_FREE_PAGES.
-    @exclusivity(unchecked) var freePages = 0
-    @exclusivity(unchecked) var nrFree = [Int](repeating: 0, count: 11)
-    @exclusivity(unchecked) var head = [UInt64](repeating: Buddy.none, count: 11)
-    @exclusivity(unchecked) var tail = [UInt64](repeating: Buddy.none, count: 11)
-    @exclusivity(unchecked) var wmarkMin = 0
-    @exclusivity(unchecked) var wmarkLow = 0
-    @exclusivity(unchecked) var wmarkHigh = 0
-    @exclusivity(unchecked) var wmarkPromo = 0
-    @exclusivity(unchecked) var lowmemReserve: [Int]
+    var freePages = 0
+    var nrFree = [Int](repeating: 0, count: 11)
+    var head = [UInt64](repeating: Buddy.none, count: 11)
+    var tail = [UInt64](repeating: Buddy.none, count: 11)
+    var wmarkMin = 0
+    var wmarkLow = 0
+    var wmarkHigh = 0
+    var wmarkPromo = 0
+    var lowmemReserve: [Int]
     /// Pages of this zone in the page cache.
-    @exclusivity(unchecked) var pagecache = 0
+    var pagecache = 0
     /// NUMA_HIT events (allocations served from this zone), /proc/zoneinfo's numa_hit.
-    @exclusivity(unchecked) var numaHits = 0
+    var numaHits = 0
 
     init(type: ZoneType, index: Int, start: UInt64, end: UInt64, zoneCount: Int) {
         self.type = type
@@ -51,9 +51,9 @@ final class Buddy {
     static let maxOrder = 10
 
     let phys: PhysicalMemory
-    @exclusivity(unchecked) var zones: [Zone]
+    var zones: [Zone]
     /// Zone index of every chunk (chunks never straddle zones).
-    @exclusivity(unchecked) var chunkZone: [UInt8]
+    var chunkZone: [UInt8]
     /// Era 6.x puts a freed block at the tail of its list when its buddy of
     /// the next order is free (buddy_merge_likely); 2.6 always at the head.
     let mergeToTail: Bool

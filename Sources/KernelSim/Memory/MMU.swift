@@ -2,14 +2,14 @@
 /// large pages (4 MiB on x86_32, 2 MiB and 1 GiB on x86_64).
 final class TLB {
     /// Entry tags are (va >> shift) + 1; 0 marks an empty entry.
-    @exclusivity(unchecked) var smallTag: [UInt64]
-    @exclusivity(unchecked) var smallPfn: [UInt64]
-    @exclusivity(unchecked) var smallStamp: [UInt64]
-    @exclusivity(unchecked) var largeTag: [UInt64]
-    @exclusivity(unchecked) var largeShift: [UInt64]
-    @exclusivity(unchecked) var largePfn: [UInt64]
-    @exclusivity(unchecked) var largeStamp: [UInt64]
-    @exclusivity(unchecked) var tick: UInt64 = 0
+    var smallTag: [UInt64]
+    var smallPfn: [UInt64]
+    var smallStamp: [UInt64]
+    var largeTag: [UInt64]
+    var largeShift: [UInt64]
+    var largePfn: [UInt64]
+    var largeStamp: [UInt64]
+    var tick: UInt64 = 0
 
     init(small: Int, large: Int) {
         smallTag = [UInt64](repeating: 0, count: small)

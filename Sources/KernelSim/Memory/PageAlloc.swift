@@ -18,9 +18,9 @@ struct AllocMode: OptionSet {
 /// "pagecache"; reclaim frees from the front.
 final class PageCacheLRU {
     /// pfn << 4 | order, or `removed`.
-    @exclusivity(unchecked) var entries: [UInt64] = []
-    @exclusivity(unchecked) var head = 0
-    @exclusivity(unchecked) var live = 0
+    var entries: [UInt64] = []
+    var head = 0
+    var live = 0
     static let removed = UInt64.max
 
     func append(_ pfn: UInt64, _ order: Int) -> UInt32 {

@@ -107,21 +107,21 @@ final class PhysicalMemory {
     let nChunks: Int
     let seed: UInt64
 
-    @exclusivity(unchecked) var chunkState: [UInt8]
-    @exclusivity(unchecked) var chunkOwner: [UInt32]
-    @exclusivity(unchecked) var chunkFlags: [UInt16]
-    @exclusivity(unchecked) var chunkAux: [UInt32]
-    @exclusivity(unchecked) var chunkNext: [UInt32]
-    @exclusivity(unchecked) var chunkPrev: [UInt32]
-    @exclusivity(unchecked) var frames: [UnsafeMutablePointer<Frame>?]
-    @exclusivity(unchecked) private var pool: [UnsafeMutablePointer<Frame>] = []
-    @exclusivity(unchecked) private(set) var materializedChunks = 0
+    var chunkState: [UInt8]
+    var chunkOwner: [UInt32]
+    var chunkFlags: [UInt16]
+    var chunkAux: [UInt32]
+    var chunkNext: [UInt32]
+    var chunkPrev: [UInt32]
+    var frames: [UnsafeMutablePointer<Frame>?]
+    private var pool: [UnsafeMutablePointer<Frame>] = []
+    private(set) var materializedChunks = 0
 
-    @exclusivity(unchecked) var contents: [UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?]
-    @exclusivity(unchecked) private(set) var storedBytes = 0
+    var contents: [UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?]
+    private(set) var storedBytes = 0
     /// Per chunk with a table of its own: how many of its entries are the zero page.
-    @exclusivity(unchecked) private var zeroEntries: [UInt16]
-    @exclusivity(unchecked) var limit: Int
+    private var zeroEntries: [UInt16]
+    var limit: Int
 
     /// What `frame` says of a pfn past the last chunk: not RAM.
     static let holeFrame = Frame(kind: Frame.hole, order: 0, flags: PG.reserved, owner: Owner.reserved,

@@ -75,19 +75,19 @@ final class InternTable {
     /// What a trace that did not fit in the depot shows.
     static let depotFullTrace = ["(stack is not available: stack depot full)"]
     /// Asks the budget for `n` more host bytes (false: refused).
-    @exclusivity(unchecked) var reserveBytes: (Int) -> Bool = { _ in true }
+    var reserveBytes: (Int) -> Bool = { _ in true }
     /// Set when the depot first refuses a trace, for the machine's warning.
-    @exclusivity(unchecked) var overflowed = false
-    @exclusivity(unchecked) private var depotFullId: Int32 = -1
+    var overflowed = false
+    private var depotFullId: Int32 = -1
     /// Unique traces stored (the depot-full trace not counted).
     var storedTraces: Int { traces.count - 1 - (depotFullId >= 0 ? 1 : 0) }
 
-    @exclusivity(unchecked) private(set) var comms: [String] = [""]
-    @exclusivity(unchecked) private var commIndex: [String: Int32] = ["": 0]
-    @exclusivity(unchecked) private var lastComm = ""
-    @exclusivity(unchecked) private var lastCommId: Int32 = 0
-    @exclusivity(unchecked) private(set) var traces: [[String]] = [[]]
-    @exclusivity(unchecked) private var traceIndex: [[String]: Int32] = [[]: 0]
+    private(set) var comms: [String] = [""]
+    private var commIndex: [String: Int32] = ["": 0]
+    private var lastComm = ""
+    private var lastCommId: Int32 = 0
+    private(set) var traces: [[String]] = [[]]
+    private var traceIndex: [[String]: Int32] = [[]: 0]
 
     @inline(__always) func comm(_ s: String) -> Int32 {
         if s == lastComm { return lastCommId }
@@ -109,9 +109,9 @@ final class InternTable {
     /// and kfree stacks) by address, without hashing strings. The slots keep
     /// their arrays alive, so an address cannot be reused while it is there.
     private static let recentSlots = 4
-    @exclusivity(unchecked) private var recentTraces = [[String]](repeating: [], count: InternTable.recentSlots)
-    @exclusivity(unchecked) private var recentIds = [Int32](repeating: 0, count: InternTable.recentSlots)
-    @exclusivity(unchecked) private var recentNext = 0
+    private var recentTraces = [[String]](repeating: [], count: InternTable.recentSlots)
+    private var recentIds = [Int32](repeating: 0, count: InternTable.recentSlots)
+    private var recentNext = 0
 
     /// What a stored trace costs the host: its text and string headers,
     /// twice (the list and the index).

@@ -46,7 +46,7 @@ final class KmemCache {
     /// SLAB cache colouring.
     let colourCount: Int
     let colourOff: Int
-    @exclusivity(unchecked) var colourNext = 0
+    var colourNext = 0
     let minPartial: Int
     /// SLAB tunables as /proc/slabinfo shows them (0 for SLUB).
     let limit: Int
@@ -76,27 +76,27 @@ final class KmemCache {
     /// A constructor of this cache is running (its slab is half built).
     var inConstructor = false
 
-    @exclusivity(unchecked) var slabPfn = RawVec<UInt64>()
-    @exclusivity(unchecked) var slabAddr = RawVec<UInt64>()
-    @exclusivity(unchecked) var slabObjects = RawVec<Int32>()
-    @exclusivity(unchecked) var slabOrder = RawVec<UInt8>()
-    @exclusivity(unchecked) var slabInuse = RawVec<Int32>()
-    @exclusivity(unchecked) var slabFree = RawVec<Int32>()
+    var slabPfn = RawVec<UInt64>()
+    var slabAddr = RawVec<UInt64>()
+    var slabObjects = RawVec<Int32>()
+    var slabOrder = RawVec<UInt8>()
+    var slabInuse = RawVec<Int32>()
+    var slabFree = RawVec<Int32>()
     /// 0 unused id, 1 cpu slab, 2 partial, 3 full.
-    @exclusivity(unchecked) var slabState = RawVec<UInt8>()
-    @exclusivity(unchecked) var freeIds: [Int32] = []
-    @exclusivity(unchecked) var partial = SlabPartialList()
-    @exclusivity(unchecked) var cpuSlab: Int32 = -1
+    var slabState = RawVec<UInt8>()
+    var freeIds: [Int32] = []
+    var partial = SlabPartialList()
+    var cpuSlab: Int32 = -1
 
-    @exclusivity(unchecked) var objNext = RawVec<Int32>()
+    var objNext = RawVec<Int32>()
     /// Requested size of an allocated object; -1 freed; -2 never allocated.
-    @exclusivity(unchecked) var objReq = RawVec<Int32>()
-    @exclusivity(unchecked) var objInfo = RawVec<AllocInfo>()
+    var objReq = RawVec<Int32>()
+    var objInfo = RawVec<AllocInfo>()
 
-    @exclusivity(unchecked) var nrSlabs = 0
-    @exclusivity(unchecked) var totalObjects = 0
-    @exclusivity(unchecked) var inuse = 0
-    @exclusivity(unchecked) var slabPages = 0
+    var nrSlabs = 0
+    var totalObjects = 0
+    var inuse = 0
+    var slabPages = 0
 
     init(name: String, index: Int, type: KmallocType, size: Int, order: Int, minOrder: Int, objsPerSlab: Int,
          freePointerOffset: Int, mgmtSize: Int, colourCount: Int, colourOff: Int, minPartial: Int,
@@ -144,11 +144,11 @@ final class KmemCache {
 /// kmalloc-96 and kmalloc-192) in four types, or SLAB size-32 ...
 /// size-131072 and their (DMA) twins.
 final class SlabAllocator {
-    @exclusivity(unchecked) var caches: [KmemCache] = []
+    var caches: [KmemCache] = []
     /// lookup[type][i]: cache index for size class i of a kmalloc type.
-    @exclusivity(unchecked) var lookup: [[Int]] = []
+    var lookup: [[Int]] = []
     /// The same, flattened: lookupFlat[type * sizes.count + i].
-    @exclusivity(unchecked) var lookupFlat: [Int] = []
+    var lookupFlat: [Int] = []
     let sizes: [Int]
     let v6: Bool
     /// The 6.x cache names by type and size index (spelled once per process:

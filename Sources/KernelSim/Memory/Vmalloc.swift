@@ -6,18 +6,18 @@ final class VmArea {
     /// Size including the guard page, as /proc/vmallocinfo shows it.
     let size: UInt64
     /// Bytes asked for (KASAN poisons the rest of the mapped pages).
-    @exclusivity(unchecked) var requested: Int
-    @exclusivity(unchecked) var pages: [UInt64]
+    var requested: Int
+    var pages: [UInt64]
     /// `%pS` of the caller, for /proc/vmallocinfo.
     let caller: String
-    @exclusivity(unchecked) var info: AllocInfo
+    var info: AllocInfo
     /// kmemleak_free() has run (vfree_atomic): kmemleak no longer tracks it,
     /// though the area waits for the workqueue to be freed.
-    @exclusivity(unchecked) var kmemleakFreed = false
+    var kmemleakFreed = false
     /// vfree() has unmapped it and freed its pages, but its address range
     /// waits on the lazy purge list (TlbShootdown.swift): no longer an area
     /// of anyone's, not yet a hole.
-    @exclusivity(unchecked) var lazilyFreed = false
+    var lazilyFreed = false
 
     init(id: Int32, start: UInt64, size: UInt64, requested: Int, pages: [UInt64], caller: String, info: AllocInfo) {
         self.id = id
@@ -37,15 +37,15 @@ final class VmArea {
 final class VmallocSpace {
     /// Every range in use, sorted by address: the live areas and those
     /// waiting to be purged (`lazilyFreed`).
-    @exclusivity(unchecked) private(set) var occupied: [VmArea] = []
+    private(set) var occupied: [VmArea] = []
     /// The lazily freed areas, in the order they were freed.
-    @exclusivity(unchecked) private(set) var lazy: [VmArea] = []
-    @exclusivity(unchecked) var byId: [Int32: VmArea] = [:]
-    @exclusivity(unchecked) var nextId: Int32 = 1
+    private(set) var lazy: [VmArea] = []
+    var byId: [Int32: VmArea] = [:]
+    var nextId: Int32 = 1
     /// The bottom of the space: the first hole starts here.
     let base: UInt64
     /// The hole below each area, for `findHole`.
-    @exclusivity(unchecked) private var holes = VmallocHoleIndex()
+    private var holes = VmallocHoleIndex()
 
     init(base: UInt64) {
         self.base = base

@@ -29,7 +29,7 @@ public final class UserProcess {
 }
 
 /// Holds the processes (a class, so that the machine's stored property
-/// stays one pointer and the list can grow without exclusivity checks).
+/// stays one pointer: growing the list does not copy the machine's storage).
 final class UserProcessTable {
     var processes: [UserProcess] = []
     /// The pid the next spawned process gets (after a.out's 413).
