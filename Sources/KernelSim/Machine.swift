@@ -86,9 +86,9 @@ public final class Machine {
     var kmapLocalStack: [UInt64] = []
     /// Reserved and page-table frames a write has been reported for (Access.swift).
     var protectedWritesReported: Set<UInt64> = []
-    var warnAllocWindowStart: UInt64 = 0
-    var warnAllocCount = 0
-    var warnAllocWindowOpen = false
+    /// warn_alloc()'s nopage_rs (mm/page_alloc.c: one report per 10 s on
+    /// 6.x; 2.6.18 used printk_ratelimit()), set for the era in init.
+    var warnAllocRatelimit = Ratelimit(interval: 10_000_000_000, burst: 1)
     /// SWIOTLB's bounce pool on x86_64 with more than 4 GiB (Devices/Swiotlb.swift).
     var swiotlb: SwiotlbPool?
     /// What the last end-of-run kmemleak scan found (Leaks.swift).
@@ -101,8 +101,7 @@ public final class Machine {
     var vmapLazyPages: UInt64 = 0
     var drainVmapWorkItem: WorkItem?
     /// `printk_ratelimit()`'s window for smp_processor_id()'s BUG (Cpus.swift).
-    var smpIdRatelimit = PrintkRatelimit()
-    var warnAllocSuppressed = 0
+    var smpIdRatelimit = Ratelimit.printkDefault
     var dieCount = 0
     var allocSequence: UInt64 = 0
     var minFreeKbytes = 0
@@ -113,8 +112,8 @@ public final class Machine {
     let userProcessTable = UserProcessTable()
     /// Set when the OOM killer found nothing to kill and panicked (OOMKiller.swift).
     var oomPanic: KernelOops?
-    /// oom_kill_process()'s oom_rs ratelimit: window start and reports in it.
-    var oomRatelimit: (start: UInt64, count: Int) = (0, 0)
+    /// oom_kill_process()'s oom_rs (DEFAULT_RATELIMIT_INTERVAL, _BURST).
+    var oomRatelimit = Ratelimit.printkDefault
 
     /// The default machine: x86_32, 1 GiB, era 6.x.
     public convenience init() {
@@ -150,6 +149,7 @@ public final class Machine {
         contexts.legacyKernel = config.era == .v2_6
         contexts.bringUpCPUs(config.cpus)
         procFiles = ProcFile.present(for: config)
+        if config.era == .v2_6 { warnAllocRatelimit = .printkDefault }
         boot()
         if let t = Machine.swiotlbRange(config) {
             swiotlb = SwiotlbPool(start: t.start, bytes: t.end - t.start)

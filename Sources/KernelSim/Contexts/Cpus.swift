@@ -55,24 +55,6 @@ extension ExecutionState {
     }
 }
 
-/// `printk_ratelimit()` (kernel/printk/printk.c, lib/ratelimit.c): at most
-/// DEFAULT_RATELIMIT_BURST (10) messages per DEFAULT_RATELIMIT_INTERVAL (5 s).
-struct PrintkRatelimit {
-    var windowStart: UInt64?
-    var printed = 0
-
-    mutating func allow(at now: UInt64) -> Bool {
-        if let start = windowStart, now &- start < 5_000_000_000 {
-            guard printed < 10 else { return false }
-            printed += 1
-            return true
-        }
-        windowStart = now
-        printed = 1
-        return true
-    }
-}
-
 extension Machine {
     /// Makes `cpu` the running CPU: its number and its TLB.
     func switchToCPU(_ cpu: Int) {
@@ -95,7 +77,7 @@ extension Machine {
     public func smpProcessorId() -> Int {
         let cs = contexts
         if cs.preemptCount == 0 && !cs.irqsDisabled && !cs.runsPerCPUThread
-            && smpIdRatelimit.allow(at: clockNanoseconds) {
+            && smpIdRatelimit.check(at: clockNanoseconds).allowed {
             let headline = "BUG: using smp_processor_id() in preemptible [00000000] code: \(cs.currentComm)/\(cs.currentPid)"
             var lines = [headline, "caller is \(scriptCallerSite)"]
             lines += dumpStackLines(kernelFrames: ["dump_stack_lvl", "check_preemption_disabled"])

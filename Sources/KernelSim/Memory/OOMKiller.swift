@@ -99,14 +99,7 @@ extension Machine {
     }
 
     /// `__ratelimit(&oom_rs)`: 10 reports per 5 s of simulated time.
-    private func oomRatelimitOK() -> Bool {
-        let now = clockNanoseconds
-        if oomRatelimit.count == 0 || now &- oomRatelimit.start >= 5_000_000_000 {
-            oomRatelimit = (now, 0)
-        }
-        oomRatelimit.count += 1
-        return oomRatelimit.count <= 10
-    }
+    private func oomRatelimitOK() -> Bool { oomRatelimit.check(at: clockNanoseconds).allowed }
 
     /// 2.6.18's printk_ratelimit(): also 10 per 5 s (printk_ratelimit_jiffies
     /// 5 * HZ, printk_ratelimit_burst 10).

@@ -86,24 +86,11 @@ extension Machine {
     /// callbacks suppressed". 2.6.18's __alloc_pages() used printk_ratelimit()
     /// (10 per 5 s).
     func warnAlloc(_ gfp: GFP, _ what: String) {
-        let now = clockNanoseconds
-        let v6 = config.era == .v6
-        let interval: UInt64 = v6 ? 10_000_000_000 : 5_000_000_000
-        let burst = v6 ? 1 : 10
-        if !warnAllocWindowOpen || now &- warnAllocWindowStart >= interval {
-            if warnAllocWindowOpen && warnAllocSuppressed > 0 && v6 {
-                printk("warn_alloc: \(warnAllocSuppressed) callbacks suppressed")
-            }
-            warnAllocWindowOpen = true
-            warnAllocWindowStart = now
-            warnAllocCount = 0
-            warnAllocSuppressed = 0
+        let limit = warnAllocRatelimit.check(at: clockNanoseconds)
+        if limit.suppressed > 0 && config.era == .v6 {
+            printk("warn_alloc: \(limit.suppressed) callbacks suppressed")
         }
-        warnAllocCount += 1
-        if warnAllocCount > burst {
-            warnAllocSuppressed += 1
-            return
-        }
+        guard limit.allowed else { return }
         var lines: [String]
         if config.era == .v2_6, let r = what.range(of: "page allocation failure: ") {
             // 2.6.18 __alloc_pages(): "%s: page allocation failure. order:%d, mode:0x%x".
