@@ -102,7 +102,8 @@ import SeededRandom
         let broken = Grader(lesson: lesson).grade(source: Array("answers = {".utf8), submissionID: "answers.lua")
         let b = try json(PrairieLearnResults.render(lesson: lesson, toolVersion: "1", results: [broken]))
         #expect(b["gradable"] as? Bool == false)
-        #expect(((b["format_errors"] as? [String])?.first ?? "").contains("syntax error"))
+        let firstError = (b["format_errors"] as? [String])?.first ?? ""
+        #expect(firstError.contains("syntax error"))
 
         let nothing = try json(PrairieLearnResults.render(lesson: lesson, toolVersion: "1", results: [], notes: ["no answers.lua"]))
         #expect(nothing["gradable"] as? Bool == false)
