@@ -71,7 +71,7 @@ enum SimulatorErrors {
         case let e as KernelArgumentError: return "\(function): \(e.argument) \(e.message)"
         case let e as BootError: return e.description
         case let e as ProcError:
-            return "\(function): \(e.path): No such file or directory (known: \(e.known.joined(separator: ", ")))"
+            return "\(function): \(e.reason)"
         case let e as ContextError: return "\(function): \(e.description)"
         default: return nil
         }

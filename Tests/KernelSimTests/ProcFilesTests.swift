@@ -48,6 +48,23 @@ import Testing
         }
     }
 
+    /// An unknown path's error lists the known files grouped by directory
+    /// (a wall of 30 full paths is not read).
+    @Test func unknownPathErrorGroupsTheKnownFiles() throws {
+        let m = try Machine(config: MachineConfig(bootMessages: false))
+        do {
+            _ = try m.proc("/proc/nope")
+            Issue.record("no error")
+        } catch let e as ProcError {
+            #expect(e.description.hasPrefix("cat: /proc/nope: No such file or directory (known: /proc/{"))
+            #expect(e.description.components(separatedBy: "/sys/kernel/debug/failslab/").count == 2)
+            for path in m.procPaths {
+                let name = String(path.split(separator: "/").last ?? "")
+                #expect(e.description.contains(name), "\(path)")
+            }
+        }
+    }
+
     /// The doc summary (`cat`'s and `write`'s help) names every file.
     @Test func docSummaryNamesEveryFile() {
         let summary = ProcFile.docSummary()

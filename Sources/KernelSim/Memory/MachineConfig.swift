@@ -171,7 +171,8 @@ public struct KernelArgumentError: Error, CustomStringConvertible, Sendable, Equ
 public struct ProcError: Error, CustomStringConvertible, Sendable, Equatable {
     public var path: String
     public var known: [String]
-    public var description: String {
-        "cat: \(path): No such file or directory (known: \(known.joined(separator: ", ")))"
-    }
+    /// The message after the function's name: the known paths grouped by
+    /// directory, so the list stays readable.
+    public var reason: String { "\(path): No such file or directory (known: \(ProcFile.grouped(known)))" }
+    public var description: String { "cat: " + reason }
 }

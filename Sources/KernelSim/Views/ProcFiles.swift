@@ -64,11 +64,15 @@ extension ProcFile {
 
     /// The paths of `files` for a doc page: each directory once, its files in
     /// braces (`/sys/kernel/debug/swiotlb/{io_tlb_nslabs,io_tlb_used}`).
-    public static func docSummary(_ files: [ProcFile] = all) -> String {
+    public static func docSummary(_ files: [ProcFile] = all) -> String { grouped(files.map(\.path)) }
+
+    /// `paths` with each directory written once, in first-seen order.
+    static func grouped(_ paths: [String]) -> String {
         var order: [String] = [], byDirectory: [String: [String]] = [:]
-        for f in files {
-            let cut = f.path.lastIndex(of: "/") ?? f.path.startIndex
-            let dir = String(f.path[..<cut]), name = String(f.path[f.path.index(after: cut)...])
+        for path in paths {
+            let cut = path.lastIndex(of: "/") ?? path.startIndex
+            let dir = String(path[..<cut])
+            let name = cut < path.endIndex ? String(path[path.index(after: cut)...]) : path
             if byDirectory[dir] == nil { order.append(dir) }
             byDirectory[dir, default: []].append(name)
         }
