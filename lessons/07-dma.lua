@@ -87,10 +87,12 @@ the device. It picks memory the device can reach.
 
 `dma_map_single` takes a kernel virtual address and converts it with
 `virt_to_page` arithmetic, valid only in the direct map. Given a vmalloc
-address, old kernels (kmlab's `boot{era="2.6"}`) computed a meaningless
-frame, dma-debug warned "device driver maps memory from vmalloc area", and
-the device then wrote on contiguously past the buffer's first page, into
-frames that belong to someone else. Since 5.18 `dma_map_single` refuses:
+address, old kernels (kmlab's `boot{era="2.6"}`: 2.6.18 returned
+`virt_to_phys(ptr)`) computed a meaningless frame -- not even the buffer's
+first one -- and the device wrote into frames that belong to someone else
+(kmlab's dma-debug warns "device driver maps memory from vmalloc area";
+DMA-API debugging itself came only in 2.6.30). Since 5.18
+`dma_map_single` refuses:
 
     demo 0000:00:03.0: rejecting DMA map of vmalloc memory
 
@@ -169,7 +171,7 @@ The grader plays the hardware with `dev:dma_write` and `dev:dma_read`.
         "copies the data into contiguous frames (a bounce buffer) and returns the physical address of the copy",
       correct = 2 },
       feedback = {
-        a = "That is what 2.6 kernels did -- and the device then wrote past the first page into other frames. Since 5.18 the kernel refuses.",
+        a = "Not even 2.6 did that: it returned virt_to_phys() of the vmalloc address, some unrelated frame, and the device wrote there. Since 5.18 the kernel refuses.",
         c = "The device does not understand kernel virtual addresses: it needs a bus address.",
         d = "The DMA API never moves your data for you (swiotlb bounces only for masks, and vmalloc is refused before that).",
       },

@@ -161,6 +161,49 @@ import Testing
         #expect(memory.hasSuffix("k highmem)") && memory.contains("k reserved, ") && !memory.contains("rodata"))
     }
 
+    /// arch/i386/kernel/setup.c print_memory_map() (" %s: %016Lx - %016Lx ",
+    /// end exclusive) and mm/page_alloc.c's per-zone lines of 2.6.18.
+    @Test func e820AndZoneLinesOf2618_printMemoryMapAndZonePcpInit() throws {
+        let m = try Machine(config: MachineConfig(ram: 1 << 30, era: .v2_6))
+        let lines = m.log.lines.map { String($0.drop { $0 != "]" }.dropFirst(2)) }
+        #expect(lines.contains(" BIOS-e820: 0000000000000000 - 000000000009fc00 (usable)"))
+        #expect(lines.contains(" BIOS-e820: 000000000009fc00 - 00000000000a0000 (reserved)"))
+        #expect(lines.contains(" BIOS-e820: 0000000000100000 - 0000000040000000 (usable)"))
+        #expect(lines.contains("On node 0 totalpages: 262144"))
+        #expect(lines.contains("  DMA zone: 4096 pages, LIFO batch:0"))
+        #expect(lines.contains("  Normal zone: 225280 pages, LIFO batch:31"))
+        #expect(lines.contains("  HighMem zone: 32768 pages, LIFO batch:7"))
+        #expect(!lines.contains("Zone ranges:"))
+        #expect(!lines.contains { $0.contains("[mem ") })
+        // zone_batchsize(): always 2^n - 1, at most 31 (512 KiB / 4 of pages, rounded down).
+        for pages in stride(from: UInt64(0), to: 1 << 22, by: 9973) {
+            let b = Machine.lifoBatch26(presentPages: pages)
+            #expect(b >= 0 && b <= 31 && (b + 1) & b == 0, "\(pages)")
+        }
+    }
+
+    /// arch/i386/mm/fault.c no_context and arch/i386/kernel/traps.c die()/
+    /// show_registers() of 2.6.18.
+    @Test func nullDereferenceOopsOf2618_i386FaultAndDie() throws {
+        let m = try testMachine(era: .v2_6)
+        var thrown: KernelOops?
+        do { try m.write(8, bytes: [1]) } catch let e as KernelOops { thrown = e }
+        let r = try #require(thrown).report
+        #expect(r.kind == .nullPointerDereference)
+        #expect(r.lines[0] == "BUG: unable to handle kernel NULL pointer dereference at virtual address 00000008")
+        #expect(r.lines[1] == " printing eip:")
+        #expect(r.lines[2].count == 8 && UInt64(r.lines[2], radix: 16) != nil)
+        #expect(r.lines[3].hasPrefix("*pde = "))
+        let oops = try #require(r.lines.firstIndex(of: "Oops: 0002 [#1]"))
+        #expect(r.lines[oops + 1] == "PREEMPT SMP ")
+        #expect(r.lines[oops + 2] == "Modules linked in: kmlab")
+        #expect(r.lines[oops + 3] == "CPU:    0")
+        #expect(r.lines[oops + 4] == "EIP:    0060:[<\(r.lines[2])>]    Not tainted VLI")
+        #expect(r.lines[oops + 5] == "EFLAGS: 00010246   (2.6.18 #1) ")
+        #expect(r.lines[oops + 6].hasPrefix("EIP is at "))
+        #expect(!r.lines.contains { $0.hasPrefix("#PF:") || $0.hasPrefix("CPU: 0 UID:") })
+    }
+
     @Test func mightSleepPrintsOnlyTheTwoFlags_sched2618MightSleep() throws {
         let m = try testMachine(era: .v2_6)
         try m.spinLock(m.spinLockInit(name: "&l"))

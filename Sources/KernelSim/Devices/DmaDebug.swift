@@ -156,6 +156,15 @@ extension Machine {
                            kind: kind, fields: fields)
         r.address = address
         r.size = size
+        if let note = anachronism("DMA-API debugging", since: "2.6.30") { r.lines.append(note) }
         return r
+    }
+
+    /// On an era 2.6 machine, a line saying that the debug facility whose
+    /// report precedes it did not exist in 2.6.18 (kmlab keeps it, as the
+    /// design allows, so that the old kernel's bugs can still be seen).
+    func anachronism(_ facility: String, since release: String) -> String? {
+        guard config.era == .v2_6 else { return nil }
+        return "kmlab: \(facility) came in Linux \(release); a 2.6.18 kernel would have printed nothing here"
     }
 }

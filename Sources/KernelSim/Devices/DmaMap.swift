@@ -5,9 +5,9 @@ extension Machine {
     /// `dma_map_single(dev, addr, size, dir)`: the bus address of a buffer
     /// in the direct map (its physical address), or DMA_MAPPING_ERROR:
     /// - a vmalloc buffer: 6.x refuses it ("rejecting DMA map of vmalloc
-    ///   memory", WARN_ONCE); era 2.6 had no such check: dma-debug complains
-    ///   and the device gets the physical address of the buffer's first
-    ///   page, so it writes on contiguously past the frames vmalloc gave;
+    ///   memory", WARN_ONCE); era 2.6 had no such check: the device gets
+    ///   virt_to_phys(ptr), an unrelated frame (dma-debug, which 2.6.18 did
+    ///   not have, complains);
     /// - memory outside the direct map (user, kmap, junk): dma-debug's
     ///   "maps memory from invalid area", and (kmlab's choice, virt_to_page
     ///   would give a meaningless address) DMA_MAPPING_ERROR;
@@ -36,8 +36,12 @@ extension Machine {
             }
             dmaDebugError(dev, DmaDebug.mapsVmallocArea(driver: dev.driver, device: dev.busName, address: addrText, length: size),
                           function: "debug_dma_map_single", line: 1236, address: addr, size: size)
-            guard let first = try vmallocToPage(addr & ~4095) else { return dmaMappingError }
-            phys = first.pfn << 12 | addr & 4095
+            // 2.6.18 include/asm-i386/dma-mapping.h dma_map_single():
+            // `return virt_to_phys(ptr);`: __pa() of a vmalloc address, a
+            // frame that has nothing to do with the buffer's own.
+            let mask: UInt64 = layout.pointerSize == 4 ? 0xffff_ffff : UInt64.max
+            phys = (addr &- layout.pageOffset) & mask
+            // The buffer's own frames: what the device should have written.
             var va = addr & ~4095
             while va < addr &+ UInt64(size) {
                 if let p = try vmallocToPage(va) { owned.insert(p.pfn) }

@@ -21,6 +21,9 @@ extension Machine {
         var l: [String] = []
         var kind: KernelReport.Kind = .pageFault
         let ec: UInt64 = write ? 2 : 0
+        if config.era == .v2_6 && layout.arch == .x86_32 {
+            return accessFault2618(va, write: write)
+        }
         if !isCanonical(va) {
             l.append("general protection fault, probably for non-canonical address \(hex(va)): 0000 [#\(dieCount)]" + flagsTail)
             kind = .generalProtectionFault
@@ -55,6 +58,34 @@ extension Machine {
         l.append(contexts.modulesLinkedInLine)
         if kind != .generalProtectionFault { l.append("CR2: \(px(va))") }
         l.append("---[ end trace 0000000000000000 ]---")
+        return oops(kind: kind, lines: l, address: va, fields: ["access": write ? "write" : "read"])
+    }
+
+    /// The Oops of 2.6.18 on i386: arch/i386/mm/fault.c do_page_fault()'s
+    /// no_context (the "BUG: unable to handle kernel ..." line with
+    /// " printing eip:", the eip, *pde/*pte), then arch/i386/kernel/traps.c
+    /// die() ("Oops: %04lx [#%d]", then "PREEMPT SMP ") and show_registers()
+    /// up to "EIP is at" (the register dump and stack words after it are
+    /// left out: kmlab has no registers to show); the Call Trace follows as
+    /// kmlab prints it in both eras.
+    func accessFault2618(_ va: UInt64, write: Bool) -> KernelOops {
+        let w = walk(va)
+        let site = scriptCallerSite
+        let eip = fakeModuleAddress(site)
+        var l = ["BUG: unable to handle kernel " + (va < 4096 ? "NULL pointer dereference" : "paging request")
+                 + " at virtual address \(hexPad(va, 8))",
+                 " printing eip:", hexPad(eip, 8)]
+        l.append("*pde = \(hexPad(w.entries.first ?? 0, 8))")
+        if w.entries.count > 1 { l.append("*pte = \(hexPad(w.entries[1], 8))") }
+        l.append("Oops: \(hexPad(write ? 2 : 0, 4)) [#\(dieCount)]")
+        l.append("PREEMPT SMP ")
+        l.append(contexts.modulesLinkedInLine)
+        l.append("CPU:    0")
+        l.append("EIP:    0060:[<\(hexPad(eip, 8))>]    \(taintString) VLI")
+        l.append("EFLAGS: 00010246   (\(layout.kernelRelease) #1) ")
+        l.append("EIP is at \(site)")
+        l += callTraceBlock(kernelFrames: [])
+        let kind: KernelReport.Kind = va < 4096 ? .nullPointerDereference : .pageFault
         return oops(kind: kind, lines: l, address: va, fields: ["access": write ? "write" : "read"])
     }
 

@@ -235,7 +235,7 @@ extension Machine {
                  "      \(taintString) \(layout.kernelRelease) #1",
                  "\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.",
                  "task:\(rpad(contexts.currentComm, 15)) state:D stack:0     pid:\(contexts.currentPid)     ppid:0      flags:0x00004000"]
-        l += callTraceBlock(kernelFrames: ["__schedule+0x3c8/0xb00", "schedule+0x33/0x110", symbol(function)])
+        l += callTraceBlock(kernelFrames: ["__schedule", "schedule", function].map { symbol($0) })
         return oops(kind: .bug, lines: l, fields: ["waiting": function])
     }
 }

@@ -283,6 +283,18 @@ extension Machine {
         }
     }
 
+    /// 2.6.18 zone_batchsize(): present/1024 pages, at most 512 KiB, a
+    /// quarter of that, at least 1, rounded down to 2^n - 1.
+    static func lifoBatch26(presentPages: UInt64) -> Int {
+        var batch = Int(presentPages / 1024)
+        if batch * 4096 > 512 * 1024 { batch = 512 * 1024 / 4096 }
+        batch /= 4
+        if batch < 1 { batch = 1 }
+        let v = batch + batch / 2
+        let fls = Int.bitWidth - v.leadingZeroBitCount
+        return (1 << (fls - 1)) - 1
+    }
+
     private func formatBootMessages() {
         var l: [String] = []
         if config.era == .v6 {
@@ -293,18 +305,37 @@ extension Machine {
         }
         l.append("BIOS-provided physical RAM map:")
         let top = layout.totalPages << 12
+        let e820: [(UInt64, UInt64, String)] = [(0, 0x9fc00, "usable"), (0x9fc00, 0xa0000, "reserved"),
+                                                (0xf0000, 0x100000, "reserved"), (0x100000, top, "usable")]
         func mem(_ a: UInt64, _ b: UInt64) -> String { "[mem 0x\(hexPad(a, 16))-0x\(hexPad(b, 16))]" }
-        l.append("BIOS-e820: \(mem(0, 0x9fbff)) usable")
-        l.append("BIOS-e820: \(mem(0x9fc00, 0x9ffff)) reserved")
-        l.append("BIOS-e820: \(mem(0xf0000, 0xfffff)) reserved")
-        l.append("BIOS-e820: \(mem(0x100000, top - 1)) usable")
+        for (start, end, type) in e820 {
+            if config.era == .v6 {
+                l.append("BIOS-e820: \(mem(start, end - 1)) \(type)")
+            } else {
+                // 2.6.18 arch/i386/kernel/setup.c print_memory_map():
+                // printk(" %s: %016Lx - %016Lx ", who, addr, addr + size), then "(usable)\n".
+                l.append(" BIOS-e820: \(hexPad(start, 16)) - \(hexPad(end, 16)) (\(type))")
+            }
+        }
         if layout.arch == .x86_32 {
             let high = (layout.totalPages - layout.maxLowPfn) >> 8
             if high > 0 { l.append("\(high)MB HIGHMEM available.") }
             l.append("\(layout.maxLowPfn >> 8)MB LOWMEM available.")
         }
-        l.append("Zone ranges:")
-        for z in zones where z.type != .movable && z.type != .device {
+        if config.era == .v2_6 {
+            // 2.6.18 mm/page_alloc.c: calculate_zone_totalpages()'s "On node %d
+            // totalpages: %lu", then zone_pcp_init()'s "  %s zone: %lu pages,
+            // LIFO batch:%lu" per zone with pages (there was no "Zone ranges:"
+            // block before the arch-independent zone sizing of 2.6.19).
+            let sized = zones.filter { $0.type != .movable && $0.type != .device }
+                .map { (name: $0.name, pages: $0.end > $0.start ? $0.end - ($0.index == 0 ? 0 : $0.start) : 0) }
+            l.append("On node 0 totalpages: \(sized.reduce(0) { $0 + $1.pages })")
+            for z in sized where z.pages > 0 {
+                l.append("  \(z.name) zone: \(z.pages) pages, LIFO batch:\(Machine.lifoBatch26(presentPages: z.pages))")
+            }
+        }
+        if config.era == .v6 { l.append("Zone ranges:") }
+        for z in zones where z.type != .movable && z.type != .device && config.era == .v6 {
             let name = rpad(z.name, 8)
             if z.end > z.start {
                 l.append("  \(name) \(mem(z.reportedStart << 12, (z.end << 12) - 1))")

@@ -140,6 +140,7 @@ extension Machine {
         if reports.isEmpty { return [] }
         for r in reports.prefix(Machine.leaksPrintedInFull) { raise(r) }
         printk("kmemleak: \(reports.count) new suspected memory leaks (see /sys/kernel/debug/kmemleak)")
+        if let note = anachronism("kmemleak", since: "2.6.31") { printk(note) }
         return reports
     }
 
@@ -168,10 +169,12 @@ extension Machine {
         l.append("  backtrace (crc \(String(crc32(bytes), radix: 16))):")
         let first: String
         switch o.kind {
-        case .kmalloc: first = symbol(o.dedicatedCache ? "kmem_cache_alloc" : "__kmalloc")
-        case .kmallocLarge: first = symbol("__kmalloc_large_node")
-        case .vmalloc: first = symbol("__vmalloc_node_range")
-        case .pages: first = symbol("__alloc_pages")
+        // 6.12's names: the allocators gained a _noprof suffix in 6.10
+        // (alloc_hooks for memory allocation profiling).
+        case .kmalloc: first = symbol(o.dedicatedCache ? "kmem_cache_alloc_noprof" : "__kmalloc_noprof")
+        case .kmallocLarge: first = symbol("__kmalloc_large_node_noprof")
+        case .vmalloc: first = symbol("__vmalloc_node_range_noprof")
+        case .pages: first = symbol("__alloc_pages_noprof")
         }
         let frames = [first] + (o.callTrace.isEmpty ? [symbol("init_module", module: "kmlab")] : o.callTrace)
         for (k, f) in frames.enumerated() {

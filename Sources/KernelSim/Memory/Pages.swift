@@ -157,8 +157,7 @@ extension Machine {
         var l = ["BUG: Bad page state in process \(contexts.currentComm)  pfn:\(hexPad(pfn, 5))"]
         l += dumpPageLines(pfn, because: reason)
         l.append(contexts.modulesLinkedInLine)
-        l += dumpStackLines(kernelFrames: ["bad_page+0xd6/0x110", "free_page_is_bad_report+0x84/0xa0",
-                                            "__free_pages_ok+0x3a5/0x4e0"])
+        l += dumpStackLines(kernelFrames: ["bad_page", "free_page_is_bad_report", "__free_pages_ok"].map { symbol($0) })
         l.append("Disabling lock debugging due to kernel taint")
         warn(kind: double ? .doubleFree : .invalidFree, lines: l, address: pfn << 12,
              fields: ["pfn": hex(pfn), "reason": reason])

@@ -526,8 +526,9 @@ extension Machine {
     func warnFixFlags(_ invalid: GFP, _ fixed: GFP) {
         var lines = ["Unexpected gfp: \(hex(UInt64(invalid.rawValue))) (\(invalid.description)). "
             + "Fixing up to gfp: \(hex(UInt64(fixed.rawValue))) (\(fixed.description)). Fix your code!"]
-        lines += dumpStackLines(kernelFrames: ["kmalloc_fix_flags+0x4d/0x60", "new_slab+0x2a4/0x3a0",
-                                                "___slab_alloc+0x3c5/0x810", "__kmalloc+0x2ef/0x370"])
+        // 6.12 names (__kmalloc_noprof since 6.10), symbol()'s offsets.
+        lines += dumpStackLines(kernelFrames: ["kmalloc_fix_flags", "new_slab", "___slab_alloc",
+                                                "__kmalloc_noprof"].map { symbol($0) })
         warn(kind: .unexpectedGfp, lines: lines,
              fields: ["invalid": hex(UInt64(invalid.rawValue)), "fixed": hex(UInt64(fixed.rawValue))])
     }

@@ -99,8 +99,13 @@ extension Machine {
             // 6.x warn_alloc(): "%s: %pV, mode:%#x(%pGg), nodemask=%*pbl" + cpuset_print_current_mems_allowed().
             lines = ["\(contexts.currentComm): \(what), mode:\(gfp.mode), nodemask=(null),cpuset=/,mems_allowed=0"]
         }
-        lines += dumpStackLines(kernelFrames: ["warn_alloc+0x13a/0x1b0", "__alloc_pages_slowpath.constprop.0+0xc2b/0xd90",
-                                                "__alloc_pages+0x2f6/0x330"])
+        // 6.12's names (__alloc_pages became __alloc_pages_noprof with the
+        // allocation-profiling hooks of 6.10); the offsets are symbol()'s
+        // stable stand-ins: a 6.12 build's own depend on its .config.
+        // 2.6.18's __alloc_pages() called dump_stack() itself.
+        let frames = config.era == .v2_6 ? ["dump_stack", "__alloc_pages"]
+            : ["warn_alloc", "__alloc_pages_slowpath.constprop.0", "__alloc_pages_noprof"]
+        lines += dumpStackLines(kernelFrames: frames.map { symbol($0) })
         lines += showMemLines(for: gfp)
         var fields = ["gfp": gfp.mode]
         if let r = what.range(of: "order:") { fields["order"] = String(what[r.upperBound...]) }
