@@ -45,7 +45,9 @@ not raise, it does not return an error code: every caller checks.
             return -ENOMEM;
 
 Using the NULL pointer anyway is a `BUG: kernel NULL pointer dereference`
-Oops, which kills the task. In kmlab `nil` is NULL wherever the kernel would
+Oops, which kills the task (2.6.18 on i386, kmlab's `boot{era="2.6"}`,
+worded it `BUG: unable to handle kernel NULL pointer dereference at virtual
+address 00000000`). In kmlab `nil` is NULL wherever the kernel would
 dereference the pointer: `memset(nil, 0, 16)` or `poke(nil, "x")` gives you
 that Oops, exactly as the C code would.
 

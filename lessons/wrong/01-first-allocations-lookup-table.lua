@@ -4,7 +4,7 @@
 -- limit is 128 KiB, so kcalloc returns NULL below 4 MiB there).
 -- expect score: 8
 -- expect size_class: fail
--- expect null_check: bug BUG: kernel NULL pointer dereference
+-- expect null_check: bug kernel NULL pointer dereference
 answers = answers or {}
 answers.q1 = 47
 answers.q2 = "b"

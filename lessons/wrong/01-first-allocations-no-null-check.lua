@@ -4,7 +4,7 @@
 -- expect score: 5
 -- expect q2: fail kmalloc returns a pointer
 -- expect size_class: fail the size you asked for
--- expect null_check: bug BUG: kernel NULL pointer dereference
+-- expect null_check: bug kernel NULL pointer dereference
 -- expect kstrdup: pass
 answers = answers or {}
 answers.q1 = "128"

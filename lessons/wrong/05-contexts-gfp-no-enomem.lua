@@ -2,7 +2,7 @@
 -- than the machine's kmalloc limit crashes the syscall instead of
 -- returning -ENOMEM.
 -- expect score: 8
--- expect push_msg: bug BUG: kernel NULL pointer dereference
+-- expect push_msg: bug kernel NULL pointer dereference
 answers = answers or {}
 answers.syscall_flags = "a"
 answers.irq_flags = "bc"

@@ -4,7 +4,7 @@
 -- expect score: 1
 -- expect on_null: fail IRQ_NONE means 'not my device'
 -- expect reserves: fail GFP_ATOMIC never sleeps
--- expect atomic_copy: bug BUG: kernel NULL pointer dereference
+-- expect atomic_copy: bug kernel NULL pointer dereference
 -- expect pool: bug BUG: sleeping function called from invalid context
 answers = answers or {}
 answers.reserves = "b"

@@ -1,8 +1,9 @@
 -- Common mistakes: a plain GFP_KERNEL buffer for a 24-bit device; mapping
--- whatever buffer arrives, vmalloc memory included; the 2.6 belief that a
--- vmalloc buffer maps to its first page.
+-- whatever buffer arrives, vmalloc memory included; the belief that a
+-- vmalloc buffer maps to its first page (not even 2.6 did that: it returned
+-- virt_to_phys() of the vmalloc address, an unrelated frame).
 -- expect score: 3
--- expect vmalloc_map: fail That is what 2.6 kernels did
+-- expect vmalloc_map: fail Not even 2.6 did that
 -- expect rx_map: bug overflow
 -- expect tx_any: bug rejecting DMA map of vmalloc memory
 answers = answers or {}
