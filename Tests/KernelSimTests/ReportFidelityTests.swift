@@ -110,6 +110,9 @@ import Testing
         let freeList = try #require(r.lines.first { $0.hasPrefix("Normal: ") })
         #expect(freeList.contains("kB (M) ") || freeList.hasPrefix("Normal: 0*4kB 0*8kB"))
         #expect(r.lines.last == "0 pages hwpoisoned")
+        // 6.12's frame names (__alloc_pages_noprof since 6.10).
+        #expect(r.lines.contains { $0.hasPrefix(" warn_alloc+0x") })
+        #expect(r.lines.contains { $0.hasPrefix(" __alloc_pages_noprof+0x") })
         // The totals still count every populated zone (__show_mem()).
         let highPresent = m.zones.filter { $0.type == .highmem }.reduce(0) { $0 + $1.present }
         #expect(r.lines.contains("\(highPresent) pages HighMem/MovableOnly"))
@@ -211,6 +214,24 @@ import Testing
         let r = try #require(m.reports(.sleepingInAtomic).first)
         #expect(r.lines[0] == "BUG: sleeping function called from invalid context at mm/slab.c:2903")
         #expect(r.lines[1] == "in_atomic():1, irqs_disabled():0")
+    }
+
+    /// KASAN (4.0) and kmemleak (2.6.31) did not exist in 2.6.18: kmlab
+    /// keeps them on era 2.6, as the design allows, and says so under their
+    /// reports; 6.x prints no such line.
+    @Test(arguments: [Era.v2_6, .v6])
+    func debugFacilitiesLaterThan2618SaySo_kasanAndKmemleak(era: Era) throws {
+        let m = try testMachine(era: era)
+        let p = try #require(try m.kmalloc(10, .kernel))
+        try m.memset(p, 0xEE, 32)
+        _ = m.reportLeaks()
+        let kasan = try #require(m.log.reports.first { $0.headline.hasPrefix("BUG: KASAN:") })
+        let kasanNote = "kmlab: KASAN came in Linux 4.0; a 2.6.18 kernel would have printed nothing here"
+        #expect((kasan.lines.last == kasanNote) == (era == .v2_6))
+        #expect(m.log.text.contains("] kmlab: kmemleak came in Linux 2.6.31; a 2.6.18 kernel would have printed nothing here\n") == (era == .v2_6))
+        #expect(m.log.text.contains("] kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)\n"))
+        // 6.12's allocator names (the _noprof suffix of 6.10's allocation profiling).
+        #expect(try m.proc("/sys/kernel/debug/kmemleak").contains("] __kmalloc_noprof+0x"))
     }
 
     @Test func orderAboveMaxReturnsNullWithoutAWarning_allocPagesNode2618() throws {
