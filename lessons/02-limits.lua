@@ -6,6 +6,46 @@ local function order_for(n)
   return order
 end
 
+-- The units the limit questions ask in, one per learner.
+local LIMIT_UNITS = { { name = "bytes", bytes = 1 }, { name = "KiB", bytes = 1024 }, { name = "pages", bytes = 4096 } }
+
+local function limit_unit_words(unit)
+  if unit == "bytes" then return "in bytes (\"4M\" style answers are accepted)" end
+  if unit == "KiB" then return "in KiB (a number of KiB: 1 KiB = 1024 bytes)" end
+  return "in 4 KiB pages (a number of pages)"
+end
+
+-- Answers that give the right size with their unit written out ("4 MiB"
+-- when the question asks KiB or pages) are right too.
+local function limit_accept(v, bytes)
+  if v.unit == "bytes" then return {} end
+  local kib, mib = bytes // 1024, bytes // 1048576
+  local list = { kib .. "K", kib .. " KiB", kib .. "KiB", kib .. " KB", bytes .. " bytes" }
+  if mib > 0 then
+    for _, s in ipairs({ mib .. "M", mib .. " MiB", mib .. "MiB", mib .. " MB", mib .. "MB" }) do list[#list + 1] = s end
+  end
+  return list
+end
+
+-- Feedback keyed by sizes in bytes, given in the question's unit; a right
+-- size in the wrong unit is named as such.
+local function limit_feedback(v, by_bytes, bytes)
+  local fb = {}
+  for size, text in pairs(by_bytes) do
+    if size % v.per == 0 then fb[size // v.per] = text end
+  end
+  -- The same size given in bytes where the question asks another unit.
+  for size, text in pairs(by_bytes) do
+    if v.unit ~= "bytes" and fb[size] == nil then fb[size] = text end
+  end
+  for _, u in ipairs(LIMIT_UNITS) do
+    if u.name ~= v.unit then
+      fb[bytes // u.bytes] = "That is the right size in " .. (u.name == "bytes" and "bytes" or u.name) .. "; the question asks for it " .. limit_unit_words(v.unit) .. "."
+    end
+  end
+  return fb
+end
+
 return lesson{
   id = "02-limits",
   title = "Limits: KMALLOC_MAX_SIZE, page orders and the page allocator",
@@ -84,15 +124,31 @@ Start with `kmlab lesson 2 --template > a2.lua`.
   exercises = {
     question{
       id = "max_size", points = 2,
-      prompt = "On an x86 6.x kernel, what is KMALLOC_MAX_SIZE? (bytes; \"4M\" style answers are accepted)",
-      answer = numeric(4194304, { units = true }),
-      feedback = {
-        [131072] = "128 KiB was the limit of early 2.6 kernels with SLAB; today's limit is an order-10 block.",
-        [8192] = "8 KiB is KMALLOC_MAX_CACHE_SIZE, the largest size served from a slab cache. Above it kmalloc takes whole pages.",
-        [8388608] = "8 MiB would be order 11; the largest order is 10.",
-        [4096] = "A page is 4 KiB; kmalloc can give far more than one page.",
-      },
-      hints = { "The largest buddy block is order 10: how many bytes is PAGE_SIZE << 10?", "print(KMALLOC_MAX_SIZE)" },
+      -- The unit (and the architecture named) per learner, so that a copied
+      -- number is wrong for most neighbours; the limit itself is the same on
+      -- x86_32 and x86_64 (4 KiB pages, MAX_PAGE_ORDER 10: include/linux/slab.h
+      -- KMALLOC_SHIFT_MAX = MAX_PAGE_ORDER + PAGE_SHIFT).
+      variant = function(rng)
+        local unit = rng:pick(LIMIT_UNITS)
+        return { arch = rng:pick({ "x86_64", "x86_32" }), unit = unit.name, per = unit.bytes, value = 4194304 // unit.bytes }
+      end,
+      prompt = function(v)
+        return "On an " .. v.arch .. " 6.x kernel, what is KMALLOC_MAX_SIZE, " .. limit_unit_words(v.unit) .. "?"
+      end,
+      answer = function(v) return numeric(v.value, { units = v.unit == "bytes" }) end,
+      accept = function(v) return limit_accept(v, 4194304) end,
+      feedback = function(v)
+        return limit_feedback(v, {
+          [131072] = "128 KiB was the limit of early 2.6 kernels with SLAB; today's limit is an order-10 block.",
+          [8192] = "8 KiB is KMALLOC_MAX_CACHE_SIZE, the largest size served from a slab cache. Above it kmalloc takes whole pages.",
+          [8388608] = "8 MiB would be order 11; the largest order is 10.",
+          [4096] = "A page is 4 KiB; kmalloc can give far more than one page.",
+        }, 4194304)
+      end,
+      hints = function(v)
+        return { "The largest buddy block is order 10: how many bytes is PAGE_SIZE << 10? Then give it " .. limit_unit_words(v.unit) .. ".",
+                 "print(KMALLOC_MAX_SIZE // " .. v.per .. ")" }
+      end,
     },
     question{
       id = "order", points = 2,
@@ -129,13 +185,26 @@ Start with `kmlab lesson 2 --template > a2.lua`.
     },
     question{
       id = "old_limit", points = 1,
-      prompt = "And on an early 2.6 kernel (SLAB), what was the largest kmalloc? (bytes or \"128K\")",
-      answer = numeric(131072, { units = true }),
-      feedback = {
-        [4194304] = "4 MiB is today's limit. Boot boot{era=\"2.6\"} and print KMALLOC_MAX_SIZE.",
-        [4096] = "Even 2.6.0 had caches far larger than a page: size-32 up to size-131072.",
-      },
-      hints = { "The largest SLAB cache of 2.6.0 was size-131072.", "boot{era=\"2.6\"} print(KMALLOC_MAX_SIZE)" },
+      -- The unit per learner, as for max_size (SLAB's largest general
+      -- cache, size-131072: include/linux/kmalloc_sizes.h).
+      variant = function(rng)
+        local unit = rng:pick(LIMIT_UNITS)
+        return { unit = unit.name, per = unit.bytes, value = 131072 // unit.bytes }
+      end,
+      prompt = function(v)
+        return "And on an early 2.6 kernel (SLAB), what was the largest kmalloc, " .. limit_unit_words(v.unit) .. "?"
+      end,
+      answer = function(v) return numeric(v.value, { units = v.unit == "bytes" }) end,
+      accept = function(v) return limit_accept(v, 131072) end,
+      feedback = function(v)
+        return limit_feedback(v, {
+          [4194304] = "4 MiB is today's limit. Boot boot{era=\"2.6\"} and print KMALLOC_MAX_SIZE.",
+          [4096] = "Even 2.6.0 had caches far larger than a page: size-32 up to size-131072.",
+        }, 131072)
+      end,
+      hints = function(v)
+        return { "The largest SLAB cache of 2.6.0 was size-131072.", "boot{era=\"2.6\"} print(KMALLOC_MAX_SIZE // " .. v.per .. ")" }
+      end,
     },
     task{
       id = "get_order", points = 2, expects = "get_order", template = "size",

@@ -72,7 +72,18 @@ For large buffers that are set up once and touched rarely or sequentially
 (module code, big tables built at init), the price is fine and vmalloc
 avoids the high-order allocations that fail on a fragmented machine
 (lesson 8). For small buffers, hot data, anything handed to a device, use
-kmalloc. kvmalloc picks for you.
+kmalloc. kvmalloc picks for you: kmalloc first, without warnings or
+retries (`__GFP_NORETRY` above a page), and vmalloc when that fails.
+
+For the hot buffer of the exercises, kvmalloc(size, GFP_KERNEL) is
+accepted: whenever its kmalloc succeeds -- on every machine the grader
+boots, fresh or aged, since kmlab's compaction and kswapd find the block --
+it returns the same direct-map buffer kmalloc would, and the grader judges
+the buffer it gets, not the call that made it. Know what you gave up,
+though: under real memory pressure (a block that only heavy reclaim would
+free) kvmalloc quietly falls back to vmalloc and its PTEs and TLB misses,
+where kmalloc with GFP_KERNEL would reclaim and compact harder, or fail
+and say so. A driver that needs the direct map asks for it with kmalloc.
 
 ## Exercises
 

@@ -4,6 +4,15 @@
 -- so that a kmap() never undone runs the pkmap area out of slots.
 local CALLS = 1100
 
+-- The most lowmem x86_32 can have (MAXMEM) in each era; see lowmem_end.
+local LOWMEM_MAX_26 = 896 << 20
+local LOWMEM_MAX_612 = 0x36FFE000
+
+local function lowmem_words(bytes)
+  if bytes % (1 << 20) == 0 then return (bytes >> 20) .. " MiB" end
+  return string.format("0x%X", bytes)
+end
+
 local function page_bytes(page, n)
   local a = kmap_local_page(page)
   local s = peek(a, n)
@@ -93,16 +102,53 @@ Start with `kmlab lesson 9 --template > a9.lua`.
   exercises = {
     question{
       id = "lowmem_end", points = 2,
-      explain = "The kernel's 1 GiB of addresses above PAGE_OFFSET must also hold the vmalloc area, pkmap and the fixmap (128 MiB in 2.6), so only 896 MiB of RAM can be mapped permanently. (6.12 also fits the CPU entry area and LDT remap up there: its lowmem ends at 0x36FFE000.)",
-      prompt = "On a 2.6 kernel (boot{era=\"2.6\"}) for x86_32 with the 3G/1G split and 1 GiB of RAM, above which physical address does highmem begin? (bytes or e.g. \"512M\")",
-      answer = numeric(896 * 1024 * 1024, { units = true }),
-      feedback = {
-        [1073741824] = "1 GiB is all of the kernel's virtual space: the vmalloc area, pkmap and fixmap need the last 128 MiB of it.",
-        [3221225472] = "0xC0000000 is PAGE_OFFSET, a virtual address; the question is about physical memory.",
-        [16777216] = "16 MiB is the end of ZONE_DMA.",
-        [0x36FFE000] = "That is where lowmem ends on 6.12, kmlab's default; the question asks about 2.6, where nothing but the vmalloc area, pkmap and fixmap shares the top 128 MiB.",
-      },
-      hints = { "The kernel's 1 GiB of addresses holds the direct map plus 128 MiB for vmalloc, kmap and the fixmap.", "1024 MiB - 128 MiB" },
+      -- The era and the machine's RAM per learner. Lowmem ends at
+      -- min(RAM, MAXMEM): MAXMEM is 896 MiB on 2.6.18 (1 GiB less
+      -- __VMALLOC_RESERVE) and 0x36FFE000 on 6.12, whose CPU entry area and
+      -- LDT remap push PKMAP_BASE down to 0xff000000 (VMALLOC_END - PAGE_OFFSET
+      -- - 128 MiB; arch/x86/include/asm/pgtable_32_areas.h, arch/x86/mm/init_32.c
+      -- lowmem_pfn_init/highmem_pfn_init). With less RAM than that, all of it
+      -- is lowmem.
+      variant = function(rng)
+        local era = rng:pick({ "2.6", "6.x" })
+        local ram = rng:pick({ { "512M", 512 << 20 }, { "768M", 768 << 20 }, { "1G", 1 << 30 }, { "1536M", 1536 << 20 },
+                               { "2G", 2 << 30 }, { "3G", 3 << 30 } })
+        local maxmem = era == "2.6" and LOWMEM_MAX_26 or LOWMEM_MAX_612
+        return { era = era, ram_text = ram[1], ram = ram[2], maxmem = maxmem, lowmem = math.min(ram[2], maxmem) }
+      end,
+      explain = function(v)
+        if v.ram <= v.maxmem then
+          return "This machine's RAM all fits in the direct map (at most " .. lowmem_words(v.maxmem) .. " on " .. v.era .. "), so lowmem ends where RAM does and there is no highmem at all."
+        end
+        return "The kernel's 1 GiB of addresses above PAGE_OFFSET must also hold the vmalloc area, pkmap and the fixmap (128 MiB and more), so only " .. lowmem_words(v.maxmem) .. " of RAM can be mapped permanently on " .. v.era .. " (2.6: 896 MiB; 6.12 also fits the CPU entry area and LDT remap up there: 0x36FFE000)."
+      end,
+      prompt = function(v)
+        return "On an x86_32 machine booted with boot{era=\"" .. v.era .. "\", ram=\"" .. v.ram_text .. "\"} (3G/1G split, no PAE), at which physical address does lowmem end: where ZONE_NORMAL stops, above which any highmem begins? (bytes, hex, or e.g. \"512M\")"
+      end,
+      answer = function(v) return numeric(v.lowmem, { units = true }) end,
+      feedback = function(v)
+        local fb = {
+          [3221225472] = "0xC0000000 is PAGE_OFFSET, a virtual address; the question is about physical memory.",
+          [16777216] = "16 MiB is the end of ZONE_DMA.",
+        }
+        local other = v.era == "2.6" and LOWMEM_MAX_612 or LOWMEM_MAX_26
+        if v.ram > v.maxmem then
+          fb[1073741824] = "1 GiB is all of the kernel's virtual space: the vmalloc area, pkmap and fixmap need the last 128 MiB of it" .. (v.era == "6.x" and ", and 6.12 also fits the CPU entry area and LDT remap up there." or ".")
+          if v.ram ~= 1073741824 then fb[v.ram] = "That is all of this machine's RAM; the direct map cannot hold that much: the rest is highmem." end
+          if other < v.ram then
+            fb[other] = "That is where lowmem ends on " .. (v.era == "2.6" and "6.12 (kmlab's default era)" or "2.6") .. "; this machine runs " .. v.era .. ". Boot it and read /proc/zoneinfo."
+          end
+        else
+          fb[v.maxmem] = "That is the most lowmem " .. v.era .. " can have; this machine has only " .. v.ram_text .. " of RAM, and all of it fits in the direct map."
+          if v.maxmem ~= LOWMEM_MAX_26 then fb[LOWMEM_MAX_26] = fb[v.maxmem] end
+          fb[1073741824] = "This machine has only " .. v.ram_text .. " of RAM: there is no RAM up there."
+        end
+        return fb
+      end,
+      hints = function(v)
+        return { "Lowmem is the RAM the direct map can hold: all of it, up to the kernel's 1 GiB less the vmalloc area, pkmap and fixmap (and on 6.12 the CPU entry area).",
+                 "boot{arch=\"x86_32\", era=\"" .. v.era .. "\", ram=\"" .. v.ram_text .. "\"} cat(\"/proc/zoneinfo\") -- the Normal zone ends at (start_pfn + spanned) * PAGE_SIZE" }
+      end,
     },
     question{
       id = "kmalloc_highmem", points = 1,

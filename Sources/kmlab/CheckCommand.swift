@@ -21,7 +21,8 @@ struct CheckCommand: ParsableCommand {
         variable KMLAB_VARIANT_SEED) grades as the learner with seed N sees the
         lesson: an instructor checking a student's file, or a student given
         the seed their submissions are graded with; 0 is the lesson as
-        written. Task cases also depend on KMLAB_GRADER_SECRET when set.
+        written. --variant-for ID grades as `kmlab grade` grades the student
+        with that id. Task cases also depend on KMLAB_GRADER_SECRET when set.
         Exit status: 0 when the file was graded (whatever the
         score), 2 on a usage error (unknown lesson, unreadable answers file),
         1 when the lesson itself is broken.
@@ -44,8 +45,10 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .customLong("variant-seed"), help: "Grade against this learner seed's variant (default: yours).")
     var variantSeed: String?
 
+    @OptionGroup var student: StudentVariantOption
+
     func run() throws {
-        let lesson = try LessonCLI.learnerLesson(id, seed: variantSeed)
+        let lesson = try LessonCLI.learnerLesson(id, seed: student.resolvedSeed(variantSeed: variantSeed))
         switch CheckCommand.check(lesson, answers: answers, hint: hint, recordProgress: progress) {
         case .failure(let problem):
             Terminal.error("kmlab: \(problem)")

@@ -37,7 +37,13 @@ struct LessonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lesson",
         abstract: "Show a lesson's text (paged on a terminal), or write a starting answers file.",
-        discussion: "ID is the lesson's number (1), its id (01-first-allocations) or its slug (first-allocations)."
+        discussion: """
+        ID is the lesson's number (1), its id (01-first-allocations) or its slug (first-allocations).
+        Instructors: --variant-for STUDENT shows the variant `kmlab grade` and the
+        autograders grade that student's submissions as (the seed derived from the
+        id and KMLAB_GRADER_SECRET, named on stderr), e.g.
+        `KMLAB_GRADER_SECRET=... kmlab lesson 3 --variant-for alice`.
+        """
     )
 
     @Argument(help: "The lesson: number, id or slug.")
@@ -53,8 +59,10 @@ struct LessonCommand: ParsableCommand {
             help: "Show the variant of this learner seed (default: yours, kept with your progress; see `kmlab check --help`).")
     var variantSeed: String?
 
+    @OptionGroup var student: StudentVariantOption
+
     func run() throws {
-        let lesson = try LessonCLI.learnerLesson(id, seed: variantSeed)
+        let lesson = try LessonCLI.learnerLesson(id, seed: student.resolvedSeed(variantSeed: variantSeed))
         if template {
             guard let output else {
                 Terminal.out(Array(AnswerTemplate.text(for: lesson).utf8))

@@ -10,7 +10,8 @@ struct SolutionCommand: ParsableCommand {
         discussion: """
         Compare it with yours: there is more than one right answer, and the
         comments say why each line is there. Its question answers are those
-        of your own variant of the lesson (KMLAB_VARIANT_SEED pins another). Before the lesson is passed
+        of your own variant of the lesson (KMLAB_VARIANT_SEED pins another;
+        --variant-for ID shows a student's, as kmlab grade grades them). Before the lesson is passed
         (every exercise at once, in one check) it is refused, so that it
         does not spoil the exercise; --force shows it anyway.
         """
@@ -21,6 +22,8 @@ struct SolutionCommand: ParsableCommand {
 
     @Flag(help: "Show it even though the lesson is not passed yet.")
     var force = false
+
+    @OptionGroup var student: StudentVariantOption
 
     func run() throws {
         let catalog = try LessonCLI.catalog()
@@ -41,7 +44,7 @@ struct SolutionCommand: ParsableCommand {
             throw ExitCode(1)
         }
         // The learner's own variant: the questions' answers are theirs.
-        let shown = SolutionVariant.rewrite(text, for: try LessonCLI.learnerVariant(of: lesson),
+        let shown = SolutionVariant.rewrite(text, for: try LessonCLI.learnerVariant(of: lesson, seed: student.resolvedSeed(variantSeed: nil)),
                                             writtenAs: try lesson.variant(seed: 0))
         Pager.show(shown.hasSuffix("\n") ? shown : shown + "\n")
     }

@@ -3,7 +3,7 @@
 -- expect score: 7
 -- expect highmem_write: fail a kmap_local_page mapping of yours was still in place
 answers = answers or {}
-answers.lowmem_end = "896M"
+answers.lowmem_end = "0x36FFE000"
 answers.kmalloc_highmem = "c"
 answers.x86_64 = "b"
 

@@ -4,7 +4,7 @@
 -- expect score: 7
 -- expect highmem_write: bug blocked for more than 122 seconds
 answers = answers or {}
-answers.lowmem_end = "896M"
+answers.lowmem_end = "0x36FFE000"
 answers.kmalloc_highmem = "c"
 answers.x86_64 = "b"
 

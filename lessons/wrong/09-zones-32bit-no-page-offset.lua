@@ -3,7 +3,7 @@
 -- expect score: 7
 -- expect phys_of: fail lacks the offset within the page
 answers = answers or {}
-answers.lowmem_end = "896M"
+answers.lowmem_end = "0x36FFE000"
 answers.kmalloc_highmem = "c"
 answers.x86_64 = "b"
 

@@ -5,7 +5,7 @@
 -- expect phys_of: bug kernel BUG at arch/x86/mm/physaddr.c
 -- expect x86_64: fail There is no highmem on x86_64
 answers = answers or {}
-answers.lowmem_end = 939524096
+answers.lowmem_end = 922738688
 answers.kmalloc_highmem = 3
 answers.x86_64 = "a"
 
