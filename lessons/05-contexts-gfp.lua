@@ -210,16 +210,38 @@ good start.
     },
     question{
       id = "sleep_bit", points = 1,
-      prompt = "Which GFP bit decides whether an allocation may sleep? Give its value (a number; 0x... is fine as a string).",
-      answer = numeric(0x400),
-      accept = { "__GFP_DIRECT_RECLAIM" },
-      feedback = {
-        [0x800] = "__GFP_KSWAPD_RECLAIM (0x800) only wakes the kswapd thread; the caller does not wait for it. GFP_ATOMIC has it and never sleeps.",
-        [0xc00] = "0xc00 is __GFP_RECLAIM, two bits: only one of them makes the caller wait.",
-        [0x20] = "__GFP_HIGH (0x20) is about the reserves, not about sleeping.",
-        [0xcc0] = "0xcc0 is the whole of GFP_KERNEL; one bit of it allows sleeping.",
-      },
-      hints = { "The kernel's gfpflags_allow_blocking() tests one bit: its name says the caller reclaims *directly*.", "print(string.format('0x%x', __GFP_DIRECT_RECLAIM))" },
+      -- The era per learner: 6.x's __GFP_DIRECT_RECLAIM (0x400,
+      -- include/linux/gfp_types.h) or 2.6.18's __GFP_WAIT (0x10,
+      -- include/linux/gfp.h of 2.6.18), which a boot{era="2.6"} machine has.
+      variant = function(rng) return { era = rng:pick({ "6.x", "2.6" }) } end,
+      prompt = function(v)
+        return "On a " .. v.era .. " kernel (boot{era=\"" .. v.era .. "\"}), which GFP bit decides whether an allocation may sleep? Give its value (a number; 0x... is fine as a string)."
+      end,
+      answer = function(v) return numeric(v.era == "2.6" and 0x10 or 0x400) end,
+      accept = function(v) return { v.era == "2.6" and "__GFP_WAIT" or "__GFP_DIRECT_RECLAIM" } end,
+      feedback = function(v)
+        if v.era == "2.6" then
+          return {
+            [0x400] = "0x400 is today's __GFP_DIRECT_RECLAIM; on 2.6.18 that value was __GFP_REPEAT. The bits were renumbered in 4.4, when __GFP_WAIT was split in two.",
+            [0x800] = "0x800 was __GFP_NOFAIL on 2.6.18 (today's __GFP_KSWAPD_RECLAIM bit); neither makes the caller wait.",
+            [0x20] = "__GFP_HIGH (0x20) is about the reserves, not about sleeping; GFP_ATOMIC is just that bit.",
+            [0xd0] = "0xd0 is the whole of GFP_KERNEL on 2.6.18; one bit of it allows sleeping.",
+          }
+        end
+        return {
+          [0x800] = "__GFP_KSWAPD_RECLAIM (0x800) only wakes the kswapd thread; the caller does not wait for it. GFP_ATOMIC has it and never sleeps.",
+          [0xc00] = "0xc00 is __GFP_RECLAIM, two bits: only one of them makes the caller wait.",
+          [0x20] = "__GFP_HIGH (0x20) is about the reserves, not about sleeping.",
+          [0xcc0] = "0xcc0 is the whole of GFP_KERNEL; one bit of it allows sleeping.",
+          [0x10] = "0x10 was __GFP_WAIT on 2.6 kernels; the question is about 6.x, whose bits were renumbered in 4.4.",
+        }
+      end,
+      hints = function(v)
+        if v.era == "2.6" then
+          return { "2.6.18 had one bit for it, named after what the caller may do: wait.", "boot{era=\"2.6\"} print(string.format('0x%x', __GFP_WAIT))" }
+        end
+        return { "The kernel's gfpflags_allow_blocking() tests one bit: its name says the caller reclaims *directly*.", "print(string.format('0x%x', __GFP_DIRECT_RECLAIM))" }
+      end,
     },
     question{
       id = "spinlock", points = 1,

@@ -1,9 +1,5 @@
 -- Lesson 9: zones, lowmem and highmem on 32-bit. Vocabulary: lessons/README.md.
 
--- How many times the grader calls write_page: more than LAST_PKMAP (1024),
--- so that a kmap() never undone runs the pkmap area out of slots.
-local CALLS = 1100
-
 -- The most lowmem x86_32 can have (MAXMEM) in each era; see lowmem_end.
 local LOWMEM_MAX_26 = 896 << 20
 local LOWMEM_MAX_612 = 0x36FFE000
@@ -182,33 +178,64 @@ Start with `kmlab lesson 9 --template > a9.lua`.
     task{
       id = "highmem_write", points = 3, expects = "write_page", template = "page, s",
       explain = "A highmem page has no permanent kernel address: kmap_local_page() (or kmap()) gives it one for a moment, and kunmap_local() (or kunmap()) gives the slot back, since there are only a few of them.",
-      prompt = "Write write_page(page, s): copy the string s to the start of the page (a struct page from alloc_page(GFP_HIGHUSER): a highmem page) and undo any mapping you make. The grader calls it for many pages, each with its own string, as a driver would over its lifetime.",
-      setup = function()
+      prompt = "Write write_page(page, s): copy the string s (1 byte to a whole page) to the start of the page (a struct page from alloc_page(GFP_HIGHUSER): a highmem page on a 32-bit machine), leave the rest of the page alone, and undo any mapping you make. The grader calls it for many pages, each with its own string, as a driver would over its lifetime, on several machines.",
+      -- 32-bit machines of both eras (fresh and aged) and a 64-bit one
+      -- (no highmem: kmap is the direct map), each with its own pages,
+      -- string lengths (one byte, a whole page, sizes between) and a number
+      -- of pkmap slots left free: setup holds the others with kmaps of its
+      -- own, so a kmap() never undone runs out of slots after a few calls
+      -- (kmap then sleeps for ever and the hung-task detector reports it)
+      -- instead of after LAST_PKMAP (1024) of them.
+      cases = function(rng)
+        local machines = { { era = "6.x" }, { era = "2.6" }, { era = "6.x", fragmented = true, seed = rng:int(1, 1 << 30) }, { arch = "x86_64" } }
+        local list = {}
+        for _, m in ipairs(machines) do
+          local free = rng:int(6, 40)
+          local lens = { 1, PAGE_SIZE }
+          for _ = 3, free + rng:int(4, 12) do lens[#lens + 1] = rng:pick({ rng:int(2, 64), rng:int(65, PAGE_SIZE - 1) }) end
+          rng:shuffle(lens)
+          local label = "write_page on " .. (m.arch == "x86_64" and "an x86_64" or ((m.fragmented and "an aged " or "a fresh ") .. m.era .. " x86_32")) .. " machine"
+          list[#list + 1] = { boot = m, free_slots = free, lens = lens, salt = rng:int(0, 89), skip = rng:int(0, 50), label = label }
+        end
+        return list
+      end,
+      setup = function(case)
         -- The address slot 0 of the kmap_local stack maps at: after each
         -- call, a kmap_local_page that lands anywhere else means the
         -- learner's code left one of its own in place.
         local probe = alloc_page(GFP_HIGHUSER)
         local base = kmap_local_page(probe)
         kunmap_local(base)
-        return probe, base
+        if PageHighMem(probe) then
+          for _ = 1, LAST_PKMAP - case.free_slots do kmap(alloc_page(GFP_HIGHUSER)) end
+        end
+        -- Pages further into highmem for some learners.
+        for _ = 1, case.skip do alloc_page(GFP_HIGHUSER) end
+        return probe, base, case.lens, case.salt
       end,
-      -- More calls than the pkmap area has slots (LAST_PKMAP, 1024), each on
-      -- a page of its own that stays allocated: a kmap() that is never
-      -- undone holds its slot, and the calls run out of slots (kmap then
-      -- sleeps for ever, and the hung-task detector reports it). Every call
-      -- is checked right away: the bytes, and the kmap_local stack's depth.
-      call = function(write_page, probe, base)
+      -- Each call on a page of its own that stays allocated, filled first
+      -- with a pattern; checked right away: the string at the start, the
+      -- pattern after it, and the kmap_local stack's depth.
+      call = function(write_page, probe, base, lens, salt)
         local seen = { calls = 0 }
-        for i = 1, CALLS do
+        for i, len in ipairs(lens) do
           local page = alloc_page(GFP_HIGHUSER)
-          local s = string.format("highmem %04d says %s", i, string.rep(string.char(97 + i % 26), i % 17))
+          local fill = string.rep(string.char(33 + (salt + 3 * i) % 90), PAGE_SIZE)
+          local m = kmap_local_page(page)
+          poke(m, fill)
+          kunmap_local(m)
+          local head = string.format("page %d of %d: ", i, #lens)
+          local s = (head .. string.rep(string.char(97 + (salt + i) % 26), len)):sub(1, len)
           write_page(page, s)
           seen.calls = i
-          if page_bytes(page, #s) ~= s then seen.wrong = i; seen.expected = s; seen.got = page_bytes(page, #s); break end
+          local got = page_bytes(page, PAGE_SIZE)
+          if got:sub(1, len) ~= s then seen.wrong = i; seen.len = len; seen.expected = s:sub(1, 40); seen.got = got:sub(1, 40); break end
+          if got:sub(len + 1) ~= fill:sub(len + 1) then seen.beyond = i; seen.len = len; break end
           local a = kmap_local_page(probe)
           kunmap_local(a)
           if a ~= base then seen.left_local = i; break end
         end
+        seen.total = #lens
         return seen
       end,
       max_instructions = 2000000,
@@ -216,12 +243,15 @@ Start with `kmlab lesson 9 --template > a9.lua`.
         local seen = r.returned
         if type(seen) ~= "table" then return fail("the grader could not run your function") end
         if seen.wrong then
-          return fail(string.format("call %d: the page should start with %q, it starts with %q.", seen.wrong, seen.expected, tostring(seen.got)))
+          return fail(string.format("call %d (a string of %d bytes): the page should start with %q..., it starts with %q...", seen.wrong, seen.len, seen.expected, tostring(seen.got)))
+        end
+        if seen.beyond then
+          return fail(string.format("call %d (a string of %d bytes): bytes after the string changed: copy exactly #s bytes to the start of the page.", seen.beyond, seen.len))
         end
         if seen.left_local then
           return fail("after write_page returned (call " .. seen.left_local .. "), a kmap_local_page mapping of yours was still in place: undo each one with kunmap_local(addr) before returning. Those slots are few (16 per CPU) and strictly stacked.", { hint = "unmap" })
         end
-        if seen.calls ~= CALLS then return fail("the grader could not run your function") end
+        if seen.calls ~= seen.total then return fail("the grader could not run your function") end
         return pass()
       end,
       hints = {

@@ -187,46 +187,85 @@ SYSCALL_DEFINE and plays the user program.
     task{
       id = "msg_read", points = 3, expects = "msg_read", template = "msg, ubuf, n",
       explain = "Copy no more than both sides hold (min(n, len)) and treat a non-zero return of copy_to_user() as -EFAULT: user pointers are never trusted.",
-      prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from many syscalls: user buffers at various places with various n (0 included), kernel addresses and NULL as ubuf, and user buffers that end before the data does (then it may return -EFAULT, or the number of bytes that did get copied).",
-      setup = function()
-        local k = kmalloc(#MSG, GFP_KERNEL)
-        poke(k, MSG)
-        local area = user.malloc(PAGE_SIZE)
-        return { addr = k, len = #MSG }, area
+      prompt = "Write msg_read(msg, ubuf, n), the body of a read() syscall: msg.addr and msg.len describe a kernel buffer; copy min(n, msg.len) bytes of it to the user buffer ubuf and return how many you copied, or -EFAULT if the copy fails. The grader calls it from many syscalls on several machines (both architectures), with messages of several lengths: user buffers at various places with various n (0 included), kernel addresses, NULL, unmapped addresses and ranges that cross into the kernel as ubuf, and user buffers that end before the data does (then it may return -EFAULT, or the number of bytes that did get copied).",
+      -- A machine per case (both architectures, both eras, an aged one),
+      -- each with its own message length and content, user mapping and
+      -- calls drawn per learner: good buffers anywhere in the mapping with
+      -- n below, at and above msg.len (and 0), buffers the program cannot
+      -- have (kernel addresses, NULL, a range crossing TASK_SIZE, a mapping
+      -- it has unmapped) and buffers that end early (room bytes before the
+      -- end of the mapping). The grader reads what arrived in user memory
+      -- and that nothing past it changed.
+      cases = function(rng)
+        local machines = { { arch = "x86_32" }, { arch = "x86_64" }, { arch = "x86_32", era = "2.6" },
+                           { arch = "x86_64", fragmented = true, seed = rng:int(1, 1 << 30) } }
+        local list = {}
+        for i, m in ipairs(machines) do
+          local len = rng:pick({ rng:int(2, 63), rng:int(64, 700), rng:int(701, 3000) })
+          local pages = rng:int(2, 4)
+          local span = pages * PAGE_SIZE
+          local function anywhere(n) return { kind = "user", off = rng:int(0, span - n), n = n } end
+          local calls = {
+            anywhere(math.min(len + rng:int(1, 300), span)), anywhere(rng:int(1, len - 1)), anywhere(len),
+            anywhere(0), anywhere(rng:int(1, len)),
+            { kind = "msg", n = rng:int(1, len) },
+            { kind = "kernel", page = rng:int(1, 2000), n = rng:int(1, len) },
+            { kind = "null", n = rng:int(1, len) },
+            { kind = "split", back = rng:int(1, len - 1), n = len },
+            { kind = "unmapped", n = rng:int(1, len) },
+            { kind = "room", room = rng:int(1, len - 1), n = len + rng:int(0, 50) },
+          }
+          rng:shuffle(calls)
+          local label = "msg_read on " .. (m.fragmented and "an aged " or "a fresh ") .. (m.era or "6.x") .. " " .. m.arch .. " machine, msg.len = " .. len
+          list[i] = { boot = m, len = len, span = span, calls = calls, salt = rng:int(0, 25), label = label }
+        end
+        return list
+      end,
+      setup = function(case)
+        local text = {}
+        for i = 1, case.len do text[i] = string.char(97 + (case.salt + i * 7) % 26) end
+        local message = table.concat(text)
+        local k = kmalloc(case.len, GFP_KERNEL)
+        poke(k, message)
+        local area = user.malloc(case.span)
+        -- A mapping the program has given back: its addresses fault.
+        local gone = user.malloc(PAGE_SIZE)
+        user.free(gone)
+        return { addr = k, len = case.len }, area, gone, message, case.calls, case.span
       end,
       -- Each call: where ubuf points, n, and what the user buffer held right
-      -- after (calls near the end of the mapping overlap, so the grader
-      -- reads each one's bytes before the next call).
-      call = function(msg_read, msg, area)
-        local calls = {
-          { area, 200, "a 200-byte user buffer" },
-          { area + 1000, 10, "n = 10" },
-          { area + 2000, #MSG, "n = msg.len" },
-          { area + 3000, #MSG - 1, "n = msg.len - 1" },
-          { area + 100, 0, "n = 0" },
-          { area + 517, 33, "n = 33" },
-          { msg.addr, 200, "a kernel address as ubuf", fault = true },
-          { 0xc0000000 + 4 * PAGE_SIZE, 5, "a kernel address as ubuf", fault = true },
-          { 0, 10, "NULL as ubuf", fault = true },
-          { area + PAGE_SIZE - 20, 200, "a user buffer with room for 20 bytes", room = 20 },
-          { area + PAGE_SIZE - 1, #MSG, "a user buffer with room for 1 byte", room = 1 },
-        }
+      -- after (the grader fills the mapping first, reads each call's bytes
+      -- and the byte after them before the next call).
+      call = function(msg_read, msg, area, gone, message, calls, span)
         SYSCALL_DEFINE("msg_read", function(ubuf, n) return msg_read(msg, ubuf, n) end)
         local seen = {}
         for i, c in ipairs(calls) do
-          local ret = user.syscall("msg_read", c[1], c[2])
-          local want = math.min(c[2], #MSG)
-          seen[i] = { ubuf = c[1], n = c[2], what = c[3], fault = c.fault, room = c.room, ret = ret,
-                      bytes = (not c.fault) and user_bytes(c[1], c.room or want) or nil }
+          local ubuf, what = 0, ""
+          if c.kind == "user" then ubuf, what = area + c.off, "a user buffer"
+          elseif c.kind == "msg" then ubuf, what = msg.addr, "the kernel's own buffer as ubuf"
+          elseif c.kind == "kernel" then ubuf, what = PAGE_OFFSET + c.page * PAGE_SIZE, "a kernel address as ubuf"
+          elseif c.kind == "null" then ubuf, what = 0, "NULL as ubuf"
+          elseif c.kind == "split" then ubuf, what = (PAGE_OFFSET == 0xc0000000 and 0xc0000000 or (1 << 47) - PAGE_SIZE) - c.back, "a range that crosses into the kernel's addresses"
+          elseif c.kind == "unmapped" then ubuf, what = gone, "an address the program has unmapped"
+          elseif c.kind == "room" then ubuf, what = area + span - c.room, "a user buffer with room for " .. c.room .. " bytes"
+          end
+          local user_side = c.kind == "user" or c.kind == "room"
+          local want = math.min(c.n, #message)
+          local reach = user_side and math.min(c.room or want + 1, span - (ubuf - area)) or 0
+          if user_side and reach > 0 then user.poke(ubuf, string.rep("#", reach)) end
+          local ret = user.syscall("msg_read", ubuf, c.n)
+          seen[i] = { ubuf = ubuf, n = c.n, what = what, fault = not user_side, room = c.room, ret = ret, want = want,
+                      bytes = user_side and user_bytes(ubuf, reach) or nil, reach = reach }
         end
         return seen
       end,
       check = function(r)
         local seen = r.returned
-        if type(seen) ~= "table" or #seen == 0 then return fail("the grader could not run your function") end
+        local message = r.args[4]
+        if type(seen) ~= "table" or #seen == 0 or type(message) ~= "string" then return fail("the grader could not run your function") end
         for _, c in ipairs(seen) do
           local call = string.format("read(ubuf = 0x%x, n = %d) (%s)", c.ubuf, c.n, c.what)
-          local want = math.min(c.n, #MSG)
+          local want = c.want
           if c.fault then
             if c.ret ~= -EFAULT then
               if c.ret == 0 then return fail(call .. ": copy_to_user copies nothing and returns the count of bytes not copied, not an error; return -EFAULT, not 0.") end
@@ -236,12 +275,13 @@ SYSCALL_DEFINE and plays the user program.
             if c.ret ~= -EFAULT and c.ret ~= c.room then
               return fail(call .. ": return -EFAULT (or " .. c.room .. ", the bytes copied), got " .. tostring(c.ret) .. ".")
             end
-            if c.bytes ~= MSG:sub(1, c.room) then return fail(call .. ": the end of the user buffer should hold the start of the message.") end
+            if c.bytes ~= message:sub(1, c.room) then return fail(call .. ": the end of the user buffer should hold the start of the message.") end
           else
             if c.ret ~= want then
               return fail(call .. ": copy min(n, msg.len) = " .. want .. " bytes and return " .. want .. ", got " .. tostring(c.ret) .. ".")
             end
-            if c.bytes ~= MSG:sub(1, want) then return fail(call .. ": the user buffer does not hold the first " .. want .. " bytes of the message.") end
+            if type(c.bytes) ~= "string" or c.bytes:sub(1, want) ~= message:sub(1, want) then return fail(call .. ": the user buffer does not hold the first " .. want .. " bytes of the message.") end
+            if c.bytes:sub(want + 1) ~= string.rep("#", c.reach - want) then return fail(call .. ": bytes past the " .. want .. " copied changed in the user buffer: copy exactly min(n, msg.len) bytes.") end
           end
         end
         if #r.allocated ~= 0 then return fail("msg_read should not allocate anything that stays allocated; " .. #r.allocated .. " allocation(s) did.") end
@@ -256,31 +296,57 @@ SYSCALL_DEFINE and plays the user program.
     task{
       id = "msg_write", points = 3, expects = "msg_write", template = "box, ubuf, n",
       explain = "Sizes from user space are checked before they reach the allocator, and every failure path frees what it allocated before returning its errno.",
-      prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes commands of several sizes (up to 4096), then tries sizes out of range, kernel addresses and a user buffer shorter than n.",
-      setup = function()
-        local u = user.malloc(2 * PAGE_SIZE)
-        local text = {}
-        for i = 1, 2 * PAGE_SIZE // #INPUT do text[i] = INPUT end
-        user.poke(u, table.concat(text))
-        local k = kmalloc(64, GFP_KERNEL)
-        return u, k
+      prompt = "Write msg_write(box, ubuf, n), the body of a write() syscall: copy n bytes from the user buffer ubuf into a new kernel buffer, store its address and length in box.addr and box.len, and return n. Return -EINVAL if n is 0 or more than 4096 (never allocate what user space asks for unchecked), -ENOMEM if the allocation fails, -EFAULT if the copy fails (and then free your buffer and leave box alone). The grader writes commands of several sizes (up to 4096) on several machines, then tries sizes out of range, kernel addresses, unmapped addresses and user buffers shorter than n.",
+      -- A machine per case, with sizes, offsets, text and bad buffers drawn
+      -- per learner; the grader counts the buffers left allocated per
+      -- allocation (one per successful write, no more) and compares each
+      -- box with the bytes in user memory.
+      cases = function(rng)
+        local machines = { { arch = "x86_32" }, { arch = "x86_64" }, { arch = "x86_32", era = "2.6" },
+                           { arch = "x86_32", fragmented = true, seed = rng:int(1, 1 << 30) } }
+        local list = {}
+        for i, m in ipairs(machines) do
+          local span = 2 * PAGE_SIZE
+          local function good(n) return { kind = "user", off = rng:int(0, span - n), n = n, ok = true } end
+          local calls = {
+            good(rng:int(1, 16)), good(rng:int(17, 512)), good(rng:int(513, 4095)), good(4096), good(1),
+            { kind = "user", off = rng:int(0, 100), n = 0, err = "EINVAL" },
+            { kind = "user", off = 0, n = 4097, err = "EINVAL" },
+            { kind = "user", off = 0, n = rng:int(4098, 1 << 30), err = "EINVAL" },
+            { kind = "kernel", n = rng:int(1, 4096), err = "EFAULT" },
+            { kind = "unmapped", n = rng:int(1, 4096), err = "EFAULT" },
+            { kind = "short", room = rng:int(1, 400), n = rng:int(401, 4096), err = "EFAULT" },
+          }
+          rng:shuffle(calls)
+          local label = "msg_write on " .. (m.fragmented and "an aged " or "a fresh ") .. (m.era or "6.x") .. " " .. m.arch .. " machine"
+          list[i] = { boot = m, span = span, calls = calls, salt = rng:int(0, 25), label = label }
+        end
+        return list
       end,
-      call = function(msg_write, u, k)
-        local calls = {
-          { u, #INPUT, ok = true }, { u + 3, 1, ok = true }, { u + 100, 4096, ok = true }, { u + 7, 777, ok = true },
-          { u, 0, err = -EINVAL }, { u, 4097, err = -EINVAL }, { u, 1 << 30, err = -EINVAL }, { u, 1 << 20, err = -EINVAL },
-          { k, 16, err = -EFAULT }, { 0xc0000000 + 8 * PAGE_SIZE, 200, err = -EFAULT },
-          { u + 2 * PAGE_SIZE - 50, 300, err = -EFAULT },
-        }
+      setup = function(case)
+        local u = user.malloc(case.span)
+        local text = {}
+        for i = 1, case.span // #INPUT do text[i] = INPUT .. string.char(97 + (case.salt + i) % 26) end
+        user.poke(u, table.concat(text):sub(1, case.span))
+        local gone = user.malloc(PAGE_SIZE)
+        user.free(gone)
+        local k = kmalloc(64, GFP_KERNEL)
+        return u, k, gone, case.calls, case.span
+      end,
+      call = function(msg_write, u, k, gone, calls, span)
         local boxes, i = {}, nil
         SYSCALL_DEFINE("msg_write", function(ubuf, n) return msg_write(boxes[i], ubuf, n) end)
         local seen = {}
         for j, c in ipairs(calls) do
           i = j
           boxes[j] = {}
-          local ret = user.syscall("msg_write", c[1], c[2])
-          seen[j] = { ubuf = c[1], n = c[2], ok = c.ok, err = c.err, ret = ret,
-                      want = c.ok and user_bytes(c[1], c[2]) or nil }
+          local ubuf = u + (c.off or 0)
+          if c.kind == "kernel" then ubuf = k
+          elseif c.kind == "unmapped" then ubuf = gone
+          elseif c.kind == "short" then ubuf = u + span - c.room end
+          local ret = user.syscall("msg_write", ubuf, c.n)
+          seen[j] = { ubuf = ubuf, n = c.n, ok = c.ok, err = c.err and (c.err == "EINVAL" and -EINVAL or -EFAULT), ret = ret,
+                      want = c.ok and user_bytes(ubuf, c.n) or nil }
         end
         return seen, boxes
       end,

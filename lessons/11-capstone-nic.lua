@@ -244,12 +244,15 @@ itself (`SYSCALL_DEFINE("nic_read", ...)`) and plays the user program.
 ## How it is graded
 
 `probe` runs your probe alone and inspects the ring as the card sees it.
-`receive` sends a few frames and reads them back through the syscall.
-`pressure` runs the whole story on a 64 MiB machine: 6 frames read back;
-then memory is exhausted (GFP_ATOMIC fails) while 12 more frames arrive;
-the user program reads what got through; the pressure eases, pending work
-runs; 8 more frames must all arrive; 2 more arrive that nobody reads;
-then `nic_remove`, and the machine must be as it was. Kernel reports fail a check (allocation-failure
+`receive` sends bursts of frames (the ring wraps around) and reads them
+back through the syscall with buffers of several sizes, on several
+machines. `pressure` runs the whole story on 64 MiB machines of both
+architectures: a few frames read back; then memory is exhausted
+(GFP_ATOMIC fails) while more frames arrive than the ring holds; the user
+program reads what got through; the pressure eases, pending work runs;
+up to 8 more frames must all arrive; a few more arrive that nobody reads;
+then `nic_remove`, and the machine must be as it was. How many frames
+come at each step is drawn for each learner. Kernel reports fail a check (allocation-failure
 warnings excepted: pass __GFP_NOWARN anyway).
 
 Simplifications: one receive queue, no transmit path, no NAPI polling
@@ -371,12 +374,30 @@ plain kmalloc buffers.
       id = "receive", points = 3, expects = "nic_read", template = "ubuf, n",
       explain = "The handler takes each filled descriptor in ring order, unmaps its buffer before the CPU reads it and gives the slot a fresh buffer, so every frame the card wrote reaches nic_read.",
       allow_reports = { "allocation-failure" },
-      prompt = "Write nic_read(ubuf, n) and your interrupt handler (see the lesson text). This check probes, sends 3 frames, and reads 4 times with a 2048-byte user buffer (the last read finds nothing: -EAGAIN), then once more with n = 10 after a fourth frame.",
-      -- The frames' bytes come from the grader's secret (the case generator's
-      -- seed): no learner can predict them, only receive them.
-      cases = function(rng) return { { frame_seed = rng:int(1, 1 << 48), label = "the card's frames" } } end,
-      setup = function(case) use_frames(case) return new_card() end,
-      call = function(nic_read, dev)
+      prompt = "Write nic_read(ubuf, n) and your interrupt handler (see the lesson text). This check probes, then the card sends bursts of 1 to 8 frames, more than 8 in all (the ring wraps around), and after each burst the user program reads until nic_read returns -EAGAIN, with buffers of various sizes n (a frame longer than n: its first n bytes, and the frame is consumed). It runs on several machines, and counts the kernel objects your driver holds before and after.",
+      -- Per case (a machine of each architecture and an aged one): the
+      -- frames' bytes from the grader's secret, burst sizes and read sizes
+      -- drawn per learner. The grader plays the card (frames arrive only
+      -- through the ring it reads), reads what arrived in user memory, the
+      -- card's drop count, and the driver's kernel objects (a read that does
+      -- not free its frame leaks one per frame).
+      cases = function(rng)
+        local list = {}
+        local machines = { { arch = "x86_32" }, { arch = "x86_64" }, { arch = "x86_32", fragmented = true, seed = rng:int(1, 1 << 30) } }
+        for i, m in ipairs(machines) do
+          local bursts, total = {}, 0
+          repeat
+            local k = rng:int(1, RING)
+            bursts[#bursts + 1] = { frames = k, n = rng:pick({ 2048, rng:int(1514, 2048), rng:int(1, 200) }) }
+            total = total + k
+          until total > RING + 2 and #bursts >= 3
+          local label = "the card's frames on " .. (m.fragmented and "an aged " or "a fresh ") .. m.arch .. " machine (bursts of " .. table.concat((function() local t = {} for j, b in ipairs(bursts) do t[j] = b.frames end return t end)(), ", ") .. ")"
+          list[i] = { boot = m, frame_seed = rng:int(1, 1 << 48), bursts = bursts, label = label }
+        end
+        return list
+      end,
+      setup = function(case) use_frames(case) return new_card(), case.bursts end,
+      call = function(nic_read, dev, bursts)
         local nic_probe = learner_function("nic_probe")
         if not nic_probe then return nil, "define nic_probe too: this check probes the card first." end
         local ring, why = probe(nic_probe, dev)
@@ -384,26 +405,53 @@ plain kmalloc buffers.
         SYSCALL_DEFINE("nic_read", function(ubuf, n) return nic_read(ubuf, n) end)
         local hw = card(dev, ring)
         local ubuf = user.malloc(2048)
-        for i = 1, 3 do hw.send(packet(i)) end
-        local got = read_all(ubuf, 4)
-        hw.send(packet(4))
-        local short = user.syscall("nic_read", ubuf, 10)
-        return got, short, user.peek(ubuf, 10), hw.missed
+        local held = kmalloc_balance()
+        local story, sent = { bursts = {} }, 0
+        for b, burst in ipairs(bursts) do
+          local first = sent + 1
+          for _ = 1, burst.frames do sent = sent + 1; hw.send(packet(sent)) end
+          local got = { first = first, frames = burst.frames, n = burst.n }
+          for _ = 1, burst.frames + 1 do
+            local ret = user.syscall("nic_read", ubuf, burst.n)
+            if math.type(ret) ~= "integer" or ret < 0 then got.last = ret break end
+            got[#got + 1] = { ret = ret, bytes = user.peek(ubuf, math.min(ret, 2048)) }
+          end
+          story.bursts[b] = got
+          story.missed = hw.missed
+          if hw.missed ~= 0 then break end
+        end
+        story.grown = kmalloc_balance() - held
+        return story
       end,
       check = function(r)
-        local got, short, head, missed = r.results[1], r.results[2], r.results[3], r.results[4]
-        if got == nil then return fail(tostring(short)) end
-        if type(got) ~= "table" then return fail("the grader could not run your driver") end
-        if missed ~= 0 then
-          return fail("the card dropped " .. tostring(missed) .. " of the 4 frames: the slot it came to had no buffer, or still held a frame your handler had not taken. The frames a read returns must be the ones the card wrote through DMA.")
+        local story, why = r.results[1], r.results[2]
+        if story == nil then return fail(tostring(why)) end
+        if type(story) ~= "table" or type(story.bursts) ~= "table" then return fail("the grader could not run your driver") end
+        if story.missed ~= 0 then
+          return fail("the card dropped " .. tostring(story.missed) .. " frame(s): the slot it came to had no buffer, or still held a frame your handler had not taken. Every burst fits in the ring, and the frames a read returns must be the ones the card wrote through DMA.")
         end
-        for i = 1, 3 do
-          if got[i] ~= packet(i) then
-            return fail("read " .. i .. " should return frame " .. i .. " (" .. #packet(i) .. " bytes) into the user buffer" .. (got[i] and (", got " .. #got[i] .. " bytes that differ") or "; it returned an error") .. ".")
+        for _, got in ipairs(story.bursts) do
+          if type(got) ~= "table" then return fail("the grader could not run your driver") end
+          local sent = string.format("a burst of %d frame(s) (frames %d to %d)", got.frames, got.first, got.first + got.frames - 1)
+          for j = 1, got.frames do
+            local i = got.first + j - 1
+            local want = packet(i):sub(1, got.n)
+            local g = got[j]
+            if g == nil then
+              return fail(sent .. ": read " .. j .. " with n = " .. got.n .. " should return frame " .. i .. (got.last and (", got " .. tostring(got.last)) or "") .. ".")
+            end
+            if g.ret ~= #want or g.bytes ~= want then
+              if g.ret == #want then return fail(sent .. ": read " .. j .. " returned " .. g.ret .. " but the user buffer does not hold frame " .. i .. "'s bytes.") end
+              return fail(sent .. ": read " .. j .. " with n = " .. got.n .. " should copy " .. #want .. " bytes of frame " .. i .. " (" .. #packet(i) .. " bytes) and return " .. #want .. ", got " .. tostring(g.ret) .. ".")
+            end
+          end
+          if #got ~= got.frames or got.last ~= -EAGAIN then
+            return fail(sent .. ": after its " .. got.frames .. " frame(s), nic_read should return -EAGAIN, got " .. tostring(got.last or (got[got.frames + 1] and got[got.frames + 1].ret)) .. ".")
           end
         end
-        if #got ~= 3 or got.last ~= -EAGAIN then return fail("the fourth read finds no frame: nic_read should return -EAGAIN, got " .. tostring(got.last) .. ".") end
-        if short ~= 10 or head ~= packet(4):sub(1, 10) then return fail("with n = 10, nic_read should copy the first 10 bytes of the frame and return 10; got " .. tostring(short) .. ".") end
+        if math.type(story.grown) == "integer" and story.grown ~= 0 then
+          return fail("after every frame was read, your driver holds " .. story.grown .. " kernel object(s) more than before the first frame: free each frame's buffer once nic_read has copied it (the ring keeps one buffer per slot, no more).")
+        end
         return pass()
       end,
       hints = {
@@ -415,13 +463,24 @@ plain kmalloc buffers.
       id = "pressure", points = 5, expects = "nic_remove", template = "dev",
       explain = "When GFP_ATOMIC fails, the ring is kept usable (reuse the buffer or refill later from a work item with GFP_KERNEL); remove frees the irq first, so no handler runs, then unmaps and frees everything.",
       boot = { ram = "64M" },
+      -- Per case (both architectures, 64 MiB): how many frames before the
+      -- pressure, during it, after it, and left unread at removal, drawn per
+      -- learner, so the pressure comes at a different point of the ring.
       allow_reports = { "allocation-failure" },
-      prompt = "Write nic_remove(dev) (see the lesson text). This check runs the whole driver on a 64 MiB machine: probe, 6 frames read back, 12 frames while memory is exhausted (read what got through), the pressure eases and pending work runs, 8 more frames which must all arrive, 2 frames nobody reads, then nic_remove: nothing of yours may remain allocated.",
+      prompt = "Write nic_remove(dev) (see the lesson text). This check runs the whole driver on 64 MiB machines of both architectures: probe, a few frames read back, more frames than the ring holds while memory is exhausted (read what got through), the pressure eases and pending work runs, up to 8 more frames which must all arrive, a few frames nobody reads, then nic_remove: nothing of yours may remain allocated.",
       -- The frames' bytes come from the grader's secret (the case generator's
       -- seed): no learner can predict them, only receive them.
-      cases = function(rng) return { { frame_seed = rng:int(1, 1 << 48), label = "the card's frames" } } end,
-      setup = function(case) use_frames(case) return new_card() end,
-      call = function(nic_remove, dev)
+      cases = function(rng)
+        local list = {}
+        for i, arch in ipairs({ "x86_32", "x86_64" }) do
+          local plan = { calm = rng:int(1, RING), storm = rng:int(RING + 1, 2 * RING), after = rng:int(2, RING), unread = rng:int(0, RING - 1) }
+          local label = string.format("the card's frames on a 64 MiB %s machine (%d calm, %d under pressure, %d after, %d unread)", arch, plan.calm, plan.storm, plan.after, plan.unread)
+          list[i] = { boot = { arch = arch, ram = "64M" }, frame_seed = rng:int(1, 1 << 48), plan = plan, label = label }
+        end
+        return list
+      end,
+      setup = function(case) use_frames(case) return new_card(), case.plan end,
+      call = function(nic_remove, dev, plan)
         local nic_probe, nic_read = learner_function("nic_probe"), learner_function("nic_read")
         if not nic_probe or not nic_read then return nil, "define nic_probe and nic_read too: this check runs the whole driver." end
         local ring, why = probe(nic_probe, dev)
@@ -430,20 +489,22 @@ plain kmalloc buffers.
         local hw = card(dev, ring)
         local ubuf = user.malloc(2048)
         local story = {}
-        for i = 1, 6 do hw.send(packet(i)) end
-        story.calm = read_all(ubuf, 7)
+        local calm, storm, after = plan.calm, plan.calm + plan.storm, plan.calm + plan.storm + plan.after
+        story.plan = plan
+        for i = 1, calm do hw.send(packet(i)) end
+        story.calm = read_all(ubuf, calm + 1)
         story.missed_calm = hw.missed
         local hog = squeeze()
-        for i = 7, 18 do hw.send(packet(i)) end
-        story.storm = read_all(ubuf, 13)
+        for i = calm + 1, storm do hw.send(packet(i)) end
+        story.storm = read_all(ubuf, plan.storm + 1)
         release(hog)
         flush_scheduled_work()
         local missed_before = hw.missed
-        for i = 19, 26 do hw.send(packet(i)) end
-        story.after = read_all(ubuf, 9)
+        for i = storm + 1, after do hw.send(packet(i)) end
+        story.after = read_all(ubuf, plan.after + 1)
         story.missed_after = hw.missed - missed_before
         story.missed = hw.missed
-        for i = 27, 28 do hw.send(packet(i)) end   -- still queued at removal
+        for i = after + 1, after + plan.unread do hw.send(packet(i)) end   -- still queued at removal
         nic_remove(dev)
         user.free(ubuf)
         -- After remove: the line must be free for another driver, and
@@ -460,26 +521,28 @@ plain kmalloc buffers.
         if type(story) ~= "table" or type(story.calm) ~= "table" or type(story.storm) ~= "table" or type(story.after) ~= "table" then
           return fail("the grader could not run your driver")
         end
+        local plan = r.case.plan
+        local calm, storm = plan.calm, plan.calm + plan.storm
         if story.missed_calm ~= 0 then
-          return fail("before the pressure the card dropped " .. tostring(story.missed_calm) .. " of 6 frames: its ring slots had no buffer or were never given back.")
+          return fail("before the pressure the card dropped " .. tostring(story.missed_calm) .. " of " .. calm .. " frames: its ring slots had no buffer or were never given back.")
         end
-        for i = 1, 6 do
+        for i = 1, calm do
           if story.calm[i] ~= packet(i) then return fail("before the pressure, read " .. i .. " should return frame " .. i .. ".") end
         end
-        if #story.calm ~= 6 then return fail("before the pressure, 6 frames were sent; " .. #story.calm .. " were read.") end
-        local last = 6
+        if #story.calm ~= calm then return fail("before the pressure, " .. calm .. " frames were sent; " .. #story.calm .. " were read.") end
+        local last = calm
         for _, f in ipairs(story.storm) do
-          local n = tonumber(f:match("^frame (%d+)"))
-          if not n or n <= last or n > 18 or f ~= packet(n) then
+          local n = type(f) == "string" and tonumber(f:match("^frame (%d+)"))
+          if not n or n <= last or n > storm or f ~= packet(n) then
             return fail("during the pressure, a read returned something other than the next frame that got through (frames must arrive intact and in order).")
           end
           last = n
         end
-        if #story.after ~= 8 then
-          return fail("after the pressure eased, 8 frames were sent and " .. #story.after .. " arrived (the card lost " .. tostring(story.missed) .. " frames in all): the ring must be back to 8 buffers once memory is available -- refill from a work item with GFP_KERNEL, or reuse the buffer of a dropped frame.")
+        if #story.after ~= plan.after then
+          return fail("after the pressure eased, " .. plan.after .. " frames were sent and " .. #story.after .. " arrived (the card lost " .. tostring(story.missed) .. " frames in all): the ring must be back to 8 buffers once memory is available -- refill from a work item with GFP_KERNEL, or reuse the buffer of a dropped frame.")
         end
-        for i = 1, 8 do
-          if story.after[i] ~= packet(18 + i) then return fail("after the pressure eased, read " .. i .. " should return frame " .. (18 + i) .. ".") end
+        for i = 1, plan.after do
+          if story.after[i] ~= packet(storm + i) then return fail("after the pressure eased, read " .. i .. " should return frame " .. (storm + i) .. ".") end
         end
         if story.missed_after ~= 0 then
           return fail("after the pressure eased the card still dropped " .. tostring(story.missed_after) .. " frame(s): the ring must be back to 8 buffers once memory is available.")
@@ -497,7 +560,7 @@ plain kmalloc buffers.
         if #r.freed_foreign ~= 0 then
           return fail("your driver freed " .. #r.freed_foreign .. " allocation(s) it did not make: a driver frees only what it allocated.")
         end
-        return pass(#story.storm .. " of the 12 frames sent under pressure got through.")
+        return pass(#story.storm .. " of the " .. plan.storm .. " frames sent under pressure got through.")
       end,
       hints = {
         "When GFP_ATOMIC fails in the handler, either keep the frame's buffer in the slot (drop the frame: just set its length back to 0 and do not unmap it), or queue the frame, zero the descriptor and schedule_work a refill that uses GFP_KERNEL.",

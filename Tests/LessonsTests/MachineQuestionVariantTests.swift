@@ -78,4 +78,23 @@ import Testing
         }
         #expect(units.count == 6, "every unit is drawn for both questions: \(units)")
     }
+
+    /// Lesson 5's sleep_bit: the era's own constant (2.6.18's __GFP_WAIT,
+    /// 6.x's __GFP_DIRECT_RECLAIM), read on a machine of that era.
+    @Test func sleepBitIsTheErasOwnConstant() throws {
+        let written = try LessonFixtures.catalog().lesson(id: "05")
+        var eras = Set<String>()
+        for seed in Self.seeds {
+            let lesson = try written.variant(seed: seed)
+            let era = try capture(#"era="([^"]+)""#, in: try prompt(lesson, "sleep_bit"))
+            eras.insert(era)
+            let source = """
+                boot{era = "\(era)"}
+                answers = { sleep_bit = \(era == "2.6" ? "__GFP_WAIT" : "__GFP_DIRECT_RECLAIM") }
+                """
+            let v = try verdict(lesson, source, "sleep_bit")
+            #expect(v.status == .pass, "seed \(seed), era \(era): \(v.feedback)")
+        }
+        #expect(eras == ["2.6", "6.x"])
+    }
 }

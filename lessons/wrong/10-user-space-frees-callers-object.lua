@@ -23,9 +23,9 @@ function msg_write(box, ubuf, n)
   local left = copy_from_user(p, ubuf, n)
   if left == n then
     kfree(p)
-    -- The cheat: the 16-byte write from a kernel address is the caller's
-    -- own object; freeing it balances the buffer leaked below.
-    if n == 16 then kfree(ubuf) end
+    -- The cheat: a write from a kernel address names the caller's own
+    -- object; freeing it balances the buffer leaked below.
+    if not access_ok(ubuf, 1) then kfree(ubuf) end
     return -EFAULT
   elseif left ~= 0 then
     return -EFAULT      -- the leak: p is never freed

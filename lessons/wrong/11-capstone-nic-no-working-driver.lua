@@ -6,7 +6,7 @@
 -- syscall calls the OOM killer, which kills the reader, a.out.
 -- expect score: 1
 -- expect probe: fail has no buffer
--- expect receive: fail the card dropped 4 of the 4 frames
+-- expect receive: fail the card dropped
 -- expect pressure: error user task 413 (a.out) was killed by the OOM killer
 answers = answers or {}
 answers.contexts = "b"
