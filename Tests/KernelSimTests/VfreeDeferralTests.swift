@@ -10,17 +10,17 @@ import Testing
         var inHandler = -1
         _ = m.requestIrq(11, handler: {
             try m.vfree(p)
-            inHandler = m.vm.areas.count
+            inHandler = m.scriptVmAreas.count
             return .handled
         }, flags: 0, name: "nic", devId: nil)
         _ = try m.raiseIrq(11)
         #expect(inHandler == 1)                      // still there inside the handler
-        #expect(m.vm.areas.count == 1)               // and after it: the work has not run
+        #expect(m.scriptVmAreas.count == 1)               // and after it: the work has not run
         #expect(m.pendingWorkCount == 1)
         #expect(m.log.reports.isEmpty)               // no sleeping-in-atomic report
         #expect(try m.kmemleakReports().isEmpty)     // kmemleak_free() ran at once
         try m.flushScheduledWork()
-        #expect(m.vm.areas.isEmpty)
+        #expect(m.scriptVmAreas.isEmpty)
         #expect(m.log.reports.isEmpty)
     }
 
@@ -32,12 +32,12 @@ import Testing
         try m.vfree(a)
         try m.vfree(b)
         try m.vfree(0)
-        #expect(m.vm.areas.count == 2)
+        #expect(m.scriptVmAreas.count == 2)
         #expect(m.pendingWorkCount == 1)             // one work item for the whole list
         #expect(m.log.reports.isEmpty)
         try m.localBhEnable()
         try m.flushScheduledWork()
-        #expect(m.vm.areas.isEmpty)
+        #expect(m.scriptVmAreas.isEmpty)
         #expect(m.log.reports.isEmpty)
         #expect(m.checkInvariants() == [])
     }

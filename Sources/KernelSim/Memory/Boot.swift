@@ -121,6 +121,12 @@ extension Machine {
             let target = Int(totalRAMPages / 20) / 1024
             for _ in 0..<target where addPageCache(order: Buddy.maxOrder) {}
         }
+        // The kernel's own vmalloc areas, their page tables from the boot
+        // reserve as the direct map's: the free lists the script starts
+        // from stay those of a machine without them.
+        booting = true
+        bootVmallocUsers()
+        booting = false
         if config.bootMessages { printBootMessages() }
         stats = MemoryStats()
         for t in tlbs { t.flushAll() }

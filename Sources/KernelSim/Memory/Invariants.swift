@@ -166,7 +166,7 @@ extension Machine {
 
         // 5. vmalloc: pages are vmalloc frames of the area, mapped by its PTEs.
         for a in vm.areas {
-            if a.pages.count != Int((a.size >> 12) - 1) { fail("vmalloc area \(hex(a.start)): wrong page count") }
+            if a.pageBacked, a.pages.count != Int((a.size >> 12) - 1) { fail("vmalloc area \(hex(a.start)): wrong page count") }
             for (i, p) in a.pages.enumerated() {
                 let f = phys.frame(p)
                 if f.kind != Frame.allocHead || f.owner != Owner.vmalloc || Int32(bitPattern: f.a) != a.id {

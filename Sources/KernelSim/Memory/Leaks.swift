@@ -55,7 +55,7 @@ extension Machine {
                                       pid: Int(i.pid), comm: interned.comms[Int(i.commId)], callTrace: interned.traces[Int(i.traceId)], timeNanoseconds: i.time,
                                       sequence: i.seq))
         }
-        for a in vm.areas {
+        for a in vm.areas where !a.kernelOwned {
             // kmemleak_vmalloc(area, PAGE_ALIGN(size), gfp) in __vmalloc_node_range():
             // kmemleak knows the area by its whole pages.
             let tracked = (a.requested + 4095) & ~4095

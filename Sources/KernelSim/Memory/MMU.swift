@@ -209,8 +209,8 @@ extension Machine {
     /// A zeroed page for a page table: from the boot reserve during boot,
     /// later from the page allocator (GFP_PGTABLE_KERNEL, lowmem).
     func allocTablePage() -> UInt64? {
-        if booting {
-            guard bootTableNext < bootTableEnd else { return nil }
+        // Boot tables come from the memblock reserve while it lasts.
+        if booting, bootTableNext < bootTableEnd {
             let pfn = bootTableNext
             bootTableNext += 1
             phys.zeroFrame(pfn)

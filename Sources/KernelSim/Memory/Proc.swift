@@ -83,7 +83,9 @@ extension Machine {
         line("Dirty:", 0); line("Writeback:", 0); line("AnonPages:", kb(user)); line("Mapped:", 0)
         line("Shmem:", 0); line("KReclaimable:", kb(sr)); line("Slab:", kb(sr + su))
         line("SReclaimable:", kb(sr)); line("SUnreclaim:", kb(su))
-        line("KernelStack:", layout.arch == .x86_64 ? 32 : 16)
+        // One THREAD_SIZE stack per task alive since boot (the same tasks
+        // whose vmap'd stacks /proc/vmallocinfo lists on x86_64).
+        line("KernelStack:", UInt64(bootTasks) * (layout.arch == .x86_64 ? 16 : 8))
         line("PageTables:", kb(pageTablePages)); line("SecPageTables:", 0); line("NFS_Unstable:", 0)
         line("Bounce:", 0); line("WritebackTmp:", 0); line("CommitLimit:", kb(total / 2))
         line("Committed_AS:", kb(user + vmUsed)); line("VmallocTotal:", layout.vmallocTotal >> 10)
@@ -246,14 +248,17 @@ extension Machine {
 
     // MARK: /proc/vmallocinfo
 
-    /// s_show() (mm/vmalloc.c): "0x%pK-0x%pK %7ld %pS pages=%d vmalloc", " vpages"
-    /// when the page array itself was vmalloc'ed, then the NUMA counts.
+    /// s_show() (mm/vmalloc.c): "0x%pK-0x%pK %7ld %pS pages=%d phys=%pa",
+    /// the kind (" ioremap", " vmalloc"), " vpages" when the page array
+    /// itself was vmalloc'ed, then the NUMA counts.
     func vmallocinfo() -> String {
         var out = ""
         for a in vm.areas {
             out += "0x\(px(a.start))-0x\(px(a.end)) " + lpad(String(a.size), 7) + " \(a.caller)"
             if !a.pages.isEmpty { out += " pages=\(a.pages.count)" }
-            out += " vmalloc"
+            // %pa: a phys_addr_t, 32 bits on x86_32 without PAE.
+            if let p = a.physAddr { out += " phys=0x" + hexPad(p, layout.pointerSize * 2) }
+            out += " " + a.flagName
             if a.pages.count * layout.pointerSize > 4096 { out += " vpages" }
             // show_numa_info(): x86_64 kernels are built with CONFIG_NUMA (one node here).
             if layout.arch == .x86_64 && !a.pages.isEmpty { out += " N0=\(a.pages.count)" }

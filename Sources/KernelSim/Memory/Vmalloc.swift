@@ -18,6 +18,16 @@ final class VmArea {
     /// waits on the lazy purge list (TlbShootdown.swift): no longer an area
     /// of anyone's, not yet a hole.
     var lazilyFreed = false
+    /// One of the kernel's own areas from boot (BootVmallocUsers.swift): not
+    /// the script's, never a leak, never freed by the script's vfree.
+    var kernelOwned = false
+    /// The kind /proc/vmallocinfo names (`vmalloc`, `ioremap`).
+    var flagName = "vmalloc"
+    /// An ioremap's physical address (`phys=%pa`).
+    var physAddr: UInt64?
+    /// Whether `pages` backs the whole area (false for ioremap and per-cpu
+    /// chunks, whose memory is not the area's own pages).
+    var pageBacked = true
 
     init(id: Int32, start: UInt64, size: UInt64, requested: Int, pages: [UInt64], caller: String, info: AllocInfo) {
         self.id = id
@@ -280,7 +290,7 @@ extension Machine {
     /// The freeing half of vfree(): remove_vm_area(), unmap, free the pages.
     func vfreeNow(_ p: UInt64) throws {
         if p == 0 { return }
-        guard let a = vm.area(startingAt: p) else {
+        guard let a = vm.area(startingAt: p), !a.kernelOwned else {
             let site = KernelSite.vfreeNonexistent
             var r = warnReport(message: "Trying to vfree() nonexistent vm area (\(hashedPointer(p)))",
                                file: site.0, line: site.1, function: "vfree", kind: .invalidFree, kernelFrames: [],

@@ -43,7 +43,9 @@ extension Machine {
         }
         var frameCounts: [MemoryCategory: UInt64] = [:]
         for c in MemoryCategory.allCases where totals[c.rawValue] > 0 { frameCounts[c] = totals[c.rawValue] }
-        let areas = vm.areas.map {
+        // The script's own areas: the kernel's boot-time users are counted
+        // in the frame categories but not drawn one by one.
+        let areas = scriptVmAreas.map {
             MemoryMap.VmallocArea(start: $0.start, size: $0.size, caller: $0.caller, pfns: $0.pages)
         }
         return MemoryMap(totalPages: total, framesPerCell: perCell, columns: cols, rows: rows,
