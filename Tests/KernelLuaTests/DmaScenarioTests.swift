@@ -244,6 +244,38 @@ import LuaBridge
         #expect(r.headline.contains("device driver tries to sync DMA memory it has not allocated [device address=0x0000000000001000] [size=64 bytes]"))
     }
 
+    /// swiotlb_tbl_unmap_single() copies a FROM_DEVICE buffer back with
+    /// swiotlb_bounce()'s memcpy, which KASAN checks: a buffer freed while
+    /// still mapped is written after its free. Without a bounce the unmap
+    /// touches no memory and says nothing.
+    @Test func unmappingAfterTheBufferWasFreedIsAUseAfterFree_swiotlbBounce() throws {
+        let h = try KernelHarness()
+        h.run("""
+            boot{arch="x86_64", ram="8G"}
+            local dev = pci_device{name="e1000", dma_mask_bits=32}
+            local buf = kmalloc(256, GFP_KERNEL)
+            local dma = dma_map_single(dev, buf, 256, DMA_FROM_DEVICE)
+            assert(not dma_mapping_error(dev, dma))
+            kfree(buf)
+            dma_unmap_single(dev, dma, 256, DMA_FROM_DEVICE)
+            """)
+        let r = try #require(h.reports.first)
+        #expect(r.kind == .useAfterFree)
+        #expect(r.lines.contains { $0.hasPrefix("Write of size 256 at addr ") })
+        #expect(r.text.contains("swiotlb_bounce"))
+        let direct = try KernelHarness()
+        direct.run("""
+            boot{arch="x86_64"}
+            local dev = pci_device{name="e1000", dma_mask_bits=32}
+            local buf = kmalloc(256, GFP_KERNEL)
+            local dma = dma_map_single(dev, buf, 256, DMA_FROM_DEVICE)
+            assert(not dma_mapping_error(dev, dma))
+            kfree(buf)
+            dma_unmap_single(dev, dma, 256, DMA_FROM_DEVICE)
+            """)
+        #expect(direct.reports.isEmpty)
+    }
+
     @Test func noSwiotlbAt4GiBOrBelow() throws {
         let m = try Machine(config: MachineConfig(arch: .x86_64, ram: 4 << 30))
         #expect(!m.log.text.contains("software IO TLB"))

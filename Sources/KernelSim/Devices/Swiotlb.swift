@@ -91,7 +91,14 @@ extension Machine {
     /// free the slots.
     func swiotlbUnmap(_ tlb: UInt64, direction: DmaDirection) throws {
         guard let pool = swiotlb, let m = pool.mappings[tlb] else { return }
-        if direction == .fromDevice || direction == .bidirectional { try bounce(from: tlb, to: m.orig, m.size) }
+        if direction == .fromDevice || direction == .bidirectional {
+            // swiotlb_bounce()'s memcpy() into the original buffer is
+            // KASAN-checked: a buffer freed before its mapping was undone
+            // is written after its free (SWIOTLB is x86_64-only, where all
+            // RAM is direct-mapped).
+            kasanCheck(va(m.orig), m.size, write: true, function: "swiotlb_bounce")
+            try bounce(from: tlb, to: m.orig, m.size)
+        }
         pool.release(tlb, slots: m.slots)
         pool.mappings[tlb] = nil
     }
