@@ -144,20 +144,25 @@ extension Machine {
                 if live != Int(c.slabInuse[si]) { fail("\(c.name) slab \(si): inuse \(c.slabInuse[si]) but \(live) live objects") }
                 inuse += live
                 var free = 0
-                var o = c.slabFree[si]
                 var seen = Set<Int32>()
-                while o >= 0 {
-                    if seen.contains(o) || Int(o) >= nobj { fail("\(c.name) slab \(si): freelist corrupt"); break }
-                    seen.insert(o)
-                    if c.objReq[si * c.objsPerSlab + Int(o)] >= 0 { fail("\(c.name) slab \(si): live object \(o) on the freelist") }
-                    free += 1
-                    o = c.objNext[si * c.objsPerSlab + Int(o)]
+                // The CPU's freelist and, for a CPU slab, the objects other
+                // CPUs freed into the slab's own freelist.
+                for head in [c.slabFree[si], c.remoteFree[si]] {
+                    var o = head
+                    while o >= 0 {
+                        if seen.contains(o) || Int(o) >= nobj { fail("\(c.name) slab \(si): freelist corrupt"); break }
+                        seen.insert(o)
+                        if c.objReq[si * c.objsPerSlab + Int(o)] >= 0 { fail("\(c.name) slab \(si): live object \(o) on the freelist") }
+                        free += 1
+                        o = c.objNext[si * c.objsPerSlab + Int(o)]
+                    }
                 }
+                if c.remoteFree[si] >= 0 && c.slabState[si] != 1 { fail("\(c.name) slab \(si): remote frees on a slab no CPU owns") }
                 if free + live != nobj { fail("\(c.name) slab \(si): \(free) free + \(live) live != \(nobj)") }
                 let state = c.slabState[si]
                 if state == 3 && free != 0 { fail("\(c.name) slab \(si) is full but has free objects") }
                 if state == 2 && !c.partial.contains(Int32(si)) { fail("\(c.name) slab \(si) partial but not listed") }
-                if state == 1 && c.cpuSlab != Int32(si) { fail("\(c.name) slab \(si) says cpu slab") }
+                if state == 1 && !c.isSomeCPUsSlab(si) { fail("\(c.name) slab \(si) says cpu slab") }
             }
             if slabs != c.nrSlabs || objs != c.totalObjects || inuse != c.inuse {
                 fail("\(c.name): counters \(c.nrSlabs)/\(c.totalObjects)/\(c.inuse) but slabs say \(slabs)/\(objs)/\(inuse)")

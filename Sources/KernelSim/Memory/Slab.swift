@@ -86,7 +86,17 @@ final class KmemCache {
     var slabState = RawVec<UInt8>()
     var freeIds: [Int32] = []
     var partial = SlabPartialList()
+    /// CPU 0's slab (struct kmem_cache_cpu's `slab`); the other CPUs' are
+    /// in `otherCpuSlabs` (index cpu - 1), used only with boot{cpus > 1}.
     var cpuSlab: Int32 = -1
+    var otherCpuSlabs: [Int32] = []
+    /// Per slab, SLUB's slab->freelist while the slab is some CPU's slab:
+    /// objects freed on another CPU (__slab_free) wait here, and the owning
+    /// CPU takes them over only when its own freelist (`slabFree`, the
+    /// lockless c->freelist) runs out (___slab_alloc's get_freelist). So an
+    /// object freed on CPU 1 is not the next one CPU 0 allocates. Always
+    /// empty (-1) with one CPU, and on 2.6.18 (SLAB, not modelled per CPU).
+    var remoteFree = RawVec<Int32>()
 
     var objNext = RawVec<Int32>()
     /// Requested size of an allocated object; -1 freed; -2 never allocated.
@@ -97,6 +107,30 @@ final class KmemCache {
     var totalObjects = 0
     var inuse = 0
     var slabPages = 0
+
+    /// `cpu`'s slab (-1: none yet).
+    @inline(__always) func cpuSlab(of cpu: Int) -> Int32 {
+        if cpu == 0 { return cpuSlab }
+        return cpu - 1 < otherCpuSlabs.count ? otherCpuSlabs[cpu - 1] : -1
+    }
+
+    func setCpuSlab(_ cpu: Int, _ s: Int32) {
+        if cpu == 0 { cpuSlab = s; return }
+        while otherCpuSlabs.count < cpu { otherCpuSlabs.append(-1) }
+        otherCpuSlabs[cpu - 1] = s
+    }
+
+    /// Whether slab `si`, a CPU slab, is another CPU's than `cpu`.
+    @inline(__always) func freedOnAnotherCPU(_ si: Int, cpu: Int) -> Bool {
+        // Only CPU 0 has allocated: a slab it owns, freed on CPU 0.
+        if cpu == 0 && otherCpuSlabs.isEmpty { return false }
+        return cpuSlab(of: cpu) != Int32(si)
+    }
+
+    /// Whether slab `si` is some CPU's slab.
+    func isSomeCPUsSlab(_ si: Int) -> Bool {
+        cpuSlab == Int32(si) || otherCpuSlabs.contains(Int32(si))
+    }
 
     init(name: String, index: Int, type: KmallocType, size: Int, order: Int, minOrder: Int, objsPerSlab: Int,
          freePointerOffset: Int, mgmtSize: Int, colourCount: Int, colourOff: Int, minPartial: Int,
@@ -393,9 +427,11 @@ extension Machine {
 
     /// The SLUB fast path and its refill.
     @inline(__always) func slabAlloc(_ c: KmemCache, _ req: Int, _ flags: GFP) throws -> UInt64? {
-        var s = c.cpuSlab
+        // SLUB's CPU slabs are per CPU; 2.6.18's SLAB keeps one here.
+        let cpu = slab.v6 ? contexts.cpu : 0
+        var s = cpu == 0 ? c.cpuSlab : c.cpuSlab(of: cpu)
         if s < 0 || c.slabFree[Int(s)] < 0 {
-            s = try refillCpuSlab(c, flags)
+            s = try refillCpuSlab(c, flags, cpu: cpu)
             if s < 0 { return nil }
         }
         let si = Int(s)
@@ -410,23 +446,31 @@ extension Machine {
         return c.slabAddr[si] &+ UInt64(obj * c.size)
     }
 
-    /// The CPU slab is exhausted: take the most recent partial slab, or a new one.
-    func refillCpuSlab(_ c: KmemCache, _ flags: GFP) throws -> Int32 {
-        if c.cpuSlab >= 0 {
-            let old = Int(c.cpuSlab)
+    /// The CPU's freelist is exhausted: take over what other CPUs freed into
+    /// its slab meanwhile, else the most recent partial slab, or a new one.
+    func refillCpuSlab(_ c: KmemCache, _ flags: GFP, cpu: Int = 0) throws -> Int32 {
+        let current = cpu == 0 ? c.cpuSlab : c.cpuSlab(of: cpu)
+        if current >= 0 {
+            let old = Int(current)
+            if c.remoteFree[old] >= 0 {
+                // get_freelist(): the slab's freelist becomes the CPU's.
+                c.slabFree[old] = c.remoteFree[old]
+                c.remoteFree[old] = -1
+                return current
+            }
             c.slabState[old] = c.slabFree[old] < 0 ? 3 : 2
-            if c.slabState[old] == 2 { c.partial.append(c.cpuSlab) }
-            c.cpuSlab = -1
+            if c.slabState[old] == 2 { c.partial.append(current) }
+            c.setCpuSlab(cpu, -1)
         }
         if let s = c.partial.popLast() {
             c.slabState[Int(s)] = 1
-            c.cpuSlab = s
+            c.setCpuSlab(cpu, s)
             return s
         }
         let s = try newSlab(c, flags)
         if s >= 0 {
             c.slabState[Int(s)] = 1
-            c.cpuSlab = s
+            c.setCpuSlab(cpu, s)
         }
         return s
     }
@@ -478,6 +522,7 @@ extension Machine {
             c.slabOrder.append(0)
             c.slabInuse.append(0)
             c.slabFree.append(-1)
+            c.remoteFree.append(-1)
             c.slabState.append(0)
             let n = c.objsPerSlab
             c.objNext.append(-1, count: n)
@@ -499,6 +544,7 @@ extension Machine {
         c.slabOrder[si] = UInt8(order)
         c.slabInuse[si] = 0
         c.slabFree[si] = 0
+        c.remoteFree[si] = -1
         c.slabState[si] = 1
         let b = si * c.objsPerSlab
         for i in 0..<c.objsPerSlab {
@@ -623,14 +669,18 @@ extension Machine {
             kasanInvalidFree(p, double: true, function: function)
             return
         }
-        let oldHead = c.slabFree[si]
+        let state = c.slabState[si]
+        // do_slab_free(): the fast path only for the slab of the CPU freeing;
+        // another CPU's slab gets the object on its slab->freelist.
+        let remote = state == 1 && slab.v6 && c.freedOnAnotherCPU(si, cpu: contexts.cpu)
+        let oldHead = remote ? c.remoteFree[si] : c.slabFree[si]
         if c.freePointerOffset >= 0 {
             let next: UInt64 = oldHead >= 0 ? c.slabAddr[si] &+ UInt64(Int(oldHead) * c.size) : 0
             let at = p &+ UInt64(c.freePointerOffset) &- layout.pageOffset
             try phys.writeWord(at >> 12, Int(at & 4095), next, size: layout.pointerSize)
         }
         c.objNext[idx] = oldHead
-        c.slabFree[si] = Int32(obj)
+        if remote { c.remoteFree[si] = Int32(obj) } else { c.slabFree[si] = Int32(obj) }
         c.slabInuse[si] -= 1
         c.inuse -= 1
         c.objReq[idx] = -1
@@ -641,7 +691,6 @@ extension Machine {
         ip.pointee.freePid = Int32(truncatingIfNeeded: contexts.currentPid)
         ip.pointee.freeTraceId = currentTraceId()
         charge(Cost.slabFast)
-        let state = c.slabState[si]
         if state == 1 { return }
         if c.slabInuse[si] == 0 && c.partial.count >= c.minPartial {
             if state == 2 { c.partial.remove(Int32(si)) }
@@ -664,6 +713,7 @@ extension Machine {
         c.slabState[si] = 0
         c.slabObjects[si] = 0
         c.slabFree[si] = -1
+        c.remoteFree[si] = -1
         c.freeIds.append(Int32(si))
         stats.slabsFreed += 1
         charge(Cost.discardSlab)

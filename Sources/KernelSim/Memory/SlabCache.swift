@@ -304,6 +304,7 @@ extension Machine {
         for si in 0..<c.slabState.count where c.slabState[si] != 0 { discardSlab(c, si) }
         c.partial.removeAll()
         c.cpuSlab = -1
+        c.otherCpuSlabs.removeAll()
         c.destroyed = true
         c.ctor = nil
     }
