@@ -316,6 +316,18 @@ static inline void kmlab_sample_hook(lua_State *L, lua_Debug *ar) {
     kmlab_check_budget(L, b);
 }
 
+/* The state this thread is sampling now (NULL: none). A timer's signal
+ * can arrive after timer_delete (Linux keeps an already queued one
+ * pending), when its state may be closed and freed: a grader makes and
+ * closes several states per submission. The handler only touches the
+ * state its signal names if it is this one. (A static in an inline function:
+ * only LuaBridge calls these, so there is one copy.) */
+static inline lua_State **kmlab_sampling_state_slot(void) {
+    static __thread lua_State *state;
+    return &state;
+}
+#define kmlab_sampling_state (*kmlab_sampling_state_slot())
+
 /* The timer's signal: arms the sampling hook on the state the timer was
  * made for (its sigev_value), unless a hook is already set (a window in
  * progress, or the exact hook) or being changed. Runs on that state's thread (SIGEV_THREAD_ID). */
@@ -323,7 +335,7 @@ static inline void kmlab_sample_signal(int sig, siginfo_t *info, void *context) 
     (void)sig; (void)context;
     if (info == NULL || info->si_code != SI_TIMER) return;
     lua_State *L = (lua_State *)info->si_value.sival_ptr;
-    if (L == NULL) return;
+    if (L == NULL || L != kmlab_sampling_state) return;
     kmlab_budget *b = kmlab_getbudget(L);
     if (!b->sampling || b->sample_busy || lua_gethookmask(L) != 0) return;
     int interval = b->hook_interval > 0 ? b->hook_interval : 1000;
@@ -367,6 +379,7 @@ static inline void kmlab_sampling_start(lua_State *L, long microseconds) {
         return;
     }
     b->timer_made = 1;
+    kmlab_sampling_state = L;
     /* A parent (a test runner, a grader) may have left the signal blocked. */
     sigset_t set;
     sigemptyset(&set);
@@ -379,10 +392,12 @@ static inline void kmlab_sampling_start(lua_State *L, long microseconds) {
     }
 }
 
-/* Stops the timer (a signal still queued for it is discarded with it). */
+/* Stops the timer. A signal it already queued may still arrive later:
+ * kmlab_sample_signal ignores it (see kmlab_sampling_state). */
 static inline void kmlab_sampling_stop(lua_State *L) {
     kmlab_budget *b = kmlab_getbudget(L);
     b->sampling = 0;
+    if (kmlab_sampling_state == L) kmlab_sampling_state = NULL;
     if (b->timer_made) {
         timer_delete(b->sample_timer);
         b->timer_made = 0;
