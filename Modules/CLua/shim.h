@@ -234,8 +234,9 @@ static inline const char *kmlab_exceeded_message(int exceeded) {
  * twice its nominal count, never a script early. Once the estimate comes
  * within a few periods of the limit, the exact count hook takes over.
  * Coroutines always get the exact hook when they are created (see
- * kmlab_cocreate), so none can escape the budget. Graders and tests count
- * exactly from the first instruction (the same count on every machine). */
+ * kmlab_cocreate), so none can escape the budget. Graders count learner
+ * code exactly from its first instruction (the same count on every
+ * machine) and sample only their own phases (Lessons' GradingLimits). */
 #define KMLAB_SAMPLE_CALLS 8
 
 static inline long long kmlab_thread_cpu_ns(void) {
