@@ -89,7 +89,8 @@ typedef struct kmlab_budget {
     volatile sig_atomic_t sampling; /* 1 while the main thread counts by samples */
     volatile sig_atomic_t sample_busy; /* 1 while a hook changes the hook itself */
     int sample_left;                /* hook calls left in the current window */
-    lua_State *sampled_before;      /* the state this thread sampled before this one (nested) */
+    int timer_made;
+    timer_t sample_timer;
     long long sample_period_ns;     /* CPU time between windows */
     long long sample_start_ns;      /* thread CPU time at the window's first call */
     long long unhooked_since_ns;    /* thread CPU time when the last window ended */
@@ -234,9 +235,8 @@ static inline const char *kmlab_exceeded_message(int exceeded) {
  * twice its nominal count, never a script early. Once the estimate comes
  * within a few periods of the limit, the exact count hook takes over.
  * Coroutines always get the exact hook when they are created (see
- * kmlab_cocreate), so none can escape the budget. Graders count learner
- * code exactly from its first instruction (the same count on every
- * machine) and sample only their own phases (Lessons' GradingLimits). */
+ * kmlab_cocreate), so none can escape the budget. Graders and tests count
+ * exactly from the first instruction (the same count on every machine). */
 #define KMLAB_SAMPLE_CALLS 8
 
 static inline long long kmlab_thread_cpu_ns(void) {
@@ -316,38 +316,13 @@ static inline void kmlab_sample_hook(lua_State *L, lua_Debug *ar) {
     kmlab_check_budget(L, b);
 }
 
-/* The state this thread is sampling now (NULL: none): the timer's signal
- * arms the sampling hook on it. The timer is made once per thread, armed
- * for each call and disarmed after it (a grader makes several calls per
- * case, and making and deleting a timer for each cost more than the hook
- * it saves). A tick while no state samples does nothing: Linux may still
- * deliver one that was queued before the disarm, when the state may be
- * closed. (Statics in inline functions: only LuaBridge calls these, so
- * there is one copy.) */
-static inline lua_State **kmlab_sampling_state_slot(void) {
-    static __thread lua_State *state;
-    return &state;
-}
-#define kmlab_sampling_state (*kmlab_sampling_state_slot())
-
-/* This thread's timer: made (1), or could not be made (-1). */
-typedef struct kmlab_sample_timer {
-    int made;
-    timer_t timer;
-} kmlab_sample_timer;
-
-static inline kmlab_sample_timer *kmlab_sample_timer_slot(void) {
-    static __thread kmlab_sample_timer timer;
-    return &timer;
-}
-
-/* The timer's signal: arms the sampling hook on the state this thread is
- * sampling, unless a hook is already set (a window in progress, or the
- * exact hook) or being changed. Runs on the timer's thread (SIGEV_THREAD_ID). */
+/* The timer's signal: arms the sampling hook on the state the timer was
+ * made for (its sigev_value), unless a hook is already set (a window in
+ * progress, or the exact hook) or being changed. Runs on that state's thread (SIGEV_THREAD_ID). */
 static inline void kmlab_sample_signal(int sig, siginfo_t *info, void *context) {
     (void)sig; (void)context;
     if (info == NULL || info->si_code != SI_TIMER) return;
-    lua_State *L = kmlab_sampling_state;
+    lua_State *L = (lua_State *)info->si_value.sival_ptr;
     if (L == NULL) return;
     kmlab_budget *b = kmlab_getbudget(L);
     if (!b->sampling || b->sample_busy || lua_gethookmask(L) != 0) return;
@@ -358,52 +333,6 @@ static inline void kmlab_sample_signal(int sig, siginfo_t *info, void *context) 
 
 #define KMLAB_SAMPLE_SIGNAL SIGPROF
 
-/* Arms this thread's timer (made the first time) to tick every
- * `microseconds` of its CPU time. 0 when no timer can be made. */
-static inline int kmlab_sample_timer_arm(long microseconds) {
-    kmlab_sample_timer *t = kmlab_sample_timer_slot();
-    if (t->made < 0) return 0;
-    if (!t->made) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = kmlab_sample_signal;
-        sa.sa_flags = SA_RESTART | SA_SIGINFO;
-        sigemptyset(&sa.sa_mask);
-        struct sigevent ev;
-        memset(&ev, 0, sizeof ev);
-        ev.sigev_notify = SIGEV_THREAD_ID;
-        ev.sigev_signo = KMLAB_SAMPLE_SIGNAL;
-        ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-        if (sigaction(KMLAB_SAMPLE_SIGNAL, &sa, NULL) != 0 ||
-            timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &t->timer) != 0) {
-            t->made = -1;
-            return 0;
-        }
-        t->made = 1;
-        /* A parent (a test runner, a grader) may have left the signal blocked. */
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, KMLAB_SAMPLE_SIGNAL);
-        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    }
-    struct itimerspec it;
-    memset(&it, 0, sizeof it);
-    it.it_value.tv_sec = microseconds / 1000000;
-    it.it_value.tv_nsec = (microseconds % 1000000) * 1000;
-    it.it_interval = it.it_value;
-    return timer_settime(t->timer, 0, &it, NULL) == 0;
-}
-
-/* Stops this thread's timer until the next arm (outside calls no tick may
- * interrupt the host's own system calls). */
-static inline void kmlab_sample_timer_disarm(void) {
-    kmlab_sample_timer *t = kmlab_sample_timer_slot();
-    if (t->made <= 0) return;
-    struct itimerspec it;
-    memset(&it, 0, sizeof it);
-    timer_settime(t->timer, 0, &it, NULL);
-}
-
 /* Starts sampled counting on L (the main thread, running on this thread)
  * with a tick every `microseconds` of this thread's CPU time. Falls back to
  * the exact count hook when no timer can be made. */
@@ -412,29 +341,52 @@ static inline void kmlab_sampling_start(lua_State *L, long microseconds) {
     int interval = b->hook_interval > 0 ? b->hook_interval : 1000;
     if (b->exceeded) return;
     if (lua_gethook(L) == kmlab_sample_hook) lua_sethook(L, NULL, 0, 0);
-    if (microseconds < 1) microseconds = 1;
-    if (!kmlab_sample_timer_arm(microseconds)) {
-        lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, interval);
-        return;
-    }
-    b->sample_period_ns = (long long)microseconds * 1000;
+    b->sample_period_ns = (long long)(microseconds > 0 ? microseconds : 1) * 1000;
     b->sample_left = KMLAB_SAMPLE_CALLS;
     b->pending_ns = 0;
     b->unhooked_since_ns = kmlab_thread_cpu_ns();
-    b->sampled_before = kmlab_sampling_state;
-    kmlab_sampling_state = L;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = kmlab_sample_signal;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = KMLAB_SAMPLE_SIGNAL;
+    ev.sigev_value.sival_ptr = L;
+    ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    struct itimerspec it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = microseconds / 1000000;
+    it.it_value.tv_nsec = (microseconds % 1000000) * 1000;
+    it.it_interval = it.it_value;
+    if (sigaction(KMLAB_SAMPLE_SIGNAL, &sa, NULL) != 0 ||
+        timer_create(CLOCK_THREAD_CPUTIME_ID, &ev, &b->sample_timer) != 0) {
+        lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, interval);
+        return;
+    }
+    b->timer_made = 1;
+    /* A parent (a test runner, a grader) may have left the signal blocked. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, KMLAB_SAMPLE_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     b->sampling = 1;
+    if (timer_settime(b->sample_timer, 0, &it, NULL) != 0) {
+        b->sampling = 0;
+        lua_sethook(L, kmlab_count_hook, LUA_MASKCOUNT, interval);
+    }
 }
 
-/* Ends sampled counting on L. */
+/* Stops the timer (a signal still queued for it is discarded with it). */
 static inline void kmlab_sampling_stop(lua_State *L) {
     kmlab_budget *b = kmlab_getbudget(L);
-    if (kmlab_sampling_state == L && b->sampled_before == NULL) kmlab_sample_timer_disarm();
-    /* (b->sampling may already be 0: a tripped budget or the exact hook's
-     * takeover clears it.) */
-    if (kmlab_sampling_state == L) kmlab_sampling_state = b->sampled_before;
     b->sampling = 0;
-    b->sampled_before = NULL;
+    if (b->timer_made) {
+        timer_delete(b->sample_timer);
+        b->timer_made = 0;
+    }
     if (lua_gethook(L) == kmlab_sample_hook) lua_sethook(L, NULL, 0, 0);
 }
 

@@ -21,22 +21,7 @@ public struct GradingLimits: Equatable, Sendable {
     /// solutions use well under 1 %.
     public static let `default` = GradingLimits()
 
-    /// The learner's code (the answers file's top level, each task call):
-    /// counted exactly, so a verdict never depends on the machine's speed.
     var lua: LuaLimits { LuaLimits(maxInstructions: maxInstructions, maxMemory: maxMemory) }
-
-    /// The grader's own phases (the state's set-up, a case's boot and
-    /// setup, the check): the same budgets, counted by sampling, as `kmlab
-    /// run` counts. Lua 5.4 sends every instruction through its hook
-    /// dispatcher while a count hook is set, and these phases ran most of a
-    /// grading worker's Lua instructions. The budget here only stops a
-    /// runaway (a learner's finalizer that the collector runs meanwhile):
-    /// the sampled estimate errs low, so work under the budget is never
-    /// stopped, and a runaway stops with the same message as under exact
-    /// counting.
-    var trustedLua: LuaLimits {
-        LuaLimits(maxInstructions: maxInstructions, maxMemory: maxMemory, samplingPeriodMicroseconds: 10_000)
-    }
 }
 
 /// Grades answers files against one lesson. A plain value with no global
@@ -173,7 +158,7 @@ public struct Grader: Sendable {
     /// Throws `LearnerFailure` when the answers file fails, anything else
     /// when the lesson or the grader does.
     func prepareState(_ answers: AnswersChunk) throws -> LessonState {
-        let state = try LessonState(limits: limits.trustedLua, hidden: true)
+        let state = try LessonState(limits: limits.lua, hidden: true)
         var ready = false
         defer { if !ready { state.lua.close() } }
         try state.loadLesson(source: lesson.source, chunkName: lesson.chunkName,
@@ -182,12 +167,10 @@ public struct Grader: Sendable {
         // `arg` as `kmlab run FILE` sets it (lua.c's: arg[0] is the script),
         // so that no global tells a graded run from the learner's own.
         state.lua.setGlobal("arg") { $0.push(.table([LuaTableEntry(key: .integer(0), value: .string(Array(answers.path.utf8)))])) }
-        // The answers file's top level is the learner's: counted exactly.
-        state.lua.setLimits(limits.lua)
         state.lua.resetBudgets()
-        let failure = answers.load(into: state.lua) ?? state.lua.protectedCall(arguments: 0, results: 0)
-        state.lua.setLimits(limits.trustedLua)
-        if let failure { throw LearnerFailure(failure) }
+        if let f = answers.load(into: state.lua) ?? state.lua.protectedCall(arguments: 0, results: 0) {
+            throw LearnerFailure(f)
+        }
         if let f = state.restoreLibraries() { throw LessonError.graderSetup(f.message) }
         ready = true
         return state

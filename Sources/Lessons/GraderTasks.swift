@@ -102,10 +102,8 @@ extension Grader {
         let before = machine.liveAllocations()
         let lastSequenceBefore = before.last?.sequence ?? 0
         // The learner's call, under the budgets (the task's own, if smaller).
-        // Counted exactly (the grader's own phases around it are sampled:
-        // see `GradingLimits.trustedLua`).
         let taskLimits = e.maxInstructions.map { min($0, limits.maxInstructions) }
-        lua.setLimits(taskLimits.map { LuaLimits(maxInstructions: $0, maxMemory: limits.maxMemory) } ?? limits.lua)
+        if let n = taskLimits { lua.setLimits(LuaLimits(maxInstructions: n, maxMemory: limits.maxMemory)) }
         state.kernel.bootRefusal = bootRefusedInTask
         defer { state.kernel.bootRefusal = nil }
         lua.resetBudgets()
@@ -119,18 +117,18 @@ extension Grader {
             } catch let f as LuaFailure {
                 callFailure = f
             } catch let oops as KernelOops {
-                lua.setLimits(limits.trustedLua)
+                if taskLimits != nil { lua.setLimits(limits.lua) }
                 lua_settop(L, 0)
                 return result(.bug, 0, "your code crashed the kernel: \(Feedback.summary(of: oops.report.lines))\(Feedback.explanation(oops.report.kind.rawValue))",
                               report: oops.report.text)
             } catch {
-                lua.setLimits(limits.trustedLua)
+                if taskLimits != nil { lua.setLimits(limits.lua) }
                 lua_settop(L, 0)
                 return result(.error, 0, "after your function returned: \(error)")
             }
         }
         state.kernel.bootRefusal = nil
-        lua.setLimits(limits.trustedLua)
+        if taskLimits != nil { lua.setLimits(limits.lua) }
         if let f = callFailure {
             lua_settop(L, 0)
             let failure = LearnerFailure(f)
