@@ -115,6 +115,9 @@ extension Machine {
             pending += Array(trace[upper..<n])
             sections.append((false, pending))
         }
+        if contexts.legacyKernel {
+            return legacyTrace(sections.flatMap(\.lines), header: true)
+        }
         var lines = ["Call Trace:"]
         var i = 0
         while i < sections.count {
@@ -134,8 +137,50 @@ extension Machine {
     /// `dump_stack()`: the CPU/PID/Comm line, `Hardware name:`, a kworker's
     /// `Workqueue:` line, and the Call Trace.
     public func dumpStackLines(kernelFrames: [String] = ["dump_stack_lvl"]) -> [String] {
+        if contexts.legacyKernel {
+            // 2.6.18's dump_stack() is show_trace() alone: no CPU or
+            // Hardware name line (dump_stack_print_info came in 3.x).
+            let trace = callTraceLines(kernelFrames: kernelFrames)
+            return layout.arch == .x86_32 ? Array(trace.dropFirst()) : trace
+        }
         var lines = [contexts.cpuLine(), "Hardware name: \(contexts.hardwareName)"]
         if let w = contexts.workerInfoLine { lines.append(w) }
         return lines + callTraceLines(kernelFrames: kernelFrames)
+    }
+
+    /// 2.6.18's trace: one ` [<address>] symbol` line per frame with no
+    /// `<IRQ>`/`<TASK>` markers. i386 (arch/i386/kernel/traps.c
+    /// show_stack_log_lvl, show_trace_log_lvl, print_trace_address):
+    /// `Call Trace:` (show_stack only; dump_stack prints none), the frames,
+    /// then ` =======================`. x86_64 (arch/x86_64/kernel/traps.c
+    /// show_trace, printk_address): a blank line, `Call Trace:`, the frames
+    /// with 16-digit addresses, a blank line. kmlab has no real text
+    /// addresses: each frame gets a fixed one made from its name, in kernel
+    /// text for kernel functions and in module space for the script's frames
+    /// (so the same frame prints the same address in every run).
+    func legacyTrace(_ frames: [String], header: Bool) -> [String] {
+        let is64 = layout.arch == .x86_64
+        let lines = frames.map { frame -> String in
+            var text = Substring(frame.drop { $0 == " " })
+            if text.hasPrefix("? ") { text = text.dropFirst(2) }  // 2.6.18 had no unreliable marks
+            let inModule = text.contains(" [")
+            let name = text.prefix { $0 != "+" && $0 != " " }
+            var offset: UInt64 = 0
+            if let plus = text.firstIndex(of: "+"), text[plus...].hasPrefix("+0x") {
+                let digits = text[text.index(plus, offsetBy: 3)...].prefix { $0.isHexDigit }
+                offset = UInt64(digits, radix: 16) ?? 0
+            }
+            // FNV-1a of the name: a stable, spread-out place for the function.
+            var h: UInt32 = 2_166_136_261
+            for b in name.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+            let place = UInt64(h % 0x1f_0000) & ~0xf
+            let base: UInt64 = is64 ? (inModule ? 0xffff_ffff_8800_0000 : 0xffff_ffff_8020_0000)
+                                    : (inModule ? 0xf880_0000 : 0xc010_0000)
+            let address = String(base + place + offset, radix: 16)
+            let padded = String(repeating: "0", count: max(0, (is64 ? 16 : 8) - address.count)) + address
+            return " [<\(padded)>] \(text)"
+        }
+        if is64 { return ["", "Call Trace:"] + lines + [""] }
+        return (header ? ["Call Trace:"] : []) + lines + [" ======================="]
     }
 }

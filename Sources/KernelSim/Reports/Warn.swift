@@ -27,6 +27,10 @@ extension Machine {
                            kind: KernelReport.Kind = .warning,
                            kernelFrames: [String]? = nil,
                            fields: [String: String] = [:]) -> KernelReport {
+        if contexts.legacyKernel {
+            return legacyWarnReport(message: message, file: file, line: line, function: function,
+                                    kind: kind, kernelFrames: kernelFrames, fields: fields)
+        }
         var lines = ["------------[ cut here ]------------"]
         if !message.isEmpty {
             lines += message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -49,6 +53,27 @@ extension Machine {
                                   context: contexts.contextName,
                                   fields: contextFields(fields.merging(["file": file, "line": String(line)]) { a, _ in a }))
         report.headline = message.isEmpty ? lines[1] : String(message.prefix { $0 != "\n" })
+        return report
+    }
+
+    /// 2.6.18's WARN_ON() (include/asm-generic/bug.h): `BUG: warning at
+    /// FILE:LINE/FUNCTION()` and dump_stack(); no cut-here or end-of-trace
+    /// lines, no module list, and no TAINT_WARN (it came in 2.6.26). A
+    /// message (WARN() with a format came in 2.6.27) is printed first.
+    func legacyWarnReport(message: String, file: String, line: Int, function: String,
+                          kind: KernelReport.Kind, kernelFrames: [String]?,
+                          fields: [String: String]) -> KernelReport {
+        var lines: [String] = []
+        if !message.isEmpty {
+            lines += message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        }
+        let bare = function.drop { $0 == " " }.prefix { $0 != "+" && $0 != " " }
+        lines.append("BUG: warning at \(file):\(line)/\(bare)()")
+        lines += dumpStackLines(kernelFrames: kernelFrames ?? [function])
+        var report = KernelReport(kind: kind, severity: .warning, lines: lines,
+                                  context: contexts.contextName,
+                                  fields: contextFields(fields.merging(["file": file, "line": String(line)]) { a, _ in a }))
+        report.headline = lines[0]
         return report
     }
 
