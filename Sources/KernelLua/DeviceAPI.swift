@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -51,7 +50,7 @@ enum DeviceAPI {
             return "pci_device{name=\(d.driver), bus=\(d.busName), irq=\(d.irq.map(String.init) ?? "none"), dma_mask=0x\(String(d.dmaMask, radix: 16))"
                 + (d.iommu != nil ? ", iommu=true}" : "}")
         }, index: { call in
-            guard call.type(2) == LUA_TSTRING, let key = try? call.string(2, "field") else { call.pushNil(); return 1 }
+            guard call.kind(2) == .string, let key = try? call.string(2, "field") else { call.pushNil(); return 1 }
             if let m = methods[key] {
                 env.lua.pushFunction(on: call.L, named: methodNames[key] ?? key, m)
                 return 1
@@ -81,37 +80,27 @@ enum DeviceAPI {
             failure: "an error for a missing name, a line out of range, a mask dma_set_mask refuses (below 24 bits), or iommu on era 2.6",
             kernel: "include/linux/pci.h struct pci_dev, kernel/dma/mapping.c dma_set_mask(), drivers/iommu/dma-iommu.c")) { call in
             try call.checkTable(1, "spec")
-            func field(_ key: String) -> Int32 { call.rawField(1, key) }
-            let nameType = field("name")
-            let name = nameType == LUA_TSTRING ? call.state.string(at: -1, on: call.L) : nil
-            let nameTypeName = call.typeName(-1)
-            kmlab_pop(call.L, 1)
-            guard let name else {
-                throw call.error("name must be a string (the driver's name), got \(nameTypeName)")
+            let nameValue = call.rawFieldValue(1, "name")
+            guard let name = nameValue.text else {
+                throw call.error("name must be a string (the driver's name), got \(nameValue.typeName)")
             }
             var irq: Int?
-            if field("irq") != LUA_TNIL {
-                guard lua_isinteger(call.L, -1) != 0 else {
-                    kmlab_pop(call.L, 1)
-                    throw call.error("irq must be an interrupt line number")
-                }
-                irq = Int(clamping: lua_tointegerx(call.L, -1, nil))
+            switch call.rawFieldValue(1, "irq") {
+            case .nil: break
+            case .integer(let line): irq = Int(clamping: line)
+            default: throw call.error("irq must be an interrupt line number")
             }
-            kmlab_pop(call.L, 1)
             var bits = 32
-            if field("dma_mask_bits") != LUA_TNIL {
-                guard lua_isinteger(call.L, -1) != 0 else {
-                    kmlab_pop(call.L, 1)
-                    throw call.error("dma_mask_bits must be an integer between 24 and 64")
-                }
-                bits = Int(clamping: lua_tointegerx(call.L, -1, nil))
+            switch call.rawFieldValue(1, "dma_mask_bits") {
+            case .nil: break
+            case .integer(let b): bits = Int(clamping: b)
+            default: throw call.error("dma_mask_bits must be an integer between 24 and 64")
             }
-            kmlab_pop(call.L, 1)
-            let iommuType = field("iommu")
-            let iommu = iommuType == LUA_TBOOLEAN && lua_toboolean(call.L, -1) != 0
-            kmlab_pop(call.L, 1)
-            guard iommuType == LUA_TNIL || iommuType == LUA_TBOOLEAN else {
-                throw call.error("iommu must be true or false")
+            let iommu: Bool
+            switch call.rawFieldValue(1, "iommu") {
+            case .nil: iommu = false
+            case .boolean(let on): iommu = on
+            default: throw call.error("iommu must be true or false")
             }
             do {
                 let dev = try env.machine.pciDevice(driver: name, irq: irq, dmaMaskBits: bits, iommu: iommu)
@@ -195,7 +184,7 @@ enum DeviceAPI {
             signature: "DMA_MAPPING_ERROR", summary: "What a failed dma_map_single returns: all ones in a dma_addr_t (0xffffffff on x86_32). Prefer dma_mapping_error(dev, dma).",
             kernel: "include/linux/dma-mapping.h"))
         env.onMachineReplaced { [unowned env] m in
-            env.lua.setGlobal("DMA_MAPPING_ERROR") { lua_pushinteger($0.L, Int64(bitPattern: m.dmaMappingError)) }
+            env.lua.setGlobal("DMA_MAPPING_ERROR", .integer(Int64(bitPattern: m.dmaMappingError)))
         }
         env.define("dma_unmap_single", doc: APIDoc(topic: topic, signature: "dma_unmap_single(dev, dma, size, dir)",
             summary: "Takes the buffer back from the device. dma-debug checks the call against the mapping: unknown address, different size, different direction, wrong function, or an error never checked are warnings (only the first DMA-API error is shown, as the kernel's default).",

@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -12,9 +11,9 @@ enum FileWriteAPI {
             kernel: "write(2) on debugfs (fs/debugfs/file.c, fs/libfs.c simple_attr_write) and sysfs/procfs files")) { call in
             let path = try call.string(1, "path")
             let text: [UInt8]
-            if lua_type(call.L, 2) == LUA_TNUMBER && lua_isinteger(call.L, 2) != 0 {
-                text = Array(String(kmlab_tointeger(call.L, 2)).utf8)
-            } else if lua_type(call.L, 2) == LUA_TSTRING {
+            if call.isInteger(2) {
+                text = Array(String(call.uncheckedInteger(2)).utf8)
+            } else if call.kind(2) == .string {
                 text = try call.bytes(2, "text")
             } else {
                 throw call.argumentError(2, "text", "a string or an integer")

@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -15,7 +14,7 @@ extension LuaCall {
     /// An address or nil (the C NULL).
     @inline(__always) func optionalAddress(_ i: Int32, _ name: String) throws -> UInt64? {
         // The common case first, in one test (kfree's path).
-        if lua_isinteger(L, i) != 0 { return UInt64(bitPattern: kmlab_tointeger(L, i)) }
+        if isInteger(i) { return UInt64(bitPattern: uncheckedInteger(i)) }
         return isNil(i) ? nil : try address(i, name)
     }
 

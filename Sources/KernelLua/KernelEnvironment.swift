@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -50,6 +49,9 @@ public final class KernelEnvironment {
     /// sets it around a learner's call: reports and leaks on the machine
     /// being graded must not be left behind on a machine the call replaced).
     public var bootRefusal: String?
+    /// Whether `memmap()` and `buddyinfo()` draw with ANSI colours (off by
+    /// default: the REPL turns it on for a terminal without NO_COLOR).
+    public var picturesInColor = false
     /// Called after `boot{}` replaced the machine (the Lua side rebinds state).
     var onBoot: [(Machine) -> Void] = []
 
@@ -130,7 +132,7 @@ public final class KernelEnvironment {
     /// Defines a documented constant.
     public func constant(_ name: String, _ value: Int64, doc: @autoclosure () -> APIDoc) {
         if documented { collectedDocs[name] = doc() }
-        lua.setGlobal(name) { lua_pushinteger($0.L, value) }
+        lua.setGlobal(name, .integer(value))
     }
 
     /// Records documentation for a name installed some other way (a table field such as `user.malloc`).

@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -20,10 +19,10 @@ enum MachineAPI {
             summary: "Every kernel report raised since boot, oldest first, as tables with `kind` (\"sleeping-in-atomic\", \"use-after-free\", ...), `severity` (\"warning\" or \"oops\"), `headline`, `text`, and `address`, `size`, `cache`, `context` where they apply. `tostring(report)` is its text.",
             kernel: "what a debug kernel prints to the log")) { call in
             let reports = env.machine.log.reports
-            lua_createtable(call.L, Int32(clamping: reports.count), 0)
-            for (i, r) in reports.enumerated() {
-                ReportValue.push(r, on: call)
-                lua_rawseti(call.L, -2, lua_Integer(i + 1))
+            call.pushTable(arrayCount: reports.count) { list in
+                for (i, r) in reports.enumerated() {
+                    list.set(i + 1) { ReportValue.push(r, on: call) }
+                }
             }
             return 1
         }

@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -302,7 +301,7 @@ enum MemoryAPI {
             summary: "Writes memory: one byte (an integer 0..255) or the bytes of a string. " + mmu,
             failure: "KASAN report or Oops on a bad access")) { call in
             let addr = try call.pointer(1, "addr")
-            if call.type(2) == LUA_TSTRING {
+            if call.kind(2) == .string {
                 try env.machine.write(addr, bytes: try call.bytes(2, "value"))
             } else {
                 try env.machine.writeByte(addr, try call.byte(2, "value"))

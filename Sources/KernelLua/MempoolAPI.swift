@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -47,7 +46,7 @@ enum MempoolAPI {
             let p = store.pools[Int(h.id)]
             return "mempool{min_nr=\(p.minNr), curr_nr=\(p.currNr)\(p.destroyed ? ", destroyed" : "")}"
         }, index: { call in
-            guard call.type(2) == LUA_TSTRING, let key = try? call.string(2, "field"), let p = try? pool(call, 1) else {
+            guard call.kind(2) == .string, let key = try? call.string(2, "field"), let p = try? pool(call, 1) else {
                 call.pushNil()
                 return 1
             }
@@ -71,7 +70,7 @@ enum MempoolAPI {
             try call.checkFunction(2, "alloc_fn")
             try call.checkFunction(3, "free_fn")
             let allocRef = glue.keep(call, 2), freeRef = glue.keep(call, 3)
-            lua_settop(call.L, 4)
+            call.setArgumentCount(4)
             let dataRef = glue.keep(call, 4)
             let gen = glue.generation
             let alloc: (GFP) throws -> MempoolElement? = { [weak glue] gfp in

@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -33,7 +32,7 @@ enum SlabCacheAPI {
             }
             return "kmem_cache{name=\(info.name), size=\(info.objectSize)\(info.destroyed ? ", destroyed" : "")}"
         }, index: { call in
-            guard call.type(2) == LUA_TSTRING, let key = try? call.string(2, "field"),
+            guard call.kind(2) == .string, let key = try? call.string(2, "field"),
                   let h = HandleValue.read(call, 1, metatable: meta), h.generation == glue.generation,
                   let i = Int(exactly: h.id), let info = glue.machine.cacheInfo(CacheHandle(index: i)) else {
                 call.pushNil()

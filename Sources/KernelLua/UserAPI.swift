@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -39,7 +38,7 @@ enum UserAPI {
             ("poke", { call, p, a in
                 let addr = try call.address(a, "addr")
                 let bytes: [UInt8]
-                if call.type(a + 1) == LUA_TSTRING {
+                if call.kind(a + 1) == .string {
                     bytes = try call.bytes(a + 1, "value")
                 } else {
                     bytes = [try call.byte(a + 1, "value")]
@@ -54,7 +53,7 @@ enum UserAPI {
                 if n > a + 6 { throw call.error("at most 6 arguments after the name (a syscall has six registers), got \(n - a)") }
                 if n > a {
                     for i in (a + 1)...n {
-                        if call.type(i) == LUA_TBOOLEAN { args.append(call.truthy(i) ? 1 : 0); continue }
+                        if call.kind(i) == .boolean { args.append(call.truthy(i) ? 1 : 0); continue }
                         if call.isNil(i) { args.append(0); continue }
                         args.append(try call.integer(i, "argument \(i - a)", expected: "an integer (a number or an address)"))
                     }
@@ -66,7 +65,7 @@ enum UserAPI {
     }
 
     /// Where the first argument is: `t:malloc(n)` passes the task table first.
-    static func firstArgument(_ call: LuaCall) -> Int32 { call.type(1) == LUA_TTABLE ? 2 : 1 }
+    static func firstArgument(_ call: LuaCall) -> Int32 { call.kind(1) == .table ? 2 : 1 }
 
     static func install(into env: KernelEnvironment, glue: ContextGlue) {
         let docs: [String: APIDoc] = [
@@ -98,7 +97,7 @@ enum UserAPI {
             context: userMode, failure: "an error for a comm that is not a string, or after 1000 tasks",
             kernel: "kernel/fork.c kernel_clone(), fs/exec.c __set_task_comm()")) { call in
             let a = firstArgument(call)
-            guard call.type(a) == LUA_TSTRING else { throw call.argumentError(a, "comm", "the program's name (a string)") }
+            guard call.kind(a) == .string else { throw call.argumentError(a, "comm", "the program's name (a string)") }
             let comm = try call.string(a, "comm")
             let p = try env.machine.userSpawn(comm: comm)
             pushTask(p, env: env, glue: glue, on: call)
@@ -107,12 +106,7 @@ enum UserAPI {
         env.document("user.pid", APIDoc(topic: topic, signature: "user.pid = \(Machine.userProgramPid)",
             summary: "The pid of the user program the user table acts for (a.out): the first user task, the one user.syscall traps from.",
             context: userMode))
-        env.lua.pushGlobal("user")
-        if lua_type(env.lua.L, -1) == LUA_TTABLE {
-            lua_pushinteger(env.lua.L, lua_Integer(Machine.userProgramPid))
-            lua_setfield(env.lua.L, -2, "pid")
-        }
-        kmlab_pop(env.lua.L, 1)
+        env.lua.updateGlobalTable("user") { $0.set("pid", Int64(Machine.userProgramPid)) }
         env.define("copy_to_user", doc: APIDoc(topic: topic, signature: "copy_to_user(ubuf, kaddr, n) -> bytes not copied",
             summary: "Copies n bytes from kernel memory at kaddr to the user program's buffer ubuf and returns how many bytes could NOT be copied: 0 is success; a driver returns -EFAULT otherwise. A destination that is not entirely user space (a kernel address) fails access_ok and nothing is copied. Pages of the user buffer not yet backed are faulted in, which may sleep: the debug kernel checks the context first (might_fault).",
             context: "process context (a syscall); in atomic context only pages already present can be copied, after the might-sleep report",
@@ -142,25 +136,24 @@ enum UserAPI {
     /// methods bound to the task (made once, so calling them in a loop
     /// makes nothing new). A task from before boot{} is refused.
     static func pushTask(_ p: UserProcess, env: KernelEnvironment, glue: ContextGlue, on call: LuaCall) {
-        let L = call.L
         let pid = p.pid
         let generation = glue.generation
         let label = "\(p.comm)[\(pid)]"
-        lua_createtable(L, 0, 7)
-        call.push(pid)
-        lua_setfield(L, -2, "pid")
-        call.push(p.comm)
-        lua_setfield(L, -2, "comm")
-        for (name, body) in methods(env) {
-            env.lua.pushFunction(on: L, named: "\(label).\(name)") { [unowned env, unowned glue] call in
-                try env.guardKernel(call) {
-                    guard glue.generation == generation, let p = env.machine.userProcess(pid: pid) else {
-                        throw call.error("this task belongs to a machine that boot{} has replaced; spawn a new one")
+        call.pushTable(fieldCount: 7) { task in
+            task.set("pid") { call.push(pid) }
+            task.set("comm", p.comm)
+            for (name, body) in methods(env) {
+                task.set(name) {
+                    env.lua.pushFunction(on: task.L, named: "\(label).\(name)") { [unowned env, unowned glue] call in
+                        try env.guardKernel(call) {
+                            guard glue.generation == generation, let p = env.machine.userProcess(pid: pid) else {
+                                throw call.error("this task belongs to a machine that boot{} has replaced; spawn a new one")
+                            }
+                            return try body(call, p, firstArgument(call))
+                        }
                     }
-                    return try body(call, p, firstArgument(call))
                 }
             }
-            lua_setfield(L, -2, name)
         }
     }
 }

@@ -1,4 +1,3 @@
-import CLua
 import Foundation
 import KernelSim
 import LuaBridge
@@ -9,11 +8,10 @@ import SafeOutput
 /// KernelSim/Views; this is the glue (options, output, the file write).
 ///
 /// Colour: the pictures are coloured only when the host said the output is
-/// a terminal that wants colour (`ViewsAPI.setColor`, which the REPL calls;
-/// kmlab run and graders never do), so captured output stays plain text.
+/// a terminal that wants colour (`KernelEnvironment.picturesInColor`, which
+/// the REPL sets; kmlab run and graders never do), so captured output stays
+/// plain text.
 enum ViewsAPI {
-    static let colorKey = "kmlab.views.color"
-
     static func install(into env: KernelEnvironment) {
         let topic = "Pictures"
         env.define("memmap", doc: APIDoc(topic: topic,
@@ -27,30 +25,27 @@ enum ViewsAPI {
             if !call.isNil(1) {
                 try call.checkTable(1, "options")
                 try checkKeys(call, known: ["svg", "html", "columns"])
-                if call.rawField(1, "columns") != LUA_TNIL {
-                    guard lua_isinteger(call.L, -1) != 0, kmlab_tointeger(call.L, -1) >= 8, kmlab_tointeger(call.L, -1) <= 512 else {
-                        kmlab_pop(call.L, 1)
+                let columnsValue = call.rawFieldValue(1, "columns")
+                if columnsValue != .nil {
+                    guard case .integer(let c) = columnsValue, c >= 8, c <= 512 else {
                         throw call.error("columns must be an integer from 8 to 512")
                     }
-                    columns = Int(kmlab_tointeger(call.L, -1))
+                    columns = Int(c)
                 }
-                kmlab_pop(call.L, 1)
-                if call.rawField(1, "svg") != LUA_TNIL {
-                    guard let s = call.state.string(at: -1, on: call.L), !s.isEmpty else {
-                        kmlab_pop(call.L, 1)
+                let svgValue = call.rawFieldValue(1, "svg")
+                if svgValue != .nil {
+                    guard let s = svgValue.text, !s.isEmpty else {
                         throw call.error("svg must be a file name such as \"map.svg\"")
                     }
                     svgPath = s
                 }
-                kmlab_pop(call.L, 1)
-                if call.rawField(1, "html") != LUA_TNIL {
-                    guard let s = call.state.string(at: -1, on: call.L), !s.isEmpty else {
-                        kmlab_pop(call.L, 1)
+                let htmlValue = call.rawFieldValue(1, "html")
+                if htmlValue != .nil {
+                    guard let s = htmlValue.text, !s.isEmpty else {
                         throw call.error("html must be a file name such as \"map.html\"")
                     }
                     htmlPath = s
                 }
-                kmlab_pop(call.L, 1)
             }
             let map = env.machine.memoryMap(columns: columns)
             if let htmlPath {
@@ -77,49 +72,26 @@ enum ViewsAPI {
                 call.state.output(Array("memmap: wrote \(svgPath)\n".utf8))
                 return 0
             }
-            call.state.output(Array(MemoryMapText.render(map, color: colorEnabled(call.L)).utf8))
+            call.state.output(Array(MemoryMapText.render(map, color: env.picturesInColor).utf8))
             return 0
         }
         env.define("buddyinfo", doc: APIDoc(topic: topic, signature: "buddyinfo()",
             summary: "Draws /proc/buddyinfo as bars: per zone and order (order 0 = 4 KiB ... order 10 = 4 MiB), the free blocks and the free memory they hold; the bars measure memory, so one free 4 MiB block counts as much as 1024 single pages. A fresh machine keeps its free memory in order-10 blocks; fragmentation moves it to the small orders, where a large contiguous allocation can no longer be served.",
             kernel: "mm/vmstat.c frag_show_print (/proc/buddyinfo)")) { call in
-            call.state.output(Array(env.machine.buddyChart().render(color: colorEnabled(call.L)).utf8))
+            call.state.output(Array(env.machine.buddyChart().render(color: env.picturesInColor).utf8))
             return 0
         }
     }
 
-    /// Unknown option names are errors (typos such as `svg_file=`).
+    /// Unknown option names are errors (typos such as `svg_file=`). Every
+    /// option table with more keys than `known` has an unknown one among
+    /// its first `known.count + 1`, so the walk needs no other limit.
     static func checkKeys(_ call: LuaCall, known: Set<String>) throws {
-        let L = call.L
-        lua_pushnil(L)
-        while lua_next(L, 1) != 0 {
-            kmlab_pop(L, 1)
-            let key = lua_type(L, -1) == LUA_TSTRING ? call.state.string(at: -1, on: L) : nil
-            guard let key, known.contains(key) else {
-                kmlab_pop(L, 1)
-                throw call.error("unknown option \(key.map { "'\($0)'" } ?? "of another type"); known: \(known.sorted().joined(separator: ", "))")
+        try call.forEachRawKey(ofTable: 1, limit: known.count + 1) { key in
+            guard let name = key.text, known.contains(name) else {
+                throw call.error("unknown option \(key.text.map { "'\($0)'" } ?? "of another type"); known: \(known.sorted().joined(separator: ", "))")
             }
+            return true
         }
-    }
-
-    static func colorEnabled(_ L: OpaquePointer) -> Bool {
-        let t = lua_getfield(L, kmlab_registryindex(), colorKey)
-        let on = t == LUA_TBOOLEAN && lua_toboolean(L, -1) != 0
-        kmlab_pop(L, 1)
-        return on
-    }
-
-    /// Turns colour in the pictures on or off for this state (the REPL on a terminal without NO_COLOR).
-    static func setColor(_ on: Bool, in lua: LuaState) {
-        lua_pushboolean(lua.L, on ? 1 : 0)
-        lua_setfield(lua.L, kmlab_registryindex(), colorKey)
-    }
-}
-
-extension KernelEnvironment {
-    /// Whether `memmap()` and `buddyinfo()` draw with ANSI colours (off by default).
-    public var picturesInColor: Bool {
-        get { ViewsAPI.colorEnabled(lua.L) }
-        set { ViewsAPI.setColor(newValue, in: lua) }
     }
 }

@@ -8,9 +8,13 @@ import Testing
 /// the manifest alone cannot hold the line: this test does, and its list of
 /// files still waiting to move only ever shrinks.
 @Suite struct SeamTests {
-    /// Files outside LuaBridge that still `import CLua` (the glue and the
-    /// grader's stack code, to be moved behind LuaBridge's API).
+    /// Files outside LuaBridge that still `import CLua` (glue and grader
+    /// stack code not yet moved behind LuaBridge's API).
     static let notYetMoved: Set<String> = [
+        "KernelLua/CallTraceCache.swift", "KernelLua/ContextAPI.swift", "KernelLua/ContextCallbackNames.swift",
+        "KernelLua/ContextCallbacks.swift", "KernelLua/ContextHandles.swift", "KernelLua/DmaScatterGatherAPI.swift",
+        "KernelLua/HelpAPI.swift", "KernelLua/LuaStack.swift", "KernelLua/MachineStateAPI.swift",
+        "KernelLua/PageValue.swift", "KernelLua/ReportValue.swift",
         "Lessons/Grader.swift", "Lessons/GraderTasks.swift", "Lessons/LessonState.swift",
     ]
 
@@ -33,10 +37,10 @@ import Testing
         return found
     }
 
-    @Test func onlyLuaBridgeAndTheGlueImportCLua() throws {
+    @Test func onlyLuaBridgeAndFilesNotYetMovedImportCLua() throws {
         let importers = try Self.importersOfCLua()
         #expect(importers.contains { $0.hasPrefix("LuaBridge/") }, "the scan found nothing: wrong Sources path?")
-        let outside = importers.filter { !$0.hasPrefix("LuaBridge/") && !$0.hasPrefix("KernelLua/") }
+        let outside = importers.filter { !$0.hasPrefix("LuaBridge/") }
         #expect(outside.subtracting(Self.notYetMoved).isEmpty,
                 "these files import CLua outside LuaBridge (use LuaBridge's Swift API): \(outside.subtracting(Self.notYetMoved).sorted())")
         // The list only shrinks: a file that moved must leave it.
