@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -66,13 +65,8 @@ enum ContextAPI {
         env.define("might_sleep", doc: APIDoc(topic: topic, signature: "might_sleep()",
             summary: "Annotates code that may sleep: in atomic context (an interrupt handler, under a spinlock, with interrupts off) the debug kernel prints \"BUG: sleeping function called from invalid context at FILE:LINE\" naming the Lua line that called it, and carries on (the report is rate-limited to one per second of simulated time, as in the kernel).",
             context: "any context (that is the point: it checks)", kernel: "include/linux/kernel.h might_sleep(), kernel/sched/core.c __might_resched()")) { call in
-            var ar = lua_Debug()
-            var file = "?", line = 0
-            if lua_getstack(call.L, 1, &ar) != 0, lua_getinfo(call.L, "Sl", &ar) != 0 {
-                file = withUnsafeBytes(of: ar.short_src) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-                line = Int(ar.currentline)
-            }
-            env.machine.mightSleep(file: file, line: line)
+            let caller = call.callerPosition(level: 1)
+            env.machine.mightSleep(file: caller?.source ?? "?", line: caller?.line ?? 0)
             return 0
         }
         env.define("msleep", doc: APIDoc(topic: topic, signature: "msleep(ms)",
@@ -99,15 +93,14 @@ enum ContextAPI {
         env.document("current", APIDoc(topic: topic, signature: "current.pid, current.comm",
             summary: "The task the CPU is running for, read live: the script runs as insmod (loading a module); inside user.syscall it is the user program (a.out); in a kworker it is kworker/0:1; an interrupt handler borrows whatever task it interrupted. Also current.context (\"process\", \"hardirq\", \"softirq\" or \"kworker\") and current.preempt_count.",
             kernel: "arch/x86/include/asm/current.h current"))
-        let lua = env.lua
-        let L = lua.L
-        lua.setGlobal("current") { state in
-            kmlab_newtable(L)
-            kmlab_newtable(L)
-            lua_pushstring(L, "__index")
-            state.pushFunction(named: "current") { call in
+        // A table with no fields of its own: every read goes to __index, so
+        // the values are always the machine's now. (No __name: Lua's own
+        // messages call it a table, as they always did.)
+        let task = LuaObjectType(key: "kmlab.current")
+        env.lua.declare(task, typeName: "struct task_struct", namedInErrors: false) { meta in
+            meta.define("__index", named: "current") { call in
                 let cs = env.machine.contexts
-                guard call.type(2) == LUA_TSTRING, let key = try? call.string(2, "field") else {
+                guard call.kind(2) == .string, let key = try? call.string(2, "field") else {
                     call.pushNil()
                     return 1
                 }
@@ -120,24 +113,16 @@ enum ContextAPI {
                 }
                 return 1
             }
-            lua_rawset(L, -3)
-            lua_pushstring(L, "__newindex")
-            state.pushFunction(named: "current") { call in
+            meta.define("__newindex", named: "current") { call in
                 throw call.error("current is read-only (the kernel's task_struct, not a Lua table)")
             }
-            lua_rawset(L, -3)
-            lua_pushstring(L, "__tostring")
-            state.pushFunction(named: "tostring") { call in
+            meta.define("__tostring", named: "tostring") { call in
                 let cs = env.machine.contexts
                 call.push("task{pid=\(cs.currentPid), comm=\(cs.currentComm), context=\(cs.contextName)}")
                 return 1
             }
-            lua_rawset(L, -3)
-            lua_pushstring(L, "__metatable")
-            lua_pushstring(L, "struct task_struct")
-            lua_rawset(L, -3)
-            lua_setmetatable(L, -2)
         }
+        env.lua.setGlobal("current") { $0.pushNewTable(of: task) }
     }
 
     // MARK: errno

@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -18,56 +17,43 @@ enum DmaScatterGatherAPI {
             try call.checkTable(2, "sgl")
             let nents = try call.count(3, "nents")
             let dir = try call.integer(4, "dir", expected: dirExpected)
-            let L = call.L
-            let length = Int(lua_rawlen(L, 2))
+            let length = call.rawLength(2)
             guard nents >= 1, nents <= length, nents <= 65536 else {
                 throw call.error("nents must be between 1 and #sgl (\(length)), got \(nents)")
             }
             var entries: [SgEntry] = []
             entries.reserveCapacity(nents)
             for i in 1...nents {
-                guard lua_rawgeti(L, 2, lua_Integer(i)) == LUA_TTABLE else {
-                    kmlab_pop(L, 1)
-                    throw call.error("sgl[\(i)] must be a table {page = ..., offset = ..., length = ...}")
-                }
-                _ = call.rawField(-1, "page")
-                let pfn = PageValue.pfn(in: call, at: -1)
-                kmlab_pop(L, 1)
-                guard let pfn else {
-                    kmlab_pop(L, 1)
-                    throw call.error("sgl[\(i)].page must be a page (from alloc_pages, virt_to_page or vmalloc_to_page)")
-                }
-                var offset: Int64 = 0
-                let offsetType = call.rawField(-1, "offset")
-                if offsetType != LUA_TNIL {
-                    guard lua_isinteger(L, -1) != 0 else {
-                        kmlab_pop(L, 2)
-                        throw call.error("sgl[\(i)].offset must be an integer")
+                entries.append(try call.withRawElement(2, Int64(i)) { entry in
+                    guard call.kind(entry) == .table else {
+                        throw call.error("sgl[\(i)] must be a table {page = ..., offset = ..., length = ...}")
                     }
-                    offset = lua_tointegerx(L, -1, nil)
-                }
-                kmlab_pop(L, 1)
-                guard call.rawField(-1, "length") != LUA_TNIL, lua_isinteger(L, -1) != 0 else {
-                    kmlab_pop(L, 2)
-                    throw call.error("sgl[\(i)].length must be an integer (bytes)")
-                }
-                let len = lua_tointegerx(L, -1, nil)
-                kmlab_pop(L, 2)
-                entries.append(SgEntry(pfn: pfn, offset: Int(clamping: offset), length: Int(clamping: len)))
+                    guard let pfn = call.withRawField(entry, "page", { PageValue.pfn(in: call, at: $0) }) else {
+                        throw call.error("sgl[\(i)].page must be a page (from alloc_pages, virt_to_page or vmalloc_to_page)")
+                    }
+                    var offset: Int64 = 0
+                    switch call.rawFieldValue(entry, "offset") {
+                    case .nil: break
+                    case .integer(let o): offset = o
+                    default: throw call.error("sgl[\(i)].offset must be an integer")
+                    }
+                    guard case .integer(let len) = call.rawFieldValue(entry, "length") else {
+                        throw call.error("sgl[\(i)].length must be an integer (bytes)")
+                    }
+                    return SgEntry(pfn: pfn, offset: Int(clamping: offset), length: Int(clamping: len))
+                })
             }
             let segments = try env.machine.dmaMapSg(dev, entries, direction: Int(clamping: dir))
             // __finalise_sg(): the first `count` entries hold the segments,
             // the rest DMA_MAPPING_ERROR and 0.
             for i in 1...nents {
-                guard lua_rawgeti(L, 2, lua_Integer(i)) == LUA_TTABLE else { kmlab_pop(L, 1); continue }
                 let seg = i <= segments.count ? segments[i - 1] : nil
-                lua_pushstring(L, "dma_address")
-                lua_pushinteger(L, lua_Integer(bitPattern: seg?.dmaAddress ?? env.machine.dmaMappingError))
-                lua_rawset(L, -3)
-                lua_pushstring(L, "dma_length")
-                lua_pushinteger(L, lua_Integer(seg?.length ?? 0))
-                lua_rawset(L, -3)
-                kmlab_pop(L, 1)
+                call.withRawElement(2, Int64(i)) { entry in
+                    call.updateTable(entry) { t in
+                        t.set("dma_address", Int64(bitPattern: seg?.dmaAddress ?? env.machine.dmaMappingError))
+                        t.set("dma_length", Int64(seg?.length ?? 0))
+                    }
+                }
             }
             call.push(segments.count)
             return 1
@@ -79,17 +65,15 @@ enum DmaScatterGatherAPI {
             try call.checkTable(2, "sgl")
             let nents = try call.count(3, "nents")
             let dir = try call.integer(4, "dir", expected: "the direction given to dma_map_sg")
-            let L = call.L
-            guard lua_rawgeti(L, 2, 1) == LUA_TTABLE else {
-                kmlab_pop(L, 1)
-                throw call.error("sgl[1] must be a table mapped by dma_map_sg")
+            let first: UInt64 = try call.withRawElement(2, 1) { entry in
+                guard call.kind(entry) == .table else {
+                    throw call.error("sgl[1] must be a table mapped by dma_map_sg")
+                }
+                guard case .integer(let address) = call.rawFieldValue(entry, "dma_address") else {
+                    throw call.error("sgl[1] has no dma_address: map the list with dma_map_sg first")
+                }
+                return UInt64(bitPattern: address)
             }
-            guard call.rawField(-1, "dma_address") != LUA_TNIL, lua_isinteger(L, -1) != 0 else {
-                kmlab_pop(L, 2)
-                throw call.error("sgl[1] has no dma_address: map the list with dma_map_sg first")
-            }
-            let first = UInt64(bitPattern: lua_tointegerx(L, -1, nil))
-            kmlab_pop(L, 2)
             try env.machine.dmaUnmapSg(dev, firstDma: first, nents: nents, direction: Int(clamping: dir))
             return 0
         }

@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -17,7 +16,7 @@ enum HelpAPI {
                 return 0
             }
             let name: String
-            if call.type(1) == LUA_TSTRING {
+            if call.kind(1) == .string {
                 name = try call.string(1, "name")
             } else if let found = env.globalName(of: call, at: 1) {
                 name = found
@@ -82,28 +81,13 @@ extension KernelEnvironment {
 
     /// The global name under which the function at `index` is installed (raw lookup).
     func globalName(of call: LuaCall, at index: Int32) -> String? {
-        let L = call.L
-        let target = lua_absindex(L, index)
         for name in docs.keys.sorted() {
             if name.contains(".") {
                 let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
                 guard parts.count == 2 else { continue }
-                lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-                lua_pushstring(L, parts[0])
-                lua_rawget(L, -2)
-                guard lua_type(L, -1) == LUA_TTABLE else { kmlab_pop(L, 2); continue }
-                lua_pushstring(L, parts[1])
-                lua_rawget(L, -2)
-                let same = lua_rawequal(L, -1, target) != 0
-                kmlab_pop(L, 3)
-                if same { return name }
-            } else {
-                lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-                lua_pushstring(L, name)
-                lua_rawget(L, -2)
-                let same = lua_rawequal(L, -1, target) != 0 && lua_type(L, -1) == LUA_TFUNCTION
-                kmlab_pop(L, 2)
-                if same { return name }
+                if call.globalIs(parts[0], field: parts[1], sameAs: index) { return name }
+            } else if call.kind(index) == .function, call.globalIs(name, sameAs: index) {
+                return name
             }
         }
         return nil

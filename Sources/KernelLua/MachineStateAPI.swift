@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -40,11 +39,8 @@ enum MachineStateAPI {
         env.define("stats", doc: APIDoc(topic: topic, signature: "stats() -> table",
             summary: "The machine's counters since boot: tlb_hits, tlb_misses, page_walks, page_faults, ptes_written, tlb_flushes, cycles (simulated CPU cycles; the clock runs at 1 GHz), allocation, reclaim and KASAN counts, and on SMP machines ipis (inter-processor interrupts sent: function calls and TLB flushes) and tlb_shootdowns (TLB flushes carried out on another CPU by an IPI).")) { call in
             let fields = env.machine.stats.fields
-            lua_createtable(call.L, 0, Int32(fields.count))
-            for (name, value) in fields {
-                lua_pushstring(call.L, name)
-                lua_pushinteger(call.L, lua_Integer(bitPattern: value))
-                lua_rawset(call.L, -3)
+            call.pushTable(fieldCount: fields.count) { t in
+                for (name, value) in fields { t.set(name, Int64(bitPattern: value)) }
             }
             return 1
         }
@@ -63,7 +59,7 @@ enum MachineStateAPI {
         // PKMAP_BASE on x86_64) must not keep the old machine's values.
         let present = Set(layout.constants.map { $0.name })
         for name in layoutConstantNames where !present.contains(name) {
-            env.lua.setGlobal(name) { lua_pushnil($0.L) }
+            env.lua.setGlobal(name, .nil)
         }
         for (name, value) in layout.constants {
             env.constant(name, Int64(bitPattern: value), doc: APIDoc(topic: "Constants",
@@ -73,13 +69,13 @@ enum MachineStateAPI {
             // 2.6.18's own numbers; names that came later are nil there.
             let old = Set(GFPLegacy.names.map(\.name))
             for (name, _) in GFP.names where !old.contains(name) {
-                env.lua.setGlobal(name) { lua_pushnil($0.L) }
+                env.lua.setGlobal(name, .nil)
             }
             for (name, value, doc) in gfpConstants26 { env.constant(name, value, doc: doc) }
         } else {
             let current = Set(GFP.names.map(\.name))
             for (name, _) in GFPLegacy.names where !current.contains(name) {
-                env.lua.setGlobal(name) { lua_pushnil($0.L) }
+                env.lua.setGlobal(name, .nil)
             }
             for (name, value, doc) in gfpConstants { env.constant(name, value, doc: doc) }
         }
@@ -152,75 +148,74 @@ enum MachineStateAPI {
     /// Reads boot{} options with raw access; unknown keys are errors (typos).
     static func bootConfig(_ call: LuaCall) throws -> MachineConfig {
         var config = MachineConfig()
-        let L = call.L
         let known: Set<String> = ["arch", "ram", "era", "seed", "fragmented", "tlb_entries", "tlb_entries_large",
                                    "failslab", "fail_page_alloc", "cpus"]
-        lua_pushnil(L)
-        while lua_next(L, 1) != 0 {
-            let keyType = lua_type(L, -2)
-            let key = keyType == LUA_TSTRING ? (call.state.string(at: -2, on: L) ?? "") : ""
-            kmlab_pop(L, 1)
-            guard keyType == LUA_TSTRING, known.contains(key) else {
-                kmlab_pop(L, 1)
-                throw call.error("unknown option \(keyType == LUA_TSTRING ? "'\(key)'" : "of type \(String(cString: lua_typename(L, keyType)))"); known: \(known.sorted().joined(separator: ", "))")
+        // More keys than `known` holds means an unknown one among the first
+        // known.count + 1: the walk needs no other limit.
+        try call.forEachRawKey(ofTable: 1, limit: known.count + 1) { key in
+            guard let name = key.text, known.contains(name) else {
+                throw call.error("unknown option \(key.text.map { "'\($0)'" } ?? "of type \(key.typeName)"); known: \(known.sorted().joined(separator: ", "))")
             }
+            return true
         }
-        func field(_ key: String) -> Int32 {
-            let t = call.rawField(1, key)
-            return t
-        }
-        defer { lua_settop(L, 1) }
-        if field("arch") != LUA_TNIL {
-            guard let s = call.state.string(at: -1, on: L), let arch = MachineConfig.Arch(rawValue: s) else {
-                throw call.error("arch must be \"x86_32\" or \"x86_64\", got \(describeTop(call))")
+        func field(_ key: String) -> LuaValue { call.rawFieldValue(1, key) }
+        let arch = field("arch")
+        if arch != .nil {
+            guard let s = arch.text, let a = MachineConfig.Arch(rawValue: s) else {
+                throw call.error("arch must be \"x86_32\" or \"x86_64\", got \(describe(arch))")
             }
-            config.arch = arch
+            config.arch = a
         }
-        if field("ram") != LUA_TNIL {
-            if lua_type(L, -1) == LUA_TSTRING, let s = call.state.string(at: -1, on: L) {
+        let ram = field("ram")
+        if ram != .nil {
+            if let s = ram.text {
                 config.ram = try MachineConfig.parseSize(s)
-            } else if lua_type(L, -1) == LUA_TNUMBER, lua_isinteger(L, -1) != 0, kmlab_tointeger(L, -1) > 0 {
-                config.ram = UInt64(kmlab_tointeger(L, -1))
+            } else if case .integer(let n) = ram, n > 0 {
+                config.ram = UInt64(n)
             } else {
-                throw call.error("ram must be a size such as \"1G\" or a byte count, got \(describeTop(call))")
+                throw call.error("ram must be a size such as \"1G\" or a byte count, got \(describe(ram))")
             }
         }
-        if field("era") != LUA_TNIL {
-            guard let s = call.state.string(at: -1, on: L), let era = MachineConfig.Era(rawValue: s) else {
-                throw call.error("era must be \"6.x\" or \"2.6\", got \(describeTop(call))")
+        let era = field("era")
+        if era != .nil {
+            guard let s = era.text, let e = MachineConfig.Era(rawValue: s) else {
+                throw call.error("era must be \"6.x\" or \"2.6\", got \(describe(era))")
             }
-            config.era = era
+            config.era = e
         }
-        if field("seed") != LUA_TNIL {
-            guard lua_type(L, -1) == LUA_TNUMBER, lua_isinteger(L, -1) != 0 else {
-                throw call.error("seed must be an integer, got \(describeTop(call))")
+        let seed = field("seed")
+        if seed != .nil {
+            guard case .integer(let n) = seed else {
+                throw call.error("seed must be an integer, got \(describe(seed))")
             }
-            config.seed = UInt64(bitPattern: kmlab_tointeger(L, -1))
+            config.seed = UInt64(bitPattern: n)
         }
-        if field("fragmented") != LUA_TNIL {
-            guard lua_type(L, -1) == LUA_TBOOLEAN else { throw call.error("fragmented must be a boolean, got \(describeTop(call))") }
-            config.fragmented = lua_toboolean(L, -1) != 0
+        let fragmented = field("fragmented")
+        if fragmented != .nil {
+            guard case .boolean(let on) = fragmented else { throw call.error("fragmented must be a boolean, got \(describe(fragmented))") }
+            config.fragmented = on
         }
         for (key, path) in [("tlb_entries", \MachineConfig.tlbEntries4K), ("tlb_entries_large", \MachineConfig.tlbEntriesLarge)] {
-            if field(key) != LUA_TNIL {
-                guard lua_type(L, -1) == LUA_TNUMBER, lua_isinteger(L, -1) != 0,
-                      let n = Int(exactly: kmlab_tointeger(L, -1)) else {
-                    throw call.error("\(key) must be an integer, got \(describeTop(call))")
+            let value = field(key)
+            if value != .nil {
+                guard case .integer(let v) = value, let n = Int(exactly: v) else {
+                    throw call.error("\(key) must be an integer, got \(describe(value))")
                 }
                 config[keyPath: path] = n
             }
         }
-        if field("cpus") != LUA_TNIL {
-            guard lua_type(L, -1) == LUA_TNUMBER, lua_isinteger(L, -1) != 0,
-                  let n = Int(exactly: kmlab_tointeger(L, -1)), n >= 1, n <= MachineConfig.maximumCPUs else {
-                throw call.error("cpus must be an integer from 1 to \(MachineConfig.maximumCPUs), got \(describeTop(call))")
+        let cpus = field("cpus")
+        if cpus != .nil {
+            guard case .integer(let v) = cpus, let n = Int(exactly: v), n >= 1, n <= MachineConfig.maximumCPUs else {
+                throw call.error("cpus must be an integer from 1 to \(MachineConfig.maximumCPUs), got \(describe(cpus))")
             }
             config.cpus = n
         }
         for (key, path) in [("failslab", \MachineConfig.failslab), ("fail_page_alloc", \MachineConfig.failPageAlloc)] {
-            if field(key) != LUA_TNIL {
-                guard lua_type(L, -1) == LUA_TSTRING, let s = call.state.string(at: -1, on: L) else {
-                    throw call.error("\(key) must be a string \"<interval>,<probability>,<space>,<times>\" such as \"1,100,0,-1\", got \(describeTop(call))")
+            let value = field(key)
+            if value != .nil {
+                guard let s = value.text else {
+                    throw call.error("\(key) must be a string \"<interval>,<probability>,<space>,<times>\" such as \"1,100,0,-1\", got \(describe(value))")
                 }
                 config[keyPath: path] = s
             }
@@ -231,13 +226,11 @@ enum MachineStateAPI {
         return config
     }
 
-    static func describeTop(_ call: LuaCall) -> String {
-        let L = call.L
-        switch lua_type(L, -1) {
-        case LUA_TSTRING: return "\"\(call.state.string(at: -1, on: L) ?? "")\""
-        case LUA_TNUMBER: return call.describe(lua_gettop(L))
-        default: return String(cString: lua_typename(L, lua_type(L, -1)))
-        }
+    /// An option's value in an error message: a string quoted, a number as
+    /// itself, anything else its type.
+    static func describe(_ value: LuaValue) -> String {
+        if let s = value.text { return "\"\(s)\"" }
+        return value.argumentDescription
     }
 }
 

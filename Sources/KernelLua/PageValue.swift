@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -8,73 +7,53 @@ import LuaBridge
 /// equal when they are the same frame. Prints as
 /// `page{pfn=0x1a2b, zone=Normal, owner=slab kmalloc-128}`.
 enum PageValue {
-    static let metatableName = "kmlab.page"
+    static let type = LuaObjectType(key: "kmlab.page")
 
     static func install(into env: KernelEnvironment) {
-        let lua = env.lua
-        let L = lua.L
-        luaL_newmetatable(L, metatableName)
-        lua_pushstring(L, "__name")
-        lua_pushstring(L, "struct page")
-        lua_rawset(L, -3)
-        lua_pushstring(L, "__index")
-        lua.pushFunction(named: "page") { call in
-            guard let pfn = pfn(in: call, at: 1) else { return 0 }
-            guard call.type(2) == LUA_TSTRING, let key = try? call.string(2, "field") else {
-                call.pushNil()
+        env.lua.declare(type, typeName: "struct page") { meta in
+            meta.define("__index", named: "page") { call in
+                guard let pfn = pfn(in: call, at: 1) else { return 0 }
+                guard call.kind(2) == .string, let key = try? call.string(2, "field") else {
+                    call.pushNil()
+                    return 1
+                }
+                let info = env.machine.pageInfo(Page(pfn: pfn))
+                switch key {
+                case "pfn": call.push(Int64(pfn))
+                case "zone": if let z = info?.zone { call.push(z) } else { call.pushNil() }
+                case "flags": if let f = info?.flags { call.push(Int64(bitPattern: f)) } else { call.pushNil() }
+                case "owner": if let o = info?.owner { call.push(o) } else { call.pushNil() }
+                case "order": if let o = info?.order { call.push(Int64(o)) } else { call.pushNil() }
+                case "mapcount": if let m = info?.mapcount { call.push(Int64(m)) } else { call.pushNil() }
+                case "refcount": if let r = info?.refcount { call.push(Int64(r)) } else { call.pushNil() }
+                case "highmem": call.push(info?.isHighMem ?? false)
+                case "flag_names": call.push((info?.flagNames ?? []).joined(separator: "|"))
+                default: call.pushNil()
+                }
                 return 1
             }
-            let info = env.machine.pageInfo(Page(pfn: pfn))
-            switch key {
-            case "pfn": call.push(Int64(pfn))
-            case "zone": if let z = info?.zone { call.push(z) } else { call.pushNil() }
-            case "flags": if let f = info?.flags { call.push(Int64(bitPattern: f)) } else { call.pushNil() }
-            case "owner": if let o = info?.owner { call.push(o) } else { call.pushNil() }
-            case "order": if let o = info?.order { call.push(Int64(o)) } else { call.pushNil() }
-            case "mapcount": if let m = info?.mapcount { call.push(Int64(m)) } else { call.pushNil() }
-            case "refcount": if let r = info?.refcount { call.push(Int64(r)) } else { call.pushNil() }
-            case "highmem": call.push(info?.isHighMem ?? false)
-            case "flag_names": call.push((info?.flagNames ?? []).joined(separator: "|"))
-            default: call.pushNil()
+            meta.define("__tostring", named: "tostring") { call in
+                guard let pfn = pfn(in: call, at: 1) else { return 0 }
+                let info = env.machine.pageInfo(Page(pfn: pfn))
+                call.push(info?.description ?? "page{pfn=0x\(String(pfn, radix: 16))}")
+                return 1
             }
-            return 1
+            meta.define("__eq", named: "page ==") { call in
+                let a = pfn(in: call, at: 1), b = pfn(in: call, at: 2)
+                call.push(a != nil && a == b)
+                return 1
+            }
         }
-        lua_rawset(L, -3)
-        lua_pushstring(L, "__tostring")
-        lua.pushFunction(named: "tostring") { call in
-            guard let pfn = pfn(in: call, at: 1) else { return 0 }
-            let info = env.machine.pageInfo(Page(pfn: pfn))
-            call.push(info?.description ?? "page{pfn=0x\(String(pfn, radix: 16))}")
-            return 1
-        }
-        lua_rawset(L, -3)
-        lua_pushstring(L, "__eq")
-        lua.pushFunction(named: "page ==") { call in
-            let a = pfn(in: call, at: 1), b = pfn(in: call, at: 2)
-            call.push(a != nil && a == b)
-            return 1
-        }
-        lua_rawset(L, -3)
-        lua_pushstring(L, "__metatable")
-        lua_pushstring(L, "struct page")
-        lua_rawset(L, -3)
-        kmlab_pop(L, 1)
     }
 
     /// Pushes a page value for `page`, or nil.
     static func push(_ page: Page?, on call: LuaCall) {
         guard let page else { call.pushNil(); return }
-        let L = call.L
-        guard let raw = kmlab_newuserdata(L, MemoryLayout<UInt64>.size) else { call.pushNil(); return }
-        raw.storeBytes(of: page.pfn, as: UInt64.self)
-        _ = kmlab_getmetatable_registry(L, metatableName)
-        lua_setmetatable(L, -2)
+        call.pushUserdata(page.pfn, of: type)
     }
 
     /// The pfn of the page value at `index`, or nil if it is not one.
     static func pfn(in call: LuaCall, at index: Int32) -> UInt64? {
-        guard call.type(index) == LUA_TUSERDATA,
-              let raw = luaL_testudata(call.L, index, metatableName) else { return nil }
-        return raw.load(as: UInt64.self)
+        call.userdata(index, of: type, as: UInt64.self)
     }
 }

@@ -22,12 +22,16 @@ extension LuaState {
     /// `getmetatable(v)` with `typeName` so a script cannot reach it (nor
     /// change it with `setmetatable`). Declaring a type again fills the
     /// same metatable again (its new functions replace the old).
-    public func declare(_ type: LuaObjectType, typeName: String, locked: Bool = true, _ fill: (LuaTableBuilder) -> Void) {
+    /// `namedInErrors: false` leaves `__name` out, so Lua's own messages
+    /// ("attempt to index a table value") keep calling the value by its
+    /// Lua type.
+    public func declare(_ type: LuaObjectType, typeName: String, locked: Bool = true, namedInErrors: Bool = true,
+                        _ fill: (LuaTableBuilder) -> Void) {
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         _ = luaL_newmetatable(L, type.key)
         let t = LuaTableBuilder(L: L, state: self, table: lua_gettop(L))
-        t.set("__name", typeName)
+        if namedInErrors { t.set("__name", typeName) }
         fill(t)
         if locked { t.set("__metatable", typeName) }
     }
@@ -55,6 +59,16 @@ extension LuaState {
     }
 }
 
+extension LuaState {
+    /// Pushes a new empty table with `type`'s metatable (an object whose
+    /// fields all come from its metamethods, such as `current`).
+    public func pushNewTable(of type: LuaObjectType) {
+        kmlab_newtable(L)
+        _ = kmlab_getmetatable_registry(L, type.key)
+        lua_setmetatable(L, -2)
+    }
+}
+
 extension LuaTableBuilder {
     /// `t[key] =` a Swift function (a metamethod, a method); `name` prefixes
     /// its error messages.
@@ -72,7 +86,7 @@ extension LuaTableBuilder {
 extension LuaCall {
     /// Pushes a new full userdata of `type` holding `payload` (plain data:
     /// a pfn, a handle's id and generation).
-    public func pushUserdata<Payload: BitwiseCopyable>(_ payload: Payload, of type: LuaObjectType) {
+    @inlinable public func pushUserdata<Payload: BitwiseCopyable>(_ payload: Payload, of type: LuaObjectType) {
         guard let raw = kmlab_newuserdata(L, MemoryLayout<Payload>.size) else { lua_pushnil(L); return }
         raw.storeBytes(of: payload, as: Payload.self)
         _ = kmlab_getmetatable_registry(L, type.key)
@@ -81,7 +95,7 @@ extension LuaCall {
 
     /// The payload of the userdata of `type` in slot `i`, or nil when slot
     /// `i` holds anything else (another type's userdata, a table, nothing).
-    public func userdata<Payload: BitwiseCopyable>(_ i: Int32, of type: LuaObjectType, as _: Payload.Type) -> Payload? {
+    @inlinable public func userdata<Payload: BitwiseCopyable>(_ i: Int32, of type: LuaObjectType, as _: Payload.Type) -> Payload? {
         guard lua_type(L, i) == LUA_TUSERDATA, let raw = luaL_testudata(L, i, type.key),
               Int(lua_rawlen(L, i)) >= MemoryLayout<Payload>.size else { return nil }
         return raw.load(as: Payload.self)

@@ -41,3 +41,51 @@ extension LuaCall {
         return true
     }
 }
+
+extension LuaCall {
+    /// `#t` of the table in slot `i`, raw (no `__len`); 0 if not a table.
+    public func rawLength(_ i: Int32) -> Int {
+        lua_type(L, i) == LUA_TTABLE ? Int(clamping: lua_rawlen(L, i)) : 0
+    }
+
+    /// Runs `body` with `t[n]` of the table in slot `i` (read raw) in a
+    /// stack slot it is given, then drops it (a throw included): for
+    /// records inside a list (`sgl[i].page`).
+    public func withRawElement<R>(_ i: Int32, _ n: Int64, _ body: (Int32) throws -> R) rethrows -> R {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        if lua_type(L, i) == LUA_TTABLE { lua_rawgeti(L, i, n) } else { lua_pushnil(L) }
+        return try body(lua_gettop(L))
+    }
+
+    /// `withRawElement` for `t[key]`.
+    public func withRawField<R>(_ i: Int32, _ key: String, _ body: (Int32) throws -> R) rethrows -> R {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        if lua_type(L, i) == LUA_TTABLE { _ = rawField(i, key) } else { lua_pushnil(L) }
+        return try body(lua_gettop(L))
+    }
+
+    /// Sets fields of the table in slot `i` (raw: a script's `__newindex`
+    /// does not run): results written back into a table the script passed.
+    public func updateTable(_ i: Int32, _ fill: (LuaTableBuilder) -> Void) {
+        guard lua_type(L, i) == LUA_TTABLE else { return }
+        fill(LuaTableBuilder(L: L, state: state, table: lua_absindex(L, i)))
+    }
+
+    /// Whether the global `name` (with `field`: the global table `name`'s
+    /// field) is the very value in slot `i`, all read raw.
+    public func globalIs(_ name: String, field: String? = nil, sameAs i: Int32) -> Bool {
+        let target = lua_absindex(L, i), top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+        state.pushName(name, on: L)
+        lua_rawget(L, -2)
+        if let field {
+            guard lua_type(L, -1) == LUA_TTABLE else { return false }
+            state.pushName(field, on: L)
+            lua_rawget(L, -2)
+        }
+        return lua_rawequal(L, -1, target) != 0
+    }
+}

@@ -80,3 +80,18 @@ extension LuaState {
         }
     }
 }
+
+extension LuaValue {
+    /// How the value looks in an error message, as `LuaCall.describe`
+    /// shows an argument: a number itself, anything else its type name.
+    public var argumentDescription: String {
+        switch self {
+        case .integer(let i): return String(i)
+        case .number(let d):
+            if d.isNaN { return "nan" }
+            if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+            return "\(d)"
+        default: return typeName
+        }
+    }
+}

@@ -11,10 +11,9 @@ import Testing
     /// Files outside LuaBridge that still `import CLua` (glue and grader
     /// stack code not yet moved behind LuaBridge's API).
     static let notYetMoved: Set<String> = [
-        "KernelLua/CallTraceCache.swift", "KernelLua/ContextAPI.swift", "KernelLua/ContextCallbackNames.swift",
-        "KernelLua/ContextCallbacks.swift", "KernelLua/ContextHandles.swift", "KernelLua/DmaScatterGatherAPI.swift",
-        "KernelLua/HelpAPI.swift", "KernelLua/LuaStack.swift", "KernelLua/MachineStateAPI.swift",
-        "KernelLua/PageValue.swift", "KernelLua/ReportValue.swift",
+        "KernelLua/CallTraceCache.swift", "KernelLua/ContextCallbackNames.swift",
+        "KernelLua/ContextCallbacks.swift",
+        "KernelLua/LuaStack.swift",
         "Lessons/Grader.swift", "Lessons/GraderTasks.swift", "Lessons/LessonState.swift",
     ]
 
