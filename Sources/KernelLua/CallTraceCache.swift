@@ -2,7 +2,7 @@ import CLua
 import KernelSim
 import LuaBridge
 
-/// A memoized `LuaStack.callTrace`: the machine asks for the Lua call stack
+/// A memoized `LuaState.callTrace`: the machine asks for the Lua call stack
 /// at every allocation and free (for KASAN's "Allocated by" / "Freed by"
 /// stacks and kmemleak), which made building strings, and then working out
 /// line numbers, the main cost of a kmalloc from Lua. A stack is identified
@@ -45,7 +45,7 @@ final class CallTraceCache: CallTraceSource {
     private var recentNext = 0
     /// Bound the cache: a script that calls from ever new lines cannot grow it without limit.
     private static let maxEntries = 4096
-    /// As `LuaStack.callTrace`.
+    /// As `LuaState.callTrace`.
     private static let maxFrames: Int32 = 24
 
     /// Reused by every `stackKey` (a `lua_Debug` is ~200 bytes to clear).
@@ -91,7 +91,7 @@ final class CallTraceCache: CallTraceSource {
         let key = fast ? instructionKey() : stackKey()
         // A machine `boot{}` replaced, still finishing a step: no caching.
         guard ObjectIdentifier(machine) == bound else {
-            return machine.internTrace(texts[key] ?? LuaStack.callTrace(of: lua, maxFrames: Int(CallTraceCache.maxFrames)))
+            return machine.internTrace(texts[key] ?? lua.callTrace(maxFrames: Int(CallTraceCache.maxFrames)))
         }
         for i in 0..<CallTraceCache.recentSlots where recentKeys[i] == key && recentIds[i] >= 0 {
             return recentIds[i]
@@ -103,7 +103,7 @@ final class CallTraceCache: CallTraceSource {
             id = machine.internTrace(text)
             cache[key] = id
         } else {
-            let text = LuaStack.callTrace(of: lua, maxFrames: Int(CallTraceCache.maxFrames))
+            let text = lua.callTrace(maxFrames: Int(CallTraceCache.maxFrames))
             id = machine.internTrace(text)
             if texts.count >= CallTraceCache.maxEntries { forgetAll() }
             if fast {
@@ -150,7 +150,7 @@ final class CallTraceCache: CallTraceSource {
     }
 
     /// FNV-1a over the frames' chunk, current line, first line and kind
-    /// (`maxFrames` frames at most, as LuaStack), the innermost one being the
+    /// (`maxFrames` frames at most, as `callTrace`), the innermost one being the
     /// running Swift function's identity when there is one.
     private func stackKey() -> UInt64 {
         let T = lua.currentThread

@@ -1,4 +1,3 @@
-import CLua
 import KernelSim
 import LuaBridge
 
@@ -86,51 +85,23 @@ final class ContextGlue {
     /// A name for the Lua function at `index`: the global it is stored in,
     /// else `fn@chunk:line` (as `%ps` would print a symbol).
     func functionName(_ call: LuaCall, _ index: Int32) -> String {
-        let L = call.L
-        let i = lua_absindex(L, index)
-        lua_rawgeti(L, kmlab_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-        lua_pushnil(L)
-        // The smallest name wins when a function has several: table order
-        // depends on Lua's hash seed, and output must not.
-        var found: String?
-        var scanned = 0
-        while lua_next(L, -2) != 0 {
-            scanned += 1
-            if lua_type(L, -2) == LUA_TSTRING, lua_rawequal(L, -1, i) != 0,
-               let name = call.state.string(at: -2, on: L), found.map({ name < $0 }) ?? true {
-                found = name
-            }
-            kmlab_pop(L, 1)
-            if scanned > 10_000 {
-                kmlab_pop(L, 1)
-                break
-            }
+        let name: String
+        if let global = call.globalName(of: index, limit: 10_000) {
+            name = global
+        } else if let site = call.definitionSite(of: index) {
+            name = "fn@\(site.source):\(site.line)"
+        } else {
+            return "fn"
         }
-        kmlab_pop(L, 1)
-        if let found {
-            CallbackNames.record(L, function: i, name: found)
-            return found
-        }
-        var ar = lua_Debug()
-        lua_pushvalue(L, i)
-        guard lua_getinfo(L, ">S", &ar) != 0 else { return "fn" }
-        let src = withUnsafeBytes(of: ar.short_src) { raw -> String in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        let name = "fn@\(src):\(ar.linedefined)"
-        CallbackNames.record(L, function: i, name: name)
+        // Frames of this function in a report's Call Trace show the name.
+        lua.recordFunctionName(name, forFunctionAt: index, on: call.L)
         return name
     }
 
     /// `chunk:line` of the Lua code calling the current Swift function (a
     /// lock's init site: lockdep keys classes by it).
     func callerSite(_ call: LuaCall) -> String? {
-        var ar = lua_Debug()
-        guard lua_getstack(call.L, 1, &ar) != 0, lua_getinfo(call.L, "Sl", &ar) != 0 else { return nil }
-        let src = withUnsafeBytes(of: ar.short_src) { raw -> String in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        return "\(src):\(ar.currentline)"
+        call.callerPosition(level: 1).map { "\($0.source):\($0.line)" }
     }
 
     // MARK: tasklets and work
@@ -140,7 +111,7 @@ final class ContextGlue {
     /// scheduled again, so a script scheduling fresh closures in a loop does
     /// not pile up host memory.
     func tasklet(_ call: LuaCall, _ index: Int32) -> Tasklet {
-        let key = lua_topointer(call.L, index)
+        let key = call.identity(index)
         if let key, let t = tasklets[key]?.item { return t }
         let ref = call.reference(index)
         let name = functionName(call, index)
@@ -155,7 +126,7 @@ final class ContextGlue {
 
     /// The work item of the Lua function at `index` (same lifetime rule as tasklets).
     func work(_ call: LuaCall, _ index: Int32) -> WorkItem {
-        let key = lua_topointer(call.L, index)
+        let key = call.identity(index)
         if let key, let w = works[key]?.item { return w }
         let ref = call.reference(index)
         let name = functionName(call, index)
@@ -189,15 +160,15 @@ final class ContextGlue {
     /// The dev_id of `request_irq`/`free_irq` as a key: the value itself for
     /// numbers, strings and booleans, identity for tables, functions, handles.
     func devKey(_ call: LuaCall, _ index: Int32) -> AnyHashable? {
-        switch call.type(index) {
-        case LUA_TNIL, LUA_TNONE: return nil
-        case LUA_TNUMBER:
-            if lua_isinteger(call.L, index) != 0 { return AnyHashable(Int64(lua_tointegerx(call.L, index, nil))) }
-            return AnyHashable(lua_tonumberx(call.L, index, nil))
-        case LUA_TBOOLEAN: return AnyHashable(lua_toboolean(call.L, index) != 0)
-        case LUA_TSTRING: return AnyHashable(call.state.bytes(at: index, on: call.L) ?? [])
+        switch call.kind(index) {
+        case .nil, .none: return nil
+        case .number:
+            if call.isInteger(index) { return AnyHashable(call.uncheckedInteger(index)) }
+            return AnyHashable(call.uncheckedNumber(index))
+        case .boolean: return AnyHashable(call.truthy(index))
+        case .string: return AnyHashable(call.state.bytes(at: index, on: call.L) ?? [])
         default:
-            let p = lua_topointer(call.L, index).map { UInt(bitPattern: $0) } ?? 0
+            let p = call.identity(index).map { UInt(bitPattern: $0) } ?? 0
             return AnyHashable(p)
         }
     }
@@ -216,10 +187,7 @@ final class ContextGlue {
     // MARK: calling Lua
 
     /// An argument for a callback.
-    enum Argument {
-        case integer(Int64)
-        case reference(LuaReference)
-    }
+    typealias Argument = LuaCallbackArgument
 
     /// Calls the Lua function `ref` with `arguments`, protected, on the
     /// thread now running; returns up to `results` results. A kernel report
@@ -245,48 +213,12 @@ final class ContextGlue {
         guard gen == generation else {
             throw ContextError("\(what) belongs to a machine that boot{} has replaced: it is not called")
         }
-        let T = lua.currentThread
-        let top = lua_gettop(T)
-        guard lua_checkstack(T, Int32(arguments.count) + results + 4) != 0 else {
+        do {
+            return try lua.callback(ref, arguments: arguments, results: results, keepFirst: keepFirst)
+        } catch is LuaStackExhausted {
             throw ContextError("\(what): the Lua stack is exhausted")
-        }
-        lua.push(ref, on: T)
-        for a in arguments {
-            switch a {
-            case .integer(let v): lua_pushinteger(T, v)
-            case .reference(let r): lua.push(r, on: T)
-            }
-        }
-        if let failure = lua.protectedCall(on: T, arguments: Int32(arguments.count), results: results) {
-            lua_settop(T, top)
+        } catch let failure as LuaFailure {
             throw translate(failure, what: what)
-        }
-        var values: [LuaValue] = []
-        let n = lua_gettop(T)
-        if let keepFirst, n > top { keepFirst(lua.reference(at: top + 1, on: T)) }
-        if n > top { for i in (top + 1)...n { values.append(shallowValue(T, i)) } }
-        lua_settop(T, top)
-        return values
-    }
-
-    /// A callback's result, without copying what the glue never reads: a
-    /// table comes back empty and a long string cut, so a handler returning
-    /// something huge costs nothing.
-    private func shallowValue(_ T: OpaquePointer, _ i: Int32) -> LuaValue {
-        switch lua_type(T, i) {
-        case LUA_TNIL: return .nil
-        case LUA_TBOOLEAN: return .boolean(lua_toboolean(T, i) != 0)
-        case LUA_TNUMBER:
-            if lua_isinteger(T, i) != 0 { return .integer(lua_tointegerx(T, i, nil)) }
-            return .number(lua_tonumberx(T, i, nil))
-        case LUA_TSTRING:
-            var len = 0
-            guard let p = lua_tolstring(T, i, &len) else { return .string([]) }
-            return .string(Array(UnsafeRawBufferPointer(start: p, count: min(len, 64))))
-        case LUA_TTABLE: return .table([])
-        case LUA_TFUNCTION: return .function
-        case LUA_TTHREAD: return .thread
-        default: return .userdata(String(cString: lua_typename(T, lua_type(T, i))))
         }
     }
 
