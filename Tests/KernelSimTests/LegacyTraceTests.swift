@@ -69,3 +69,22 @@ import Testing
         #expect(modern.taint.contains(.warn))
     }
 }
+
+/// 2.6.18's /proc/zoneinfo pagesets block (mm/vmstat.c zoneinfo_show): a CPU
+/// whose hot and cold lists are both empty is skipped, and kmlab keeps no
+/// per-CPU page lists, so the block is its title alone, followed at once by
+/// the zone's closing lines; 6.12 prints every CPU.
+@Suite struct LegacyZoneinfoTests {
+    @Test(arguments: [Arch.x86_32, .x86_64])
+    func pagesetsSkipsCPUsWithEmptyLists_vmstatZoneinfoShow2618(arch: Arch) throws {
+        let text = try testMachine(arch, era: .v2_6).proc("/proc/zoneinfo")
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let pagesets = lines.indices.filter { lines[$0] == "  pagesets" }
+        #expect(!pagesets.isEmpty)
+        for i in pagesets where i + 1 < lines.count {
+            #expect(lines[i + 1] == "  all_unreclaimable: 0")
+        }
+        #expect(!text.contains("cpu:"))
+        #expect(try testMachine(arch, era: .v6).proc("/proc/zoneinfo").contains("\n    cpu: 0\n"))
+    }
+}

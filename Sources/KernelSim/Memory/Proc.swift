@@ -212,7 +212,11 @@ extension Machine {
                 out += "\n    nr_mapped    0"
                 out += "\n    nr_file_pages \(z.pagecache)"
                 out += "\n        protection: (" + z.lowmemReserve.map(String.init).joined(separator: ", ") + ")"
-                out += "\n  pagesets\n    cpu: 0 pcp: 0\n              count: 0\n              high:  0\n              batch: 1"
+                // 2.6.18's zoneinfo_show() (mm/vmstat.c) skips a CPU whose hot
+                // and cold per-CPU lists are both empty; kmlab keeps no per-CPU
+                // page lists (every free page is on the buddy lists), so every
+                // CPU is skipped and the block is its title alone.
+                out += "\n  pagesets"
                 out += "\n  all_unreclaimable: 0\n  prev_priority:     12\n  start_pfn:         \(z.reportedStart)\n"
             }
         }
